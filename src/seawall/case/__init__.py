@@ -1,0 +1,1 @@
+"""The case store: an embedded DuckDB database inside the case directory."""

@@ -1,0 +1,169 @@
+"""The case schema as an ordered list of migrations.
+
+A case records the highest migration applied in ``schema_version``. Opening a case applies the
+missing ones (a newer seawall upgrades an older case); a case whose version is higher than
+``LATEST_VERSION`` was written by a newer seawall and is refused rather than misread.
+
+Every evidence table carries the same provenance columns (``PROVENANCE``), so any row can be traced
+back to the input file, its SHA-256 and the record within it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROVENANCE = """
+    run_id VARCHAR,
+    host VARCHAR,
+    source_file VARCHAR,
+    source_sha256 VARCHAR,
+    record_ref VARCHAR
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    """CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY,
+        command VARCHAR NOT NULL,
+        arguments JSON,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        status VARCHAR NOT NULL,
+        seawall_version VARCHAR NOT NULL,
+        summary JSON
+    )""",
+    """CREATE TABLE sources (
+        source_id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        path VARCHAR,
+        sha256 VARCHAR NOT NULL UNIQUE,
+        size BIGINT,
+        format VARCHAR NOT NULL,
+        title VARCHAR,
+        producer VARCHAR,
+        techniques VARCHAR[],
+        imported_at TIMESTAMP NOT NULL,
+        run_id VARCHAR,
+        indicator_count INTEGER,
+        warning_count INTEGER
+    )""",
+    """CREATE TABLE indicators (
+        type VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        benign_reason VARCHAR,
+        rejected_reason VARCHAR,
+        -- domains that are public suffixes never match as parents (see intel.lookup)
+        first_added TIMESTAMP NOT NULL,
+        PRIMARY KEY (type, value)
+    )""",
+    """CREATE TABLE sightings (
+        type VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        source_id VARCHAR NOT NULL,
+        original VARCHAR,
+        location VARCHAR,
+        external_id VARCHAR,
+        title VARCHAR,
+        description VARCHAR,
+        confidence INTEGER,
+        valid_from TIMESTAMP,
+        valid_until TIMESTAMP,
+        first_seen TIMESTAMP,
+        last_seen TIMESTAMP,
+        techniques VARCHAR[],
+        tags VARCHAR[],
+        context JSON,
+        PRIMARY KEY (type, value, source_id)
+    )""",
+    f"""CREATE TABLE files (
+        path VARCHAR, name VARCHAR, size BIGINT,
+        mtime TIMESTAMP, atime TIMESTAMP, ctime TIMESTAMP, btime TIMESTAMP,
+        owner VARCHAR, mode INTEGER, inode UBIGINT, device UBIGINT,
+        md5 VARCHAR, sha1 VARCHAR, sha256 VARCHAR, file_type VARCHAR,
+        pe_original_name VARCHAR, pe_company VARCHAR, pe_product VARCHAR,
+        pe_description VARCHAR, imphash VARCHAR, signature_status VARCHAR, signer VARCHAR,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE events (
+        time TIMESTAMP, channel VARCHAR, provider VARCHAR, event_id INTEGER,
+        record_id UBIGINT, computer VARCHAR, user_name VARCHAR, data JSON,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE dns (
+        time TIMESTAMP, client_ip VARCHAR, server_ip VARCHAR, query VARCHAR,
+        qtype VARCHAR, rcode VARCHAR, answers VARCHAR[],
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE http (
+        time TIMESTAMP, client_ip VARCHAR, server_ip VARCHAR, method VARCHAR, url VARCHAR,
+        host_header VARCHAR, user_agent VARCHAR, status INTEGER, bytes_out BIGINT,
+        bytes_in BIGINT,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE conn (
+        time TIMESTAMP, client_ip VARCHAR, client_port INTEGER, server_ip VARCHAR,
+        server_port INTEGER, proto VARCHAR, service VARCHAR, duration DOUBLE,
+        bytes_out BIGINT, bytes_in BIGINT, uid VARCHAR,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE auth (
+        time TIMESTAMP, user_name VARCHAR, user_domain VARCHAR, source_ip VARCHAR,
+        target VARCHAR, logon_type VARCHAR, method VARCHAR, result VARCHAR, service VARCHAR,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE disk (
+        time TIMESTAMP, mount VARCHAR, device VARCHAR, fs_type VARCHAR, path VARCHAR,
+        total_bytes BIGINT, used_bytes BIGINT,
+        {PROVENANCE}
+    )""",
+    f"""CREATE TABLE web (
+        time TIMESTAMP, client_ip VARCHAR, vhost VARCHAR, method VARCHAR, uri VARCHAR,
+        status INTEGER, bytes BIGINT, referrer VARCHAR, user_agent VARCHAR,
+        {PROVENANCE}
+    )""",
+    """CREATE TABLE findings (
+        finding_id VARCHAR PRIMARY KEY,
+        run_id VARCHAR,
+        detection_id VARCHAR NOT NULL,
+        title VARCHAR,
+        severity VARCHAR,
+        score DOUBLE,
+        host VARCHAR,
+        user_name VARCHAR,
+        techniques VARCHAR[],
+        first_seen TIMESTAMP,
+        last_seen TIMESTAMP,
+        verdict VARCHAR,
+        document JSON
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+# The tables `seawall case info` reports, in a stable order.
+CASE_TABLES: tuple[str, ...] = (
+    "sources",
+    "indicators",
+    "sightings",
+    "runs",
+    "files",
+    "events",
+    "dns",
+    "http",
+    "conn",
+    "auth",
+    "disk",
+    "web",
+    "findings",
+)

@@ -1,0 +1,84 @@
+"""Entry point: global options, sub-command groups, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from seawall import __version__
+from seawall.cli import attack, case, intel, pack
+from seawall.cli.output import CliState, dumps, stderr
+from seawall.errors import ExitCode, SeawallError
+
+app = typer.Typer(
+    name="seawall",
+    help="Turn a threat advisory into a hunt across host, event-log and network evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(case.app, name="case")
+app.add_typer(intel.app, name="intel")
+app.add_typer(attack.app, name="attack")
+app.add_typer(pack.app, name="pack")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"seawall {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    case_dir: Path = typer.Option(
+        Path("seawall-case"),
+        "--case",
+        envvar="SEAWALL_CASE",
+        help="Case directory (created on first use).",
+        show_default=True,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    ctx.obj = CliState(case_dir=case_dir)
+
+
+def _fail(code: ExitCode, kind: str, message: str, location: str | None = None) -> int:
+    """Report a failure: as the one JSON document when --json was asked for, else on stderr."""
+    if "--json" in sys.argv[1:]:
+        error = {"kind": kind, "message": message, "location": location, "exit_code": int(code)}
+        sys.stdout.write(dumps({"error": error}) + "\n")
+    where = f"{location}: " if location else ""
+    stderr.print(f"[red]error:[/red] {where}{message}", markup=True, highlight=False)
+    return int(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code instead of exiting (used by ``main`` and tests)."""
+    try:
+        result = app(args=argv, prog_name="seawall", standalone_mode=False)
+    except SeawallError as error:
+        return _fail(error.exit_code, type(error).__name__, error.message, error.location)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.exceptions.Abort:
+        return _fail(ExitCode.INTERNAL, "Aborted", "interrupted")
+    except click.UsageError as error:
+        return _fail(ExitCode.USAGE, "UsageError", error.format_message())
+    except click.ClickException as error:
+        return _fail(ExitCode.USAGE, type(error).__name__, error.format_message())
+    except KeyboardInterrupt:
+        return _fail(ExitCode.INTERNAL, "Interrupted", "interrupted")
+    except Exception as error:  # a bug: say so plainly, with the type, and exit 4
+        return _fail(ExitCode.INTERNAL, "InternalError", f"{type(error).__name__}: {error}")
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def main() -> None:
+    sys.exit(run())

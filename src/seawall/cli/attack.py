@@ -1,0 +1,5 @@
+"""`seawall attack` commands (being written)."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="attack")

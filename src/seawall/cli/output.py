@@ -1,0 +1,62 @@
+"""How every command speaks: one JSON document on stdout with ``--json``, rich text otherwise.
+
+Logs, warnings and progress always go to stderr so that stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+
+
+@dataclass(frozen=True, slots=True)
+class CliState:
+    """Global options given before the command."""
+
+    case_dir: Path
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    assert isinstance(root.obj, CliState)
+    return root.obj
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, default=_default, ensure_ascii=False, indent=2)
+
+
+def emit(as_json: bool, payload: Any, render: Callable[[Console], None]) -> None:
+    """Print ``payload`` as JSON, or let ``render`` draw it for a person."""
+    if as_json:
+        sys.stdout.write(dumps(payload) + "\n")
+        sys.stdout.flush()
+    else:
+        render(stdout)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]warning:[/yellow] {message}", markup=True)

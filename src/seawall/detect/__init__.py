@@ -1,0 +1,1 @@
+"""Detections as data files (YAML), run as SQL on the case store."""

@@ -1,0 +1,1 @@
+"""Threat intel: readers for every format, normalisation, hygiene, the store, reputation, ATT&CK."""

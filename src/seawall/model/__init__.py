@@ -1,0 +1,1 @@
+"""Typed value objects shared by every stage."""
