@@ -59,7 +59,12 @@ _V1 = (
         value VARCHAR NOT NULL,
         benign_reason VARCHAR,
         rejected_reason VARCHAR,
-        -- domains that are public suffixes never match as parents (see intel.lookup)
+        -- Summaries of the sightings, kept current by every import so that a lookup needs no
+        -- join with sightings: best confidence (a source that states none counts as 100),
+        -- latest valid_until (NULL when some source sets no end), number of sources.
+        confidence INTEGER,
+        valid_until TIMESTAMP,
+        source_count INTEGER,
         first_added TIMESTAMP NOT NULL,
         PRIMARY KEY (type, value)
     )""",

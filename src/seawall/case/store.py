@@ -114,17 +114,34 @@ class CaseStore:
             raise
         self.con.execute("COMMIT")
 
-    def insert_arrow(self, table: str, data: pa.Table) -> int:
-        """Append an Arrow table to ``table`` by column name (inside the caller's transaction)."""
+    def insert_arrow(self, table: str, data: pa.Table, *, ignore_existing: bool = False) -> int:
+        """Append an Arrow table to ``table`` by column name (inside the caller's transaction).
+
+        With ``ignore_existing`` rows whose primary key is already present are skipped: that is
+        what makes re-importing the same intel idempotent.
+        """
         if data.num_rows == 0:
             return 0
         view = f"_arrow_{uuid.uuid4().hex}"
-        self.con.register(view, data)
-        try:
-            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
+        verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
+        with self.registered(view, data):
+            self.con.execute(f"{verb} INTO {table} BY NAME SELECT * FROM {view}").complete()
         return int(data.num_rows)
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[str]:
+        """Make an Arrow table queryable as ``name`` for the duration of the block.
+
+        DuckDB 2 refuses to register while an earlier ``execute`` result is unfinished (even
+        one whose single row was fetched), so that result is completed first.
+        """
+        self.con.complete()
+        self.con.register(name, data)
+        try:
+            yield name
+        finally:
+            self.con.complete()
+            self.con.unregister(name)
 
     def start_run(self, command: str, arguments: dict[str, Any]) -> str:
         run_id = uuid.uuid4().hex

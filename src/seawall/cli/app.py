@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
+from typer.exceptions import Abort, Exit, TyperException
 
 from seawall import __version__
 from seawall.cli import attack, case, intel, pack
@@ -49,9 +49,11 @@ def root(
     ctx.obj = CliState(case_dir=case_dir)
 
 
-def _fail(code: ExitCode, kind: str, message: str, location: str | None = None) -> int:
-    """Report a failure: as the one JSON document when --json was asked for, else on stderr."""
-    if "--json" in sys.argv[1:]:
+def _fail(
+    code: ExitCode, kind: str, message: str, location: str | None = None, *, as_json: bool
+) -> int:
+    """Report a failure: as the one JSON document when --json was asked for, and on stderr."""
+    if as_json:
         error = {"kind": kind, "message": message, "location": location, "exit_code": int(code)}
         sys.stdout.write(dumps({"error": error}) + "\n")
     where = f"{location}: " if location else ""
@@ -61,22 +63,25 @@ def _fail(code: ExitCode, kind: str, message: str, location: str | None = None) 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of exiting (used by ``main`` and tests)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in arguments
     try:
-        result = app(args=argv, prog_name="seawall", standalone_mode=False)
+        result = app(args=arguments, prog_name="seawall", standalone_mode=False)
     except SeawallError as error:
-        return _fail(error.exit_code, type(error).__name__, error.message, error.location)
-    except click.exceptions.Exit as done:
+        return _fail(
+            error.exit_code, type(error).__name__, error.message, error.location, as_json=as_json
+        )
+    except Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
-        return _fail(ExitCode.INTERNAL, "Aborted", "interrupted")
-    except click.UsageError as error:
-        return _fail(ExitCode.USAGE, "UsageError", error.format_message())
-    except click.ClickException as error:
-        return _fail(ExitCode.USAGE, type(error).__name__, error.format_message())
+    except Abort:
+        return _fail(ExitCode.INTERNAL, "Aborted", "interrupted", as_json=as_json)
+    except TyperException as error:  # bad options or arguments, as the parser reports them
+        return _fail(ExitCode.USAGE, "UsageError", error.format_message(), as_json=as_json)
     except KeyboardInterrupt:
-        return _fail(ExitCode.INTERNAL, "Interrupted", "interrupted")
+        return _fail(ExitCode.INTERNAL, "Interrupted", "interrupted", as_json=as_json)
     except Exception as error:  # a bug: say so plainly, with the type, and exit 4
-        return _fail(ExitCode.INTERNAL, "InternalError", f"{type(error).__name__}: {error}")
+        message = f"{type(error).__name__}: {error}"
+        return _fail(ExitCode.INTERNAL, "InternalError", message, as_json=as_json)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 

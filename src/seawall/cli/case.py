@@ -1,0 +1,36 @@
+"""`seawall case` commands: what a case holds."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seawall.case.schema import LATEST_VERSION
+from seawall.case.store import DATABASE_NAME, CaseStore
+from seawall.cli.output import JSON_OPTION, emit, state
+
+app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
+
+
+@app.command("info")
+def info(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Schema version and row counts of every table."""
+    case_dir = state(ctx).case_dir
+    with CaseStore.open(case_dir, create=False) as store:
+        payload = {
+            "case": str(case_dir.resolve()),
+            "database": str((case_dir / DATABASE_NAME).resolve()),
+            "schema_version": store.schema_version(),
+            "supported_schema_version": LATEST_VERSION,
+            "tables": store.table_counts(),
+        }
+
+    def render(console: Console) -> None:
+        console.print(f"case [bold]{payload['case']}[/bold]  schema v{payload['schema_version']}")
+        table = Table("table", "rows")
+        for name, count in payload["tables"].items():  # type: ignore[attr-defined]
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+
+    emit(as_json, payload, render)

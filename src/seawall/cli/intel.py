@@ -1,0 +1,151 @@
+"""`seawall intel` commands: import indicators, look values up, list what the case knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seawall.case.store import CaseStore
+from seawall.cli.output import JSON_OPTION, emit, state, warn
+from seawall.errors import UsageError
+from seawall.intel.catalog import list_indicators, list_sources
+from seawall.intel.importer import DEFAULT_MAX_BYTES, import_files
+from seawall.intel.lookup import Verdict, lookup
+
+app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list.")
+
+_VERDICT_STYLE = {
+    Verdict.MALICIOUS: "bold red",
+    Verdict.SUSPICIOUS: "yellow",
+    Verdict.BENIGN: "green",
+    Verdict.UNKNOWN: "dim",
+}
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="STIX 1.x/2.x, MISP JSON, CSV or text lists."),
+    source: str | None = typer.Option(None, "--source", help="Source name (default: file name)."),
+    max_size: int = typer.Option(
+        DEFAULT_MAX_BYTES, "--max-size", help="Largest intel file accepted, in bytes."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import indicator files; the format is told from the content."""
+    with CaseStore.open(state(ctx).case_dir) as store:
+        report = import_files(store, files, source, max_size)
+    payload = report.as_dict()
+    for item in payload["warnings"]:
+        warn(f"{item['location']}: {item['message']}")
+
+    def render(console: Console) -> None:
+        for result in report.files:
+            if result.already_imported:
+                console.print(f"{result.path}: already imported (sha256 {result.sha256[:16]}…)")
+                continue
+            kinds = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
+            console.print(
+                f"{result.path}: [bold]{result.format}[/bold] {result.indicators} indicators"
+                f" ({kinds or 'none'}), {result.new_indicators} new;"
+                f" {len(result.rejected)} rejected, {len(result.benign)} benign,"
+                f" {len(result.warnings)} warnings"
+            )
+        for item in payload["rejected"]:
+            console.print(f"  rejected {item['type']} {item['value']}: {item['reason']}")
+        for item in payload["benign"]:
+            console.print(f"  benign {item['type']} {item['value']}: {item['reason']}")
+
+    emit(as_json, payload, render)
+
+
+def _read_values(values: list[str], from_file: Path | None) -> list[str]:
+    collected = list(values)
+    if from_file is not None:
+        text = from_file.read_text(encoding="utf-8", errors="strict")
+        collected += [line.strip() for line in text.splitlines() if line.strip()]
+    if not collected:
+        raise UsageError("give at least one VALUE or --from-file FILE")
+    return collected
+
+
+@app.command("lookup")
+def lookup_(
+    ctx: typer.Context,
+    values: list[str] = typer.Argument(None, help="Hashes, domains, URLs, IPs, e-mail addresses."),
+    from_file: Path | None = typer.Option(
+        None, "--from-file", help="Also look up every line of this file."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """What every source in the case says about each value (multi-source reputation)."""
+    queries = _read_values(values or [], from_file)
+    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+        results = lookup(store, queries)
+    payload: dict[str, Any] = {"results": [r.as_dict() for r in results]}
+
+    def render(console: Console) -> None:
+        for result in results:
+            style = _VERDICT_STYLE[result.verdict]
+            console.print(f"[{style}]{result.verdict.value:>10}[/{style}]  {result.query}")
+            console.print(f"            {result.reason}")
+            for match in result.matches:
+                confidence = "-" if match.confidence is None else match.confidence
+                console.print(
+                    f"            · {match.source}: {match.indicator_type} {match.indicator}"
+                    f" [{match.how}] confidence {confidence}"
+                    + (f" techniques {', '.join(match.techniques)}" if match.techniques else "")
+                )
+
+    emit(as_json, payload, render)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, "--type", help="Only this indicator type."),
+    source: str | None = typer.Option(None, "--source", help="Only this source (name or id)."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Indicators in the case, with their sources."""
+    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+        rows = list_indicators(store, kind, source, limit)
+
+    def render(console: Console) -> None:
+        table = Table("type", "value", "sources", "confidence", "note")
+        for row in rows:
+            note = row["rejected_reason"] and f"rejected: {row['rejected_reason']}"
+            note = note or (row["benign_reason"] and f"benign: {row['benign_reason']}") or ""
+            confidence = "" if row["confidence"] is None else str(row["confidence"])
+            table.add_row(row["type"], row["value"], ", ".join(row["sources"]), confidence, note)
+        console.print(table)
+        console.print(f"{len(rows)} indicators")
+
+    emit(as_json, {"indicators": rows, "count": len(rows)}, render)
+
+
+@app.command("sources")
+def sources(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Imported intel files: name, format, SHA-256 and what each contributed."""
+    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+        rows = list_sources(store)
+
+    def render(console: Console) -> None:
+        table = Table("source", "format", "indicators", "warnings", "sha256", "title")
+        for row in rows:
+            table.add_row(
+                row["name"],
+                row["format"],
+                str(row["indicators"]),
+                str(row["warnings"]),
+                row["sha256"][:16] + "…",
+                row["title"] or "",
+            )
+        console.print(table)
+
+    emit(as_json, {"sources": rows}, render)

@@ -1,0 +1,228 @@
+"""Import intel files into the case: read, normalise, judge, then write everything at once.
+
+Every file is parsed and checked before anything is written, and all files of one command are
+written in one transaction: a hostile or broken file stops the command with exit 3 and the case
+is left exactly as it was. Re-importing a file (same SHA-256) adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from seawall.case.store import CaseStore, utcnow
+from seawall.errors import BadInputError
+from seawall.intel import hygiene, normalize
+from seawall.intel.readers import read_document
+from seawall.intel.sightings import SightingRows
+from seawall.model.indicator import IndicatorType, IntelDocument, IntelWarning, RawIndicator
+
+# Structured intel (XML/JSON) is parsed whole, so its size is capped; CISA's files are KBs and
+# large MISP exports rarely pass 100 MiB. ``--max-size`` raises the cap deliberately.
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class FileImport:
+    """What one file contributed (or why it contributed nothing)."""
+
+    path: str
+    sha256: str
+    format: str
+    source_id: str
+    source_name: str
+    size: int = 0
+    title: str | None = None
+    already_imported: bool = False
+    indicators: int = 0
+    new_indicators: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    benign: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[IntelWarning] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "source_id": self.source_id,
+            "source": self.source_name,
+            "title": self.title,
+            "already_imported": self.already_imported,
+            "indicators": self.indicators,
+            "new_indicators": self.new_indicators,
+            "by_type": dict(sorted(self.by_type.items())),
+            "rejected": self.rejected,
+            "benign": self.benign,
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+@dataclass(slots=True)
+class ImportReport:
+    files: list[FileImport] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        by_type: Counter[str] = Counter()
+        for item in self.files:
+            by_type.update(item.by_type)
+        return {
+            "indicators": sum(f.indicators for f in self.files),
+            "new_indicators": sum(f.new_indicators for f in self.files),
+            "by_type": dict(sorted(by_type.items())),
+            "rejected": [r for f in self.files for r in f.rejected],
+            "benign": [b for f in self.files for b in f.benign],
+            "warnings": [{"file": f.path, **w.as_dict()} for f in self.files for w in f.warnings],
+            "files": [f.as_dict() for f in self.files],
+        }
+
+
+def read_intel_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:
+    """Read a whole intel file (bounded) and return its bytes and SHA-256."""
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise BadInputError("not a regular file", str(path))
+        if size > max_bytes:
+            raise BadInputError(
+                f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for intel files"
+                " (raise it with --max-size if this is really an indicator file)",
+                str(path),
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise BadInputError(f"cannot read: {error.strerror or error}", str(path)) from error
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _canonical(raw: RawIndicator, document: IntelDocument) -> tuple[IndicatorType, str] | None:
+    """Refang, type and normalise one raw indicator; a value that fails is a warning."""
+    location = raw.location or "?"
+    value = normalize.refang(raw.value)
+    kind = raw.type or normalize.detect_type(value)
+    if kind is None:
+        document.warn(location, f"cannot tell what kind of indicator {value[:80]!r} is")
+        return None
+    try:
+        return kind, normalize.normalise(kind, value)
+    except ValueError as error:
+        document.warn(location, f"invalid {kind.value} {value[:80]!r}: {error}")
+        return None
+
+
+def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, source_id: str) -> None:
+    """Normalise every raw indicator of a document into sighting rows, judging hygiene."""
+    seen: set[tuple[IndicatorType, str]] = set()
+    for raw in document.indicators:
+        canonical = _canonical(raw, document)
+        if canonical is None:
+            continue
+        kind, value = canonical
+        verdict = hygiene.assess(kind, value)
+        if canonical not in seen:
+            seen.add(canonical)
+            result.by_type[kind.value] += 1
+            if verdict.rejected_reason:
+                result.rejected.append(
+                    {"type": kind.value, "value": value, "reason": verdict.rejected_reason}
+                )
+            elif verdict.benign_reason:
+                result.benign.append(
+                    {"type": kind.value, "value": value, "reason": verdict.benign_reason}
+                )
+        rows.add(kind, value, source_id, raw, verdict)
+    result.indicators = len(seen)
+    result.warnings = list(document.warnings)
+
+
+def prepare(
+    path: Path, source_name: str | None, known_sha256: set[str], max_bytes: int
+) -> tuple[FileImport, SightingRows, IntelDocument | None]:
+    """Read and judge one file without touching the case."""
+    data, sha256 = read_intel_file(path, max_bytes)
+    source_id = sha256[:16]
+    result = FileImport(
+        path=str(path),
+        sha256=sha256,
+        format="?",
+        source_id=source_id,
+        source_name=source_name or path.name,
+        size=len(data),
+    )
+    rows = SightingRows()
+    if sha256 in known_sha256:
+        result.already_imported = True
+        return result, rows, None
+    document = read_document(data, str(path))
+    result.format = document.format
+    result.title = document.title
+    _judge(document, result, rows, source_id)
+    return result, rows, document
+
+
+def import_files(
+    store: CaseStore,
+    paths: list[Path],
+    source_name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ImportReport:
+    """Import ``paths`` into the case: all of them, or (on any bad input) none."""
+    known = {row[0] for row in store.con.execute("SELECT sha256 FROM sources").fetchall()}
+    prepared = []
+    for path in paths:
+        result, rows, document = prepare(path, source_name, known, max_bytes)
+        known.add(result.sha256)  # the same file twice on one command line counts once
+        prepared.append((result, rows, document))
+
+    report = ImportReport()
+    now = utcnow()
+    with store.transaction():
+        run_id = store.start_run(
+            "intel import", {"files": [str(p) for p in paths], "source": source_name}
+        )
+        for result, rows, document in prepared:
+            report.files.append(result)
+            if document is None:
+                continue
+            before = _indicator_count(store)
+            store.insert_arrow("sources", _source_row(result, document, run_id, now))
+            rows.write(store, now)
+            result.new_indicators = _indicator_count(store) - before
+        store.finish_run(
+            run_id, "ok", {"new_indicators": sum(f.new_indicators for f in report.files)}
+        )
+    return report
+
+
+def _indicator_count(store: CaseStore) -> int:
+    row = store.con.execute("SELECT count(*) FROM indicators").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _source_row(
+    result: FileImport, document: IntelDocument, run_id: str, now: datetime
+) -> pa.Table:
+    return pa.table(
+        {
+            "source_id": [result.source_id],
+            "name": [result.source_name],
+            "path": [result.path],
+            "sha256": [result.sha256],
+            "size": [result.size],
+            "format": [document.format],
+            "title": [document.title],
+            "producer": [document.producer],
+            "techniques": pa.array([sorted(set(document.techniques))], pa.list_(pa.string())),
+            "imported_at": [now],
+            "run_id": [run_id],
+            "indicator_count": [result.indicators],
+            "warning_count": [len(result.warnings)],
+        }
+    )

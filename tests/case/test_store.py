@@ -1,0 +1,66 @@
+"""The case store: creation, migrations, version refusal, all-or-nothing writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from seawall.case.schema import CASE_TABLES, LATEST_VERSION
+from seawall.case.store import DATABASE_NAME, CaseStore, utcnow
+from seawall.errors import CaseError
+
+
+def test_new_case_has_every_table_at_the_latest_version(case_dir: Path) -> None:
+    with CaseStore.open(case_dir) as store:
+        assert store.schema_version() == LATEST_VERSION
+        counts = store.table_counts()
+    assert set(counts) == set(CASE_TABLES)
+    assert all(count == 0 for count in counts.values())
+
+
+def test_missing_case_is_an_error_for_readers(case_dir: Path) -> None:
+    with pytest.raises(CaseError, match="no case at"):
+        CaseStore.open(case_dir, create=False)
+    assert not case_dir.exists()
+
+
+def test_case_from_a_newer_seawall_is_refused(case_dir: Path) -> None:
+    with CaseStore.open(case_dir) as store:
+        store.con.execute(
+            "INSERT INTO schema_version VALUES (?, 'future', ?, '99.0')",
+            [LATEST_VERSION + 1, utcnow()],
+        )
+    with pytest.raises(CaseError, match="upgrade seawall"):
+        CaseStore.open(case_dir)
+
+
+def test_older_case_is_upgraded(case_dir: Path) -> None:
+    """A database at schema version 0 (made before any migration) is brought up to date."""
+    case_dir.mkdir()
+    duckdb.connect(str(case_dir / DATABASE_NAME)).close()
+    with CaseStore.open(case_dir) as store:
+        assert store.schema_version() == LATEST_VERSION
+        assert store.table_counts()["findings"] == 0
+
+
+def test_a_failed_transaction_leaves_the_case_unchanged(case_dir: Path) -> None:
+    rows = pa.table({"type": ["domain"], "value": ["evil.example.net"], "first_added": [utcnow()]})
+    with CaseStore.open(case_dir) as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.insert_arrow("indicators", rows)
+            raise RuntimeError("crash mid-import")
+        assert store.table_counts()["indicators"] == 0
+        with store.transaction():
+            store.insert_arrow("indicators", rows)
+        assert store.table_counts()["indicators"] == 1
+
+
+def test_insert_or_ignore_is_idempotent(case_dir: Path) -> None:
+    rows = pa.table({"type": ["md5"], "value": ["0" * 32], "first_added": [utcnow()]})
+    with CaseStore.open(case_dir) as store, store.transaction():
+        store.insert_arrow("indicators", rows, ignore_existing=True)
+        store.insert_arrow("indicators", rows, ignore_existing=True)
+        assert store.table_counts()["indicators"] == 1
