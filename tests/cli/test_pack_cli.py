@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from seawall.cli.app import run
 from seawall.errors import ExitCode
+from tests.cli.conftest import JsonRun
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src/seawall/intel/packs/data/aa21-200a.yml"
-
-
-JsonRun = Callable[[list[str], ExitCode], Any]
-
-
-@pytest.fixture
-def run_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> JsonRun:
-    """Run with --json; stdout must hold exactly one JSON document (json.loads refuses more).
-
-    ``sys.argv`` is set as a real invocation sets it: the error path of ``run`` decides between
-    JSON and text by looking at the process arguments.
-    """
-
-    def invoke(argv: list[str], code: ExitCode) -> Any:
-        monkeypatch.setattr(sys, "argv", ["seawall", *argv, "--json"])
-        assert run([*argv, "--json"]) == code
-        return json.loads(capsys.readouterr().out)
-
-    return invoke
 
 
 def test_list_json(run_json: JsonRun) -> None:

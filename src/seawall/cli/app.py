@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
 from seawall import __version__
@@ -56,8 +57,10 @@ def _fail(
     if as_json:
         error = {"kind": kind, "message": message, "location": location, "exit_code": int(code)}
         sys.stdout.write(dumps({"error": error}) + "\n")
-    where = f"{location}: " if location else ""
-    stderr.print(f"[red]error:[/red] {where}{message}", markup=True, highlight=False)
+    if message:  # asking for a group without a command shows its help: nothing more to say
+        where = f"{location}: " if location else ""
+        text = escape(f"{where}{message}")
+        stderr.print(f"[red]error:[/red] {text}", markup=True, highlight=False)
     return int(code)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from seawall.case.store import CaseStore
@@ -46,19 +47,22 @@ def import_(
     def render(console: Console) -> None:
         for result in report.files:
             if result.already_imported:
-                console.print(f"{result.path}: already imported (sha256 {result.sha256[:16]}…)")
+                console.print(
+                    escape(f"{result.path}: already imported (sha256 {result.sha256[:16]}…)")
+                )
                 continue
             kinds = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
+            path = escape(result.path)
             console.print(
-                f"{result.path}: [bold]{result.format}[/bold] {result.indicators} indicators"
+                f"{path}: [bold]{result.format}[/bold] {result.indicators} indicators"
                 f" ({kinds or 'none'}), {result.new_indicators} new;"
                 f" {len(result.rejected)} rejected, {len(result.benign)} benign,"
                 f" {len(result.warnings)} warnings"
             )
         for item in payload["rejected"]:
-            console.print(f"  rejected {item['type']} {item['value']}: {item['reason']}")
+            console.print(escape(f"  rejected {item['type']} {item['value']}: {item['reason']}"))
         for item in payload["benign"]:
-            console.print(f"  benign {item['type']} {item['value']}: {item['reason']}")
+            console.print(escape(f"  benign {item['type']} {item['value']}: {item['reason']}"))
 
     emit(as_json, payload, render)
 
@@ -89,17 +93,22 @@ def lookup_(
     payload: dict[str, Any] = {"results": [r.as_dict() for r in results]}
 
     def render(console: Console) -> None:
+        # Intel values are attacker-chosen text: escaped, so they cannot inject rich markup.
         for result in results:
             style = _VERDICT_STYLE[result.verdict]
-            console.print(f"[{style}]{result.verdict.value:>10}[/{style}]  {result.query}")
-            console.print(f"            {result.reason}")
+            verdict = f"[{style}]{result.verdict.value:>10}[/{style}]"
+            console.print(f"{verdict}  {escape(result.query)}")
+            console.print(f"            {escape(result.reason)}")
             for match in result.matches:
                 confidence = "-" if match.confidence is None else match.confidence
-                console.print(
-                    f"            · {match.source}: {match.indicator_type} {match.indicator}"
-                    f" [{match.how}] confidence {confidence}"
-                    + (f" techniques {', '.join(match.techniques)}" if match.techniques else "")
+                techniques = (
+                    f", techniques {', '.join(match.techniques)}" if match.techniques else ""
                 )
+                line = (
+                    f"            · {match.source}: {match.indicator_type} {match.indicator}"
+                    f" ({match.how}), confidence {confidence}{techniques}"
+                )
+                console.print(escape(line))
 
     emit(as_json, payload, render)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
@@ -59,4 +60,4 @@ def emit(as_json: bool, payload: Any, render: Callable[[Console], None]) -> None
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)

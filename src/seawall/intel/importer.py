@@ -105,8 +105,13 @@ def read_intel_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[byt
 def _canonical(raw: RawIndicator, document: IntelDocument) -> tuple[IndicatorType, str] | None:
     """Refang, type and normalise one raw indicator; a value that fails is a warning."""
     location = raw.location or "?"
-    value = normalize.refang(raw.value)
-    kind = raw.type or normalize.detect_type(value)
+    value = raw.value
+    kind = raw.type
+    if kind is None:
+        # Only an untyped value is refanged here, to tell its type: refanging a typed value
+        # would corrupt path regexes and subjects; normalise() refangs the network types.
+        value = normalize.refang(value)
+        kind = normalize.detect_type(value)
     if kind is None:
         document.warn(location, f"cannot tell what kind of indicator {value[:80]!r} is")
         return None

@@ -1,0 +1,86 @@
+"""`seawall intel` and `seawall case` through the real CLI: the JSON contract and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seawall.cli.app import run
+from seawall.errors import ExitCode
+from tests.cli.conftest import JsonRun
+from tests.conftest import shared
+
+STIX1 = "advisories/cisa-stix/AA26-204A.stix_.xml"
+
+
+def test_import_lookup_list_sources_and_info(run_json: JsonRun, case_dir: Path) -> None:
+    case = ["--case", str(case_dir)]
+    imported = run_json([*case, "intel", "import", str(shared(STIX1)), "--source", "CISA"], 0)
+    assert imported["indicators"] == 27
+    assert imported["by_type"] == {"domain": 18, "ipv4": 9}
+    assert imported["rejected"] == [] and imported["warnings"] == []
+
+    looked = run_json([*case, "intel", "lookup", "x.i.mailnalysis.com", "8.8.8.8"], 0)
+    first, second = looked["results"]
+    assert first["verdict"] == "malicious"
+    assert first["matches"][0]["match"] == "parent-domain"
+    assert first["matches"][0]["source"] == "CISA"
+    assert second["verdict"] == "unknown"
+
+    listed = run_json([*case, "intel", "list", "--type", "ipv4"], 0)
+    assert listed["count"] == 9
+
+    sources = run_json([*case, "intel", "sources"], 0)
+    (source,) = sources["sources"]
+    assert source["name"] == "CISA" and source["format"] == "stix1"
+    assert len(source["sha256"]) == 64
+
+    info = run_json([*case, "case", "info"], 0)
+    assert info["schema_version"] >= 1
+    assert info["tables"]["indicators"] == 27
+    assert info["tables"]["sources"] == 1
+    assert set(info["tables"]) >= {"files", "events", "dns", "http", "conn", "auth", "disk"}
+
+
+def test_case_comes_from_the_environment(
+    run_json: JsonRun, case_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("evil-apt.net\n", encoding="utf-8")
+    monkeypatch.setenv("SEAWALL_CASE", str(case_dir))
+    run_json(["intel", "import", str(listing)], ExitCode.OK)
+    assert (case_dir / "case.duckdb").exists()
+
+
+def test_bad_input_exits_3_with_a_json_error_and_the_case_unchanged(
+    run_json: JsonRun, case_dir: Path, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("evil-apt.net\n", encoding="utf-8")
+    run_json(["--case", str(case_dir), "intel", "import", str(good)], ExitCode.OK)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"type": "bundle", "objects": [')
+    payload = run_json(["--case", str(case_dir), "intel", "import", str(bad)], ExitCode.BAD_INPUT)
+    assert payload["error"]["exit_code"] == 3
+    assert "bad.json" in (payload["error"]["location"] or "")
+    info = run_json(["--case", str(case_dir), "case", "info"], ExitCode.OK)
+    assert info["tables"]["indicators"] == 1 and info["tables"]["sources"] == 1
+
+
+def test_usage_errors_exit_2(run_json: JsonRun, case_dir: Path) -> None:
+    missing = run_json(["--case", str(case_dir), "intel", "lookup", "x.com"], ExitCode.USAGE)
+    assert "no case" in missing["error"]["message"]
+    unknown = run_json(["--case", str(case_dir), "intel", "import", "--bogus"], ExitCode.USAGE)
+    assert unknown["error"]["kind"] == "UsageError"
+
+
+def test_text_output_goes_to_stdout_and_warnings_to_stderr(
+    capsys: pytest.CaptureFixture[str], case_dir: Path, tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("evil-apt.net\nthis is not an indicator at all\n", encoding="utf-8")
+    assert run(["--case", str(case_dir), "intel", "import", str(listing)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 indicators" in out
+    assert "warning" in err
