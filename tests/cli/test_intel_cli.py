@@ -16,27 +16,29 @@ STIX1 = "advisories/cisa-stix/AA26-204A.stix_.xml"
 
 def test_import_lookup_list_sources_and_info(run_json: JsonRun, case_dir: Path) -> None:
     case = ["--case", str(case_dir)]
-    imported = run_json([*case, "intel", "import", str(shared(STIX1)), "--source", "CISA"], 0)
+    imported = run_json(
+        [*case, "intel", "import", str(shared(STIX1)), "--source", "CISA"], ExitCode.OK
+    )
     assert imported["indicators"] == 27
     assert imported["by_type"] == {"domain": 18, "ipv4": 9}
     assert imported["rejected"] == [] and imported["warnings"] == []
 
-    looked = run_json([*case, "intel", "lookup", "x.i.mailnalysis.com", "8.8.8.8"], 0)
+    looked = run_json([*case, "intel", "lookup", "x.i.mailnalysis.com", "8.8.8.8"], ExitCode.OK)
     first, second = looked["results"]
     assert first["verdict"] == "malicious"
     assert first["matches"][0]["match"] == "parent-domain"
     assert first["matches"][0]["source"] == "CISA"
     assert second["verdict"] == "unknown"
 
-    listed = run_json([*case, "intel", "list", "--type", "ipv4"], 0)
+    listed = run_json([*case, "intel", "list", "--type", "ipv4"], ExitCode.OK)
     assert listed["count"] == 9
 
-    sources = run_json([*case, "intel", "sources"], 0)
+    sources = run_json([*case, "intel", "sources"], ExitCode.OK)
     (source,) = sources["sources"]
     assert source["name"] == "CISA" and source["format"] == "stix1"
     assert len(source["sha256"]) == 64
 
-    info = run_json([*case, "case", "info"], 0)
+    info = run_json([*case, "case", "info"], ExitCode.OK)
     assert info["schema_version"] >= 1
     assert info["tables"]["indicators"] == 27
     assert info["tables"]["sources"] == 1
