@@ -86,3 +86,38 @@ def test_text_output_goes_to_stdout_and_warnings_to_stderr(
     out, err = capsys.readouterr()
     assert "1 indicators" in out
     assert "warning" in err
+
+
+HOSTILE = {
+    "billion-laughs.xml": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa">'
+    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+    b'<stix:STIX_Package xmlns:stix="http://stix.mitre.org/stix-1">&c;</stix:STIX_Package>',
+    "xxe.xml": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    b'<stix:STIX_Package xmlns:stix="http://stix.mitre.org/stix-1">&e;</stix:STIX_Package>',
+    "truncated.json": b'{"type": "bundle", "id": "bundle--1", "objects": [{"type": "indic',
+    "invalid-utf8.txt": b"evil-apt.net\n\xc3\x28 broken\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_files_exit_3_through_the_cli(
+    run_json: JsonRun, case_dir: Path, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(HOSTILE[name])
+    payload = run_json(["--case", str(case_dir), "intel", "import", str(path)], ExitCode.BAD_INPUT)
+    assert payload["error"]["message"]
+    assert name in (payload["error"]["location"] or "")
+
+
+def test_a_200_mb_single_line_exits_3(run_json: JsonRun, case_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "giant.txt"
+    with path.open("wb") as handle:
+        for _ in range(200):
+            handle.write(b"A" * (1 << 20))
+    command = ["--case", str(case_dir), "intel", "import", str(path)]
+    too_big = run_json(command, ExitCode.BAD_INPUT)
+    assert "limit for intel files" in too_big["error"]["message"]
+    # with the size cap lifted, the line-length guard still refuses it without reading it all
+    too_long = run_json([*command, "--max-size", str(1 << 30)], ExitCode.BAD_INPUT)
+    assert "line 1" in f"{too_long['error']['location']}: {too_long['error']['message']}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -149,3 +151,45 @@ def test_hostile_inputs_are_rejected_quickly_and_leave_the_case_unchanged(
             assert elapsed < 10, f"{name} took {elapsed:.1f} s"
             assert str(caught.value), name
             assert store.table_counts() == before, name
+
+
+_CRASH_MID_IMPORT = """
+import os, sys
+from pathlib import Path
+from seawall.case.store import CaseStore
+from seawall.intel import sightings
+from seawall.intel.importer import import_files
+
+original = sightings.SightingRows.write
+
+def write_then_die(self, store, now):
+    original(self, store, now)  # rows are in, the transaction is not committed
+    os._exit(9)
+
+sightings.SightingRows.write = write_then_die
+with CaseStore.open(Path(sys.argv[1])) as store:
+    import_files(store, [Path(sys.argv[2])])
+"""
+
+
+def test_a_process_killed_mid_import_leaves_the_case_as_it_was(
+    case_dir: Path, tmp_path: Path
+) -> None:
+    """A real crash (no exception handling, no rollback call) between write and commit."""
+    first = tmp_path / "first.txt"
+    first.write_text("evil-apt.net\n", encoding="utf-8")
+    second = tmp_path / "second.txt"
+    second.write_text("other-apt.org\n45.77.1.2\n", encoding="utf-8")
+    with CaseStore.open(case_dir) as store:
+        import_files(store, [first])
+        before = store.table_counts()
+    crashed = subprocess.run(
+        [sys.executable, "-c", _CRASH_MID_IMPORT, str(case_dir), str(second)],
+        capture_output=True,
+        check=False,
+    )
+    assert crashed.returncode == 9, crashed.stderr.decode()
+    with CaseStore.open(case_dir) as store:
+        assert store.table_counts() == before
+        import_files(store, [second])  # and the same import then goes through
+        assert store.table_counts()["indicators"] == before["indicators"] + 2
