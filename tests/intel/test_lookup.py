@@ -25,7 +25,9 @@ def store(case_dir: Path, tmp_path: Path) -> CaseStore:
         "2a05:d014::/32,cidr,70,v6 network\n"
         "weak-signal.net,domain,20,low-confidence tip\n"
         "d41d8cd98f00b204e9800998ecf8427e,md5,90,empty file\n"
-        "co.uk,domain,90,over-generic\n",
+        "co.uk,domain,90,over-generic\n"
+        "bücher-shop.de,domain,90,internationalised name\n"
+        "hxxp://drop.evil-cdn[.]net/Payload.EXE,url,90,defanged URL with a mixed-case path\n",
         encoding="utf-8",
     )
     case = CaseStore.open(case_dir)
@@ -68,6 +70,14 @@ def test_url_host_and_cidr_matches(store: CaseStore) -> None:
     assert {m["match"] for m in inside["matches"]} == {"cidr"}  # type: ignore[attr-defined]
     v6 = _one(store, "2A05:D014:0000::1")
     assert v6["verdict"] == "malicious"
+
+
+def test_internationalised_names_and_mixed_case_urls(store: CaseStore) -> None:
+    assert _one(store, "WWW.BÜCHER-SHOP.DE")["verdict"] == "malicious"
+    assert _one(store, "www.xn--bcher-shop-9db.de")["verdict"] == "malicious"
+    url = _one(store, "http://drop.evil-cdn.net/payload.exe")
+    assert url["verdict"] == "malicious"
+    assert {m["match"] for m in url["matches"]} == {"exact"}  # type: ignore[attr-defined]
 
 
 def test_benign_suspicious_and_unknown(store: CaseStore) -> None:

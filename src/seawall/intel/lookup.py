@@ -144,7 +144,8 @@ def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
     ipv6_like = pc.filter(with_colon, schemeless).to_pylist()
     not_ascii = pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
     indices = sorted(set(ipv6_like) | set(not_ascii))
-    canonical = {i: _python_canonical(str(values[i].as_py())) for i in indices}
+    # lower-cased like every other match value (URL paths match without case, see lookup_sql)
+    canonical = {i: _python_canonical(str(values[i].as_py())).lower() for i in indices}
     if canonical:
         replaced = match_values.to_pylist()
         for index, value in canonical.items():
@@ -207,20 +208,19 @@ def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
         assert relation is not None  # a SELECT always gives a relation
         matched = relation.to_arrow_table()
     # Place each matched row at its query's position; every other query is unknown.
-    size = len(array)
     qids = matched.column("qid")
 
     def spread(column: str) -> pa.Array:
-        return pc.scatter(matched.column(column).combine_chunks(), qids, max_index=size - 1)
+        values = matched.column(column).combine_chunks()
+        return pc.scatter(values, qids, max_index=len(array) - 1) if len(array) else values
 
-    verdicts = pc.fill_null(spread("verdict"), Verdict.UNKNOWN.value) if size else pa.array([])
     return pa.table(
         {
             "query": array,
-            "verdict": verdicts,
-            "matches": pc.fill_null(spread("matches"), 0) if size else pa.array([]),
-            "how": spread("how") if size else pa.array([]),
-            "indicator": spread("indicator") if size else pa.array([]),
+            "verdict": pc.fill_null(spread("verdict"), Verdict.UNKNOWN.value),
+            "matches": pc.fill_null(spread("matches"), 0),
+            "how": spread("how"),
+            "indicator": spread("indicator"),
         }
     )
 
