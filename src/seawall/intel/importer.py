@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,14 @@ from seawall.errors import BadInputError
 from seawall.intel import hygiene, normalize
 from seawall.intel.readers import read_document
 from seawall.intel.sightings import SightingRows
-from seawall.model.indicator import IndicatorType, IntelDocument, IntelWarning, RawIndicator
+from seawall.model.indicator import (
+    HASH_TYPES,
+    IndicatorType,
+    IntelDocument,
+    IntelWarning,
+    RawIndicator,
+)
+from seawall.triage.knowngood import DUAL_USE_TAG, dual_use_note
 
 # Structured intel (XML/JSON) is parsed whole, so its size is capped; CISA's files are KBs and
 # large MISP exports rarely pass 100 MiB. ``--max-size`` raises the cap deliberately.
@@ -45,6 +52,7 @@ class FileImport:
     by_type: Counter[str] = field(default_factory=Counter)
     rejected: list[dict[str, str]] = field(default_factory=list)
     benign: list[dict[str, str]] = field(default_factory=list)
+    dual_use: list[dict[str, str]] = field(default_factory=list)
     warnings: list[IntelWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,6 +69,7 @@ class FileImport:
             "by_type": dict(sorted(self.by_type.items())),
             "rejected": self.rejected,
             "benign": self.benign,
+            "dual_use": self.dual_use,
             "warnings": [w.as_dict() for w in self.warnings],
         }
 
@@ -79,6 +88,7 @@ class ImportReport:
             "by_type": dict(sorted(by_type.items())),
             "rejected": [r for f in self.files for r in f.rejected],
             "benign": [b for f in self.files for b in f.benign],
+            "dual_use": [d for f in self.files for d in f.dual_use],
             "warnings": [{"file": f.path, **w.as_dict()} for f in self.files for w in f.warnings],
             "files": [f.as_dict() for f in self.files],
         }
@@ -131,6 +141,12 @@ def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, sour
             continue
         kind, value = canonical
         verdict = hygiene.assess(kind, value)
+        # A known-good binary's hash stays a live indicator (the actors ran that tool); the tag
+        # tells the hunt to judge a hit by where the file sits.
+        note = dual_use_note(kind, value) if kind in HASH_TYPES else None
+        if note:
+            context = {**raw.context, "dual_use": note}
+            raw = replace(raw, tags=(*raw.tags, DUAL_USE_TAG), context=context)
         if canonical not in seen:
             seen.add(canonical)
             result.by_type[kind.value] += 1
@@ -142,6 +158,8 @@ def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, sour
                 result.benign.append(
                     {"type": kind.value, "value": value, "reason": verdict.benign_reason}
                 )
+            if note:
+                result.dual_use.append({"type": kind.value, "value": value, "note": note})
         rows.add(kind, value, source_id, raw, verdict)
     result.indicators = len(seen)
     result.warnings = list(document.warnings)
