@@ -150,8 +150,24 @@ _V1 = (
     )""",
 )
 
+# What `seawall collect files` needs beyond migration 1: the exact mtime (nanoseconds) that the
+# incremental re-sweep compares, the evidence's OS and its mapped Windows path (matching is
+# case-insensitive on Windows, so the path is stored lower-cased), whether the row is a regular
+# file or a symlink, numeric owner ids (a mounted image's owners are not this machine's users), and
+# a note saying why a row has no hashes (too large, unreadable, symlink) without raising a warning.
+_V2 = (
+    "ALTER TABLE files ADD COLUMN mtime_ns BIGINT",
+    "ALTER TABLE files ADD COLUMN os VARCHAR",
+    "ALTER TABLE files ADD COLUMN windows_path VARCHAR",
+    "ALTER TABLE files ADD COLUMN file_kind VARCHAR",
+    "ALTER TABLE files ADD COLUMN uid BIGINT",
+    "ALTER TABLE files ADD COLUMN gid BIGINT",
+    "ALTER TABLE files ADD COLUMN note VARCHAR",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
+    Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -10,7 +10,7 @@ from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
 from seawall import __version__
-from seawall.cli import attack, case, intel, pack
+from seawall.cli import attack, case, collect, intel, pack
 from seawall.cli.output import CliState, dumps, stderr
 from seawall.errors import ExitCode, SeawallError
 
@@ -25,6 +25,7 @@ app.add_typer(case.app, name="case")
 app.add_typer(intel.app, name="intel")
 app.add_typer(attack.app, name="attack")
 app.add_typer(pack.app, name="pack")
+app.add_typer(collect.app, name="collect")
 
 
 def _version(value: bool) -> None:
