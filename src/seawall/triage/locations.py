@@ -38,19 +38,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
 from seawall.errors import BadInputError, UsageError
-from seawall.intel.packs.loader import line_of
+from seawall.yamldoc import (
+    check_node_tree,
+    compose,
+    construct,
+    read_bounded_utf8,
+    validation_error,
+)
 
 FORMAT = 1
 TABLE_NAME = "tool-locations.json"
 NONSTANDARD_TECHNIQUE = "T1036.005"
 MAX_EXTENSION_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 200_000
-MAX_REPORTED_PROBLEMS = 10
 # How many expected folders a reason sentence spells out before "and N more".
 MAX_FOLDERS_IN_REASON = 3
 
@@ -331,80 +334,20 @@ def load_extension_file(path: Path) -> ExtensionFile:
             data = handle.read(MAX_EXTENSION_BYTES + 1)
     except OSError as error:
         raise BadInputError(f"cannot read: {error.strerror or error}", display) from error
-    if len(data) > MAX_EXTENSION_BYTES:
-        raise BadInputError(f"file is larger than {MAX_EXTENSION_BYTES} bytes", display)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise BadInputError("file is not valid UTF-8", f"{display}:{line}") from error
-    return parse_extension(text, display)
+    return parse_extension(read_bounded_utf8(data, display, MAX_EXTENSION_BYTES), display)
 
 
 def parse_extension(text: str, display: str) -> ExtensionFile:
     """Validate extension YAML ``text``; ``display`` names the source in error locations."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = error.problem or error.context or "invalid YAML"
-        raise BadInputError(f"YAML syntax error: {problem}", f"{display}:{line}") from None
-    except yaml.YAMLError as error:
-        raise BadInputError(f"YAML error: {error}", f"{display}:1") from None
-    if root is None:
-        raise BadInputError("file is empty", f"{display}:1")
-    _check_nodes(root, display)
-    try:
-        data = yaml.SafeLoader("").construct_document(root)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else root.start_mark.line + 1
-        raise BadInputError(f"YAML error: {error.problem}", f"{display}:{line}") from None
+    root = compose(text, display)
+    check_node_tree(root, display, MAX_YAML_NODES, noun="file")
+    data = construct(root, display)
     if not isinstance(data, dict):
         raise BadInputError("expected a mapping with a 'tools' list", f"{display}:1")
     try:
         return ExtensionFile.model_validate(data)
     except ValidationError as error:
-        problems = error.errors()
-        first = problems[0]
-        line = line_of(root, tuple(first["loc"]))
-        lines = [_describe(root, problem, len(problems) > 1) for problem in problems]
-        lines = lines[:MAX_REPORTED_PROBLEMS]
-        more = len(problems) - MAX_REPORTED_PROBLEMS
-        if more > 0:
-            lines.append(f"and {more} more")
-        raise BadInputError("; ".join(lines), f"{display}:{line}") from None
-
-
-def _describe(root: yaml.Node, problem: ErrorDetails, with_line: bool) -> str:
-    """One validation problem as ``tools.0.why: Field required`` (with its line when many)."""
-    location = tuple(problem["loc"])
-    text = f"{'.'.join(map(str, location))}: {problem['msg']}"
-    return f"line {line_of(root, location)}: {text}" if with_line else text
-
-
-def _check_nodes(root: yaml.Node, display: str) -> None:
-    """Reject duplicate keys (PyYAML silently keeps the last) and alias bombs, with the line."""
-    count = 0
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        count += 1
-        if count > MAX_YAML_NODES:
-            line = node.start_mark.line + 1
-            raise BadInputError(f"more than {MAX_YAML_NODES} YAML nodes", f"{display}:{line}")
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in seen:
-                    line = key_node.start_mark.line + 1
-                    raise BadInputError(f"duplicate key {key!r}", f"{display}:{line}")
-                seen.add(key)
-                pending.extend((key_node, value_node))
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
+        raise validation_error(error, root, display, root_name="file") from None
 
 
 @cache
