@@ -10,7 +10,7 @@ re-sweep's speed-up (nothing changed, so nothing is read).
 To compare like with like, a first sweep warms the page cache (its figure is printed as "cold");
 the limits and the timed sweep then read from the same, warm cache. Figures only: no assertions.
 
-    python benchmarks/collect_files.py [--root /usr]
+    python benchmarks/sweep_files.py [--root /usr]
 """
 
 from __future__ import annotations
