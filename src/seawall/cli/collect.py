@@ -1,9 +1,10 @@
-"""`seawall collect` commands: read evidence into the case (`files` first; logs and pcaps later)."""
+"""`seawall collect` commands: read evidence into the case (files, disk usage; logs later)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from seawall.case.store import CaseStore
 from seawall.cli.output import JSON_OPTION, emit, state, stderr, warn
+from seawall.collect.disk import collect_disk
 from seawall.collect.files import (
     CollectOptions,
     OsName,
@@ -129,3 +131,41 @@ def files(
         )
 
     emit(as_json, payload, render)
+
+
+@app.command("disk")
+def disk(
+    ctx: typer.Context,
+    host: str | None = typer.Option(
+        None, "--host", help="Host name of the live snapshot (default: this machine's)."
+    ),
+    paths: list[str] = typer.Option(
+        [], "--path", help="Also record the size of DIR and of each sub-directory (repeatable)."
+    ),
+    imports: list[Path] = typer.Option(
+        [],
+        "--import",
+        help="Import a disk-usage CSV exported elsewhere (repeatable); without --path, no live"
+        " snapshot is taken.",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record a snapshot of every mounted file system, and/or import snapshots from CSV files."""
+    snapshot = not imports or bool(paths)
+    with CaseStore.open(state(ctx).case_dir) as store:
+        report = collect_disk(store, host=host, paths=paths, imports=imports, snapshot=snapshot)
+    for item in report.warnings:
+        warn(f"{item.location}: {item.message}")
+
+    def render(console: Console) -> None:
+        skipped = sum(1 for i in report.imports if i.already_imported)
+        console.print(
+            escape(
+                f"{report.snapshots} disk snapshot rows: {report.mounts} file systems and"
+                f" {report.directories} directories on {report.host}, {report.imported_rows}"
+                f" imported from {len(report.imports) - skipped} CSV files ({skipped} already"
+                f" imported), {len(report.warnings)} warnings (run {report.run_id})"
+            )
+        )
+
+    emit(as_json, report.as_dict(), render)

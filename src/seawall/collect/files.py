@@ -13,8 +13,8 @@ warning carrying its path; none stops the sweep.
 same host under the swept roots: a file appears once per host and path, files deleted since the
 previous sweep disappear with it, and a crash leaves the previous sweep intact. Before that, the
 previous rows are loaded so that a file whose device, inode, size and ``mtime_ns`` are unchanged
-re-uses its hashes without being read again (the incremental sweep). Their history is kept only
-in the ``runs`` table's summaries: the ``files`` table is the latest state of each host.
+re-uses its hashes and content features without being read again (the incremental sweep). Their
+history is kept only in the ``runs`` table's summaries: the ``files`` table is each host's latest.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 
 from seawall.case.store import CaseStore
-from seawall.collect.hashing import CHUNK_SIZE, Digests, hash_file
+from seawall.collect.content import CONTENT_COLUMNS, ContentFeatures, examine_file
+from seawall.collect.hashing import CHUNK_SIZE, Digests
 from seawall.collect.paths import RootMap, absolute, is_under_any, windows_path
 from seawall.errors import UsageError
 
@@ -77,6 +78,7 @@ FILES_SCHEMA = pa.schema(
         ("uid", pa.int64()),
         ("gid", pa.int64()),
         ("note", pa.string()),
+        *[(column, pa.string()) for column in CONTENT_COLUMNS],
     ]
 )
 
@@ -181,6 +183,7 @@ class Found:
 
 # (path, message, skipped): ``skipped`` when the entry gets no hashes because of the problem.
 Warn = Callable[[bytes, str, bool], None]
+_Examined = tuple[Digests, ContentFeatures]
 
 
 class Walker:
@@ -350,6 +353,8 @@ def count_files(roots: list[bytes], options: CollectOptions) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Previous:
+    content: dict[str, str | None]
+    """The ``CONTENT_COLUMNS``: derived from the bytes alone, like the hashes."""
     device: int
     inode: int
     size: int
@@ -369,15 +374,18 @@ def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
 
 
 def load_previous(store: CaseStore, host: str, roots: list[bytes]) -> dict[str, _Previous]:
-    """The hashes this host's previous sweep recorded under ``roots``, keyed by path."""
+    """Hashes and content features of the previous sweep (rows from a seawall that had no
+    content features have no ``file_type``: left out, their files are read again to get them)."""
     where, params = _under_sql(roots)
     sql = (
-        "SELECT path, device, inode, size, mtime_ns, md5, sha1, sha256 FROM files"
-        f" WHERE host = ? AND sha256 IS NOT NULL AND mtime_ns IS NOT NULL AND ({where})"
+        "SELECT path, device, inode, size, mtime_ns, md5, sha1, sha256,"
+        f" {', '.join(CONTENT_COLUMNS)} FROM files WHERE host = ? AND sha256 IS NOT NULL"
+        f" AND mtime_ns IS NOT NULL AND file_type IS NOT NULL AND ({where})"
     )
     table = store.con.sql(sql, params=[host, *params]).to_arrow_table()
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return {row[0]: _Previous(*row[1:]) for row in zip(*columns, strict=True)}
+    rows = zip(*columns, strict=True)
+    return {r[0]: _Previous(dict(zip(CONTENT_COLUMNS, r[8:], strict=True)), *r[1:8]) for r in rows}
 
 
 class _Batch:
@@ -416,7 +424,7 @@ class _Sweep:
         self.batch = _Batch(store, options.batch_rows)
         self.maps = list(options.root_maps)
         self.previous: dict[str, _Previous] = {}
-        self.jobs: dict[Future[Digests], tuple[Found, dict[str, Any]]] = {}
+        self.jobs: dict[Future[_Examined], tuple[Found, dict[str, Any]]] = {}
 
     def warn(self, path: bytes, message: str, skipped: bool = True) -> None:
         self.report.warnings.append(CollectWarning(show(path), message))
@@ -468,14 +476,14 @@ class _Sweep:
         )
         return before if same else None
 
-    def complete(self, future: Future[Digests]) -> None:
+    def complete(self, future: Future[_Examined]) -> None:
         found, row = self.jobs.pop(future)
         self.record(found, row, future.result)
 
-    def record(self, found: Found, row: dict[str, Any], result: Callable[[], Digests]) -> None:
-        """Store the digests ``result`` gives, or the reason it raised (the file stays listed)."""
+    def record(self, found: Found, row: dict[str, Any], result: Callable[[], _Examined]) -> None:
+        """Store what ``result`` gives, or the reason it raised (the file stays listed)."""
         try:
-            digests = result()
+            digests, features = result()
         except FileNotFoundError:
             self.warn(found.path, "skipped: vanished during the sweep")
             return
@@ -486,6 +494,8 @@ class _Sweep:
             return
         row.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
         row["source_sha256"] = digests.sha256
+        row.update(features.columns())
+        self.report.warnings.extend(CollectWarning(row["path"], w) for w in features.warnings)
         if digests.size != row["size"]:
             self.report.warnings.append(
                 CollectWarning(row["path"], "changed while being read: hashes may not match")
@@ -530,15 +540,17 @@ class _Sweep:
             return
         before = self.reusable(row)
         if before is not None:
-            row.update(md5=before.md5, sha1=before.sha1, sha256=before.sha256)
+            row.update(md5=before.md5, sha1=before.sha1, sha256=before.sha256, **before.content)
             row["source_sha256"] = before.sha256
             self.report.reused += 1
             self.finish(row, 0)
             return
         if row["size"] < SMALL_FILE:
-            self.record(found, row, partial(hash_file, found.path, follow_symlinks=found.followed))
+            self.record(
+                found, row, partial(examine_file, found.path, follow_symlinks=found.followed)
+            )
             return
-        future = pool.submit(hash_file, found.path, follow_symlinks=found.followed)
+        future = pool.submit(examine_file, found.path, follow_symlinks=found.followed)
         self.jobs[future] = (found, row)
 
     def drain(self, until: str = "ALL_COMPLETED") -> None:

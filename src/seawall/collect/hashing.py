@@ -2,7 +2,8 @@
 
 Reading a file three times would triple the I/O on a disk image that may be far bigger than the
 page cache, so the three digests are fed from the same 1 MiB buffer. ``hashlib`` releases the GIL
-for updates this size, which is why a plain thread pool keeps both cores busy.
+for updates this size, which is why a plain thread pool keeps both cores busy. The first bytes of
+that buffer are kept (``Digests.head``) so that typing the file by content needs no second read.
 
 Evidence is read-only: the file is opened ``O_RDONLY | O_NOATIME`` so that reading does not change
 its access time (an artefact a responder may need later). Linux allows ``O_NOATIME`` only to the
@@ -20,6 +21,8 @@ import threading
 from dataclasses import dataclass
 
 CHUNK_SIZE = 1 << 20
+HEAD_BYTES = 64 * 1024
+"""Bytes of the first chunk kept for content typing (libmagic, the PE header check)."""
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 # O_NONBLOCK: if a FIFO is swapped in between the walk and the open, the open must not hang.
@@ -49,6 +52,8 @@ class Digests:
     sha256: str
     size: int
     """Bytes actually read: differs from the walked size when the file changed meanwhile."""
+    head: bytes = b""
+    """The file's first ``HEAD_BYTES`` bytes (all of it when shorter)."""
 
 
 def open_evidence(path: bytes, *, follow_symlinks: bool = False) -> int:
@@ -67,13 +72,16 @@ def hash_file(path: bytes, *, follow_symlinks: bool = False) -> Digests:
     """Digest ``path`` in one pass of ``CHUNK_SIZE`` reads into a reused buffer."""
     fd = open_evidence(path, follow_symlinks=follow_symlinks)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ChangedWhileReadingError(
-                errno.EINVAL, "no longer a regular file", os.fsdecode(path)
-            )
+        ensure_regular(fd, path)
         return hash_fd(fd)
     finally:
         os.close(fd)
+
+
+def ensure_regular(fd: int, path: bytes) -> None:
+    """Refuse an fd that is no longer the regular file the walk saw (swapped between the two)."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise ChangedWhileReadingError(errno.EINVAL, "no longer a regular file", os.fsdecode(path))
 
 
 def hash_fd(fd: int) -> Digests:
@@ -83,13 +91,16 @@ def hash_fd(fd: int) -> Digests:
     buffer = _buffer()
     view = memoryview(buffer)
     total = 0
+    head = b""
     while True:
         count = os.readv(fd, [buffer])
         if count == 0:
             break
         chunk = view[:count]
+        if total == 0:
+            head = bytes(view[: min(count, HEAD_BYTES)])
         md5.update(chunk)
         sha1.update(chunk)
         sha256.update(chunk)
         total += count
-    return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), total)
+    return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), total, head)

@@ -1,0 +1,236 @@
+"""File indicators against the ``files`` table: hashes, names, paths and Loki path regexes.
+
+Hashes meet indicators in one SQL join per hash type (a sweep can hold millions of files). Names
+and exact paths are dictionary look-ups and globs and Loki regexes are Python ``re`` over one
+streamed pass of the table: Loki's regexes are Python syntax, which DuckDB's RE2 does not accept
+in full. Every hit is judged by :func:`seawall.detect.filejudge.judge_file` (location, renamed
+binary, signature), because a hash of genuine PuTTY is only suspicious outside PuTTY's folder.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from seawall.detect.analytics import AnalyticContext, Hit, analytic
+from seawall.detect.evidence import (
+    FILE_COLUMNS,
+    describe_sources,
+    evidence,
+    indicator_refs,
+    stream,
+)
+from seawall.detect.filejudge import judge_file, judged_path
+from seawall.model.finding import IndicatorRef, Severity
+from seawall.triage.knowngood import DUAL_USE_TAG
+from seawall.triage.locations import ToolLocations
+
+HASH_TYPES = ("md5", "sha1", "sha256")
+# A regex compiled case-insensitively (Windows paths) and as written (POSIX paths).
+_Pair = tuple[re.Pattern[str], re.Pattern[str]]
+_SELECT = ", ".join(f"f.{column}" for column in FILE_COLUMNS)
+_USABLE = "rejected_reason IS NULL AND benign_reason IS NULL"
+
+_HASH_SQL = " UNION ALL ".join(
+    f"SELECT {_SELECT}, i.type AS ioc_type, i.value AS ioc_value FROM files f "
+    f"JOIN indicators i ON i.type = '{kind}' AND f.{kind} = i.value WHERE i.{_USABLE}"
+    for kind in HASH_TYPES
+)
+
+
+def _locations(context: AnalyticContext) -> ToolLocations:
+    return ToolLocations.load(context.options.location_file)
+
+
+def _is_windows(row: Mapping[str, Any]) -> bool:
+    return bool(row.get("windows_path")) or row.get("os") == "windows"
+
+
+def _file_hit(
+    row: dict[str, Any],
+    ref: IndicatorRef,
+    locations: ToolLocations,
+    how: str,
+    *,
+    score: float | None = None,
+    severity: Severity | None = None,
+    extra_reasons: tuple[str, ...] = (),
+) -> Hit:
+    """A hit on one file: the indicator, how it matched, and the file's judgement."""
+    judgement = judge_file(row, locations)
+    path = judged_path(row)
+    reasons = [f"{how}; reported by {describe_sources(ref)}", *extra_reasons]
+    if DUAL_USE_TAG in ref.tags:
+        notes = [s.context.get("dual_use") for s in ref.sources]
+        note = next((str(n) for n in notes if n), "dual-use: a known-good binary's hash")
+        reasons.append(f"{note}; judged by location: {judgement.verdict}")
+    reasons.extend(judgement.reasons)
+    return Hit(
+        summary=f"{path}: {how}",
+        keys=(row.get("host"), row.get("path"), ref.type, ref.value),
+        evidence=(evidence(row, ref),),
+        host=row.get("host"),
+        first_seen=row.get("mtime"),
+        last_seen=row.get("mtime"),
+        score=score,
+        severity=severity,
+        techniques=(*ref.techniques, *judgement.techniques),
+        verdict=judgement.verdict,
+        suppressed=judgement.suppressed,
+        reasons=tuple(reasons),
+    )
+
+
+@analytic("ioc.file-hash")
+def file_hash(context: AnalyticContext) -> Iterator[Hit]:
+    """Files whose MD5, SHA-1 or SHA-256 is a usable hash indicator."""
+    rows = context.store.con.sql(_HASH_SQL).to_arrow_table().to_pylist()
+    refs = indicator_refs(context.store, ((r["ioc_type"], r["ioc_value"]) for r in rows))
+    locations = _locations(context)
+    for row in rows:
+        kind, value = row.pop("ioc_type"), row.pop("ioc_value")
+        how = f"its {kind.upper()} {value} is an indicator"
+        yield _file_hit(row, refs[(kind, value)], locations, how)
+
+
+def glob_regex(pattern: str, *, windows: bool) -> re.Pattern[str]:
+    """A glob as a regex: ``*`` within one folder, ``**`` across folders, ``?`` one character."""
+    separator = "\\" if windows else "/"
+    not_sep = "[^" + re.escape(separator) + "]"
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        out.append(f"{not_sep}*" if char == "*" else not_sep if char == "?" else re.escape(char))
+        index += 1
+    return re.compile("".join(out), re.IGNORECASE if windows else 0)
+
+
+def _usable(context: AnalyticContext, kind: str) -> list[str]:
+    rows = context.store.con.execute(
+        f"SELECT value FROM indicators WHERE type = ? AND {_USABLE} ORDER BY value", [kind]
+    ).fetchall()
+    context.store.con.complete()
+    return [str(row[0]) for row in rows]
+
+
+def _windows_indicator(value: str) -> bool:
+    return not value.startswith("/")
+
+
+@analytic("ioc.file-name")
+def file_name(context: AnalyticContext) -> Iterator[Hit]:
+    """Files whose name is a ``file_name`` indicator or whose path is a ``file_path`` one."""
+    names = set(_usable(context, "file_name"))
+    paths = _usable(context, "file_path")
+    exact = {p for p in paths if "*" not in p and "?" not in p}
+    globs = [
+        (p, glob_regex(p, windows=_windows_indicator(p))) for p in paths if "*" in p or "?" in p
+    ]
+    if not names and not paths:
+        context.note("no usable file_name or file_path indicators in the case")
+        return
+    matched: list[tuple[dict[str, Any], str, str, str]] = []
+    for row in stream(context.store, f"SELECT {_SELECT} FROM files f"):
+        name = str(row.get("name") or "").lower()
+        if name in names:
+            matched.append((row, "file_name", name, f"its name {name} is an indicator"))
+        windows = _is_windows(row)
+        key = _path_key(row, windows)
+        if key in exact:
+            matched.append((row, "file_path", key, f"its path {key} is an indicator"))
+        for pattern, compiled in globs:
+            if _windows_indicator(pattern) == windows and compiled.fullmatch(key):
+                how = f"its path matches the indicator glob {pattern}"
+                matched.append((row, "file_path", pattern, how))
+    refs = indicator_refs(context.store, ((kind, value) for _, kind, value, _ in matched))
+    locations = _locations(context)
+    for row, kind, value, how in matched:
+        yield _file_hit(row, refs[(kind, value)], locations, how)
+
+
+def _path_key(row: Mapping[str, Any], windows: bool) -> str:
+    """Windows paths compare lower-case with backslashes; POSIX paths exactly."""
+    if not windows:
+        return str(row.get("path") or "")
+    mapped = row.get("windows_path")
+    if mapped:
+        return str(mapped)
+    return ntpath.normpath(str(row.get("path") or "").replace("/", "\\")).lower()
+
+
+def _loki_severity(score: int | None) -> Severity | None:
+    """Loki's levels: 100 alert, 60 warning, 40 notice (its defaults), below that info."""
+    if score is None:
+        return None
+    if score >= 100:
+        return "high"
+    if score >= 60:
+        return "medium"
+    return "low" if score >= 40 else "info"
+
+
+def _context_value(ref: IndicatorRef, key: str) -> Any:
+    for source in ref.sources:
+        value = source.context.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+@analytic("ioc.path-regex")
+def path_regex(context: AnalyticContext) -> Iterator[Hit]:
+    """Loki-style path regexes (with their false-positive regex and score) over every path.
+
+    Windows paths are matched case-insensitively (the sweep stores them lower-cased); POSIX paths
+    as they are. A path that also matches the indicator's false-positive regex is skipped, as Loki
+    does, and counted in the coverage notes.
+    """
+    values = _usable(context, "path_regex")
+    if not values:
+        context.note("no usable path_regex indicators in the case")
+        return
+    refs = indicator_refs(context.store, (("path_regex", v) for v in values))
+    compiled: list[tuple[IndicatorRef, int | None, _Pair, _Pair | None]] = []
+    for value in values:
+        ref = refs[("path_regex", value)]
+        score = _context_value(ref, "score")
+        fp = _context_value(ref, "false_positive_regex")
+        try:
+            patterns = (re.compile(value, re.IGNORECASE), re.compile(value))
+            fps = (re.compile(fp, re.IGNORECASE), re.compile(fp)) if fp else None
+        except re.error as error:
+            context.note(f"path_regex {value!r} skipped: {error}")
+            continue
+        compiled.append((ref, int(score) if isinstance(score, int) else None, patterns, fps))
+    skipped = 0
+    matched: list[tuple[dict[str, Any], IndicatorRef, int | None]] = []
+    for row in stream(context.store, f"SELECT {_SELECT} FROM files f"):
+        windows = _is_windows(row)
+        text = judged_path(row) if windows else str(row.get("path") or "")
+        variant = 0 if windows else 1
+        for ref, score, patterns, fps in compiled:
+            if patterns[variant].search(text):
+                if fps is not None and fps[variant].search(text):
+                    skipped += 1
+                    continue
+                matched.append((row, ref, score))
+    if skipped:
+        context.note(f"{skipped} path matches skipped by their indicator's false-positive regex")
+    locations = _locations(context)
+    for row, ref, score in matched:
+        shown = "no score" if score is None else f"Loki score {score}"
+        yield _file_hit(
+            row,
+            ref,
+            locations,
+            f"its path matches the indicator regex {ref.value} ({shown})",
+            score=None if score is None else float(max(0, min(100, score))),
+            severity=_loki_severity(score),
+        )

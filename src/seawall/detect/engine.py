@@ -1,0 +1,349 @@
+"""Run detections on a case and produce the one result document.
+
+The engine is deliberately small: it selects detections (all, by id, or those an advisory pack
+names), checks that the tables each one needs hold rows, runs its SQL in DuckDB or its registered
+Python analytic, turns rows and hits into findings, and records a coverage entry for *every*
+selected detection — ran, not-run (with the reason and the command that would fix it) or error
+(with DuckDB's message). A hunt that finds nothing because it could not look says so.
+
+Findings are written in one transaction per hunt; re-running replaces the findings of the same
+detections (ids are stable hashes), so hunting twice is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from seawall import __version__
+from seawall.case.store import CaseStore, utcnow
+from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
+from seawall.detect.evidence import evidence, jsonable
+from seawall.detect.schema import (
+    Detection,
+    LoadedDetection,
+    load_directory,
+    merge,
+    shipped_detections,
+)
+from seawall.errors import SeawallError, UsageError
+from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
+from seawall.intel.packs.loader import load_pack
+from seawall.intel.packs.schema import Pack
+from seawall.model.finding import (
+    SEVERITY_SCORES,
+    CoverageEntry,
+    Finding,
+    ResultDocument,
+    finding_id,
+    technique_coverage,
+)
+
+# What fills each table, for "table X is empty: run …" reasons.
+TABLE_HINTS: Mapping[str, str] = {
+    "files": "run `seawall collect files PATH`",
+    "disk": "run `seawall collect disk`",
+    "indicators": "import intel with `seawall intel import FILE`",
+    "sightings": "import intel with `seawall intel import FILE`",
+    "sources": "import intel with `seawall intel import FILE`",
+}
+# Columns of a SQL detection's result that are finding fields, not evidence.
+FINDING_COLUMNS = ("host", "user_name", "first_seen", "last_seen", "score", "summary")
+_PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+_FINDINGS_SCHEMA = pa.schema(
+    [
+        ("finding_id", pa.string()),
+        ("run_id", pa.string()),
+        ("detection_id", pa.string()),
+        ("title", pa.string()),
+        ("severity", pa.string()),
+        ("score", pa.float64()),
+        ("host", pa.string()),
+        ("user_name", pa.string()),
+        ("techniques", pa.list_(pa.string())),
+        ("first_seen", pa.timestamp("us")),
+        ("last_seen", pa.timestamp("us")),
+        ("verdict", pa.string()),
+        ("document", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HuntRequest:
+    """Which detections to run and with what; empty selections mean every loaded detection."""
+
+    detection_ids: tuple[str, ...] = ()
+    detection_dirs: tuple[Path, ...] = ()
+    pack: str | None = None
+    options: HuntOptions = field(default_factory=HuntOptions)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    entry: CoverageEntry
+    findings: list[Finding]
+
+
+def load_detections(directories: Iterable[Path] = ()) -> dict[str, LoadedDetection]:
+    """Shipped detections plus the user's directories; a repeated id is an error."""
+    return merge(shipped_detections(), *(load_directory(d) for d in directories))
+
+
+def _pack_detections(pack: Pack) -> dict[str, list[str]]:
+    """Every detection id the pack names, with the techniques it is said to cover (in order)."""
+    found: dict[str, list[str]] = {}
+    for technique in pack.techniques:
+        for ident in technique.detections:
+            found.setdefault(ident, []).append(technique.id)
+    for software in pack.software:
+        for ident in software.detections:
+            found.setdefault(ident, [])
+    for mitigation in pack.mitigations:
+        for ident in mitigation.detections:
+            found.setdefault(ident, [])
+    return found
+
+
+def select(
+    loaded: Mapping[str, LoadedDetection], request: HuntRequest
+) -> tuple[list[LoadedDetection], list[CoverageEntry], str | None]:
+    """The detections to run, coverage entries for named ones that cannot run, and the pack id."""
+    if not request.detection_ids and request.pack is None:
+        return [loaded[k] for k in sorted(loaded)], [], None
+    chosen: dict[str, LoadedDetection] = {}
+    absent: list[CoverageEntry] = []
+    for ident in request.detection_ids:
+        if ident not in loaded:
+            known = ", ".join(sorted(loaded)) or "none"
+            raise UsageError(f"no detection {ident!r} (known: {known})")
+        chosen[ident] = loaded[ident]
+    pack_id: str | None = None
+    if request.pack is not None:
+        pack = load_pack(request.pack)
+        pack_id = pack.id
+        for ident, techniques in _pack_detections(pack).items():
+            if ident in loaded:
+                chosen.setdefault(ident, loaded[ident])
+            elif ident in BUILTIN_CAPABILITIES:
+                reason = f"a command, not a detection: run `{BUILTIN_CAPABILITIES[ident]}`"
+                absent.append(
+                    CoverageEntry(
+                        detection_id=ident, techniques=techniques, status="not-run", reason=reason
+                    )
+                )
+            else:
+                absent.append(
+                    CoverageEntry(
+                        detection_id=ident,
+                        techniques=techniques,
+                        status="not-run",
+                        reason=f"not built yet (named by pack {pack.id})",
+                    )
+                )
+    return list(chosen.values()), absent, pack_id
+
+
+def _missing_tables(store: CaseStore, detection: Detection) -> list[str]:
+    empty: list[str] = []
+    for table in detection.requires:
+        rows = store.con.sql(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()
+        if not rows or not rows[0][0]:
+            empty.append(table)
+    return empty
+
+
+def _not_run_reason(empty: list[str]) -> str:
+    parts = [
+        f"table {t} is empty: {TABLE_HINTS.get(t, 'collect evidence that fills it')}" for t in empty
+    ]
+    return "; ".join(parts)
+
+
+def bound_parameters(detection: Detection) -> dict[str, Any]:
+    """The parameters the SQL refers to (DuckDB refuses unused named parameters)."""
+    used = set(_PARAMETER_REF.findall(detection.sql or ""))
+    return {name: value for name, value in detection.parameters.items() if name in used}
+
+
+def _sql_hits(store: CaseStore, detection: Detection) -> list[Hit]:
+    """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
+    relation = store.con.sql(detection.sql or "", params=bound_parameters(detection))
+    columns = list(relation.columns)
+    if "summary" not in columns:
+        raise SeawallError(
+            f"its query returns no `summary` column (it returns {', '.join(columns)})"
+        )
+    hits: list[Hit] = []
+    for batch in relation.to_arrow_reader(10_000):
+        for row in batch.to_pylist():
+            fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
+            score = fixed["score"]
+            keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
+            hits.append(
+                Hit(
+                    summary=str(fixed["summary"] or detection.title),
+                    keys=keys,
+                    evidence=(evidence(row),),
+                    host=None if fixed["host"] is None else str(fixed["host"]),
+                    user=None if fixed["user_name"] is None else str(fixed["user_name"]),
+                    first_seen=fixed["first_seen"],
+                    last_seen=fixed["last_seen"],
+                    score=None if score is None else max(0.0, min(100.0, float(score))),
+                    reasons=(str(fixed["summary"] or detection.title),),
+                )
+            )
+    return hits
+
+
+def _finding(detection: Detection, hit: Hit) -> Finding:
+    severity = hit.severity or detection.severity
+    return Finding(
+        finding_id=finding_id(detection.id, *hit.keys),
+        detection_id=detection.id,
+        title=detection.title,
+        summary=hit.summary,
+        severity=severity,
+        score=hit.score if hit.score is not None else SEVERITY_SCORES[severity],
+        techniques=list(dict.fromkeys((*detection.techniques, *hit.techniques))),
+        host=hit.host,
+        user=hit.user,
+        first_seen=hit.first_seen,
+        last_seen=hit.last_seen,
+        verdict=hit.verdict,
+        suppressed=hit.suppressed,
+        reasons=list(hit.reasons),
+        evidence=list(hit.evidence),
+    )
+
+
+def run_detection(
+    store: CaseStore, loaded: LoadedDetection, run_id: str, options: HuntOptions
+) -> _Outcome:
+    """Run one detection; never raises for the detection's own failures (they are coverage)."""
+    detection = loaded.detection
+
+    def entry(status: Any, reason: str | None = None, **more: Any) -> CoverageEntry:
+        return CoverageEntry(
+            detection_id=detection.id,
+            title=detection.title,
+            techniques=list(detection.techniques),
+            status=status,
+            reason=reason,
+            **more,
+        )
+
+    # DuckDB 2 refuses new work while an earlier execute() result is unfinished, even a fetched
+    # one (opening the store leaves one): finish it so a detection never fails for that.
+    store.con.complete()
+    empty = _missing_tables(store, detection)
+    if empty:
+        return _Outcome(entry("not-run", _not_run_reason(empty)), [])
+    context = AnalyticContext(
+        store=store,
+        run_id=run_id,
+        detection_id=detection.id,
+        parameters=dict(detection.parameters),
+        options=options,
+        now=utcnow(),
+    )
+    try:
+        if detection.python is not None:
+            hits = list(get_analytic(detection.python)(context))
+        else:
+            hits = _sql_hits(store, detection)
+    except NotRun as not_run:
+        return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
+    except duckdb.BinderException as error:
+        reason = f"a table or column it reads is missing ({loaded.origin}): {error}"
+        return _Outcome(entry("error", reason, notes=context.notes), [])
+    except (duckdb.Error, SeawallError) as error:
+        return _Outcome(entry("error", f"{loaded.origin}: {error}", notes=context.notes), [])
+    findings: dict[str, Finding] = {}
+    for hit in hits:
+        made = _finding(detection, hit)
+        findings.setdefault(made.finding_id, made)
+    found = list(findings.values())
+    suppressed = sum(1 for f in found if f.suppressed)
+    return _Outcome(
+        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+    )
+
+
+def _finding_rows(run_id: str, findings: list[Finding]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "finding_id": f.finding_id,
+                "run_id": run_id,
+                "detection_id": f.detection_id,
+                "title": f.title,
+                "severity": f.severity,
+                "score": f.score,
+                "host": f.host,
+                "user_name": f.user,
+                "techniques": f.techniques,
+                "first_seen": f.first_seen,
+                "last_seen": f.last_seen,
+                "verdict": f.verdict,
+                "document": f.model_dump_json(),
+            }
+            for f in findings
+        ],
+        schema=_FINDINGS_SCHEMA,
+    )
+
+
+def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
+    """Run the selected detections on the case and store their findings in one transaction."""
+    started = utcnow()
+    loaded = load_detections(request.detection_dirs)
+    selected, absent, pack_id = select(loaded, request)
+    arguments = {
+        "detections": list(request.detection_ids),
+        "detection_dirs": [str(d) for d in request.detection_dirs],
+        "pack": request.pack,
+        "yara": [str(d) for d in request.options.yara_dirs],
+        "webroots": list(request.options.webroots),
+    }
+    run_id = store.start_run("hunt", arguments)
+    outcomes = [run_detection(store, item, run_id, request.options) for item in selected]
+    findings = [f for outcome in outcomes for f in outcome.findings]
+    findings.sort(key=lambda f: (f.suppressed, -f.score, f.detection_id, f.summary))
+    coverage = [outcome.entry for outcome in outcomes] + absent
+    warnings = [
+        f"{e.detection_id}: {e.reason}" for e in coverage if e.status == "error" and e.reason
+    ]
+    if request.options.webroots and "web.webshell" not in loaded:
+        warnings.append("--webroot was given but the web-shell detection is not built yet")
+    ids = [item.detection.id for item in selected]
+    with store.transaction() as con:
+        if ids:
+            con.execute("DELETE FROM findings WHERE detection_id IN ?", [ids])
+        store.insert_arrow("findings", _finding_rows(run_id, findings))
+        summary = {
+            "findings": len(findings),
+            "unsuppressed": sum(1 for f in findings if not f.suppressed),
+            "coverage": {e.detection_id: e.status for e in coverage},
+        }
+        store.finish_run(run_id, "ok", summary)
+    return ResultDocument(
+        run_id=run_id,
+        seawall_version=__version__,
+        case=str(store.case_dir),
+        pack=pack_id,
+        started=started,
+        finished=utcnow(),
+        findings=findings,
+        coverage=coverage,
+        technique_coverage=technique_coverage(coverage),
+        warnings=warnings,
+    )

@@ -1,0 +1,101 @@
+"""Judge a file-based hit: where the file sits, what it was built as, and whether it is signed.
+
+AA21-200A's hashes include genuine PuTTY, cmd.exe and svchost.exe binaries, so a hit alone says
+little: the same bytes are routine in ``C:\\Program Files\\PuTTY`` and masquerading in
+``C:\\Users\\Public\\Music``. Every file-based finding therefore carries one verdict with the
+reasons behind it, strongest evidence first:
+
+``signature-invalid``
+    The Authenticode signature does not verify (tampered binary; T1036.001).
+``renamed-binary``
+    The PE's original file name differs from its name on disk (T1036.003).
+``legit-tool-nonstandard-location``
+    A known tool outside every folder it is installed in (T1036.005).
+``legit-tool-standard-location``
+    A known tool where it belongs: suppressed as a false positive, with the reason shown.
+``unknown``
+    Not a tool seawall knows: the hit stands on its own.
+
+A file is only suppressed when nothing else is wrong with it: a renamed or badly signed binary in
+a standard folder is exactly what masquerading looks like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from seawall.triage.locations import ToolLocations, Verdict
+
+SIGNATURE_INVALID = "signature-invalid"
+RENAMED_BINARY = "renamed-binary"
+RENAMED_TECHNIQUE = "T1036.003"
+INVALID_SIGNATURE_TECHNIQUE = "T1036.001"
+
+
+@dataclass(frozen=True, slots=True)
+class FileJudgement:
+    """The verdict of one file, its reasons in the order an analyst should read them."""
+
+    verdict: str
+    suppressed: bool
+    reasons: tuple[str, ...]
+    techniques: tuple[str, ...]
+
+
+def _base_name(name: str) -> str:
+    """A name for comparing PE original names: lower-case, no ``.mui``, no extension.
+
+    Windows records ``OriginalFilename`` loosely: ``Cmd.Exe.MUI`` for cmd.exe, ``PuTTY`` with no
+    extension for putty.exe. Comparing stems avoids calling those renamed.
+    """
+    text = name.strip().lower()
+    if text.endswith(".mui"):
+        text = text[: -len(".mui")]
+    stem, dot, _ = text.rpartition(".")
+    return stem if dot and stem else text
+
+
+def is_renamed(name_on_disk: str, original_name: str | None) -> bool:
+    """True when the PE says it was built as another file than the one it is called now."""
+    if not original_name or not original_name.strip() or not name_on_disk:
+        return False
+    return _base_name(name_on_disk) != _base_name(original_name)
+
+
+def judged_path(row: Mapping[str, Any]) -> str:
+    """The path a judgement uses: the mapped Windows path when the sweep recorded one."""
+    windows = row.get("windows_path")
+    return str(windows) if windows else str(row.get("path") or "")
+
+
+def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgement:
+    """Judge one ``files`` row (it needs ``path``/``windows_path``, ``name``, PE columns)."""
+    path = judged_path(row)
+    name = str(row.get("name") or "")
+    location = locations.judge(path)
+    reasons: list[str] = []
+    techniques: list[str] = []
+    verdict: str = location.verdict.value
+
+    status = row.get("signature_status")
+    if status == "invalid":
+        signer = f" (signer {row['signer']})" if row.get("signer") else ""
+        reasons.append(f"its Authenticode signature is invalid{signer}: the file was altered")
+        techniques.append(INVALID_SIGNATURE_TECHNIQUE)
+        verdict = SIGNATURE_INVALID
+    original = row.get("pe_original_name")
+    if is_renamed(name, original):
+        reasons.append(f"renamed: the PE was built as {original!r} but is called {name!r} on disk")
+        techniques.append(RENAMED_TECHNIQUE)
+        if verdict != SIGNATURE_INVALID:
+            verdict = RENAMED_BINARY
+    reasons.extend(location.reasons)
+    techniques.extend(location.techniques)
+    suppressed = verdict == Verdict.STANDARD.value
+    if suppressed:
+        reasons.append("suppressed: a legitimate tool in its standard location is a false positive")
+    elif status and status != "invalid":
+        reasons.append(f"signature status: {status}")
+    return FileJudgement(verdict, suppressed, tuple(reasons), tuple(dict.fromkeys(techniques)))

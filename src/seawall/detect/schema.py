@@ -1,0 +1,182 @@
+"""The detection file schema, and loading detection files with ``file:line`` errors.
+
+Detections are data (elastic/detection-rules style): a YAML file states what it looks for, the
+ATT&CK techniques, severity, the tables it needs, the query (DuckDB SQL) *or* the name of a
+registered Python analytic, its parameters, its known false positives and a triage note. False
+positives and triage are required because a finding an analyst cannot judge is noise. Every
+problem in a hand-written file is reported at its line, like packs and tool-location files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from seawall.case.schema import CASE_TABLES
+from seawall.errors import BadInputError, UsageError
+from seawall.intel.attack import is_valid_technique_id
+from seawall.model.finding import Severity
+from seawall.yamldoc import (
+    check_node_tree,
+    compose,
+    construct,
+    read_bounded_utf8,
+    validation_error,
+)
+
+DETECTION_ID_PATTERN = r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$"
+MAX_DETECTION_BYTES = 1024 * 1024
+MAX_YAML_NODES = 50_000
+_PARAMETER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Tables a detection may require: the case's tables, except the ones a hunt itself writes.
+REQUIRABLE_TABLES = tuple(t for t in CASE_TABLES if t not in ("findings", "runs"))
+
+
+def _technique(value: str) -> str:
+    if not is_valid_technique_id(value):
+        raise ValueError(f"{value!r} is not an ATT&CK technique id like T1074 or T1036.005")
+    return value.upper()
+
+
+def _table(value: str) -> str:
+    if value not in REQUIRABLE_TABLES:
+        raise ValueError(f"unknown table {value!r} (known: {', '.join(REQUIRABLE_TABLES)})")
+    return value
+
+
+def _parameters(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    for name in value:
+        if not _PARAMETER.match(name):
+            raise ValueError(f"parameter name {name!r} must be lower_snake_case (bound as ${name})")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+TechniqueId = Annotated[str, AfterValidator(_technique)]
+TableName = Annotated[str, AfterValidator(_table)]
+
+
+class Detection(BaseModel):
+    """One detection file (see the module docstring and the README's detection section)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, StringConstraints(pattern=DETECTION_ID_PATTERN)]
+    title: Text
+    description: Text
+    techniques: list[TechniqueId] = Field(min_length=1)
+    guidance: list[Text] = Field(default_factory=list)
+    severity: Severity
+    requires: list[TableName] = Field(default_factory=list)
+    sql: Text | None = None
+    python: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$")] | None = None
+    parameters: Annotated[dict[str, JsonValue], AfterValidator(_parameters)] = Field(
+        default_factory=dict
+    )
+    false_positives: list[Text]
+    triage: Text
+
+    @model_validator(mode="after")
+    def _one_body(self) -> Self:
+        if (self.sql is None) == (self.python is None):
+            raise ValueError("give exactly one of `sql` (DuckDB SQL) or `python` (analytic name)")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDetection:
+    """A validated detection and the file it came from (shown in coverage and errors)."""
+
+    detection: Detection
+    origin: str
+
+
+def parse_detection(text: str, display: str) -> Detection:
+    """Validate detection YAML ``text``; ``display`` names the file in error locations."""
+    root = compose(text, display)
+    check_node_tree(root, display, MAX_YAML_NODES, noun="detection")
+    data = construct(root, display)
+    if not isinstance(data, dict):
+        raise BadInputError("expected a mapping with id, title, sql or python, …", f"{display}:1")
+    try:
+        return Detection.model_validate(data)
+    except ValidationError as error:
+        raise validation_error(error, root, display, root_name="detection") from None
+
+
+def _read(entry: Traversable | Path, display: str) -> Detection:
+    try:
+        with entry.open("rb") as handle:
+            data = handle.read(MAX_DETECTION_BYTES + 1)
+    except OSError as error:
+        raise BadInputError(f"cannot read: {error.strerror or error}", display) from error
+    text = read_bounded_utf8(data, display, MAX_DETECTION_BYTES, noun="detection")
+    return parse_detection(text, display)
+
+
+def load_detection_file(path: Path) -> LoadedDetection:
+    """One detection file; a missing file is a usage error, a bad one a ``BadInputError``."""
+    if not path.is_file():
+        raise UsageError(f"no such detection file: {path}")
+    return LoadedDetection(_read(path, str(path)), str(path))
+
+
+def _entries(directory: Traversable | Path) -> Iterable[Traversable | Path]:
+    return sorted(
+        (e for e in directory.iterdir() if e.is_file() and e.name.endswith((".yml", ".yaml"))),
+        key=lambda entry: entry.name,
+    )
+
+
+def load_directory(directory: Path) -> list[LoadedDetection]:
+    """Every ``*.yml``/``*.yaml`` file of a user's detection directory, in name order."""
+    if not directory.is_dir():
+        raise UsageError(f"--detections {directory}: not a directory")
+    return [LoadedDetection(_read(e, str(e)), str(e)) for e in _entries(directory)]
+
+
+def shipped_detections() -> list[LoadedDetection]:
+    """The detections shipped in ``seawall/detect/detections``."""
+    folder = resources.files("seawall.detect").joinpath("detections")
+    if not folder.is_dir():
+        return []
+    return [
+        LoadedDetection(_read(e, f"detections/{e.name}"), f"detections/{e.name}")
+        for e in _entries(folder)
+    ]
+
+
+def merge(*groups: Iterable[LoadedDetection]) -> dict[str, LoadedDetection]:
+    """Detections by id; the same id in two files is an error naming both, never a silent pick."""
+    found: dict[str, LoadedDetection] = {}
+    for group in groups:
+        for loaded in group:
+            ident = loaded.detection.id
+            if ident in found:
+                raise BadInputError(
+                    f"detection id {ident!r} is also defined in {found[ident].origin}",
+                    loaded.origin,
+                )
+            found[ident] = loaded
+    return found
+
+
+def parameter_values(detection: Detection) -> dict[str, Any]:
+    """The parameters as plain Python values (for DuckDB binding and analytics)."""
+    return dict(detection.parameters)
