@@ -70,6 +70,9 @@ _NEW_VERSION_RE = "'\\\\b(\\\\d+\\\\.\\\\d+\\\\.\\\\d+[a-z]*)\\\\b'"
 # signify's trust store loads lazily on first use; one chain check at a time keeps that load
 # single, and costs no parallelism (signify is pure Python, bound by the GIL anyway).
 _chain_lock = threading.Lock()
+# The oscrypto workaround imports and patches modules: two sweep threads doing it at once would
+# see each other's half-made module, so the first check runs alone.
+_loader_lock = threading.Lock()
 
 lief.logging.disable()  # lief logs parse trouble to stderr; we report it as warnings instead
 
@@ -127,7 +130,8 @@ def _chain_checker_error() -> str | None:
 
 def _chain_status(data: bytes) -> tuple[SignatureStatus | None, str | None]:
     """signify's judgement of a signature lief found valid; a warning when it cannot judge."""
-    problem = _chain_checker_error()
+    with _loader_lock:
+        problem = _chain_checker_error()
     if problem is not None:
         return None, f"signature valid but chain trust unknown (signify unavailable: {problem})"
     from signify.authenticode import AuthenticodeVerificationResult as Result
