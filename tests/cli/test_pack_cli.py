@@ -41,7 +41,7 @@ def test_show_json(run_json: JsonRun) -> None:
     assert web_shell["in_pack_version"]["name"] == "Web Shell"
     assert web_shell["in_current_version"]["version"] == "18.1"
     assert web_shell["in_current_version"]["status"] == "active"
-    assert {d["id"]: d["status"] for d in web_shell["detections"]}["web.webshell"] == "missing"
+    assert {d["id"]: d["status"] for d in web_shell["detections"]}["web.webshell"] == "exists"
     reputation = next(m for m in coverage["mitigations"] if m["id"] == "M-NET-7")
     assert reputation["status"] == "covered"
     assert reputation["detections"][0] == {

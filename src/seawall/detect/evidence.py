@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
@@ -166,3 +167,26 @@ def describe_sources(ref: IndicatorRef) -> str:
         if label not in names:
             names.append(label)
     return ", ".join(names) or "no recorded source"
+
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def read_unchanged(path: str, size: int, limit: int | None = None) -> bytes | None:
+    """The evidence file's bytes (the first ``limit`` of them) if it is still there unchanged.
+
+    Detections that need content re-read the evidence only while it is reachable: a file whose
+    size differs from the recorded one is not the file the case describes, so ``None``. Opened
+    read-only, with ``O_NOATIME`` where the OS allows (it needs ownership of the file).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOATIME)
+    except OSError:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+    with os.fdopen(fd, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size != size:
+            return None
+        return handle.read(size if limit is None else min(size, limit))

@@ -22,7 +22,11 @@ from seawall.errors import UsageError
 from seawall.model.finding import Evidence, Severity
 
 # Modules that register the shipped analytics; imported on first use of the registry.
-BUILTIN_MODULES = ("seawall.detect.analytics.ioc_files", "seawall.detect.analytics.yara_scan")
+BUILTIN_MODULES = (
+    "seawall.detect.analytics.ioc_files",
+    "seawall.detect.analytics.yara_scan",
+    "seawall.detect.analytics.webshells",
+)
 
 
 class NotRun(Exception):  # noqa: N818 (a verdict, not an error: the coverage reads it)

@@ -8,7 +8,6 @@ reachable) rather than reporting zero matches. Evidence is opened read-only with
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,13 @@ from typing import Any
 import yara_x
 
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
-from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
+from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judge_file, judged_path
 from seawall.errors import BadInputError
 from seawall.triage.locations import ToolLocations
 
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 RULE_SUFFIXES = (".yar", ".yara")
-_NOATIME = getattr(os, "O_NOATIME", 0)
 _SELECT = ", ".join(FILE_COLUMNS)
 
 
@@ -47,20 +45,6 @@ def compile_rules(directories: tuple[Path, ...]) -> tuple[yara_x.Rules, int]:
     return compiler.build(), count
 
 
-def _read(path: str, size: int) -> bytes | None:
-    """The file's bytes when it is still there with its recorded size, else None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except OSError:
-        try:
-            fd = os.open(path, os.O_RDONLY)  # O_NOATIME needs ownership of the file
-        except OSError:
-            return None
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(size + 1)
-    return data if len(data) == size else None
-
-
 @analytic("ioc.yara")
 def yara(context: AnalyticContext) -> Iterator[Hit]:
     """Scan reachable files with the user's YARA rules; unreachable evidence is counted."""
@@ -81,7 +65,7 @@ def yara(context: AnalyticContext) -> Iterator[Hit]:
         if size is None or size > max_size or any(t in file_type for t in skip_types):
             filtered += 1
             continue
-        data = _read(str(row["path"]), int(size))
+        data = read_unchanged(str(row["path"]), int(size))
         if data is None:
             unreachable += 1
             continue

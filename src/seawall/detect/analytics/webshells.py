@@ -1,0 +1,122 @@
+"""Web shells on internet-facing servers (AA21-200A: APT40 plants China Chopper; M-NET-1).
+
+Files under a web root (auto-detected IIS, Apache/nginx, Tomcat and WordPress roots, plus the
+user's ``--webroot`` folders) with a server-side script extension are re-read from the evidence
+while it is reachable and assessed by :func:`seawall.detect.webshell.assess`: request data flowing
+into code evaluation, China Chopper one-liners, obfuscation, uploader/file-manager traits. A file
+much newer than its neighbours in the same folder is named in the reasons, since a planted shell
+usually is. Evidence that is no longer reachable is counted in the coverage, never taken as clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
+from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
+from seawall.detect.filejudge import judged_path
+from seawall.detect.webshell import WEB_EXTENSIONS, assess, is_web_root
+
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+
+# Each file with the median modification time of the other files in its folder.
+_SQL = f"""
+SELECT {", ".join(FILE_COLUMNS)},
+    median(epoch(mtime)) OVER (PARTITION BY host, parent) AS sibling_median_epoch,
+    count(*) OVER (PARTITION BY host, parent) AS siblings
+FROM (
+    SELECT *, regexp_replace(replace(coalesce(windows_path, path), '\\', '/'), '/[^/]*$', '')
+        AS parent
+    FROM files WHERE coalesce(file_kind, 'regular') = 'regular'
+)
+"""
+
+
+def _extension(name: str) -> str:
+    return PurePosixPath(name.lower()).suffix
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether ``path`` lies under one of the user's ``--webroot`` folders (either form)."""
+    for root in roots:
+        if "\\" in root or (len(root) > 1 and root[1] == ":"):
+            candidate = PureWindowsPath(path.replace("/", "\\"))
+            if candidate.is_relative_to(PureWindowsPath(root)):
+                return True
+        elif PurePosixPath(path).is_relative_to(PurePosixPath(root)):
+            return True
+    return False
+
+
+def _in_scope(row: dict[str, Any], roots: tuple[str, ...]) -> bool:
+    if _extension(str(row.get("name") or "")) not in WEB_EXTENSIONS:
+        return False
+    paths = [str(p) for p in (row.get("path"), row.get("windows_path")) if p]
+    return any(is_web_root(p) or _under(p, roots) for p in paths)
+
+
+def _newer_than_siblings(row: dict[str, Any], days: float) -> str | None:
+    """A reason when the file is ``days`` newer than the median of its folder, else None."""
+    mtime, median = row.get("mtime"), row.get("sibling_median_epoch")
+    if not isinstance(mtime, datetime) or median is None or int(row.get("siblings") or 0) < 3:
+        return None
+    newer = mtime - datetime.fromtimestamp(float(median))
+    if newer < timedelta(days=days):
+        return None
+    return (
+        f"modified {newer.days} days after most files in its folder"
+        f" ({int(row['siblings']) - 1} neighbours): planted files often stand out so"
+    )
+
+
+@analytic("web.webshell")
+def webshells(context: AnalyticContext) -> Iterator[Hit]:
+    """Assess server-side scripts under web roots; unreachable evidence is counted, not trusted."""
+    roots = tuple(context.options.webroots)
+    max_bytes = int(context.parameters.get("max_bytes", DEFAULT_MAX_BYTES))
+    recent_days = float(context.parameters.get("newer_than_siblings_days", 30))
+    in_scope = assessed = unreachable = 0
+    for row in stream(context.store, _SQL.replace("\\", "\\\\")):
+        if not _in_scope(row, roots):
+            continue
+        in_scope += 1
+        data = read_unchanged(str(row["path"]), int(row.get("size") or 0), max_bytes)
+        if data is None:
+            unreachable += 1
+            continue
+        assessed += 1
+        result = assess(data, str(row.get("name") or ""))
+        if not result.is_webshell:
+            continue
+        reasons = list(result.reasons)
+        recency = _newer_than_siblings(row, recent_days)
+        if recency:
+            reasons.append(recency)
+        yield Hit(
+            summary=f"{judged_path(row)}: looks like a {result.language or 'script'} web shell"
+            f" (score {result.score:.0f})",
+            keys=(row.get("host"), row.get("path"), row.get("sha256")),
+            evidence=(evidence({**row, "webshell_features": result.features}),),
+            host=row.get("host"),
+            first_seen=row.get("mtime"),
+            last_seen=row.get("mtime"),
+            score=result.score,
+            reasons=tuple(reasons),
+        )
+    if in_scope == 0:
+        raise NotRun(
+            "no server-side scripts under a web root in the case: collect the web server's"
+            " document root (IIS inetpub, /var/www, Tomcat webapps…) or name it with --webroot"
+        )
+    context.note(
+        f"{in_scope} scripts under web roots: {assessed} assessed,"
+        f" {unreachable} no longer reachable at their recorded path (not assessed)"
+    )
+    if assessed == 0:
+        raise NotRun(
+            f"none of the {unreachable} web-root scripts is reachable any more: the assessment"
+            " needs the evidence's bytes"
+        )

@@ -1,0 +1,530 @@
+"""Web-shell assessment of one file's bytes (ATT&CK T1505.003).
+
+AA21-200A says APT40 plants China Chopper web shells on internet-facing servers, and tells
+defenders to scan those servers for unauthorised change. A web shell is, at heart, a page that
+hands attacker-controlled request data to something that runs code or commands, often hidden
+behind encoding so that a grep for ``eval($_POST`` misses it. This module scores a file on those
+two axes (request data reaching a code/command sink, and obfuscation) plus file-manager markers,
+and keeps one human sentence per contributing feature so that every score can be explained to an
+analyst and argued with.
+
+It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
+run at collect time on evidence and again later on the stored bytes. Content is decoded as
+latin-1 (one character per byte, never fails) because web shells are often deliberately invalid
+UTF-8, and only the first :data:`MAX_BYTES` are looked at so that a hostile multi-gigabyte
+``.php`` cannot stall a sweep.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+__all__ = [
+    "MAX_BYTES",
+    "THRESHOLD",
+    "WEB_EXTENSIONS",
+    "WebshellAssessment",
+    "assess",
+    "is_web_root",
+]
+
+#: Only this many leading bytes are examined: web shells are small, and work must be bounded.
+MAX_BYTES = 4 * 1024 * 1024
+
+#: Score at or above which a file is called a web shell. Chosen so that one strong feature
+#: (request data flowing into a code/command sink, or an ``eval(base64_decode(...))`` chain)
+#: suffices, while weak features (one long line, some entropy, a lone ``exec``) need company.
+THRESHOLD: float = 50.0
+
+_LANG_BY_EXT: dict[str, str] = {
+    **dict.fromkeys(
+        (".php", ".php3", ".php4", ".php5", ".php7", ".pht", ".phtml", ".phps", ".phar", ".inc"),
+        "php",
+    ),
+    **dict.fromkeys((".asp", ".asa", ".cer", ".cdx"), "asp"),
+    **dict.fromkeys(
+        (".aspx", ".ashx", ".asmx", ".ascx", ".asax", ".axd", ".svc", ".cshtml", ".vbhtml"),
+        "aspx",
+    ),
+    **dict.fromkeys((".jsp", ".jspf", ".jsw", ".jsv"), "jsp"),
+    ".jspx": "jspx",
+    **dict.fromkeys((".pl", ".cgi", ".pm"), "perl"),
+    **dict.fromkeys((".cfm", ".cfml", ".cfc", ".shtml", ".py", ".rb", ".sh"), "other"),
+}
+
+#: File extensions a web server may execute server-side; the files a web-shell sweep looks at.
+WEB_EXTENSIONS: frozenset[str] = frozenset(_LANG_BY_EXT)
+
+
+@dataclass(frozen=True, slots=True)
+class WebshellAssessment:
+    """Verdict on one file: a 0..100 score, the reasons behind it and the raw features."""
+
+    score: float
+    is_webshell: bool
+    language: str | None
+    reasons: tuple[str, ...]
+    features: dict[str, float | int | bool | str] = field(default_factory=dict)
+
+
+# --- patterns --------------------------------------------------------------------------------
+
+_I = re.IGNORECASE
+
+# Request data, by language. PHP superglobals are case-sensitive in PHP itself.
+_PHP_SRC = (
+    r"\$_(?:get|post|request|cookie|files)\b|\$_server\s*\[\s*['\"]http_"
+    r"|\$http_(?:get|post|cookie)_vars|getallheaders\s*\(|php://input"
+)
+_ASP_SRC = (
+    r"(?<![\w$>.])request\s*"
+    r"(?:\.\s*(?:form|querystring|item|cookies|params|headers|inputstream)\b|[\(\[])"
+)
+_JSP_SRC = r"\brequest\s*\.\s*(?:getparameter|getheader|getinputstream|getreader|getquerystring)\b"
+_SRC_RE = re.compile(rf"(?:{_PHP_SRC})|(?:{_ASP_SRC})|(?:{_JSP_SRC})")
+
+
+# Code-evaluation sinks (run attacker-supplied code). Patterns that search whole files are
+# matched on lower-cased text without flags or leading look-behinds, so that the regex engine can
+# skip ahead on their first characters (10x faster); the "not a method call" check is done in
+# Python by _standalone().
+def _each(names: str, tail: str) -> str:
+    """``a<tail>|b<tail>|...``: every alternative starts with a literal, so the regex engine can
+    skip ahead on first characters (several times faster than ``(?:a|b)<tail>``)."""
+    return "|".join(name + tail for name in names.split())
+
+
+_CODE_SINK = "|".join(
+    (
+        _each("eval assert create_function executeglobal execute", r"\s*\("),
+        _each(
+            "call_user_func_array call_user_func array_map array_filter array_walk usort uasort"
+            " uksort register_shutdown_function register_tick_function ob_start",
+            r"\s*\(\s*\$",
+        ),
+        _each("executeglobal execute eval", r"\s+(?=[\w(\"])"),  # VBScript: Execute request("x")
+        r"\.\s*executestatement\s*\(|assembly\s*\.\s*load\s*\(|\.\s*invoke\s*\(",
+        r"definedclass\s*\(|defineclass\s*\(|jscript\.eval|new\s+function\s*\(",
+    )
+)
+# Operating-system command sinks.
+_CMD_SINK = "|".join(
+    (
+        _each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
+        r"wscript\.shell|shell\.application|getruntime\s*\(\s*\)\s*\.\s*exec\s*\(",
+        r"new\s+processbuilder\b|process\s*\.\s*start\s*\(|processstartinfo\b",
+        r"winexec\b|cmd\.exe\s+/c\b|cmd\s+/c\b",
+    )
+)
+_SINK_RE = re.compile(rf"{_CODE_SINK}|{_CMD_SINK}")
+_CMD_SINK_RE = re.compile(_CMD_SINK)
+_NOT_BEFORE_CALL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$>.:")
+
+
+def _standalone(text: str, m: re.Match[str]) -> bool:
+    """True unless a bare name match is part of a longer name or a method call (``$db->exec(``).
+
+    Qualified sinks (``Runtime.getRuntime().exec(``, ``new ProcessBuilder``) are always kept.
+    """
+    found = m.group(0)
+    if m.start() == 0 or "." in found or found.startswith(("new", "getruntime", "process")):
+        return True
+    return text[m.start() - 1] not in _NOT_BEFORE_CALL
+
+
+def _sinks(low: str) -> Iterator[re.Match[str]]:
+    """Code and command sinks in lower-cased text."""
+    return (m for m in _SINK_RE.finditer(low) if _standalone(low, m))
+
+
+# PHP: request data called as a function name, e.g. $_GET['f']($_POST['c']) — no benign use.
+_PHP_VARFUNC_SRC_RE = re.compile(r"\$_(?:get|post|request|cookie)\s*\[[^\]]{0,40}\]\s*\(")
+# PHP: variable function call $x($y), or ${...}(...) / $x{..}(...)
+_PHP_VARFUNC_RE = re.compile(r"(?<![\w>:$])\$\{?[\w'\"\[\]]+\}?\s*\(\s*\$")
+_PREG_E_RE = re.compile(
+    r"preg_replace\s*\(\s*(['\"])([^\w\s\\])(?:\\.|(?!\2).){0,300}\2[a-z]*e[a-z]*\1"
+)
+_XOR_STR_RE = re.compile(r"['\"]\s*\^\s*['\"]")
+_UNDERSCORE_CALL_RE = re.compile(r"\$_{1,8}\s*\(|\$\{\s*['\"]")
+_CONCAT_RE = re.compile(r"(['\"])\s*\.\s*\1")
+_HIDDEN_NAME_RE = re.compile(
+    r"['\"](?:assert|eval|system|create_function|base64_decode|gzinflate|str_rot13|shell_exec"
+    r"|passthru|call_user_func|gzuncompress|preg_replace)['\"]"
+)
+_COMMENT_RE = re.compile(r"/\*.{0,2000}?\*/", re.S)
+_EVAL_CALL_RE = re.compile(
+    r"(?<![\w$>.:])(?:eval|execute|executeglobal|assert)\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
+)
+_OBF_PROGID_RE = re.compile(r"createobject\s*\(\s*[^)\n]{0,80}?(?:chr[wb]?\s*\(|\"\s*&)")
+_ESCAPE_RE = re.compile(r"\\x([0-9a-f]{2})")
+_DECODE_CHAIN_RE = re.compile(
+    r"(?:eval|assert|create_function|executeglobal|execute)\s*\(?\s*[\"'(]?\s*"
+    r"(?:@?\s*(?:gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|strrev|rawurldecode"
+    r"|urldecode|hex2bin|convert_uudecode|pack|unserialize|strreverse|chr|unescape|atob)\s*\()",
+)
+_PHP_EVAL_VAR_RE = re.compile(r"(?<![\w$>.:])(?:eval|assert)\s*\(\s*[@(\s]*\$")
+_VBENCODE_RE = re.compile(rb"#@~\^[A-Za-z0-9+/=]{6}==|VBScript\.Encode|JScript\.Encode", _I)
+_UTF7_RE = re.compile(rb"codepage\s*=\s*65000|\+AD[wz]-", _I)
+_B64_BLOB_RE = re.compile(rb"[A-Za-z0-9+/]{400,}={0,2}")
+_HEX_BLOB_RE = re.compile(r"(?:\\x[0-9a-f]{2}){60,}|[0-9a-f]{600,}")
+_CHR_RE = re.compile(rb"\b(?:chr|chrw|chrb)\s*\(\s*(?:\d|&[hH0])", _I)
+_FROMCHAR_RE = re.compile(rb"fromCharCode\s*\(", _I)
+_STRREV_RE = re.compile(rb"\bstr(?:rev|reverse)\s*\(", _I)
+
+# File-manager / uploader / recon markers.
+_UPLOAD_RE = re.compile(
+    r"move_uploaded_file\s*\(|copy\s*\(\s*\$_files|\.saveas\s*\(|savetofile\b|adodb\.stream"
+    r"|\.postedfile\b|fileupload|getpart\s*\(|multipart/form-data",
+)
+_DIRLIST_RE = re.compile(
+    r"\b(?:opendir|readdir|scandir)\s*\(|\bglob\s*\(|scripting\.filesystemobject"
+    r"|\.getfolder\s*\(|\.subfolders\b|directoryinfo\b|\.listfiles\s*\(|getdirectories\s*\(",
+)
+_CMDBOX_RE = re.compile(
+    r"name\s*=\s*['\"]?(?:cmd|command|exec|execute|shell|c)['\"\s>]|cmd\.exe|/bin/(?:ba)?sh\b",
+)
+_RECON_RE = re.compile(
+    r"uname\s+-a|whoami\b|netstat\s+-an|/etc/passwd|/etc/shadow|net\s+user\b|ipconfig\b"
+    r"|safe_mode\b|disable_functions|posix_getpwuid|backconnect\b|bind\s*shell|reverse\s*shell"
+    r"|webshell\b|c99|r57",
+)
+
+_ASSIGN_RE = re.compile(
+    r"\s*(?:<\?(?:php)?\s*)?@?(?:set\s+|dim\s+|string\s+|var\s+|object\s+)?(\$?[a-za-z_]\w*)"
+    r"\s*(?:\[[^\]]{0,60}\])?\s*=(?!=)\s*(.{1,300})",
+    _I | re.S,
+)
+
+_ASP_TAG_RE = re.compile(rb"<%|runat\s*=\s*['\"]?server", _I)
+_JSP_SNIFF_RE = re.compile(rb"<%@\s*page\b[^%]*import|<jsp:|java\.(?:io|lang)\.", _I)
+_ASPX_SNIFF_RE = re.compile(rb"<%@\s*(?:page|webhandler|webservice)\b[^%]*language\s*=", _I)
+
+
+@dataclass(slots=True)
+class _Scorer:
+    """Accumulates (weight, reason) pairs and feature values while a file is being examined."""
+
+    parts: list[tuple[float, str]] = field(default_factory=list)
+    features: dict[str, float | int | bool | str] = field(default_factory=dict)
+
+    def add(
+        self, name: str, weight: float, reason: str, value: float | int | bool | str = True
+    ) -> None:
+        self.features[name] = value
+        self.parts.append((weight, reason))
+
+
+def _language(data: bytes, name: str) -> str | None:
+    """Language by extension first (what the server will run it as), content second."""
+    ext = PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    if ext in _LANG_BY_EXT:
+        return _LANG_BY_EXT[ext]
+    head = data[:65536]
+    if b"<?php" in head.lower() or re.search(rb"<\?(?:=|\s)", head):
+        return "php"
+    if _JSP_SNIFF_RE.search(head):
+        return "jsp"
+    if _ASPX_SNIFF_RE.search(head) and re.search(rb"language\s*=\s*['\"]?c#", head, _I):
+        return "aspx"
+    if _ASP_TAG_RE.search(head):
+        return "asp"
+    if head.startswith(b"#!") and b"perl" in head[:100]:
+        return "perl"
+    return None
+
+
+def _entropy(data: bytes) -> float:
+    """Entropy (bits/byte) of the first 16 KiB: code ~4.5-5.3, packed payloads 5.8 and up."""
+    if not data:
+        return 0.0
+    total = len(data)
+    data = data[:16384]
+    total = len(data)
+    counts = (data.count(bytes((b,))) for b in range(256))
+    return -sum(c / total * math.log2(c / total) for c in counts if c)
+
+
+_STMT_END_RE = re.compile(r"[;\n\r]|%>|<%")
+
+
+def _statement_at(text: str, pos: int, limit: int = 400) -> str:
+    """The rough statement starting at ``pos``: up to ``;``, a line end or an ASP tag."""
+    window = text[pos : pos + limit]
+    m = _STMT_END_RE.search(window, 1)
+    return window[: m.start()] if m else window
+
+
+def _statement_around(text: str, pos: int, limit: int = 400) -> str:
+    """The rough statement containing ``pos`` (from the previous terminator)."""
+    start = max(
+        text.rfind(";", max(0, pos - limit), pos), text.rfind("\n", max(0, pos - limit), pos)
+    )
+    return _statement_at(text, start + 1 if start >= 0 else max(0, pos - limit), 2 * limit)
+
+
+def _tainted_names(text: str) -> set[str]:
+    """Variables assigned (directly or through one step) from request data.
+
+    Catches ``$a = $_POST['x']; eval($a);`` and VBScript ``x1 = request("p"): x2 = x1: eval x2``
+    without a parser: a statement holding request data and starting ``name =`` taints ``name``;
+    then one more step through statements mentioning a tainted name.
+    """
+    tainted: set[str] = set()
+    for m in _SRC_RE.finditer(text):
+        if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and _SRC_RE.search(
+            a.group(2)
+        ):
+            tainted.add(a.group(1).lower())
+        if len(tainted) > 100:
+            return tainted
+    known = _names_re(tainted)
+    if known is not None:
+        for m in known.finditer(text):
+            if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and known.search(
+                a.group(2)
+            ):
+                tainted.add(a.group(1).lower())
+            if len(tainted) > 100:
+                break
+    return tainted
+
+
+def _names_re(names: set[str]) -> re.Pattern[str] | None:
+    """One regex matching any of ``names`` as a whole identifier."""
+    if not names:
+        return None
+    alts = "|".join(re.escape(n) for n in sorted(names)[:200])
+    return re.compile(rf"(?<![\w$])(?:{alts})(?!\w)")
+
+
+def _flow(text: str, sc: _Scorer) -> None:
+    """Request data reaching a code or command sink: the defining trait of a web shell."""
+    tainted_re = _names_re(_tainted_names(text))
+    direct = via_var = 0
+    example = ""
+    for sink in _sinks(text):
+        stmt = _statement_at(text, sink.start())
+        args = stmt[len(sink.group(0)) - 1 :]
+        if sink.group(0).endswith("$"):  # callback sink: the callback itself must be request data
+            if _SRC_RE.match(args):
+                direct += 1
+                example = example or sink.group(0).strip(" ($")
+            continue
+        if _SRC_RE.search(args):
+            direct += 1
+            example = example or sink.group(0).strip(" ($")
+        elif tainted_re is not None and tainted_re.search(args):
+            via_var += 1
+            example = example or sink.group(0).strip(" ($")
+        if direct + via_var > 50:
+            break
+    if direct:
+        sc.add("request_to_sink", 70, f"request parameter passed to {example}()", direct)
+    elif via_var:
+        sc.add(
+            "request_var_to_sink",
+            55,
+            f"variable holding request data passed to {example}()",
+            via_var,
+        )
+
+
+def _php(text: str, sc: _Scorer) -> None:
+    """PHP-specific dynamic-call tricks."""
+    if _PHP_VARFUNC_SRC_RE.search(text):
+        sc.add("request_as_function", 70, "request parameter used as a function name")
+    elif (n := len(_PHP_VARFUNC_RE.findall(text))) and _SRC_RE.search(text):
+        sc.add(
+            "variable_function",
+            35,
+            "variable function call $f($x) in a page reading request data",
+            n,
+        )
+    if _PREG_E_RE.search(text):
+        sc.add("preg_replace_e", 55, "preg_replace() with the /e (evaluate) modifier")
+    has_src = bool(_SRC_RE.search(text))
+    if _PHP_EVAL_VAR_RE.search(text) and not sc.features.get("request_to_sink"):
+        sc.add(
+            "eval_variable",
+            35 if has_src else 15,
+            "eval()/assert() of a variable"
+            + (" in a page reading request data" if has_src else ""),
+        )
+    if _XOR_STR_RE.search(text):
+        sc.add("xor_strings", 45, "string literals combined with XOR to hide names")
+    if _UNDERSCORE_CALL_RE.search(text):
+        sc.add(
+            "obfuscated_call", 40, "function called through an obfuscated variable ($_() or ${...})"
+        )
+    joined = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), _CONCAT_RE.sub("", text))
+    hidden = _HIDDEN_NAME_RE.search(joined)
+    if hidden and not _HIDDEN_NAME_RE.search(text):
+        sc.add(
+            "hidden_function_name",
+            50,
+            f"function name {hidden.group(0)} assembled from pieces or escapes",
+        )
+    elif hidden and has_src:
+        sc.add("function_name_string", 25, f"dangerous function name {hidden.group(0)} as a string")
+    if (
+        len(text) < 1024
+        and has_src
+        and (sc.features.get("variable_function") or _PHP_EVAL_VAR_RE.search(text))
+    ):
+        sc.add(
+            "small_dynamic_page", 20, "tiny page whose only job is a dynamic call on request data"
+        )
+
+
+def _obfuscation(data: bytes, text: str, sc: _Scorer) -> None:
+    """Encodings that hide code from a reader and from simple signatures."""
+    if m := _DECODE_CHAIN_RE.search(text):
+        chain = re.sub(r"\s+", "", m.group(0))[:40]
+        sc.add("eval_decode_chain", 55, f"decoded data is evaluated ({chain}...)")
+    if _VBENCODE_RE.search(data):
+        sc.add("script_encoder", 50, "script is encoded with the Microsoft Script Encoder")
+    if _UTF7_RE.search(data[:4096]):
+        sc.add("utf7_codepage", 50, "script is written in UTF-7 (code page 65000) to evade filters")
+    b64 = max((len(m.group(0)) for m in _B64_BLOB_RE.finditer(data)), default=0)
+    sc.features["longest_base64"] = b64
+    if b64 >= 400 and not re.search(rb"data:(?:image|font|application/font)", data[:200000]):
+        sc.add("base64_blob", 35 if b64 >= 2000 else 20, f"base64 blob of {b64:,} characters")
+    hexb = max((len(m.group(0)) for m in _HEX_BLOB_RE.finditer(text)), default=0)
+    sc.features["longest_hex"] = hexb
+    if hexb:
+        sc.add("hex_blob", 20, f"hex-encoded blob of {hexb:,} characters")
+    chars = len(_CHR_RE.findall(data)) + len(_FROMCHAR_RE.findall(data))
+    sc.features["char_codes"] = chars
+    if chars >= 8:
+        sc.add(
+            "char_code_building",
+            25 if chars >= 30 else 15,
+            f"strings built from {chars} character codes (chr()/fromCharCode)",
+        )
+    if _STRREV_RE.search(data) and next(_sinks(text), None):
+        sc.add("reversed_string", 15, "reversed strings near code execution")
+    ent = _entropy(data)
+    sc.features["entropy"] = round(ent, 3)
+    if ent >= 5.8 and len(data) >= 512:
+        sc.add("high_entropy", 20, f"high byte entropy ({ent:.2f} bits/byte) for source code")
+    longest = max(map(len, data.split(b"\n")))
+    sc.features["longest_line"] = longest
+    if longest >= 4000:
+        sc.add("long_line", 15, f"a line of {longest:,} characters")
+
+
+def _tools(text: str, sc: _Scorer) -> None:
+    """File-manager, uploader, command-box and recon markers of full-featured shells."""
+    has_src = bool(_SRC_RE.search(text))
+    upload = bool(_UPLOAD_RE.search(text))
+    dirlist = bool(_DIRLIST_RE.search(text))
+    cmdbox = bool(_CMDBOX_RE.search(text))
+    cmd = any(_standalone(text, m) for m in _CMD_SINK_RE.finditer(text))
+    sc.features.update(upload=upload, dirlist=dirlist, cmdbox=cmdbox, command_sink=cmd)
+    if upload and dirlist and cmdbox and cmd:
+        sc.add("file_manager", 40, "file manager: directory listing, upload and a command box")
+    elif cmd and has_src and cmdbox:
+        sc.add("command_box", 25, "command box whose input reaches an OS command call")
+    elif cmd and has_src:
+        sc.add("command_sink", 30, "OS command execution in a page that reads request data")
+    elif upload and dirlist and has_src:
+        sc.add("uploader", 10, "upload and directory listing in one page")
+    recon = {m.group(0).lower() for m in _RECON_RE.finditer(text[:262_144])}
+    sc.features["recon_markers"] = len(recon)
+    if len(recon) >= 2:
+        sc.add(
+            "recon_markers",
+            min(30, 8 * len(recon)),
+            f"{len(recon)} recon/attack strings ({', '.join(sorted(recon)[:4])})",
+        )
+
+
+def assess(data: bytes, name: str) -> WebshellAssessment:
+    """Score ``data`` (the file's bytes; ``name`` gives its extension) as a possible web shell."""
+    data = data[:MAX_BYTES]
+    language = _language(data, name)
+    text = data.decode("latin-1").lower()
+    sc = _Scorer()
+    sc.features["bytes_examined"] = len(data)
+    _flow(text, sc)
+    if language in ("php", None, "other"):
+        _php(_COMMENT_RE.sub("", text) if "/*" in text else text, sc)
+    elif language in ("asp", "aspx") and not sc.features.get("request_to_sink"):
+        code = [m for m in _sinks(text) if m.group(0)[:4] in ("eval", "exec", ".exe", "asse")]
+        if code:
+            src = bool(_SRC_RE.search(text))
+            sc.add(
+                "asp_dynamic_code",
+                55 if src else 40,
+                "dynamic code execution (Eval/Execute) in server-side script"
+                + (" reading request data" if src else ""),
+            )
+    if m := _EVAL_CALL_RE.search(text):
+        callee = re.sub(r"\s+", "", m.group(0))
+        if not _DECODE_CHAIN_RE.search(text):
+            sc.add("eval_computed", 30, f"code evaluated from a computed string ({callee}...)")
+    if _OBF_PROGID_RE.search(text):
+        sc.add("obfuscated_progid", 35, "COM object name assembled from pieces (CreateObject)")
+    _obfuscation(data, text, sc)
+    _tools(text, sc)
+    if len(sc.parts) >= 3:
+        sc.add(
+            "several_indicators",
+            10,
+            f"{len(sc.parts)} independent indicators in one file",
+            len(sc.parts),
+        )
+    parts = sorted(sc.parts, key=lambda p: -p[0])
+    score = min(100.0, float(sum(w for w, _ in parts)))
+    return WebshellAssessment(
+        score=score,
+        is_webshell=score >= THRESHOLD,
+        language=language,
+        reasons=tuple(r for _, r in parts),
+        features=sc.features,
+    )
+
+
+# --- web roots -------------------------------------------------------------------------------
+
+# Segment sequences (lower-case) that mark a web root on Windows (matched case-insensitively).
+_WIN_ROOTS: tuple[tuple[str, ...], ...] = (
+    ("inetpub", "wwwroot"),
+    ("inetpub",),
+    ("htdocs",),
+    ("webapps",),
+    ("wwwroot",),
+    ("public_html",),
+    ("exchange server", "v15", "frontend", "httpproxy"),
+    ("exchange server", "v15", "clientaccess"),
+    ("microsoft shared", "web server extensions"),
+)
+_POSIX_ROOT_RE = re.compile(
+    r"(?:^|/)(?:var/www|srv/www|srv/http|usr/share/nginx/(?:html|www)|usr/local/nginx/html"
+    r"|usr/share/wordpress|var/lib/wordpress|usr/share/phpmyadmin|usr/local/apache2?/htdocs"
+    r"|usr/share/tomcat\d*-(?:examples|root|docs|admin)|usr/share/tomcat\d*/webapps"
+    r"|var/lib/tomcat\d*/webapps)(?:/|$)"
+    r"|(?:^|/)(?:htdocs|webapps|public_html|wwwroot)(?:/|$)"
+)
+
+
+def is_web_root(path: str) -> bool:
+    """True when ``path`` is, or lies under, a well-known web server document root.
+
+    Windows paths (a drive letter or a backslash) are matched case-insensitively with either
+    slash, as IIS does; POSIX paths case-sensitively. Segments are matched anywhere in the path
+    so that a mounted image (``/mnt/img/var/www``, ``/mnt/c/inetpub/wwwroot``) is recognised.
+    """
+    windows = "\\" in path or bool(re.match(r"^[A-Za-z]:", path))
+    if windows:
+        segs = [s for s in path.replace("\\", "/").lower().split("/") if s]
+        for root in _WIN_ROOTS:
+            n = len(root)
+            if any(tuple(segs[i : i + n]) == root for i in range(len(segs) - n + 1)):
+                return True
+        return bool(_POSIX_ROOT_RE.search("/" + "/".join(segs)))
+    return bool(_POSIX_ROOT_RE.search(path))

@@ -1,0 +1,61 @@
+"""`web.webshell` in a hunt: web-root scripts are re-read and judged, never silently zero."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from seawall.case.store import CaseStore
+from seawall.collect.files import CollectOptions, collect_files
+from seawall.detect.analytics import HuntOptions
+from seawall.detect.engine import HuntRequest, hunt
+from seawall.model.finding import ResultDocument
+
+CHOPPER = b'<?php @eval($_POST["z"]); ?>\n'
+BENIGN = b"<?php\necho htmlspecialchars(date('Y-m-d'));\n"
+
+
+def _tree(root: Path, web: str) -> Path:
+    site = root / web
+    site.mkdir(parents=True)
+    old = time.time() - 400 * 86400
+    for index in range(4):
+        page = site / f"page{index}.php"
+        page.write_bytes(BENIGN)
+        os.utime(page, (old, old))
+    (site / "logo.php").write_bytes(CHOPPER)
+    return site
+
+
+def _hunt(case_dir: Path, root: Path, webroots: tuple[str, ...] = ()) -> ResultDocument:
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, [str(root)], CollectOptions(host="web01"))
+        request = HuntRequest(
+            detection_ids=("web.webshell",), options=HuntOptions(webroots=webroots)
+        )
+        return hunt(store, request)
+
+
+def test_a_chopper_one_liner_under_var_www_is_found(tmp_path: Path, case_dir: Path) -> None:
+    _tree(tmp_path / "img", "var/www/html")
+    document = _hunt(case_dir, tmp_path / "img")
+    (finding,) = document.findings
+    assert finding.host == "web01"
+    assert "logo.php" in finding.title + " ".join(finding.reasons) + str(finding.evidence)
+    assert "T1505.003" in finding.techniques
+    assert any("eval" in reason for reason in finding.reasons)
+    assert any("after most files in its folder" in reason for reason in finding.reasons)
+
+
+def test_a_user_webroot_is_honoured(tmp_path: Path, case_dir: Path) -> None:
+    site = _tree(tmp_path / "img", "srv/app/public")
+    assert len(_hunt(case_dir, tmp_path / "img", (str(site),)).findings) == 1
+
+
+def test_no_web_root_is_not_run_with_a_reason(tmp_path: Path, case_dir: Path) -> None:
+    _tree(tmp_path / "img", "home/user/notes")
+    document = _hunt(case_dir, tmp_path / "img")
+    (entry,) = [c for c in document.coverage if c.detection_id == "web.webshell"]
+    assert entry.status == "not-run"
+    assert "--webroot" in (entry.reason or "")
