@@ -88,3 +88,27 @@ def examine_file(path: bytes, *, follow_symlinks: bool = False) -> tuple[Digests
         return digests, features_of(fd, digests)
     finally:
         os.close(fd)
+
+
+# What a sweep worker sends back per file, kept small for pickling: (md5, sha1, sha256, bytes
+# read, CONTENT_COLUMNS values, PE warnings), or (None, errno, message) when it could not be read.
+Examined = tuple[str, str, str, int, tuple[str | None, ...], tuple[str, ...]]
+Failed = tuple[None, int | None, str]
+
+
+def examine_batch(items: list[tuple[bytes, bool]]) -> list[Examined | Failed]:
+    """``examine_file`` for each ``(path, follow_symlinks)``: run in a sweep's worker process, so
+    that small files (whose Python overhead exceeds their hashing) are typed and hashed off the
+    walking process's GIL."""
+    results: list[Examined | Failed] = []
+    for path, follow in items:
+        try:
+            digests, features = examine_file(path, follow_symlinks=follow)
+        except OSError as error:
+            results.append((None, error.errno, str(error.strerror or error)))
+            continue
+        values = tuple(features.columns().values())
+        results.append(
+            (digests.md5, digests.sha1, digests.sha256, digests.size, values, features.warnings)
+        )
+    return results

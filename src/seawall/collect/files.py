@@ -1,9 +1,8 @@
 """The file-system sweep's collection step: walk, hash, and record every file in the case.
 
-The walk is iterative (``os.scandir`` over an explicit stack) so that a deep tree cannot exhaust
-Python's recursion limit, and it opens each directory ``O_NOATIME`` and lists it through that file
-descriptor, so that sweeping evidence does not even change its directories' access times. Nothing
-under a swept path is ever opened for writing.
+The walk (``seawall.collect.walk``) opens each directory ``O_NOATIME`` and runs in this process,
+with the writes; the files are hashed and typed by one worker process per core (``content``), which
+gets their paths in chunks. Nothing under a swept path is ever opened for writing.
 
 Hostile trees are expected (a mounted image of a compromised host): symlink loops, FIFOs, devices,
 names that are not UTF-8, paths longer than ``PATH_MAX``, unreadable or vanishing files. Each is a
@@ -20,36 +19,29 @@ history is kept only in the ``runs`` table's summaries: the ``files`` table is e
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import pwd
 import socket
-import stat
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from fnmatch import fnmatchcase
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
 from seawall.case.store import CaseStore
-from seawall.collect.content import CONTENT_COLUMNS, ContentFeatures, examine_file
-from seawall.collect.hashing import CHUNK_SIZE, Digests
+from seawall.collect.content import CONTENT_COLUMNS, Examined, Failed, examine_batch
 from seawall.collect.paths import RootMap, absolute, is_under_any, windows_path
+from seawall.collect.walk import Found, Walker
 from seawall.errors import UsageError
 
-MAX_PATH_BYTES = 4096
 BATCH_ROWS = 10_000
-# Files smaller than one chunk are hashed on the walking thread. Handing them to the pool costs
-# more than hashing them: each of their few GIL releases makes the threads queue for the GIL again
-# (measured on /usr/share: two threads took 1.8x as long as one for 50k small files). Large files
-# release the GIL once per 1 MiB chunk, so the pool's threads run them truly in parallel.
-SMALL_FILE = CHUNK_SIZE
+# A worker gets paths in chunks: few enough to spread a tree's files over both workers, enough
+# that one pickle and one result list carry hundreds of small files.
+CHUNK_FILES = 256
+CHUNK_BYTES = 64 << 20
 OsName = Literal["windows", "linux", "auto"]
-
-_NOATIME = getattr(os, "O_NOATIME", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 FILES_SCHEMA = pa.schema(
     [
@@ -81,6 +73,20 @@ FILES_SCHEMA = pa.schema(
         *[(column, pa.string()) for column in CONTENT_COLUMNS],
     ]
 )
+
+
+# A row is a list in ``FILES_SCHEMA`` order (a dict per file cost more than the rest of its
+# bookkeeping); these are the positions the sweep fills after the walk.
+Row = list[Any]
+_PATH, _SIZE, _INODE, _DEVICE, _MD5, _MTIME_NS, _NOTE = (
+    FILES_SCHEMA.get_field_index(name)
+    for name in ("path", "size", "inode", "device", "md5", "mtime_ns", "note")
+)
+_SOURCE_SHA256 = FILES_SCHEMA.get_field_index("source_sha256")
+_CONTENT = FILES_SCHEMA.get_field_index(CONTENT_COLUMNS[0])
+_WIDTH = len(FILES_SCHEMA)
+assert FILES_SCHEMA.names[_MD5 : _MD5 + 3] == ["md5", "sha1", "sha256"]
+assert FILES_SCHEMA.names[_CONTENT:] == list(CONTENT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,185 +140,12 @@ def show(path: bytes) -> str:
     return path.decode("utf-8", errors="backslashreplace")
 
 
-def _timestamp(ns: int) -> int:
-    """Microseconds since the epoch: Arrow takes them as-is for ``timestamp[us]`` (naive UTC)."""
-    return ns // 1000
-
-
 @lru_cache(maxsize=4096)
 def _user(uid: int) -> str | None:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return None
-
-
-def _open_dir(path: bytes, *, nofollow: bool) -> int:
-    """Open a directory for listing without updating its access time (retry if EPERM)."""
-    flags = _DIR_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if nofollow else 0)
-    if _NOATIME:
-        try:
-            return os.open(path, flags | _NOATIME)
-        except PermissionError as error:
-            if error.errno != errno.EPERM:
-                raise
-    return os.open(path, flags)
-
-
-def _join(directory: bytes, name: bytes) -> bytes:
-    return directory + name if directory.endswith(b"/") else directory + b"/" + name
-
-
-_SPECIAL = {
-    stat.S_IFIFO: "FIFO",
-    stat.S_IFCHR: "character device",
-    stat.S_IFBLK: "block device",
-    stat.S_IFSOCK: "socket",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A file the walk found: ``st`` is the target's stat when a symlink was followed."""
-
-    path: bytes
-    st: os.stat_result
-    kind: Literal["regular", "symlink"]
-    followed: bool = False
-
-
-# (path, message, skipped): ``skipped`` when the entry gets no hashes because of the problem.
-Warn = Callable[[bytes, str, bool], None]
-_Examined = tuple[Digests, ContentFeatures]
-
-
-class Walker:
-    """Iterative walk of the roots, reporting every oddity to ``warn`` and going on."""
-
-    def __init__(self, options: CollectOptions, warn: Warn) -> None:
-        self.options = options
-        self._sink = warn
-        self.excluded = 0
-        self._visited: set[tuple[int, int]] = set()
-        self._windows_excludes = options.os_name == "windows"
-
-    def warn(self, path: bytes, message: str, skipped: bool = True) -> None:
-        self._sink(path, message, skipped)
-
-    def _is_excluded(self, path: bytes, name: bytes) -> bool:
-        if not self.options.excludes:
-            return False
-        text_path, text_name = os.fsdecode(path), os.fsdecode(name)
-        if self._windows_excludes:
-            text_path, text_name = text_path.lower(), text_name.lower()
-        for pattern in self.options.excludes:
-            subject = text_path if "/" in pattern else text_name
-            wanted = pattern.lower() if self._windows_excludes else pattern
-            if fnmatchcase(subject, wanted):
-                return True
-        return False
-
-    def walk(self, roots: list[bytes]) -> Iterator[Found]:
-        for root in roots:
-            try:
-                # A root the responder named is followed even if a symlink. Bytes paths: no pathlib.
-                st = os.stat(root)  # noqa: PTH116
-            except OSError as error:
-                self.warn(root, f"cannot stat root: {error.strerror}", True)
-                continue
-            if stat.S_ISREG(st.st_mode):
-                yield Found(root, st, "regular")
-            elif stat.S_ISDIR(st.st_mode):
-                self._visited.add((st.st_dev, st.st_ino))
-                yield from self._walk_tree(root)
-            else:
-                self.warn(root, f"skipped: root is a {_SPECIAL.get(stat.S_IFMT(st.st_mode))}")
-
-    def _walk_tree(self, root: bytes) -> Iterator[Found]:
-        stack: list[tuple[bytes, bool]] = [(root, False)]
-        while stack:
-            directory, nofollow = stack.pop()
-            try:
-                fd = _open_dir(directory, nofollow=nofollow)
-            except OSError as error:
-                self.warn(directory, f"cannot read directory: {error.strerror}")
-                continue
-            subdirs: list[bytes] = []
-            try:
-                yield from self._list(directory, fd, subdirs)
-            finally:
-                os.close(fd)
-            # Reversed, so that the stack pops them in name order: a stable, readable walk.
-            stack.extend((d, True) for d in reversed(subdirs))
-
-    def _list(self, directory: bytes, fd: int, subdirs: list[bytes]) -> Iterator[Found]:
-        """List one directory; ``entry.stat`` uses the listing's fd, so it stays inside here."""
-        try:
-            with os.scandir(fd) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-                for entry in entries:
-                    yield from self._entry(directory, entry, subdirs)
-        except OSError as error:
-            self.warn(directory, f"directory listing failed part-way: {error.strerror}", False)
-
-    def _entry(
-        self, directory: bytes, entry: os.DirEntry[str], subdirs: list[bytes]
-    ) -> Iterator[Found]:
-        name = os.fsencode(entry.name)
-        path = _join(directory, name)
-        if len(path) > MAX_PATH_BYTES:
-            self.warn(path[:200] + b"...", f"skipped: path longer than {MAX_PATH_BYTES} bytes")
-            return
-        if self._is_excluded(path, name):
-            self.excluded += 1
-            return
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            self.warn(path, "skipped: vanished during the sweep")
-            return
-        except OSError as error:
-            self.warn(path, f"skipped: cannot stat: {error.strerror}")
-            return
-        try:
-            name.decode("utf-8")
-        except UnicodeDecodeError:
-            self.warn(path, "name is not valid UTF-8: recorded with \\x escapes", False)
-        mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            if self.options.follow_symlinks:
-                self._visited.add((st.st_dev, st.st_ino))
-            subdirs.append(path)
-        elif stat.S_ISREG(mode):
-            yield Found(path, st, "regular")
-        elif stat.S_ISLNK(mode):
-            yield from self._symlink(path, st, subdirs)
-        else:
-            self.warn(path, f"skipped: {_SPECIAL.get(stat.S_IFMT(mode), 'special file')}")
-
-    def _symlink(self, path: bytes, lst: os.stat_result, subdirs: list[bytes]) -> Iterator[Found]:
-        if not self.options.follow_symlinks:
-            yield Found(path, lst, "symlink")
-            return
-        try:
-            target = os.stat(path)  # noqa: PTH116 (bytes paths)
-        except OSError as error:
-            reason = "symlink loop" if error.errno == errno.ELOOP else error.strerror
-            self.warn(path, f"symlink not followed: {reason}")
-            yield Found(path, lst, "symlink")
-            return
-        if stat.S_ISDIR(target.st_mode):
-            key = (target.st_dev, target.st_ino)
-            if key in self._visited:
-                self.warn(path, "symlink loop: its target directory was already walked")
-                return
-            self._visited.add(key)
-            subdirs.append(path)
-        elif stat.S_ISREG(target.st_mode):
-            yield Found(path, target, "symlink", followed=True)
-        else:
-            kind = _SPECIAL.get(stat.S_IFMT(target.st_mode), "special file")
-            self.warn(path, f"skipped: symlink to a {kind}")
 
 
 def prepare_roots(paths: list[str]) -> list[bytes]:
@@ -351,17 +184,10 @@ def count_files(roots: list[bytes], options: CollectOptions) -> int:
     return sum(1 for _ in walker.walk(roots))
 
 
-@dataclass(frozen=True, slots=True)
-class _Previous:
-    content: dict[str, str | None]
-    """The ``CONTENT_COLUMNS``: derived from the bytes alone, like the hashes."""
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    md5: str
-    sha1: str
-    sha256: str
+# A previous row, by path: (device, inode, size, mtime_ns, md5, sha1, sha256, *CONTENT_COLUMNS).
+# Plain tuples, built in C from the query's columns: the ``CONTENT_COLUMNS`` depend on the bytes
+# alone, like the hashes, so an unchanged file re-uses both.
+_Previous = tuple[Any, ...]
 
 
 def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
@@ -384,8 +210,7 @@ def load_previous(store: CaseStore, host: str, roots: list[bytes]) -> dict[str, 
     )
     table = store.con.sql(sql, params=[host, *params]).to_arrow_table()
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = zip(*columns, strict=True)
-    return {r[0]: _Previous(dict(zip(CONTENT_COLUMNS, r[8:], strict=True)), *r[1:8]) for r in rows}
+    return dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
 
 
 class _Batch:
@@ -394,9 +219,9 @@ class _Batch:
     def __init__(self, store: CaseStore, size: int) -> None:
         self.store = store
         self.size = size
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Row] = []
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: Row) -> None:
         self.rows.append(row)
         if len(self.rows) >= self.size:
             self.flush()
@@ -404,7 +229,9 @@ class _Batch:
     def flush(self) -> None:
         if not self.rows:
             return
-        self.store.insert_arrow("files", pa.Table.from_pylist(self.rows, schema=FILES_SCHEMA))
+        columns = zip(*self.rows, strict=True)
+        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, FILES_SCHEMA, strict=True)]
+        self.store.insert_arrow("files", pa.Table.from_arrays(arrays, schema=FILES_SCHEMA))
         self.rows = []
 
 
@@ -424,136 +251,152 @@ class _Sweep:
         self.batch = _Batch(store, options.batch_rows)
         self.maps = list(options.root_maps)
         self.previous: dict[str, _Previous] = {}
-        self.jobs: dict[Future[_Examined], tuple[Found, dict[str, Any]]] = {}
+        self.jobs: dict[Future[list[Examined | Failed]], list[tuple[Found, Row]]] = {}
+        self.chunk: list[tuple[Found, Row]] = []
+        self.chunk_bytes = 0
+        self.pool: ProcessPoolExecutor | None = None
+        self.in_flight = 0
 
     def warn(self, path: bytes, message: str, skipped: bool = True) -> None:
         self.report.warnings.append(CollectWarning(show(path), message))
         if skipped:
             self.report.skipped += 1
 
-    def base_row(self, found: Found, os_name: str) -> dict[str, Any]:
+    def base_row(self, found: Found, os_name: str) -> Row:
         st, text = found.st, show(found.path)
         windows = os_name == "windows"
-        return {
-            "path": text,
-            "name": text.rsplit("/", 1)[-1],
-            "size": st.st_size,
-            "mtime": _timestamp(st.st_mtime_ns),
-            "atime": _timestamp(st.st_atime_ns),
-            "ctime": _timestamp(st.st_ctime_ns),
+        row = [
+            text,
+            text.rsplit("/", 1)[-1],
+            st.st_size,
+            st.st_mtime_ns // 1000,  # microseconds: Arrow takes them as-is for timestamp[us]
+            st.st_atime_ns // 1000,
+            st.st_ctime_ns // 1000,
             # A mounted image's uids belong to the mount, not to the Windows owner (a SID).
-            "owner": None if windows else _user(st.st_uid),
-            "mode": st.st_mode,
-            "inode": st.st_ino,
-            "device": st.st_dev,
-            "run_id": self.report.run_id,
-            "host": self.report.host,
-            "source_file": text,
-            "record_ref": str(st.st_ino),
-            "mtime_ns": st.st_mtime_ns,
-            "os": os_name,
-            "windows_path": windows_path(found.path, self.maps),
-            "file_kind": found.kind,
-            "uid": st.st_uid,
-            "gid": st.st_gid,
-        }
+            None if windows else _user(st.st_uid),
+            st.st_mode,
+            st.st_ino,
+            st.st_dev,
+            None,
+            None,
+            None,
+            self.report.run_id,
+            self.report.host,
+            text,
+            None,
+            str(st.st_ino),
+            st.st_mtime_ns,
+            os_name,
+            windows_path(found.path, self.maps) if self.maps else None,
+            found.kind,
+            st.st_uid,
+            st.st_gid,
+        ]
+        row.extend([None] * (_WIDTH - len(row)))
+        return row
 
-    def finish(self, row: dict[str, Any], nbytes: int) -> None:
+    def finish(self, row: Row, nbytes: int) -> None:
         self.report.files += 1
         self.batch.add(row)
         if self.progress is not None:
             self.progress.advance(1, nbytes)
 
-    def reusable(self, row: dict[str, Any]) -> _Previous | None:
-        before = self.previous.get(row["path"])
+    def reusable(self, row: Row) -> _Previous | None:
+        before = self.previous.get(row[_PATH])
         if before is None:
             return None
-        same = (before.device, before.inode, before.size, before.mtime_ns) == (
-            row["device"],
-            row["inode"],
-            row["size"],
-            row["mtime_ns"],
-        )
+        same = before[:4] == (row[_DEVICE], row[_INODE], row[_SIZE], row[_MTIME_NS])
         return before if same else None
 
-    def complete(self, future: Future[_Examined]) -> None:
-        found, row = self.jobs.pop(future)
-        self.record(found, row, future.result)
+    def complete(self, future: Future[list[Examined | Failed]]) -> None:
+        pending = self.jobs.pop(future)
+        for (found, row), result in zip(pending, future.result(), strict=True):
+            self.record(found, row, result)
 
-    def record(self, found: Found, row: dict[str, Any], result: Callable[[], _Examined]) -> None:
-        """Store what ``result`` gives, or the reason it raised (the file stays listed)."""
-        try:
-            digests, features = result()
-        except FileNotFoundError:
-            self.warn(found.path, "skipped: vanished during the sweep")
-            return
-        except OSError as error:
-            self.warn(found.path, f"cannot read: {error.strerror or error}")
-            row["note"] = f"unreadable: {error.strerror or error}"
+    def record(self, found: Found, row: Row, result: Examined | Failed) -> None:
+        """Store what a worker examined, or the reason it failed (the file stays listed)."""
+        if result[0] is None:
+            _, code, message = result
+            if code == errno.ENOENT:
+                self.warn(found.path, "skipped: vanished during the sweep")
+                return
+            self.warn(found.path, f"cannot read: {message}")
+            row[_NOTE] = f"unreadable: {message}"
             self.finish(row, 0)
             return
-        row.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
-        row["source_sha256"] = digests.sha256
-        row.update(features.columns())
-        self.report.warnings.extend(CollectWarning(row["path"], w) for w in features.warnings)
-        if digests.size != row["size"]:
+        md5, sha1, sha256, size, values, warnings = result
+        row[_MD5 : _MD5 + 3] = md5, sha1, sha256
+        row[_SOURCE_SHA256] = sha256
+        row[_CONTENT:] = values
+        self.report.warnings.extend(CollectWarning(row[_PATH], w) for w in warnings)
+        if size != row[_SIZE]:
             self.report.warnings.append(
-                CollectWarning(row["path"], "changed while being read: hashes may not match")
+                CollectWarning(row[_PATH], "changed while being read: hashes may not match")
             )
-            row["note"] = "changed while being read"
+            row[_NOTE] = "changed while being read"
         self.report.hashed += 1
-        self.report.bytes_hashed += digests.size
-        self.finish(row, digests.size)
+        self.report.bytes_hashed += size
+        self.finish(row, size)
 
     def run(self, roots: list[bytes]) -> None:
         workers = self.options.workers or os.cpu_count() or 1
-        in_flight = workers * 8
         walker = Walker(self.options, self.warn)
-        # Completed in whatever order they finish: waiting on the oldest job would leave the other
-        # workers idle behind one large file.
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
+        # Worker processes, not threads: a small file's hashing and typing is mostly Python, so
+        # threads would queue for the GIL. Paths go out in chunks (one pickle per few hundred
+        # files) and come back as compact tuples; the walk and the writes stay here. Chunks are
+        # completed in whatever order they finish, so one large file does not idle the others.
+        # "fork", not "forkserver" (which re-imports the caller's __main__): the children only
+        # hash, type and parse files; they never touch the DuckDB connection or its threads.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            self.pool = pool
+            self.in_flight = workers * 3
             for root in roots:
                 os_name = root_os(root, self.options)
                 for found in walker.walk([root]):
-                    self.dispatch(found, self.base_row(found, os_name), pool)
-                    if len(self.jobs) > in_flight:
-                        self.drain(FIRST_COMPLETED)
+                    self.dispatch(found, self.base_row(found, os_name))
+            self.submit()
             self.drain()
         self.report.excluded = walker.excluded
         self.batch.flush()
 
-    def dispatch(
-        self,
-        found: Found,
-        row: dict[str, Any],
-        pool: ThreadPoolExecutor,
-    ) -> None:
+    def dispatch(self, found: Found, row: Row) -> None:
         if found.kind == "symlink" and not found.followed:
-            row["note"] = "symlink (not followed)"
+            row[_NOTE] = "symlink (not followed)"
             self.finish(row, 0)
             return
         max_size = self.options.max_size
-        if max_size is not None and row["size"] > max_size:
-            row["note"] = f"larger than --max-size {max_size}: not hashed"
+        if max_size is not None and row[_SIZE] > max_size:
+            row[_NOTE] = f"larger than --max-size {max_size}: not hashed"
             self.report.too_large += 1
             self.finish(row, 0)
             return
         before = self.reusable(row)
         if before is not None:
-            row.update(md5=before.md5, sha1=before.sha1, sha256=before.sha256, **before.content)
-            row["source_sha256"] = before.sha256
+            row[_MD5 : _MD5 + 3] = before[4:7]
+            row[_SOURCE_SHA256] = before[6]
+            row[_CONTENT:] = before[7:]
             self.report.reused += 1
             self.finish(row, 0)
             return
-        if row["size"] < SMALL_FILE:
-            self.record(
-                found, row, partial(examine_file, found.path, follow_symlinks=found.followed)
-            )
+        self.chunk.append((found, row))
+        self.chunk_bytes += row[_SIZE]
+        if len(self.chunk) >= CHUNK_FILES or self.chunk_bytes >= CHUNK_BYTES:
+            self.submit()
+
+    def submit(self) -> None:
+        if not self.chunk:
             return
-        future = pool.submit(examine_file, found.path, follow_symlinks=found.followed)
-        self.jobs[future] = (found, row)
+        items = [(found.path, found.followed) for found, _ in self.chunk]
+        assert self.pool is not None
+        self.jobs[self.pool.submit(examine_batch, items)] = self.chunk
+        self.chunk, self.chunk_bytes = [], 0
+        while len(self.jobs) > self.in_flight:
+            self.drain(FIRST_COMPLETED)
 
     def drain(self, until: str = "ALL_COMPLETED") -> None:
+        if not self.jobs:
+            return
         done, _ = wait(list(self.jobs), return_when=until)
         for future in done:
             self.complete(future)

@@ -111,7 +111,20 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xca\xfe\xba\xbe", "java-class"),
     (b"<?php", "php"),
     (b"#!", "script"),
+    # Common on every system and left to libmagic they cost most of its calls (on /usr/share, 85%
+    # of them): the labels are the ones libmagic's descriptions give ("GNU message catalog",
+    # "timezone data", "X11 cursor": data; "GIF image data": image).
+    (b"\xde\x12\x04\x95", "data"),
+    (b"\x95\x04\x12\xde", "data"),
+    (b"TZif", "data"),
+    (b"Xcur", "data"),
+    (b"GIF87a", "image"),
+    (b"GIF89a", "image"),
 )
+# The signatures by first byte, in ``_SIGNATURES`` order: one dict look-up instead of a scan of all.
+_BY_FIRST_BYTE: dict[bytes, tuple[tuple[bytes, str], ...]] = {}
+for _prefix, _label in _SIGNATURES:
+    _BY_FIRST_BYTE[_prefix[:1]] = (*_BY_FIRST_BYTE.get(_prefix[:1], ()), (_prefix, _label))
 
 
 def _by_signature(sample: bytes) -> str | None:
@@ -124,7 +137,7 @@ def _by_signature(sample: bytes) -> str | None:
             return None
         (optional_magic,) = struct.unpack_from("<H", sample, e_lfanew + 24)
         return {0x10B: "pe32", 0x20B: "pe32+"}.get(optional_magic)
-    for prefix, label in _SIGNATURES:
+    for prefix, label in _BY_FIRST_BYTE.get(sample[:1], ()):
         if sample.startswith(prefix):
             return label
     return _text_label(sample)

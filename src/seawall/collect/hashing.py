@@ -2,8 +2,9 @@
 
 Reading a file three times would triple the I/O on a disk image that may be far bigger than the
 page cache, so the three digests are fed from the same 1 MiB buffer. ``hashlib`` releases the GIL
-for updates this size, which is why a plain thread pool keeps both cores busy. The first bytes of
-that buffer are kept (``Digests.head``) so that typing the file by content needs no second read.
+for updates this size, but a small file's hashing is mostly Python: the sweep runs this in worker
+processes. The first bytes of that buffer are kept (``Digests.head``) so that typing the file by
+content needs no second read.
 
 Evidence is read-only: the file is opened ``O_RDONLY | O_NOATIME`` so that reading does not change
 its access time (an artefact a responder may need later). Linux allows ``O_NOATIME`` only to the
