@@ -146,12 +146,12 @@ def _is_webshell(item: tuple[bytes, str]) -> bool:
     return assess(*item).is_webshell
 
 
-# Floors are the figures measured now (see the issue-3 report); the targets are the issue's.
+# Floors: recall measured now (php 88.4 %, asp 78.4 %) minus 1 point; the targets are the issue's.
 @pytest.mark.parametrize(
     ("folder", "floor"),
     [
-        ("php", 0.70),
-        ("asp", 0.65),
+        ("php", 0.87),
+        ("asp", 0.77),
     ],
 )
 def test_corpus_recall_floor(folder: str, floor: float) -> None:

@@ -17,11 +17,28 @@ UTF-8, and only the first :data:`MAX_BYTES` are looked at so that a hostile mult
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+
+from seawall.detect.webshell_flow import (
+    _CMD_SINK_RE,
+    _DECODE_CHAIN_RE,
+    _EVAL_STRING_DECODE_RE,
+    _I,
+    _SRC_RE,
+    _deep_flow,
+    _deobfuscated,
+    _entropy,
+    _flow,
+    _normalised,
+    _packed,
+    _Scorer,
+    _sinks,
+    _standalone,
+    _wrappers,
+)
+from seawall.detect.webshell_tokens import fold_variables, join_literals
 
 __all__ = [
     "MAX_BYTES",
@@ -34,6 +51,10 @@ __all__ = [
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
+
+# De-obfuscation (constant folding, literal joining, callback and dropper analysis) looks at
+# this many leading bytes only: packed shells seen in the wild are well under it.
+_DEEP_BYTES = 256 * 1024
 
 #: Score at or above which a file is called a web shell. Chosen so that one strong feature
 #: (request data flowing into a code/command sink, or an ``eval(base64_decode(...))`` chain)
@@ -71,77 +92,9 @@ class WebshellAssessment:
     features: dict[str, float | int | bool | str] = field(default_factory=dict)
 
 
-# --- patterns --------------------------------------------------------------------------------
+# --- patterns (request sources, sinks and flow passes are in webshell_flow) ----------------------
 
-_I = re.IGNORECASE
-
-# Request data, by language. PHP superglobals are case-sensitive in PHP itself.
-_PHP_SRC = (
-    r"\$_(?:get|post|request|cookie|files)\b|\$_server\s*\[\s*['\"]http_"
-    r"|\$http_(?:get|post|cookie)_vars|getallheaders\s*\(|php://input"
-)
-_ASP_SRC = (
-    r"(?<![\w$>.])request\s*"
-    r"(?:\.\s*(?:form|querystring|item|cookies|params|headers|inputstream)\b|[\(\[])"
-)
-_JSP_SRC = r"\brequest\s*\.\s*(?:getparameter|getheader|getinputstream|getreader|getquerystring)\b"
-_SRC_RE = re.compile(rf"(?:{_PHP_SRC})|(?:{_ASP_SRC})|(?:{_JSP_SRC})")
-
-
-# Code-evaluation sinks (run attacker-supplied code). Patterns that search whole files are
-# matched on lower-cased text without flags or leading look-behinds, so that the regex engine can
-# skip ahead on their first characters (10x faster); the "not a method call" check is done in
-# Python by _standalone().
-def _each(names: str, tail: str) -> str:
-    """``a<tail>|b<tail>|...``: every alternative starts with a literal, so the regex engine can
-    skip ahead on first characters (several times faster than ``(?:a|b)<tail>``)."""
-    return "|".join(name + tail for name in names.split())
-
-
-_CODE_SINK = "|".join(
-    (
-        _each("eval assert create_function executeglobal execute", r"\s*\("),
-        _each(
-            "call_user_func_array call_user_func array_map array_filter array_walk usort uasort"
-            " uksort register_shutdown_function register_tick_function ob_start",
-            r"\s*\(\s*\$",
-        ),
-        _each("executeglobal execute eval", r"\s+(?=[\w(\"])"),  # VBScript: Execute request("x")
-        r"\.\s*executestatement\s*\(|assembly\s*\.\s*load\s*\(|\.\s*invoke\s*\(",
-        r"definedclass\s*\(|defineclass\s*\(|jscript\.eval|new\s+function\s*\(",
-    )
-)
-# Operating-system command sinks.
-_CMD_SINK = "|".join(
-    (
-        _each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
-        r"wscript\.shell|shell\.application|getruntime\s*\(\s*\)\s*\.\s*exec\s*\(",
-        r"new\s+processbuilder\b|process\s*\.\s*start\s*\(|processstartinfo\b",
-        r"winexec\b|cmd\.exe\s+/c\b|cmd\s+/c\b",
-    )
-)
-_SINK_RE = re.compile(rf"{_CODE_SINK}|{_CMD_SINK}")
-_CMD_SINK_RE = re.compile(_CMD_SINK)
-_NOT_BEFORE_CALL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$>.:")
-
-
-def _standalone(text: str, m: re.Match[str]) -> bool:
-    """True unless a bare name match is part of a longer name or a method call (``$db->exec(``).
-
-    Qualified sinks (``Runtime.getRuntime().exec(``, ``new ProcessBuilder``) are always kept.
-    """
-    found = m.group(0)
-    if m.start() == 0 or "." in found or found.startswith(("new", "getruntime", "process")):
-        return True
-    return text[m.start() - 1] not in _NOT_BEFORE_CALL
-
-
-def _sinks(low: str) -> Iterator[re.Match[str]]:
-    """Code and command sinks in lower-cased text."""
-    return (m for m in _SINK_RE.finditer(low) if _standalone(low, m))
-
-
-# PHP: request data called as a function name, e.g. $_GET['f']($_POST['c']) — no benign use.
+_MB_EREG_E_RE = re.compile(r"mb_eregi?_replace\s*\([^;]{0,300}['\"][a-z]*e[a-z]*['\"]\s*\)")
 _PHP_VARFUNC_SRC_RE = re.compile(r"\$_(?:get|post|request|cookie)\s*\[[^\]]{0,40}\]\s*\(")
 # PHP: variable function call $x($y), or ${...}(...) / $x{..}(...)
 _PHP_VARFUNC_RE = re.compile(r"(?<![\w>:$])\$\{?[\w'\"\[\]]+\}?\s*\(\s*\$")
@@ -161,11 +114,6 @@ _EVAL_CALL_RE = re.compile(
 )
 _OBF_PROGID_RE = re.compile(r"createobject\s*\(\s*[^)\n]{0,80}?(?:chr[wb]?\s*\(|\"\s*&)")
 _ESCAPE_RE = re.compile(r"\\x([0-9a-f]{2})")
-_DECODE_CHAIN_RE = re.compile(
-    r"(?:eval|assert|create_function|executeglobal|execute)\s*\(?\s*[\"'(]?\s*"
-    r"(?:@?\s*(?:gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|strrev|rawurldecode"
-    r"|urldecode|hex2bin|convert_uudecode|pack|unserialize|strreverse|chr|unescape|atob)\s*\()",
-)
 _PHP_EVAL_VAR_RE = re.compile(r"(?<![\w$>.:])(?:eval|assert)\s*\(\s*[@(\s]*\$")
 _VBENCODE_RE = re.compile(rb"#@~\^[A-Za-z0-9+/=]{6}==|VBScript\.Encode|JScript\.Encode", _I)
 _UTF7_RE = re.compile(rb"codepage\s*=\s*65000|\+AD[wz]-", _I)
@@ -193,29 +141,9 @@ _RECON_RE = re.compile(
     r"|webshell\b|c99|r57",
 )
 
-_ASSIGN_RE = re.compile(
-    r"\s*(?:<\?(?:php)?\s*)?@?(?:set\s+|dim\s+|string\s+|var\s+|object\s+)?(\$?[a-za-z_]\w*)"
-    r"\s*(?:\[[^\]]{0,60}\])?\s*=(?!=)\s*(.{1,300})",
-    _I | re.S,
-)
-
 _ASP_TAG_RE = re.compile(rb"<%|runat\s*=\s*['\"]?server", _I)
 _JSP_SNIFF_RE = re.compile(rb"<%@\s*page\b[^%]*import|<jsp:|java\.(?:io|lang)\.", _I)
 _ASPX_SNIFF_RE = re.compile(rb"<%@\s*(?:page|webhandler|webservice)\b[^%]*language\s*=", _I)
-
-
-@dataclass(slots=True)
-class _Scorer:
-    """Accumulates (weight, reason) pairs and feature values while a file is being examined."""
-
-    parts: list[tuple[float, str]] = field(default_factory=list)
-    features: dict[str, float | int | bool | str] = field(default_factory=dict)
-
-    def add(
-        self, name: str, weight: float, reason: str, value: float | int | bool | str = True
-    ) -> None:
-        self.features[name] = value
-        self.parts.append((weight, reason))
 
 
 def _language(data: bytes, name: str) -> str | None:
@@ -237,105 +165,11 @@ def _language(data: bytes, name: str) -> str | None:
     return None
 
 
-def _entropy(data: bytes) -> float:
-    """Entropy (bits/byte) of the first 16 KiB: code ~4.5-5.3, packed payloads 5.8 and up."""
-    if not data:
-        return 0.0
-    total = len(data)
-    data = data[:16384]
-    total = len(data)
-    counts = (data.count(bytes((b,))) for b in range(256))
-    return -sum(c / total * math.log2(c / total) for c in counts if c)
-
-
-_STMT_END_RE = re.compile(r"[;\n\r]|%>|<%")
-
-
-def _statement_at(text: str, pos: int, limit: int = 400) -> str:
-    """The rough statement starting at ``pos``: up to ``;``, a line end or an ASP tag."""
-    window = text[pos : pos + limit]
-    m = _STMT_END_RE.search(window, 1)
-    return window[: m.start()] if m else window
-
-
-def _statement_around(text: str, pos: int, limit: int = 400) -> str:
-    """The rough statement containing ``pos`` (from the previous terminator)."""
-    start = max(
-        text.rfind(";", max(0, pos - limit), pos), text.rfind("\n", max(0, pos - limit), pos)
-    )
-    return _statement_at(text, start + 1 if start >= 0 else max(0, pos - limit), 2 * limit)
-
-
-def _tainted_names(text: str) -> set[str]:
-    """Variables assigned (directly or through one step) from request data.
-
-    Catches ``$a = $_POST['x']; eval($a);`` and VBScript ``x1 = request("p"): x2 = x1: eval x2``
-    without a parser: a statement holding request data and starting ``name =`` taints ``name``;
-    then one more step through statements mentioning a tainted name.
-    """
-    tainted: set[str] = set()
-    for m in _SRC_RE.finditer(text):
-        if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and _SRC_RE.search(
-            a.group(2)
-        ):
-            tainted.add(a.group(1).lower())
-        if len(tainted) > 100:
-            return tainted
-    known = _names_re(tainted)
-    if known is not None:
-        for m in known.finditer(text):
-            if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and known.search(
-                a.group(2)
-            ):
-                tainted.add(a.group(1).lower())
-            if len(tainted) > 100:
-                break
-    return tainted
-
-
-def _names_re(names: set[str]) -> re.Pattern[str] | None:
-    """One regex matching any of ``names`` as a whole identifier."""
-    if not names:
-        return None
-    alts = "|".join(re.escape(n) for n in sorted(names)[:200])
-    return re.compile(rf"(?<![\w$])(?:{alts})(?!\w)")
-
-
-def _flow(text: str, sc: _Scorer) -> None:
-    """Request data reaching a code or command sink: the defining trait of a web shell."""
-    tainted_re = _names_re(_tainted_names(text))
-    direct = via_var = 0
-    example = ""
-    for sink in _sinks(text):
-        stmt = _statement_at(text, sink.start())
-        args = stmt[len(sink.group(0)) - 1 :]
-        if sink.group(0).endswith("$"):  # callback sink: the callback itself must be request data
-            if _SRC_RE.match(args):
-                direct += 1
-                example = example or sink.group(0).strip(" ($")
-            continue
-        if _SRC_RE.search(args):
-            direct += 1
-            example = example or sink.group(0).strip(" ($")
-        elif tainted_re is not None and tainted_re.search(args):
-            via_var += 1
-            example = example or sink.group(0).strip(" ($")
-        if direct + via_var > 50:
-            break
-    if direct:
-        sc.add("request_to_sink", 70, f"request parameter passed to {example}()", direct)
-    elif via_var:
-        sc.add(
-            "request_var_to_sink",
-            55,
-            f"variable holding request data passed to {example}()",
-            via_var,
-        )
-
-
-def _php(text: str, sc: _Scorer) -> None:
-    """PHP-specific dynamic-call tricks."""
-    if _PHP_VARFUNC_SRC_RE.search(text):
+def _php(text: str, sc: _Scorer, norm: str) -> None:
+    """PHP-specific dynamic-call tricks (``norm``: the text after :func:`_normalised`)."""
+    if sc.features.get("request_as_function"):
+        pass
+    elif _PHP_VARFUNC_SRC_RE.search(norm):
         sc.add("request_as_function", 70, "request parameter used as a function name")
     elif (n := len(_PHP_VARFUNC_RE.findall(text))) and _SRC_RE.search(text):
         sc.add(
@@ -344,7 +178,7 @@ def _php(text: str, sc: _Scorer) -> None:
             "variable function call $f($x) in a page reading request data",
             n,
         )
-    if _PREG_E_RE.search(text):
+    if _PREG_E_RE.search(text) or _MB_EREG_E_RE.search(text, 0, _DEEP_BYTES):
         sc.add("preg_replace_e", 55, "preg_replace() with the /e (evaluate) modifier")
     has_src = bool(_SRC_RE.search(text))
     if _PHP_EVAL_VAR_RE.search(text) and not sc.features.get("request_to_sink"):
@@ -451,11 +285,29 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
     sc = _Scorer()
     sc.features["bytes_examined"] = len(data)
     _flow(text, sc)
-    if language in ("php", None, "other"):
-        _php(_COMMENT_RE.sub("", text) if "/*" in text else text, sc)
-    elif language in ("asp", "aspx") and not sc.features.get("request_to_sink"):
-        code = [m for m in _sinks(text) if m.group(0)[:4] in ("eval", "exec", ".exe", "asse")]
-        if code:
+    # The de-obfuscating passes below cost more per byte: they see only the first DEEP_BYTES.
+    head = text[:_DEEP_BYTES]
+    nocomment = _COMMENT_RE.sub("", head) if "/*" in head else head
+    php = language in ("php", None, "other")
+    if php:
+        code = data[:_DEEP_BYTES].decode("latin-1")
+        code = _COMMENT_RE.sub("", code) if "/*" in code else code
+        env = fold_variables(code)
+        norm = _normalised(join_literals(nocomment), env)
+        if norm != nocomment and not sc.features.get("request_to_sink"):
+            _flow(norm, sc)
+        _deep_flow(norm, sc)
+        _deobfuscated(code, env, sc)
+        if m := _EVAL_STRING_DECODE_RE.search(norm):
+            sc.add("eval_decode_string", 55, f"evaluated string decodes a payload ({m.group(1)})")
+        _php(_COMMENT_RE.sub("", text) if "/*" in text else text, sc, norm)
+    else:
+        _deep_flow(head, sc)
+        _wrappers(nocomment, sc)
+    _packed(data[:_DEEP_BYTES], sc)
+    if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):
+        dyn = [m for m in _sinks(text) if m.group(0)[:4] in ("eval", "exec", ".exe", "asse")]
+        if dyn:
             src = bool(_SRC_RE.search(text))
             sc.add(
                 "asp_dynamic_code",

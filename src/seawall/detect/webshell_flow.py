@@ -1,0 +1,450 @@
+"""Request-data flow and de-obfuscation passes of :mod:`seawall.detect.webshell`.
+
+The assessor's core question is whether request data reaches something that runs code or
+commands. This module holds the patterns for request sources and code/command sinks, the rough
+statement and taint helpers built on them, and the passes that follow a flow through callbacks,
+backticks, droppers, eval() wrappers, packed lines and constant-folded names. Like the assessor,
+everything here is a pure, bounded function of the (lower-cased, latin-1 decoded) text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from seawall.detect.webshell_tokens import (
+    DANGEROUS,
+    decoded_literals,
+    fold_expression,
+    join_literals,
+)
+
+_I = re.IGNORECASE
+
+# Request data, by language. PHP superglobals are case-sensitive in PHP itself.
+_PHP_SRC = (
+    r"\$_(?:get|post|request|cookie|files)\b|\$_server\s*\[\s*['\"]http_"
+    r"|\$http_(?:get|post|cookie)_vars|getallheaders\s*\(|php://input"
+    r"|getenv\s*\(\s*['\"]http_"
+)
+_ASP_SRC = (
+    r"(?<![\w$>.])request\s*"
+    r"(?:\.\s*(?:form|querystring|item|cookies|params|headers|inputstream)\b|[\(\[])"
+)
+_JSP_SRC = r"\brequest\s*\.\s*(?:getparameter|getheader|getinputstream|getreader|getquerystring)\b"
+_SRC_RE = re.compile(rf"(?:{_PHP_SRC})|(?:{_ASP_SRC})|(?:{_JSP_SRC})")
+
+
+# Code-evaluation sinks (run attacker-supplied code). Patterns that search whole files are
+# matched on lower-cased text without flags or leading look-behinds, so that the regex engine can
+# skip ahead on their first characters (10x faster); the "not a method call" check is done in
+# Python by _standalone().
+def _each(names: str, tail: str) -> str:
+    """``a<tail>|b<tail>|...``: every alternative starts with a literal, so the regex engine can
+    skip ahead on first characters (several times faster than ``(?:a|b)<tail>``)."""
+    return "|".join(name + tail for name in names.split())
+
+
+_CODE_SINK = "|".join(
+    (
+        _each("eval assert create_function executeglobal execute", r"\s*\("),
+        _each(
+            "call_user_func_array call_user_func array_map array_filter array_walk usort uasort"
+            " uksort register_shutdown_function register_tick_function ob_start",
+            r"\s*\(\s*\$",
+        ),
+        _each("executeglobal execute eval", r"\s+(?=[\w(\"])"),  # VBScript: Execute request("x")
+        r"include\s*\(?\s*(?=['\"]php://input)|require\s*\(?\s*(?=['\"]php://input)",
+        r"\.\s*executestatement\s*\(|assembly\s*\.\s*load\s*\(|\.\s*invoke\s*\(",
+        r"definedclass\s*\(|defineclass\s*\(|jscript\.eval|new\s+function\s*\(",
+    )
+)
+# Operating-system command sinks.
+_CMD_SINK = "|".join(
+    (
+        _each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
+        r"wscript\.shell|shell\.application|getruntime\s*\(\s*\)\s*\.\s*exec\s*\(",
+        r"new\s+processbuilder\b|process\s*\.\s*start\s*\(|processstartinfo\b",
+        r"winexec\b|cmd\.exe\s+/c\b|cmd\s+/c\b",
+    )
+)
+_SINK_RE = re.compile(rf"{_CODE_SINK}|{_CMD_SINK}")
+_CMD_SINK_RE = re.compile(_CMD_SINK)
+# Functions that call a callback given anywhere among their arguments.
+_CALLBACK_RE = re.compile(
+    "|".join(
+        (
+            _each(
+                "call_user_func_array call_user_func array_map array_filter array_walk_recursive"
+                " array_walk array_reduce usort uasort uksort array_intersect_ukey"
+                " array_intersect_uassoc array_diff_ukey array_diff_uassoc array_udiff_assoc"
+                " array_udiff_uassoc array_udiff array_uintersect_assoc array_uintersect_uassoc"
+                " array_uintersect forward_static_call_array forward_static_call"
+                " register_shutdown_function register_tick_function ob_start iterator_apply"
+                " preg_replace_callback set_error_handler set_exception_handler",
+                r"\s*\(",
+            ),
+            r"fromcallable\s*\(",
+        )
+    )
+)
+_DANGER_ARG_RE = re.compile(
+    r"(?<![\w$>:])['\"]?(?:" + "|".join(sorted(DANGEROUS)) + r")['\"]?\s*[,)]"
+    r"|(?:base64_decode|str_rot13|strrev|gzinflate|hex2bin|str_replace)\s*\(|[\])]\s*\.\s*[$'\"]"
+    r"|\$\w+\s*\.\s*['\"]"
+)
+_LITERAL_CALLBACK_RE = re.compile(r"^\(\s*['\"][\w:]+['\"]\s*,|,\s*['\"][\w:]+['\"]\s*\)")
+_BACKTICK_RE = re.compile(
+    r"(?:[=(,]|<\?=|\becho|\bprint|\breturn)\s*@?`\s*\{?\$_(?:get|post|request|cookie)\s*\[[^`\n]{0,40}\]\s*\}?[^`\n'\"]{0,60}`"
+)
+_RETURN_SRC_RE = re.compile(r"function\s+(\w{1,40})\s*\([^)]{0,100}\)\s*\{\s*return\b[^;]{0,300}")
+_CODE_IN_STRING_RE = re.compile(
+    r"(?<![\w$>:])(?:eval|assert|system|shell_exec|passthru|exec|create_function|popen)\s*\("
+)
+_NOT_BEFORE_CALL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$>.:")
+
+
+def _standalone(text: str, m: re.Match[str]) -> bool:
+    """True unless a bare name match is part of a longer name or a method call (``$db->exec(``).
+
+    Qualified sinks (``Runtime.getRuntime().exec(``, ``new ProcessBuilder``) are always kept.
+    """
+    found = m.group(0)
+    if m.start() == 0 or "." in found or found.startswith(("new", "getruntime", "process")):
+        return True
+    return text[m.start() - 1] not in _NOT_BEFORE_CALL
+
+
+def _sinks(low: str) -> Iterator[re.Match[str]]:
+    """Code and command sinks in lower-cased text."""
+    return (m for m in _SINK_RE.finditer(low) if _standalone(low, m))
+
+
+# PHP: request data called as a function name, e.g. $_GET['f']($_POST['c']) — no benign use.
+_DECODE_CHAIN_RE = re.compile(
+    r"(?:eval|assert|create_function|executeglobal|execute)\s*\(?\s*[\"'(]?\s*"
+    r"(?:@?\s*(?:gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|strrev|rawurldecode"
+    r"|urldecode|hex2bin|convert_uudecode|pack|unserialize|strreverse|chr|unescape|atob)\s*\()",
+)
+_ASSIGN_RE = re.compile(
+    r"\s*(?:<\?(?:php)?\s*)?@?(?:set\s+|dim\s+|string\s+|var\s+|object\s+)?(\$?[a-za-z_]\w*)"
+    r"\s*(?:\[[^\]]{0,60}\])?\s*=(?!=)\s*(.{1,300})",
+    _I | re.S,
+)
+
+
+@dataclass(slots=True)
+class _Scorer:
+    """Accumulates (weight, reason) pairs and feature values while a file is being examined."""
+
+    parts: list[tuple[float, str]] = field(default_factory=list)
+    features: dict[str, float | int | bool | str] = field(default_factory=dict)
+
+    def add(
+        self, name: str, weight: float, reason: str, value: float | int | bool | str = True
+    ) -> None:
+        self.features[name] = value
+        self.parts.append((weight, reason))
+
+
+def _entropy(data: bytes) -> float:
+    """Entropy (bits/byte) of the first 16 KiB: code ~4.5-5.3, packed payloads 5.8 and up."""
+    if not data:
+        return 0.0
+    total = len(data)
+    data = data[:16384]
+    total = len(data)
+    counts = (data.count(bytes((b,))) for b in range(256))
+    return -sum(c / total * math.log2(c / total) for c in counts if c)
+
+
+_STMT_END_RE = re.compile(r"[;\n\r]|%>|<%")
+
+
+def _statement_at(text: str, pos: int, limit: int = 400) -> str:
+    """The rough statement starting at ``pos``: up to ``;``, a line end or an ASP tag."""
+    window = text[pos : pos + limit]
+    m = _STMT_END_RE.search(window, 1)
+    return window[: m.start()] if m else window
+
+
+def _statement_around(text: str, pos: int, limit: int = 400) -> str:
+    """The rough statement containing ``pos`` (from the previous terminator)."""
+    start = max(
+        text.rfind(";", max(0, pos - limit), pos), text.rfind("\n", max(0, pos - limit), pos)
+    )
+    return _statement_at(text, start + 1 if start >= 0 else max(0, pos - limit), 2 * limit)
+
+
+def _tainted_names(text: str) -> set[str]:
+    """Variables assigned (directly or through one step) from request data.
+
+    Catches ``$a = $_POST['x']; eval($a);`` and VBScript ``x1 = request("p"): x2 = x1: eval x2``
+    without a parser: a statement holding request data and starting ``name =`` taints ``name``;
+    then one more step through statements mentioning a tainted name.
+    """
+    tainted: set[str] = set()
+    for m in _SRC_RE.finditer(text):
+        if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and _SRC_RE.search(
+            a.group(2)
+        ):
+            tainted.add(a.group(1).lower())
+        if len(tainted) > 100:
+            return tainted
+    for m in _RETURN_SRC_RE.finditer(text):
+        if _SRC_RE.search(m.group(0)):
+            tainted.add(m.group(1))
+    known = _names_re(tainted)
+    if known is not None:
+        for m in known.finditer(text):
+            if (a := _ASSIGN_RE.match(_statement_around(text, m.start()))) and known.search(
+                a.group(2)
+            ):
+                tainted.add(a.group(1).lower())
+            if len(tainted) > 100:
+                break
+    return tainted
+
+
+def _names_re(names: set[str]) -> re.Pattern[str] | None:
+    """One regex matching any of ``names`` as a whole identifier."""
+    if not names:
+        return None
+    alts = "|".join(re.escape(n) for n in sorted(names)[:200])
+    return re.compile(rf"(?<![\w$])(?:{alts})(?!\w)")
+
+
+def _flow(text: str, sc: _Scorer) -> None:
+    """Request data reaching a code or command sink: the defining trait of a web shell."""
+    tainted_re = _names_re(_tainted_names(text))
+    direct = via_var = 0
+    example = ""
+    for sink in _sinks(text):
+        stmt = _statement_at(text, sink.start())
+        args = stmt[len(sink.group(0)) - 1 :]
+        if sink.group(0).endswith("$"):  # callback sink: the callback itself must be request data
+            if _SRC_RE.match(args):
+                direct += 1
+                example = example or sink.group(0).strip(" ($")
+            continue
+        if _SRC_RE.search(args):
+            direct += 1
+            example = example or sink.group(0).strip(" ($")
+        elif tainted_re is not None and tainted_re.search(args):
+            via_var += 1
+            example = example or sink.group(0).strip(" ($")
+        if direct + via_var > 50:
+            break
+    if direct:
+        sc.add("request_to_sink", 70, f"request parameter passed to {example}()", direct)
+    elif via_var:
+        sc.add(
+            "request_var_to_sink",
+            55,
+            f"variable holding request data passed to {example}()",
+            via_var,
+        )
+
+
+_FILE_OPEN_RE = re.compile(
+    r"createtextfile(?=\s*\()|opentextfile(?=\s*\()|file_put_contents\s*\(|savetofile\s*\(?"
+    r"|fopen\s*\([^;]{0,120}['\"][wa]b?\+?['\"]"
+)
+_CONTENT_RE = re.compile(
+    r"\.write(?:line)?\s*\(?|fwrite\s*\(|fputs\s*\(|file_put_contents\s*\([^,;]{0,120},"
+)
+_DECODE_RE = re.compile(r"base64_decode\s*\(|gzinflate\s*\(|str_rot13\s*\(|hex2bin\s*\(")
+
+
+def _deep_flow(text: str, sc: _Scorer) -> None:
+    """Flows the plain sink scan misses: callbacks, backticks, droppers, request-named calls."""
+    tainted_re = _names_re(_tainted_names(text))
+    _callbacks(text, tainted_re, sc)
+    if _BACKTICK_RE.search(text):
+        sc.add("request_to_backtick", 70, "request parameter run as a shell command in backticks")
+    _file_write(text, tainted_re, sc)
+    if tainted_re is not None and re.search(
+        rf"(?:{tainted_re.pattern})\s*\[[^\]]{{0,40}}\]\s*\(\s*[$\w]", text
+    ):
+        sc.add("request_as_function", 70, "request parameter used as a function name")
+
+
+def _file_write(text: str, tainted_re: re.Pattern[str] | None, sc: _Scorer) -> None:
+    """A file whose name comes from the request is written with request data or a decoded blob
+    (a dropper: the page plants further web shells where the attacker says)."""
+
+    def from_request(s: str) -> bool:
+        return bool(_SRC_RE.search(s) or (tainted_re is not None and tainted_re.search(s)))
+
+    for n, m in enumerate(_FILE_OPEN_RE.finditer(text)):
+        if n > 100:
+            return
+        method = m.group(0).endswith("textfile")
+        if not (method or _standalone(text, m)) or not from_request(
+            _statement_at(text, m.end() - 1, 120)
+        ):
+            continue
+        for c in _CONTENT_RE.finditer(text, max(0, m.start() - 2000), m.start() + 3000):
+            args = _statement_at(text, c.end())
+            if from_request(args) or _DECODE_RE.search(args):
+                sc.add(
+                    "request_file_write", 55, "writes request data to a file named by the request"
+                )
+                return
+
+
+_OBF_ASSIGN_RE = re.compile(r"(?<![\w$])\$(\w{1,40})\s*=(?![=>])([^;\n]{1,300})")
+_OBF_OP_RE = re.compile(
+    r"['\"]\s*\^|\^\s*['\"$]|~|pack\s*\(|chr\s*\(|base64_decode\s*\(|str_rot13\s*\(|strrev\s*\("
+)
+
+
+def _callbacks(text: str, tainted_re: re.Pattern[str] | None, sc: _Scorer) -> None:
+    """Request data handed to a callback-taking function whose callback is a dangerous name, a
+    computed name or itself request data
+    (``array_udiff_assoc(array($_REQUEST[p]), [1], "assert")``)."""
+    computed = _names_re(
+        {"$" + m.group(1) for m in _OBF_ASSIGN_RE.finditer(text) if _OBF_OP_RE.search(m.group(2))}
+    )
+    for n, m in enumerate(_CALLBACK_RE.finditer(text)):
+        if n > 200:
+            return
+        if not _standalone(text, m):
+            continue
+        args = _statement_at(text, m.end() - 1)
+        found = {x.group(0) for x in _SRC_RE.finditer(args)}
+        if tainted_re is not None:
+            found |= {t for t in tainted_re.findall(args) if not t.startswith("$_")}
+        if not found:
+            continue
+        literal_callback = _LITERAL_CALLBACK_RE.search(args)
+        if (
+            (len(found) >= 2 and not literal_callback)
+            or _DANGER_ARG_RE.search(args)
+            or (computed is not None and computed.search(args))
+        ):
+            name = m.group(0).rstrip(" (")
+            sc.add(
+                "request_to_callback",
+                65,
+                f"request data passed to {name}() with a computed or dangerous callback",
+            )
+            return
+
+
+def _called(code: str, var: str) -> bool:
+    """True when ``$var`` is called as a function or handed to a callback-taking function."""
+    name = re.escape(var)
+    if re.search(rf"\$\{{?{name}\}}?\s*\(", code):
+        return True
+    low = code.lower()
+    return any(
+        re.search(rf"\${name}(?!\w)", _statement_at(low, m.end() - 1), re.I)
+        for m in _CALLBACK_RE.finditer(low)
+    )
+
+
+_SUPERGLOBALS = frozenset(("_post", "_get", "_request", "_cookie", "_server", "_files"))
+_DYN_VAR_RE = re.compile(r"\$\{([^{}\n]{1,300})\}|\$\$(\w{1,40})")
+_VAR_CALL_RE = re.compile(r"(?<![\w$])\$(\w{1,40})(?=\s*\()")
+
+
+_EVAL_STRING_DECODE_RE = re.compile(
+    r"(?<![\w$>:])(?:eval|assert)\s*\(\s*[\"'][^\"']{0,40}?"
+    r"(gzinflate|gzuncompress|base64_decode|str_rot13|gzdecode)\s*\("
+)
+_PACKED_CALL_RE = re.compile(
+    r"(?<![\w$>:.])(?:eval|assert|create_function)\s*\(|preg_replace\s*\(\s*['\"]/[^'\"]{0,80}/e"
+    r"|(?<![\w.])execute(?:global)?\s*\(?\s*[a-z_]\w*\s*[(:\n]"
+)
+_JS_CONCAT_RE = re.compile(r"\"([^\"\n]{0,200})\"\s*[+&]\s*\"")
+_EVAL_WRAPPER_RE = re.compile(
+    r"function\s+(\w{1,40})\s*\(\s*(\w{1,40})[^)]{0,100}\)\s*\{[^}]{0,400}?"
+    r"(?<![\w.])(?:eval|execute|executeglobal|assert)\s*\(\s*\2\b"
+)
+_CODE_ON_REQUEST_RE = re.compile(
+    r"(?:eval|execute|executeglobal)\s*\(?\s*request\b|(?:eval|assert)\s*\(\s*\$_(?:post|get|request)"
+)
+
+
+def _wrappers(text: str, sc: _Scorer) -> None:
+    """Scripts that hide their sink: pieces joined at run time, or an eval() wrapper function."""
+    joined = text
+    for _ in range(8):
+        again = _JS_CONCAT_RE.sub(lambda m: '"' + m.group(1), joined)
+        if again == joined:
+            break
+        joined = again
+    if _CODE_ON_REQUEST_RE.search(joined) and not _CODE_ON_REQUEST_RE.search(text):
+        sc.add("hidden_payload", 60, "code evaluating request data is assembled from pieces")
+        return
+    for m in _EVAL_WRAPPER_RE.finditer(text):
+        name = re.escape(m.group(1))
+        for call in re.finditer(rf"(?<![\w.]){name}\s*\(", text[: m.start()] + text[m.end() :]):
+            args = _statement_at(text[: m.start()] + text[m.end() :], call.start())
+            if _SRC_RE.search(args):
+                sc.add("request_to_sink", 70, f"request data passed to eval wrapper {m.group(1)}()")
+                return
+            if re.match(rf"{name}\s*\(\s*(?:{name}\s*\(\s*)?\w+\s*\(\s*['\"]", args):
+                sc.add(
+                    "eval_decode_chain",
+                    55,
+                    f"decoded constant run through eval wrapper {m.group(1)}()",
+                )
+                return
+
+
+def _packed(data: bytes, sc: _Scorer) -> None:
+    """One huge line (a packed script) in a file that evaluates code."""
+    if len(data) >= 512 and _entropy(data) >= 5.8:
+        for m in _PACKED_CALL_RE.finditer(data[:262_144].decode("latin-1").lower()):
+            sc.add("packed_eval", 40, f"densely packed code with an eval-like call ({m.group(0)})")
+            return
+    for line in [x for x in re.split(rb"[\r\n]", data) if len(x) >= 4000][:8]:
+        if _PACKED_CALL_RE.search(join_literals(line.decode("latin-1").lower())):
+            sc.add("packed_eval", 40, f"a packed line of {len(line):,} characters evaluates code")
+            return
+
+
+def _normalised(text: str, env: dict[str, str]) -> str:
+    """Lower-cased PHP with ``${"_POST"}``, ``${$a}``/``$$a`` (``$a`` folding to a superglobal
+    name) rewritten as the superglobal, and ``$f(`` (``$f`` folding to a dangerous function name)
+    rewritten as a direct call."""
+    by_name = {k.lower(): v for k, v in env.items()}
+    low = {k: v.strip().lower() for k, v in by_name.items()}
+
+    def dyn(m: re.Match[str]) -> str:
+        if m.group(2) is not None:
+            value = low.get(m.group(2), "")
+        else:
+            try:
+                value = fold_expression(m.group(1), by_name).strip().lower()
+            except ValueError:
+                return m.group(0)
+        return "$" + value if value in _SUPERGLOBALS else m.group(0)
+
+    if "$$" in text or "${" in text:
+        text = _DYN_VAR_RE.sub(dyn, text)
+    if any(v in DANGEROUS for v in low.values()):
+        text = _VAR_CALL_RE.sub(
+            lambda m: low[m.group(1)] if low.get(m.group(1), "") in DANGEROUS else m.group(0),
+            text,
+        )
+    return text
+
+
+def _deobfuscated(code: str, env: dict[str, str], sc: _Scorer) -> None:
+    """Names and payloads that only appear once constant string expressions are folded."""
+    for var, value in env.items():
+        low = value.strip().lower()
+        if low in DANGEROUS and _called(code, var):
+            sc.add("built_function_call", 60, f"function name '{low}' built at run time and called")
+            return
+    for value in [*decoded_literals(code), *(v.lower() for v in env.values() if len(v) > 8)]:
+        if _CODE_IN_STRING_RE.search(value) and (
+            _SRC_RE.search(value) or _DECODE_CHAIN_RE.search(value)
+        ):
+            sc.add("hidden_payload", 60, "encoded string literal holds code run on request data")
+            return
