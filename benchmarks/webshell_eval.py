@@ -19,11 +19,11 @@ import argparse
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seawall.detect.webshell import MAX_BYTES, WEB_EXTENSIONS, WebshellAssessment, assess
+from seawall.detect.webshell import WebshellAssessment, assess, read_head, web_files
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "webshells" / "tennc-webshell"
 FOLDERS = ("php", "asp")
@@ -39,19 +39,6 @@ class Tally:
     counted: int = 0
     flagged: int = 0
     wrong: list[tuple[str, WebshellAssessment]] = field(default_factory=list)
-
-
-def web_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Regular files (not symlinks) with a server-side web extension."""
-    for path in paths:
-        if path.suffix.lower() in WEB_EXTENSIONS and path.is_file() and not path.is_symlink():
-            yield path
-
-
-def read_head(path: Path) -> bytes:
-    """The bytes the assessor looks at; reading as bytes only (the corpus is live malware)."""
-    with path.open("rb") as fh:
-        return fh.read(MAX_BYTES)
 
 
 def tally(paths: Iterable[Path], *, malicious: bool) -> Tally:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from seawall.detect.webshell import MAX_BYTES, THRESHOLD, WEB_EXTENSIONS, assess, is_web_root
+from seawall.detect.webshell import (
+    THRESHOLD,
+    WEB_EXTENSIONS,
+    assess,
+    is_web_root,
+    read_head,
+    web_files,
+)
 from tests.conftest import shared
 
 CHOPPER = {
@@ -42,19 +49,6 @@ if ($name !== '') {
 """
 
 BENIGN_PACKAGES = ("wordpress", "tomcat10-examples")
-
-
-def web_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Regular files (not symlinks) with a server-side web extension."""
-    for path in paths:
-        if path.suffix.lower() in WEB_EXTENSIONS and path.is_file() and not path.is_symlink():
-            yield path
-
-
-def read_head(path: Path) -> bytes:
-    """Read as bytes only, as much as the assessor looks at (the corpus is live malware)."""
-    with path.open("rb") as fh:
-        return fh.read(MAX_BYTES)
 
 
 def package_files(package: str) -> list[Path] | None:

@@ -18,8 +18,9 @@ UTF-8, and only the first :data:`MAX_BYTES` are looked at so that a hostile mult
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from seawall.detect.webshell_flow import (
     _CMD_SINK_RE,
@@ -380,3 +381,16 @@ def is_web_root(path: str) -> bool:
                 return True
         return bool(_POSIX_ROOT_RE.search("/" + "/".join(segs)))
     return bool(_POSIX_ROOT_RE.search(path))
+
+
+def web_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Regular files (not symlinks) with a server-side web extension, for corpus sweeps."""
+    for path in paths:
+        if path.suffix.lower() in WEB_EXTENSIONS and path.is_file() and not path.is_symlink():
+            yield path
+
+
+def read_head(path: Path) -> bytes:
+    """As much of a file as :func:`assess` looks at, read as bytes only (it may be live malware)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_BYTES)
