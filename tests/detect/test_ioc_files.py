@@ -57,12 +57,6 @@ def test_putty_in_public_music_is_suspicious(tmp_path: Path, case_dir: Path) -> 
 
 def test_putty_renamed_to_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path) -> None:
     _hash_case(tmp_path, case_dir, "Windows/System32/svchost.exe")
-    # The sweep does not fill pe_original_name yet (another change adds PE metadata): set the
-    # value PuTTY's version resource carries, as the collector will.
-    with CaseStore.open(case_dir) as store:
-        store.con.execute(
-            "UPDATE files SET pe_original_name = 'PuTTY' WHERE pe_original_name IS NULL"
-        )
     finding = _only(_hunt(case_dir, "ioc.file-hash"))
     assert finding.verdict == "renamed-binary"
     assert not finding.suppressed  # svchost.exe's standard folder must not excuse it

@@ -20,6 +20,7 @@ from seawall.detect.engine import HuntRequest
 from seawall.detect.engine import hunt as run_hunt
 from seawall.errors import ExitCode
 from seawall.model.finding import ResultDocument
+from seawall.triage.locations import ToolLocations
 
 _SEVERITY_STYLE = {
     "critical": "bold red",
@@ -101,14 +102,25 @@ def hunt(
     webroot: list[str] = typer.Option(
         [], "--webroot", help="Web root to check for web shells (repeatable)."
     ),
+    locations: Path | None = typer.Option(
+        None,
+        "--locations",
+        help="YAML file of extra standard tool locations (extends the shipped table).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run detections on the case; exit 1 when unsuppressed findings are present."""
+    if locations is not None:
+        # A broken extension file is the user's input error (exit 3 at file:line), not a
+        # detection error to discover in the coverage of every file detection.
+        ToolLocations.load(locations)
     request = HuntRequest(
         detection_ids=tuple(detection),
         detection_dirs=tuple(detections),
         pack=pack,
-        options=HuntOptions(yara_dirs=tuple(yara), webroots=tuple(webroot)),
+        options=HuntOptions(
+            yara_dirs=tuple(yara), webroots=tuple(webroot), location_file=locations
+        ),
     )
     with CaseStore.open(state(ctx).case_dir) as store:
         document = run_hunt(store, request)

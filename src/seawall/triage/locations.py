@@ -424,6 +424,16 @@ class ToolLocations:
         """The entry for a file name (any case), or None when it is not a known tool."""
         return self._tools.get(file_name.strip().lower())
 
+    def names(self, *, posix: bool) -> frozenset[str]:
+        """The tool names with at least one standard location on POSIX or on Windows.
+
+        A Windows-only tool found on a Linux host (Wine, a web app's download folder) says
+        nothing about masquerading there, so location checks only look at tools of the file's
+        platform.
+        """
+        table = self._posix if posix else self._windows
+        return frozenset(name for name, patterns in table.items() if patterns)
+
     def is_known_tool(self, file_name: str) -> bool:
         """True when the file name (any case) is in the table."""
         return self.tool(file_name) is not None

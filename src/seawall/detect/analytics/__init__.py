@@ -24,6 +24,7 @@ from seawall.model.finding import Evidence, Severity
 # Modules that register the shipped analytics; imported on first use of the registry.
 BUILTIN_MODULES = (
     "seawall.detect.analytics.ioc_files",
+    "seawall.detect.analytics.masquerade",
     "seawall.detect.analytics.yara_scan",
     "seawall.detect.analytics.webshells",
 )

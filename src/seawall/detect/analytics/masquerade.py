@@ -1,0 +1,174 @@
+"""Masquerading without an indicator: tools out of place, renamed binaries, broken signatures.
+
+AA21-200A's IOC-3 guidance: the actors ran genuine PuTTY, cmd.exe and svchost.exe from folders
+those tools never live in. An advisory's hash list only covers the copies it names, so these
+analytics look at every swept file (T1036):
+
+``host.legit-tool-location``
+    A file named like a known tool of its platform outside every standard folder (T1036.005).
+``host.renamed-binary``
+    A PE whose original file name differs from its name on disk, where either name is a known
+    tool (T1036.003). Other renamed PE files are counted in the coverage notes (vendors rename
+    their own builds), and listed at low severity when the detection's ``all_renamed``
+    parameter is true.
+``host.signature-invalid``
+    An Authenticode signature that does not verify: the signed file was altered (T1036.001).
+
+Each hit carries the same judgement as an IOC hit (:func:`seawall.detect.filejudge.judge_file`),
+so the analyst reads one vocabulary of verdicts and reasons everywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
+from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
+from seawall.detect.filejudge import FileJudgement, is_renamed, judge_file, judged_path
+from seawall.model.finding import Severity
+from seawall.triage.locations import ToolLocations, Verdict, is_posix_path
+
+_SELECT = ", ".join(f"f.{column}" for column in FILE_COLUMNS)
+_REGULAR = "coalesce(f.file_kind, 'regular') = 'regular'"
+
+
+def _locations(context: AnalyticContext) -> ToolLocations:
+    return ToolLocations.load(context.options.location_file)
+
+
+def _require_files(context: AnalyticContext, what: str) -> int:
+    """The number of swept files; none at all means the detection could not look."""
+    total = int(context.store.con.sql("SELECT count(*) FROM files").fetchall()[0][0])
+    if total == 0:
+        raise NotRun(f"no swept files in the case: run `seawall collect files` first ({what})")
+    return total
+
+
+def _hit(row: dict[str, Any], judgement: FileJudgement, summary: str, **extra: Any) -> Hit:
+    return Hit(
+        summary=f"{judged_path(row)}: {summary}",
+        keys=(row.get("host"), row.get("path"), row.get("sha256")),
+        evidence=(evidence(row),),
+        host=row.get("host"),
+        first_seen=row.get("mtime"),
+        last_seen=row.get("mtime"),
+        techniques=judgement.techniques,
+        verdict=judgement.verdict,
+        suppressed=judgement.suppressed,
+        reasons=judgement.reasons,
+        **extra,
+    )
+
+
+def _on_posix(row: dict[str, Any]) -> bool:
+    """Whether the file is judged as a POSIX path (no Windows mapping, not a Windows host)."""
+    return not row.get("windows_path") and is_posix_path(str(row.get("path") or ""))
+
+
+@analytic("host.legit-tool-location")
+def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
+    """Files named like a known tool of their platform, outside all of its standard folders."""
+    total = _require_files(context, "tools are found by name and location")
+    locations = _locations(context)
+    windows_names, posix_names = locations.names(posix=False), locations.names(posix=True)
+    names = pa.table({"name": sorted(windows_names | posix_names)})
+    standard = elsewhere = 0
+    with context.store.registered(f"_tools_{uuid.uuid4().hex}", names) as table:
+        sql = (
+            f"SELECT {_SELECT} FROM files f WHERE {_REGULAR}"
+            f" AND lower(f.name) IN (SELECT name FROM {table})"
+        )
+        rows = list(stream(context.store, sql))
+    for row in rows:
+        name = str(row.get("name") or "").lower()
+        if name not in (posix_names if _on_posix(row) else windows_names):
+            continue
+        location = locations.judge(judged_path(row))
+        if location.verdict is not Verdict.NONSTANDARD:
+            standard += 1
+            continue
+        elsewhere += 1
+        judgement = judge_file(row, locations)
+        yield _hit(row, judgement, f"{name} outside its standard folders")
+    context.note(
+        f"{standard + elsewhere} of {total} swept files are named like a known tool of their"
+        f" platform: {standard} in a standard location, {elsewhere} elsewhere"
+    )
+
+
+def _known_tool(locations: ToolLocations, name: str) -> str | None:
+    """The table's name for ``name`` (PE original names often lack the ``.exe``), or None."""
+    text = name.strip().lower().removesuffix(".mui")
+    for candidate in (text, f"{text}.exe"):
+        if locations.is_known_tool(candidate):
+            return candidate
+    return None
+
+
+@analytic("host.renamed-binary")
+def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
+    """PE files whose original name differs from the name on disk, where a known tool is named."""
+    _require_files(context, "renamed binaries are found from PE version info")
+    locations = _locations(context)
+    list_all = bool(context.parameters.get("all_renamed", False))
+    sql = (
+        f"SELECT {_SELECT} FROM files f WHERE {_REGULAR}"
+        " AND f.pe_original_name IS NOT NULL AND trim(f.pe_original_name) <> ''"
+    )
+    with_version = renamed = other = 0
+    for row in stream(context.store, sql):
+        with_version += 1
+        name, original = str(row.get("name") or ""), str(row["pe_original_name"])
+        if not is_renamed(name, original):
+            continue
+        renamed += 1
+        tools = [t for t in (_known_tool(locations, original), _known_tool(locations, name)) if t]
+        severity: Severity | None = None
+        if not tools:
+            other += 1
+            if not list_all:
+                continue
+            severity = "low"
+        judgement = judge_file(row, locations)
+        summary = f"built as {original}, called {name}"
+        if tools:
+            summary += f" (known tool: {', '.join(dict.fromkeys(tools))})"
+        yield _hit(row, judgement, summary, severity=severity)
+    if with_version == 0:
+        raise NotRun(
+            "no swept file has PE version info (no Windows executables in the case, or they were"
+            " swept by a seawall that did not read PE metadata)"
+        )
+    shown = "listed at low severity" if list_all else "not listed (parameter all_renamed)"
+    context.note(
+        f"{with_version} PE files with an original file name: {renamed} renamed,"
+        f" {renamed - other} of them naming a known tool; {other} others {shown}"
+    )
+
+
+@analytic("host.signature-invalid")
+def signature_invalid(context: AnalyticContext) -> Iterator[Hit]:
+    """Files whose Authenticode signature is present but does not verify."""
+    _require_files(context, "signatures are checked at collect time")
+    counts = dict(
+        context.store.con.sql(
+            "SELECT signature_status, count(*) FROM files"
+            " WHERE signature_status IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    if not counts:
+        raise NotRun(
+            "no swept file has a signature status (no PE files in the case, or they were swept"
+            " by a seawall that did not check Authenticode)"
+        )
+    locations = _locations(context)
+    sql = f"SELECT {_SELECT} FROM files f WHERE {_REGULAR} AND f.signature_status = 'invalid'"
+    for row in stream(context.store, sql):
+        signer = f" (signer {row['signer']})" if row.get("signer") else ""
+        yield _hit(row, judge_file(row, locations), f"Authenticode signature invalid{signer}")
+    shown = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    context.note(f"PE signature status of swept files: {shown}")

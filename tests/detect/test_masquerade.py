@@ -1,0 +1,113 @@
+"""Masquerading found without any indicator, on the real signed PuTTY placed in temp trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seawall.case.store import CaseStore
+from seawall.cli.app import run
+from seawall.collect.files import CollectOptions, collect_files
+from seawall.detect.analytics import HuntOptions
+from seawall.detect.engine import HuntRequest, hunt
+from seawall.errors import ExitCode
+from seawall.model.finding import CoverageEntry, ResultDocument
+from tests.detect.helpers import flip_in_first_section, place, putty, sweep
+
+LOCATION = "host.legit-tool-location"
+RENAMED = "host.renamed-binary"
+INVALID = "host.signature-invalid"
+
+
+def _hunt(case_dir: Path, *ids: str, locations: Path | None = None) -> ResultDocument:
+    request = HuntRequest(detection_ids=ids, options=HuntOptions(location_file=locations))
+    with CaseStore.open(case_dir) as store:
+        return hunt(store, request)
+
+
+def _coverage(document: ResultDocument, detection_id: str) -> CoverageEntry:
+    return next(entry for entry in document.coverage if entry.detection_id == detection_id)
+
+
+def _case(tmp_path: Path, case_dir: Path, *relatives: str) -> None:
+    root = tmp_path / "c"
+    for relative in relatives:
+        place(root, relative, putty())
+    sweep(case_dir, root)
+
+
+def test_putty_in_public_music_is_out_of_place_without_an_indicator(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    _case(tmp_path, case_dir, "Users/Public/Music/putty.exe", "Program Files/PuTTY/putty.exe")
+    document = _hunt(case_dir, LOCATION)
+    assert [f.evidence[0].row["windows_path"] for f in document.findings] == [
+        "c:\\users\\public\\music\\putty.exe"
+    ]
+    finding = document.findings[0]
+    assert finding.verdict == "legit-tool-nonstandard-location" and not finding.suppressed
+    assert "T1036.005" in finding.techniques
+    assert any("normally lives in" in reason for reason in finding.reasons)
+    assert finding.evidence[0].indicator is None
+    notes = " ".join(_coverage(document, LOCATION).notes)
+    assert "1 in a standard location, 1 elsewhere" in notes
+
+
+def test_an_extension_file_makes_a_folder_standard(tmp_path: Path, case_dir: Path) -> None:
+    _case(tmp_path, case_dir, "Tools/PuTTY/putty.exe")
+    assert len(_hunt(case_dir, LOCATION).findings) == 1
+    extension = tmp_path / "ours.yml"
+    extension.write_text(
+        "tools:\n  - names: [putty.exe]\n    folders: ['c:\\tools\\putty']\n"
+        "    why: our admins' portable tools share\n",
+        encoding="utf-8",
+    )
+    assert _hunt(case_dir, LOCATION, locations=extension).findings == []
+    argv = ["--case", str(case_dir), "hunt", "--detection", LOCATION, "--json"]
+    assert run([*argv, "--locations", str(extension)]) == ExitCode.OK
+    extension.write_text("tools:\n  - names: [putty.exe]\n    folders: 3\n", encoding="utf-8")
+    assert run([*argv, "--locations", str(extension)]) == ExitCode.BAD_INPUT
+
+
+def test_windows_tool_names_on_a_linux_host_are_not_judged(tmp_path: Path, case_dir: Path) -> None:
+    root = tmp_path / "srv"
+    place(root, "wine/drive_c/windows/cmd.exe", putty())
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, [str(root)], CollectOptions(host="lin1", os_name="linux"))
+    document = _hunt(case_dir, LOCATION)
+    assert document.findings == []
+    assert "0 of 1 swept files" in " ".join(_coverage(document, LOCATION).notes)
+
+
+def test_putty_called_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path) -> None:
+    _case(tmp_path, case_dir, "Windows/System32/svchost.exe", "Program Files/PuTTY/putty.exe")
+    document = _hunt(case_dir, RENAMED, LOCATION)
+    renamed = [f for f in document.findings if f.detection_id == RENAMED]
+    assert [f.evidence[0].row["name"] for f in renamed] == ["svchost.exe"]
+    finding = renamed[0]
+    assert finding.verdict == "renamed-binary" and not finding.suppressed
+    assert "T1036.003" in finding.techniques and finding.severity == "high"
+    assert "built as PuTTY, called svchost.exe" in finding.summary
+    # svchost.exe sits in its own folder: only the renaming gives it away.
+    assert not [f for f in document.findings if f.detection_id == LOCATION]
+
+
+def test_a_tampered_putty_has_an_invalid_signature(tmp_path: Path, case_dir: Path) -> None:
+    root = tmp_path / "c"
+    place(root, "Program Files/PuTTY/putty.exe", putty())
+    flip_in_first_section(putty(), root / "Program Files/PuTTY/pscp.exe")
+    sweep(case_dir, root)
+    document = _hunt(case_dir, INVALID)
+    assert [f.evidence[0].row["name"] for f in document.findings] == ["pscp.exe"]
+    finding = document.findings[0]
+    assert finding.verdict == "signature-invalid" and "T1036.001" in finding.techniques
+    assert not finding.suppressed  # a standard folder does not excuse an altered binary
+    notes = " ".join(_coverage(document, INVALID).notes)
+    assert "1 invalid" in notes and "1 signed-trusted" in notes
+
+
+def test_without_swept_files_they_say_why_they_did_not_run(case_dir: Path) -> None:
+    CaseStore.open(case_dir, create=True).close()
+    document = _hunt(case_dir, LOCATION, RENAMED, INVALID)
+    assert document.findings == []
+    assert {entry.status for entry in document.coverage} == {"not-run"}
+    assert all(entry.reason for entry in document.coverage)
