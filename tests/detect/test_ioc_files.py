@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from seawall.case.store import CaseStore
@@ -143,3 +144,19 @@ def test_glob_star_stays_within_a_folder() -> None:
     assert pattern.fullmatch("c:\\windows\\temp\\a.exe")
     assert not pattern.fullmatch("c:\\windows\\temp\\x\\a.exe")
     assert glob_regex("c:\\**\\a.exe", windows=True).fullmatch("c:\\x\\y\\a.exe")
+
+
+def test_sha512_indicators_are_hashed_at_hunt_time(tmp_path: Path, case_dir: Path) -> None:
+    root = tmp_path / "c"
+    placed = place(root, "Users/Public/Music/putty.exe", putty())
+    sweep(case_dir, root)
+    sha512 = hashlib.sha512(placed.read_bytes()).hexdigest()
+    fuzzy = "24576:P5HsjvByoyK/3ZUdEqxyAKc6pHYOKC9OAXO7Ts3FnOWBPEx5IcQbQ5:P5HsjvByoyK/3ZUd"
+    import_list(case_dir, tmp_path / "iocs.txt", [sha512, fuzzy])
+    document = _hunt(case_dir, "ioc.file-hash")
+    finding = _only(document)
+    assert finding.verdict == "legit-tool-nonstandard-location"
+    assert "hashed at hunt time" in finding.summary
+    notes = " ".join(document.coverage[0].notes)
+    assert "1 SHA-512 indicators: 1 swept files hashed" in notes
+    assert "1 ssdeep indicators were not compared" in notes

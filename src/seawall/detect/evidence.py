@@ -8,6 +8,7 @@ and Python analytics alike.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import os
@@ -170,6 +171,37 @@ def describe_sources(ref: IndicatorRef) -> str:
 
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
+_DIGEST_CHUNK = 1 << 20
+
+
+def _open_read_only(path: str) -> int | None:
+    """An fd on the evidence, read-only, with ``O_NOATIME`` where the OS allows (it needs
+    ownership of the file); None when the file cannot be opened at all."""
+    try:
+        return os.open(path, os.O_RDONLY | _NOATIME)
+    except OSError:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+
+
+def digest_unchanged(path: str, size: int, algorithm: str) -> str | None:
+    """The hex ``hashlib`` digest of the evidence file if it is still there unchanged, else None.
+
+    For digests the sweep does not record (SHA-512): streamed in 1 MiB reads, so a large file
+    costs no memory; a size that differs from the recorded one means another file, so None.
+    """
+    fd = _open_read_only(path)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size != size:
+            return None
+        digest = hashlib.new(algorithm)
+        while chunk := handle.read(_DIGEST_CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
 
 
 def read_unchanged(path: str, size: int, limit: int | None = None) -> bytes | None:
@@ -179,13 +211,9 @@ def read_unchanged(path: str, size: int, limit: int | None = None) -> bytes | No
     size differs from the recorded one is not the file the case describes, so ``None``. Opened
     read-only, with ``O_NOATIME`` where the OS allows (it needs ownership of the file).
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except OSError:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return None
+    fd = _open_read_only(path)
+    if fd is None:
+        return None
     with os.fdopen(fd, "rb") as handle:
         if os.fstat(handle.fileno()).st_size != size:
             return None

@@ -18,6 +18,7 @@ from seawall.detect.analytics import AnalyticContext, Hit, analytic
 from seawall.detect.evidence import (
     FILE_COLUMNS,
     describe_sources,
+    digest_unchanged,
     evidence,
     indicator_refs,
     stream,
@@ -85,14 +86,55 @@ def _file_hit(
 
 @analytic("ioc.file-hash")
 def file_hash(context: AnalyticContext) -> Iterator[Hit]:
-    """Files whose MD5, SHA-1 or SHA-256 is a usable hash indicator."""
+    """Files whose MD5, SHA-1, SHA-256 or SHA-512 is a usable hash indicator.
+
+    The sweep records MD5, SHA-1 and SHA-256; SHA-512 indicators are rare, so those files are
+    hashed here, from the evidence, only when the case holds such indicators.
+    """
     rows = context.store.con.sql(_HASH_SQL).to_arrow_table().to_pylist()
+    for row in rows:
+        row["how"] = f"its {row['ioc_type'].upper()} {row['ioc_value']} is an indicator"
+    rows.extend(_sha512_rows(context))
+    _note_fuzzy_hashes(context)
     refs = indicator_refs(context.store, ((r["ioc_type"], r["ioc_value"]) for r in rows))
     locations = _locations(context)
     for row in rows:
-        kind, value = row.pop("ioc_type"), row.pop("ioc_value")
-        how = f"its {kind.upper()} {value} is an indicator"
+        kind, value, how = row.pop("ioc_type"), row.pop("ioc_value"), row.pop("how")
         yield _file_hit(row, refs[(kind, value)], locations, how)
+
+
+def _sha512_rows(context: AnalyticContext) -> list[dict[str, Any]]:
+    """Swept files whose SHA-512, computed now from the unchanged evidence, is an indicator."""
+    wanted = set(_usable(context, "sha512"))
+    if not wanted:
+        return []
+    hashed = unreachable = 0
+    found: list[dict[str, Any]] = []
+    sql = f"SELECT {_SELECT} FROM files f WHERE coalesce(f.file_kind, 'regular') = 'regular'"
+    for row in stream(context.store, sql):
+        digest = digest_unchanged(str(row["path"]), int(row.get("size") or 0), "sha512")
+        if digest is None:
+            unreachable += 1
+            continue
+        hashed += 1
+        if digest in wanted:
+            how = f"its SHA512 {digest} is an indicator (hashed at hunt time)"
+            found.append({**row, "ioc_type": "sha512", "ioc_value": digest, "how": how})
+    context.note(
+        f"{len(wanted)} SHA-512 indicators: {hashed} swept files hashed from the evidence,"
+        f" {unreachable} no longer reachable unchanged (not checked)"
+    )
+    return found
+
+
+def _note_fuzzy_hashes(context: AnalyticContext) -> None:
+    """ssdeep indicators are similarity hashes: say plainly that they were not compared."""
+    fuzzy = len(_usable(context, "ssdeep"))
+    if fuzzy:
+        context.note(
+            f"{fuzzy} ssdeep indicators were not compared: seawall does not compute fuzzy"
+            " hashes of swept files (use YARA rules or the exact hashes of the same advisory)"
+        )
 
 
 def glob_regex(pattern: str, *, windows: bool) -> re.Pattern[str]:
