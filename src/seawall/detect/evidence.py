@@ -14,9 +14,10 @@ import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 from pydantic import JsonValue
@@ -174,29 +175,34 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 _DIGEST_CHUNK = 1 << 20
 
 
-def _open_read_only(path: str) -> int | None:
-    """An fd on the evidence, read-only, with ``O_NOATIME`` where the OS allows (it needs
-    ownership of the file); None when the file cannot be opened at all."""
+@contextmanager
+def _open_unchanged(path: str, size: int) -> Iterator[BinaryIO | None]:
+    """The evidence file, read-only, if it is still there with its recorded size, else None.
+
+    Detections that need content re-read the evidence only while it is reachable: a file whose
+    size differs from the recorded one is not the file the case describes. Opened with
+    ``O_NOATIME`` where the OS allows (it needs ownership of the file).
+    """
     try:
-        return os.open(path, os.O_RDONLY | _NOATIME)
+        fd = os.open(path, os.O_RDONLY | _NOATIME)
     except OSError:
         try:
-            return os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
         except OSError:
-            return None
+            yield None
+            return
+    with os.fdopen(fd, "rb") as handle:
+        yield handle if os.fstat(handle.fileno()).st_size == size else None
 
 
 def digest_unchanged(path: str, size: int, algorithm: str) -> str | None:
-    """The hex ``hashlib`` digest of the evidence file if it is still there unchanged, else None.
+    """The hex ``hashlib`` digest of the unchanged evidence file, else None.
 
     For digests the sweep does not record (SHA-512): streamed in 1 MiB reads, so a large file
-    costs no memory; a size that differs from the recorded one means another file, so None.
+    costs no memory.
     """
-    fd = _open_read_only(path)
-    if fd is None:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size != size:
+    with _open_unchanged(path, size) as handle:
+        if handle is None:
             return None
         digest = hashlib.new(algorithm)
         while chunk := handle.read(_DIGEST_CHUNK):
@@ -205,16 +211,8 @@ def digest_unchanged(path: str, size: int, algorithm: str) -> str | None:
 
 
 def read_unchanged(path: str, size: int, limit: int | None = None) -> bytes | None:
-    """The evidence file's bytes (the first ``limit`` of them) if it is still there unchanged.
-
-    Detections that need content re-read the evidence only while it is reachable: a file whose
-    size differs from the recorded one is not the file the case describes, so ``None``. Opened
-    read-only, with ``O_NOATIME`` where the OS allows (it needs ownership of the file).
-    """
-    fd = _open_read_only(path)
-    if fd is None:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size != size:
+    """The unchanged evidence file's bytes (the first ``limit`` of them), else None."""
+    with _open_unchanged(path, size) as handle:
+        if handle is None:
             return None
         return handle.read(size if limit is None else min(size, limit))
