@@ -16,11 +16,11 @@ import gzip
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from importlib import resources
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
 from seawall.errors import SeawallError, UsageError
 
@@ -254,69 +254,51 @@ def _damaged(where: str, why: str) -> SeawallError:
     return SeawallError(f"the shipped ATT&CK extract is damaged ({why}); reinstall seawall", where)
 
 
+_Entry = TypeVar("_Entry")
+
+# How a field is read from the extract, by its declared type.
+_Reader = Callable[[_Row, str], object]
+_READERS: dict[object, _Reader] = {
+    str: _Row.text,
+    str | None: _Row.optional,
+    bool: _Row.flag,
+    tuple[str, ...]: _Row.texts,
+}
+
+
+_FIELD_READERS: dict[type, tuple[tuple[str, _Reader | None], ...]] = {}
+
+
+def _field_readers(cls: type) -> tuple[tuple[str, _Reader | None], ...]:
+    """Each field of ``cls`` with its reader (None for nested types the caller builds)."""
+    found = _FIELD_READERS.get(cls)
+    if found is None:
+        hints = get_type_hints(cls)
+        found = tuple((item.name, _READERS.get(hints[item.name])) for item in fields(cls))
+        _FIELD_READERS[cls] = found
+    return found
+
+
+def _build(cls: type[_Entry], row: _Row, **given: object) -> _Entry:
+    """An entry from its JSON object, each field read and checked by its declared type.
+
+    ``given`` supplies the fields of nested types, already built.
+    """
+    values: dict[str, Any] = dict(given)
+    for name, read in _field_readers(cls):
+        if name in values:
+            continue
+        if read is None:
+            raise TypeError(f"{cls.__name__}.{name} has no reader: pass it to _build")
+        values[name] = read(row, name)
+    return cls(**values)
+
+
 def _technique(row: _Row) -> Technique:
-    return Technique(
-        id=row.text("id"),
-        name=row.text("name"),
-        tactics=row.texts("tactics"),
-        is_subtechnique=row.flag("is_subtechnique"),
-        parent=row.optional("parent"),
-        platforms=row.texts("platforms"),
-        data_sources=row.texts("data_sources"),
-        detection=row.text("detection"),
-        detection_strategies=tuple(
-            DetectionStrategy(s.text("id"), s.text("name"))
-            for s in row.rows("detection_strategies")
-        ),
-        description=row.text("description"),
-        url=row.text("url"),
-        deprecated=row.flag("deprecated"),
-        revoked=row.flag("revoked"),
-        revoked_by=row.optional("revoked_by"),
+    strategies = tuple(
+        DetectionStrategy(s.text("id"), s.text("name")) for s in row.rows("detection_strategies")
     )
-
-
-def _group(row: _Row) -> Group:
-    return Group(
-        id=row.text("id"),
-        name=row.text("name"),
-        aliases=row.texts("aliases"),
-        description=row.text("description"),
-        techniques=row.texts("techniques"),
-        software=row.texts("software"),
-        url=row.text("url"),
-        deprecated=row.flag("deprecated"),
-        revoked=row.flag("revoked"),
-        revoked_by=row.optional("revoked_by"),
-    )
-
-
-def _software(row: _Row) -> Software:
-    return Software(
-        id=row.text("id"),
-        name=row.text("name"),
-        type=row.text("type"),
-        aliases=row.texts("aliases"),
-        platforms=row.texts("platforms"),
-        description=row.text("description"),
-        techniques=row.texts("techniques"),
-        url=row.text("url"),
-        deprecated=row.flag("deprecated"),
-        revoked=row.flag("revoked"),
-        revoked_by=row.optional("revoked_by"),
-    )
-
-
-def _mitigation(row: _Row) -> Mitigation:
-    return Mitigation(
-        id=row.text("id"),
-        name=row.text("name"),
-        description=row.text("description"),
-        techniques=row.texts("techniques"),
-        url=row.text("url"),
-        deprecated=row.flag("deprecated"),
-        revoked=row.flag("revoked"),
-    )
+    return _build(Technique, row, detection_strategies=strategies)
 
 
 def _names(item: Entity) -> tuple[str, ...]:
@@ -336,34 +318,17 @@ class AttackKB:
         source = document.get("source")
         self.source: Mapping[str, object] = source if isinstance(source, dict) else {}
         self._techniques = {t.id.upper(): t for t in map(_technique, root.rows("techniques"))}
-        self._tactics = tuple(
-            Tactic(r.text("id"), r.text("shortname"), r.text("name"), r.text("url"))
-            for r in root.rows("tactics")
-        )
-        self._groups = {g.id.upper(): g for g in map(_group, root.rows("groups"))}
-        self._software = {s.id.upper(): s for s in map(_software, root.rows("software"))}
-        self._mitigations = {m.id.upper(): m for m in map(_mitigation, root.rows("mitigations"))}
-        self._data_sources = tuple(
-            DataSource(
-                r.text("id"),
-                r.text("name"),
-                r.texts("components"),
-                r.texts("platforms"),
-                r.text("url"),
-                r.flag("deprecated"),
-                r.flag("revoked"),
-            )
-            for r in root.rows("data_sources")
-        )
+        self._tactics = tuple(_build(Tactic, r) for r in root.rows("tactics"))
+        self._groups = {g.id.upper(): g for g in (_build(Group, r) for r in root.rows("groups"))}
+        self._software = {
+            s.id.upper(): s for s in (_build(Software, r) for r in root.rows("software"))
+        }
+        self._mitigations = {
+            m.id.upper(): m for m in (_build(Mitigation, r) for r in root.rows("mitigations"))
+        }
+        self._data_sources = tuple(_build(DataSource, r) for r in root.rows("data_sources"))
         self._data_components = tuple(
-            DataComponent(
-                r.optional("id"),
-                r.text("name"),
-                r.optional("data_source"),
-                r.flag("deprecated"),
-                r.flag("revoked"),
-            )
-            for r in root.rows("data_components")
+            _build(DataComponent, r) for r in root.rows("data_components")
         )
 
     @classmethod
