@@ -42,10 +42,18 @@ def is_valid_technique_id(text: str) -> bool:
     return _TECHNIQUE_ID.fullmatch(text) is not None
 
 
-def _status(revoked: bool, deprecated: bool) -> Status:
-    if revoked:
-        return "revoked"
-    return "deprecated" if deprecated else "active"
+class _HasStatus:
+    """Entries MITRE can revoke or deprecate; the dataclasses below declare both flags."""
+
+    __slots__ = ()
+    revoked: bool
+    deprecated: bool
+
+    @property
+    def status(self) -> Status:
+        if self.revoked:
+            return "revoked"
+        return "deprecated" if self.deprecated else "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,7 @@ class DetectionStrategy:
 
 
 @dataclass(frozen=True, slots=True)
-class Technique:
+class Technique(_HasStatus):
     """A technique or sub-technique; ``detection`` and ``description`` are shortened."""
 
     kind: ClassVar[str] = "technique"
@@ -76,10 +84,6 @@ class Technique:
     revoked: bool
     revoked_by: str | None
 
-    @property
-    def status(self) -> Status:
-        return _status(self.revoked, self.deprecated)
-
 
 @dataclass(frozen=True, slots=True)
 class Tactic:
@@ -91,7 +95,7 @@ class Tactic:
 
 
 @dataclass(frozen=True, slots=True)
-class Group:
+class Group(_HasStatus):
     """An intrusion set; ``techniques`` and ``software`` are the ids it is recorded as using."""
 
     kind: ClassVar[str] = "group"
@@ -106,13 +110,9 @@ class Group:
     revoked: bool
     revoked_by: str | None
 
-    @property
-    def status(self) -> Status:
-        return _status(self.revoked, self.deprecated)
-
 
 @dataclass(frozen=True, slots=True)
-class Software:
+class Software(_HasStatus):
     kind: ClassVar[str] = "software"
     id: str
     name: str
@@ -126,13 +126,9 @@ class Software:
     revoked: bool
     revoked_by: str | None
 
-    @property
-    def status(self) -> Status:
-        return _status(self.revoked, self.deprecated)
-
 
 @dataclass(frozen=True, slots=True)
-class Mitigation:
+class Mitigation(_HasStatus):
     kind: ClassVar[str] = "mitigation"
     id: str
     name: str
@@ -141,10 +137,6 @@ class Mitigation:
     url: str
     deprecated: bool
     revoked: bool
-
-    @property
-    def status(self) -> Status:
-        return _status(self.revoked, self.deprecated)
 
 
 @dataclass(frozen=True, slots=True)
