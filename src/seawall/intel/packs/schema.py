@@ -16,6 +16,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -56,6 +57,16 @@ SoftwareType = Literal["malware", "tool"]
 _TLP_V2: dict[str, str] = {"TLP:WHITE": "TLP:CLEAR"}
 
 
+def _unique(what: str) -> AfterValidator:
+    return AfterValidator(lambda values: _no_duplicates(values, what))
+
+
+Aliases = Annotated[list[Text], _unique("alias")]
+DetectionIds = Annotated[list[DetectionId], _unique("detection")]
+AttackMitigationIds = Annotated[list[AttackMitigationId], _unique("ATT&CK mitigation")]
+TechniqueIds = Annotated[list[TechniqueId], _unique("technique")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,12 +97,7 @@ class PackActor(_Strict):
 
     name: Text
     attack_group_id: GroupId
-    aliases: list[Text] = Field(default_factory=list)
-
-    @field_validator("aliases")
-    @classmethod
-    def _unique_aliases(cls, aliases: list[str]) -> list[str]:
-        return _no_duplicates(aliases, "alias")
+    aliases: Aliases = Field(default_factory=list)
 
 
 class PackTechnique(_Strict):
@@ -105,12 +111,7 @@ class PackTechnique(_Strict):
     name: Text
     tactics: list[TacticName] = Field(default_factory=list)
     note: Text
-    detections: list[DetectionId] = Field(default_factory=list)
-
-    @field_validator("detections")
-    @classmethod
-    def _unique_detections(cls, detections: list[str]) -> list[str]:
-        return _no_duplicates(detections, "detection")
+    detections: DetectionIds = Field(default_factory=list)
 
 
 class PackSoftware(_Strict):
@@ -120,12 +121,7 @@ class PackSoftware(_Strict):
     name: Text
     type: SoftwareType
     note: Text
-    detections: list[DetectionId] = Field(default_factory=list)
-
-    @field_validator("detections")
-    @classmethod
-    def _unique_detections(cls, detections: list[str]) -> list[str]:
-        return _no_duplicates(detections, "detection")
+    detections: DetectionIds = Field(default_factory=list)
 
 
 class PackMitigation(_Strict):
@@ -142,9 +138,9 @@ class PackMitigation(_Strict):
     checkable: bool
     # Validated even when absent, so a missing reason is an error at this key's place.
     not_checkable_reason: Text | None = Field(default=None, validate_default=True)
-    attack_mitigations: list[AttackMitigationId] = Field(default_factory=list)
-    techniques: list[TechniqueId] = Field(default_factory=list)
-    detections: list[DetectionId] = Field(default_factory=list)
+    attack_mitigations: AttackMitigationIds = Field(default_factory=list)
+    techniques: TechniqueIds = Field(default_factory=list)
+    detections: DetectionIds = Field(default_factory=list)
 
     @field_validator("not_checkable_reason")
     @classmethod
@@ -163,21 +159,6 @@ class PackMitigation(_Strict):
                 "not_checkable_reason must be absent when checkable is true",
             )
         return reason
-
-    @field_validator("attack_mitigations")
-    @classmethod
-    def _unique_attack_mitigations(cls, ids: list[str]) -> list[str]:
-        return _no_duplicates(ids, "ATT&CK mitigation")
-
-    @field_validator("techniques")
-    @classmethod
-    def _unique_techniques(cls, ids: list[str]) -> list[str]:
-        return _no_duplicates(ids, "technique")
-
-    @field_validator("detections")
-    @classmethod
-    def _unique_detections(cls, detections: list[str]) -> list[str]:
-        return _no_duplicates(detections, "detection")
 
 
 class Pack(_Strict):
