@@ -14,18 +14,25 @@ capabilities implemented as commands rather than detection files (:data:`BUILTIN
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import yaml
 
 from seawall.errors import UsageError
-from seawall.intel.attack import CURRENT_VERSION, SUPPORTED_VERSIONS, AttackKB
+from seawall.intel.attack import (
+    CURRENT_VERSION,
+    SUPPORTED_VERSIONS,
+    AttackKB,
+    Group,
+    Mitigation,
+    Software,
+)
 from seawall.intel.packs.loader import load_pack
 from seawall.intel.packs.schema import Pack, PackMitigation, PackSoftware, PackTechnique
 
@@ -222,16 +229,25 @@ def _technique_entry(
     )
 
 
+_Found = TypeVar("_Found", Group, Software, Mitigation)
+
+
+def _by_id(find: Callable[[str], _Found], item_id: str) -> _Found | None:
+    """The entry with exactly this id, or None: the KB's lookups also accept names and aliases."""
+    try:
+        found = find(item_id)
+    except UsageError:
+        return None
+    return found if found.id.upper() == item_id.upper() else None
+
+
 def _software_entry(
     kb: AttackKB | None, version: str, software_id: str, uses: frozenset[str] | None
 ) -> AttackEntry:
     if kb is None:
         return AttackEntry(software_id, version, "unsupported-version")
-    try:
-        found = kb.software(software_id)
-    except UsageError:
-        return AttackEntry(software_id, version, "absent")
-    if found.id.upper() != software_id.upper():  # matched a name or alias, not this id
+    found = _by_id(kb.software, software_id)
+    if found is None:
         return AttackEntry(software_id, version, "absent")
     replaced_by = replaced_by_name = None
     if found.revoked and found.revoked_by:
@@ -254,11 +270,8 @@ def _software_entry(
 def _mitigation_entry(kb: AttackKB | None, version: str, mitigation_id: str) -> AttackEntry:
     if kb is None:
         return AttackEntry(mitigation_id, version, "unsupported-version")
-    try:
-        found = kb.mitigation(mitigation_id)
-    except UsageError:
-        return AttackEntry(mitigation_id, version, "absent")
-    if found.id.upper() != mitigation_id.upper():
+    found = _by_id(kb.mitigation, mitigation_id)
+    if found is None:
         return AttackEntry(mitigation_id, version, "absent")
     return AttackEntry(id=found.id, version=version, status=found.status, name=found.name)
 
@@ -266,11 +279,8 @@ def _mitigation_entry(kb: AttackKB | None, version: str, mitigation_id: str) -> 
 def _group_entry(kb: AttackKB | None, version: str, group_id: str) -> AttackEntry:
     if kb is None:
         return AttackEntry(group_id, version, "unsupported-version")
-    try:
-        found = kb.group(group_id)
-    except UsageError:
-        return AttackEntry(group_id, version, "absent")
-    if found.id.upper() != group_id.upper():
+    found = _by_id(kb.group, group_id)
+    if found is None:
         return AttackEntry(group_id, version, "absent")
     return AttackEntry(
         id=found.id,
