@@ -160,3 +160,21 @@ def test_sha512_indicators_are_hashed_at_hunt_time(tmp_path: Path, case_dir: Pat
     notes = " ".join(document.coverage[0].notes)
     assert "1 SHA-512 indicators: 1 swept files hashed" in notes
     assert "1 ssdeep indicators were not compared" in notes
+
+
+def test_path_indicators_with_environment_folders(tmp_path: Path, case_dir: Path) -> None:
+    root = tmp_path / "c"
+    place(root, "Program Files/PuTTY/putty.exe", putty())
+    place(root, "Users/alice/AppData/Roaming/evil/run.exe", putty())
+    place(root, "Users/Public/AppData/Roaming/evil/run.exe", putty())
+    sweep(case_dir, root)
+    lines = ["%ProgramFiles%\\PuTTY\\putty.exe", "%APPDATA%\\evil\\*.exe"]
+    import_list(case_dir, tmp_path / "paths.txt", lines)
+    found = sorted(
+        f.evidence[0].row["windows_path"] for f in _hunt(case_dir, "ioc.file-name").findings
+    )
+    # %AppData% is any user's profile folder, never the shared Public one.
+    assert found == [
+        "c:\\program files\\putty\\putty.exe",
+        "c:\\users\\alice\\appdata\\roaming\\evil\\run.exe",
+    ]

@@ -181,15 +181,26 @@ def posix_path_key(path: str) -> str:
     return posixpath.normpath(path.strip())
 
 
-def _windows_pattern_regex(pattern: str) -> re.Pattern[str]:
+def split_env_prefix(pattern: str) -> tuple[str, str]:
+    """A lower-case Windows pattern's leading environment folder as a regex, and the rest.
+
+    ``%programfiles%\\x`` gives ``c:\\program files`` (escaped) and ``\\x``; a per-user folder
+    such as ``%appdata%`` matches that folder of any user's profile but Public's. A pattern
+    without a known environment folder gives an empty regex and itself.
+    """
     match = _ENV_PREFIX.match(pattern)
-    head, rest = "", pattern
-    if match is not None:
-        name, rest = match.group(0), pattern[match.end() :]
-        if name in FIXED_FOLDERS:
-            head = re.escape(FIXED_FOLDERS[name])
-        else:
-            head = _PROFILE_REGEX + re.escape(PROFILE_FOLDERS[name])
+    if match is None:
+        return "", pattern
+    name, rest = match.group(0), pattern[match.end() :]
+    if name in FIXED_FOLDERS:
+        return re.escape(FIXED_FOLDERS[name]), rest
+    if name in PROFILE_FOLDERS:
+        return _PROFILE_REGEX + re.escape(PROFILE_FOLDERS[name]), rest
+    return "", pattern
+
+
+def _windows_pattern_regex(pattern: str) -> re.Pattern[str]:
+    head, rest = split_env_prefix(pattern)
     body = r"[^\\]*".join(re.escape(part) for part in rest.split("*"))
     return re.compile(head + body)
 

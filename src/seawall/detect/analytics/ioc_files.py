@@ -26,7 +26,7 @@ from seawall.detect.evidence import (
 from seawall.detect.filejudge import judge_file, judged_path
 from seawall.model.finding import IndicatorRef, Severity
 from seawall.triage.knowngood import DUAL_USE_TAG
-from seawall.triage.locations import ToolLocations
+from seawall.triage.locations import ToolLocations, split_env_prefix
 
 HASH_TYPES = ("md5", "sha1", "sha256")
 # A regex compiled case-insensitively (Windows paths) and as written (POSIX paths).
@@ -138,10 +138,15 @@ def _note_fuzzy_hashes(context: AnalyticContext) -> None:
 
 
 def glob_regex(pattern: str, *, windows: bool) -> re.Pattern[str]:
-    """A glob as a regex: ``*`` within one folder, ``**`` across folders, ``?`` one character."""
+    """A glob as a regex: ``*`` within one folder, ``**`` across folders, ``?`` one character.
+
+    A Windows pattern may start with an environment folder (``%ProgramFiles%``, ``%AppData%``…),
+    matched where it lies on a standard install (per-user folders: in any user's profile).
+    """
     separator = "\\" if windows else "/"
     not_sep = "[^" + re.escape(separator) + "]"
-    out: list[str] = []
+    head, pattern = split_env_prefix(pattern.lower()) if windows else ("", pattern)
+    out: list[str] = [head]
     index = 0
     while index < len(pattern):
         char = pattern[index]
@@ -166,15 +171,18 @@ def _windows_indicator(value: str) -> bool:
     return not value.startswith("/")
 
 
+def _is_pattern(path: str) -> bool:
+    """Wildcards, or a Windows environment folder that stands for a folder on every host."""
+    return "*" in path or "?" in path or (_windows_indicator(path) and path.startswith("%"))
+
+
 @analytic("ioc.file-name")
 def file_name(context: AnalyticContext) -> Iterator[Hit]:
     """Files whose name is a ``file_name`` indicator or whose path is a ``file_path`` one."""
     names = set(_usable(context, "file_name"))
     paths = _usable(context, "file_path")
-    exact = {p for p in paths if "*" not in p and "?" not in p}
-    globs = [
-        (p, glob_regex(p, windows=_windows_indicator(p))) for p in paths if "*" in p or "?" in p
-    ]
+    exact = {p for p in paths if not _is_pattern(p)}
+    globs = [(p, glob_regex(p, windows=_windows_indicator(p))) for p in paths if _is_pattern(p)]
     if not names and not paths:
         context.note("no usable file_name or file_path indicators in the case")
         return
