@@ -2,21 +2,27 @@
 
 Hashes meet indicators in one SQL join per hash type (a sweep can hold millions of files). Names
 and exact paths are dictionary look-ups and globs and Loki regexes are Python ``re`` over one
-streamed pass of the table: Loki's regexes are Python syntax, which DuckDB's RE2 does not accept
-in full. Every hit is judged by :func:`seawall.detect.filejudge.judge_file` (location, renamed
-binary, signature), because a hash of genuine PuTTY is only suspicious outside PuTTY's folder.
+streamed pass of the path columns alone (full rows are fetched for the matches only): Loki's
+regexes are Python syntax, and ``%AppData%`` globs need a look-ahead, which DuckDB's RE2 lacks.
+Every hit is judged by :func:`seawall.detect.filejudge.judge_file` (location, renamed binary,
+signature), because a hash of genuine PuTTY is only suspicious outside PuTTY's folder.
 """
 
 from __future__ import annotations
 
 import ntpath
 import re
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
+
+from seawall.case.store import CaseStore
 from seawall.detect.analytics import AnalyticContext, Hit, analytic
 from seawall.detect.evidence import (
     FILE_COLUMNS,
+    STREAM_BATCH_ROWS,
     describe_sources,
     digest_unchanged,
     evidence,
@@ -43,10 +49,6 @@ _HASH_SQL = " UNION ALL ".join(
 
 def _locations(context: AnalyticContext) -> ToolLocations:
     return ToolLocations.load(context.options.location_file)
-
-
-def _is_windows(row: Mapping[str, Any]) -> bool:
-    return bool(row.get("windows_path")) or row.get("os") == "windows"
 
 
 def _file_hit(
@@ -186,33 +188,59 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
     if not names and not paths:
         context.note("no usable file_name or file_path indicators in the case")
         return
-    matched: list[tuple[dict[str, Any], str, str, str]] = []
-    for row in stream(context.store, f"SELECT {_SELECT} FROM files f"):
-        name = str(row.get("name") or "").lower()
+    matched: list[tuple[int, str, str, str]] = []
+    for row_id, name, key, windows, _shown in _path_keys(context.store):
         if name in names:
-            matched.append((row, "file_name", name, f"its name {name} is an indicator"))
-        windows = _is_windows(row)
-        key = _path_key(row, windows)
+            matched.append((row_id, "file_name", name, f"its name {name} is an indicator"))
         if key in exact:
-            matched.append((row, "file_path", key, f"its path {key} is an indicator"))
+            matched.append((row_id, "file_path", key, f"its path {key} is an indicator"))
         for pattern, compiled in globs:
             if _windows_indicator(pattern) == windows and compiled.fullmatch(key):
                 how = f"its path matches the indicator glob {pattern}"
-                matched.append((row, "file_path", pattern, how))
+                matched.append((row_id, "file_path", pattern, how))
+    rows = _rows_by_id(context.store, {row_id for row_id, *_ in matched})
     refs = indicator_refs(context.store, ((kind, value) for _, kind, value, _ in matched))
     locations = _locations(context)
-    for row, kind, value, how in matched:
-        yield _file_hit(row, refs[(kind, value)], locations, how)
+    for row_id, kind, value, how in matched:
+        yield _file_hit(rows[row_id], refs[(kind, value)], locations, how)
 
 
-def _path_key(row: Mapping[str, Any], windows: bool) -> str:
-    """Windows paths compare lower-case with backslashes; POSIX paths exactly."""
-    if not windows:
-        return str(row.get("path") or "")
-    mapped = row.get("windows_path")
-    if mapped:
-        return str(mapped)
-    return ntpath.normpath(str(row.get("path") or "").replace("/", "\\")).lower()
+def _path_keys(store: CaseStore) -> Iterator[tuple[int, str, str, bool, str]]:
+    """Per file: row id, lower-case name, path key, whether it is a Windows path, shown path.
+
+    Only these columns cross into Python (a sweep can hold millions of rows); full rows are
+    fetched for the matches alone. Windows paths compare lower-case with backslashes, POSIX
+    paths exactly; the shown path is the one a judgement uses.
+    """
+    reader = store.con.sql("SELECT rowid, name, path, windows_path, os FROM files").to_arrow_reader(
+        STREAM_BATCH_ROWS
+    )
+    for batch in reader:
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        for row_id, name, path, mapped, os_name in zip(*columns, strict=True):
+            windows = bool(mapped) or os_name == "windows"
+            path = path or ""
+            if not windows:
+                key = shown = path
+            elif mapped:
+                key = shown = mapped
+            else:
+                key, shown = ntpath.normpath(path.replace("/", "\\")).lower(), path
+            yield row_id, (name or "").lower(), key, windows, shown
+
+
+def _rows_by_id(store: CaseStore, row_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The evidence rows of the matched files, in one join."""
+    if not row_ids:
+        return {}
+    wanted = pa.table({"row_id": pa.array(sorted(row_ids), pa.int64())})
+    with store.registered(f"_rows_{uuid.uuid4().hex}", wanted) as table:
+        sql = (
+            f"SELECT f.rowid AS _row_id, {_SELECT} FROM files f"
+            f" JOIN {table} w ON w.row_id = f.rowid"
+        )
+        found = store.con.sql(sql).to_arrow_table().to_pylist()
+    return {row.pop("_row_id"): row for row in found}
 
 
 def _loki_severity(score: int | None) -> Severity | None:
@@ -260,21 +288,21 @@ def path_regex(context: AnalyticContext) -> Iterator[Hit]:
             continue
         compiled.append((ref, int(score) if isinstance(score, int) else None, patterns, fps))
     skipped = 0
-    matched: list[tuple[dict[str, Any], IndicatorRef, int | None]] = []
-    for row in stream(context.store, f"SELECT {_SELECT} FROM files f"):
-        windows = _is_windows(row)
-        text = judged_path(row) if windows else str(row.get("path") or "")
+    matched: list[tuple[int, IndicatorRef, int | None]] = []
+    for row_id, _name, _key, windows, text in _path_keys(context.store):
         variant = 0 if windows else 1
         for ref, score, patterns, fps in compiled:
             if patterns[variant].search(text):
                 if fps is not None and fps[variant].search(text):
                     skipped += 1
                     continue
-                matched.append((row, ref, score))
+                matched.append((row_id, ref, score))
     if skipped:
         context.note(f"{skipped} path matches skipped by their indicator's false-positive regex")
+    rows = _rows_by_id(context.store, {row_id for row_id, _, _ in matched})
     locations = _locations(context)
-    for row, ref, score in matched:
+    for row_id, ref, score in matched:
+        row = rows[row_id]
         shown = "no score" if score is None else f"Loki score {score}"
         yield _file_hit(
             row,

@@ -40,9 +40,14 @@ def _locations(context: AnalyticContext) -> ToolLocations:
     return ToolLocations.load(context.options.location_file)
 
 
+def _count(context: AnalyticContext, where: str) -> int:
+    rows = context.store.con.sql(f"SELECT count(*) FROM files f WHERE {where}").fetchall()
+    return int(rows[0][0])
+
+
 def _require_files(context: AnalyticContext, what: str) -> int:
     """The number of swept files; none at all means the detection could not look."""
-    total = int(context.store.con.sql("SELECT count(*) FROM files").fetchall()[0][0])
+    total = _count(context, "true")
     if total == 0:
         raise NotRun(f"no swept files in the case: run `seawall collect files` first ({what})")
     return total
@@ -115,13 +120,18 @@ def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
     _require_files(context, "renamed binaries are found from PE version info")
     locations = _locations(context)
     list_all = bool(context.parameters.get("all_renamed", False))
-    sql = (
-        f"SELECT {_SELECT} FROM files f WHERE {_REGULAR}"
-        " AND f.pe_original_name IS NOT NULL AND trim(f.pe_original_name) <> ''"
-    )
-    with_version = renamed = other = 0
+    has_version = f"{_REGULAR} AND trim(coalesce(f.pe_original_name, '')) <> ''"
+    with_version = _count(context, has_version)
+    if with_version == 0:
+        raise NotRun(
+            "no swept file has PE version info (no Windows executables in the case, or they were"
+            " swept by a seawall that did not read PE metadata)"
+        )
+    # Same names in any case are never renamed: only the rest crosses into Python.
+    differs = "lower(f.name) <> lower(trim(f.pe_original_name))"
+    sql = f"SELECT {_SELECT} FROM files f WHERE {has_version} AND {differs}"
+    renamed = other = 0
     for row in stream(context.store, sql):
-        with_version += 1
         name, original = str(row.get("name") or ""), str(row["pe_original_name"])
         if not is_renamed(name, original):
             continue
@@ -138,11 +148,6 @@ def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
         if tools:
             summary += f" (known tool: {', '.join(dict.fromkeys(tools))})"
         yield _hit(row, judgement, summary, severity=severity)
-    if with_version == 0:
-        raise NotRun(
-            "no swept file has PE version info (no Windows executables in the case, or they were"
-            " swept by a seawall that did not read PE metadata)"
-        )
     shown = "listed at low severity" if list_all else "not listed (parameter all_renamed)"
     context.note(
         f"{with_version} PE files with an original file name: {renamed} renamed,"
