@@ -8,12 +8,14 @@ from pathlib import Path
 
 from seawall.case.store import CaseStore
 from seawall.collect.files import CollectOptions, collect_files
+from seawall.collect.paths import parse_root_map
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.model.finding import ResultDocument
 
 CHOPPER = b'<?php @eval($_POST["z"]); ?>\n'
 BENIGN = b"<?php\necho htmlspecialchars(date('Y-m-d'));\n"
+LINUX_WEB = CollectOptions(host="web01")
 
 
 def _tree(root: Path, web: str) -> Path:
@@ -28,9 +30,14 @@ def _tree(root: Path, web: str) -> Path:
     return site
 
 
-def _hunt(case_dir: Path, root: Path, webroots: tuple[str, ...] = ()) -> ResultDocument:
+def _hunt(
+    case_dir: Path,
+    root: Path,
+    webroots: tuple[str, ...] = (),
+    options: CollectOptions = LINUX_WEB,
+) -> ResultDocument:
     with CaseStore.open(case_dir) as store:
-        collect_files(store, [str(root)], CollectOptions(host="web01"))
+        collect_files(store, [str(root)], options)
         request = HuntRequest(
             detection_ids=("web.webshell",), options=HuntOptions(webroots=webroots)
         )
@@ -46,6 +53,20 @@ def test_a_chopper_one_liner_under_var_www_is_found(tmp_path: Path, case_dir: Pa
     assert "T1505.003" in finding.techniques
     assert any("eval" in reason for reason in finding.reasons)
     assert any("after most files in its folder" in reason for reason in finding.reasons)
+
+
+def test_an_iis_shell_on_a_mapped_windows_volume_stands_out_in_its_folder(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    root = tmp_path / "c"
+    _tree(root, "inetpub/wwwroot")
+    mapped = CollectOptions(
+        host="iis01", os_name="windows", root_maps=(parse_root_map(f"{root}=C:\\"),)
+    )
+    (finding,) = _hunt(case_dir, root, options=mapped).findings
+    assert "c:\\inetpub\\wwwroot\\logo.php" in finding.summary
+    # Its neighbours are found through the Windows path's folder.
+    assert any("after most files in its folder (4 neighbours)" in r for r in finding.reasons)
 
 
 def test_a_user_webroot_is_honoured(tmp_path: Path, case_dir: Path) -> None:

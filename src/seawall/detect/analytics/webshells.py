@@ -22,21 +22,23 @@ from seawall.detect.webshell import WEB_EXTENSIONS, assess, is_web_root
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
-# Each file with the median modification time of the other files in its folder.
+# Each server-side script with the median modification time of all files in its folder. Only
+# scripts cross into Python (the folder statistics need every file, so they are computed first).
 _SQL = f"""
-SELECT {", ".join(FILE_COLUMNS)},
-    median(epoch(mtime)) OVER (PARTITION BY host, parent) AS sibling_median_epoch,
-    count(*) OVER (PARTITION BY host, parent) AS siblings
-FROM (
-    SELECT *, regexp_replace(replace(coalesce(windows_path, path), '\\', '/'), '/[^/]*$', '')
-        AS parent
-    FROM files WHERE coalesce(file_kind, 'regular') = 'regular'
+SELECT * EXCLUDE (extension) FROM (
+    SELECT {", ".join(FILE_COLUMNS)},
+        lower(regexp_extract(name, '\\.[^.]*$')) AS extension,
+        median(epoch(mtime)) OVER (PARTITION BY host, parent) AS sibling_median_epoch,
+        count(*) OVER (PARTITION BY host, parent) AS siblings
+    FROM (
+        SELECT *,
+            regexp_replace(replace(coalesce(windows_path, path), '\\', '/'), '/[^/]*$', '')
+                AS parent
+        FROM files WHERE coalesce(file_kind, 'regular') = 'regular'
+    )
 )
+WHERE extension IN ({", ".join(f"'{e}'" for e in sorted(WEB_EXTENSIONS))})
 """
-
-
-def _extension(name: str) -> str:
-    return PurePosixPath(name.lower()).suffix
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -52,8 +54,6 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 
 
 def _in_scope(row: dict[str, Any], roots: tuple[str, ...]) -> bool:
-    if _extension(str(row.get("name") or "")) not in WEB_EXTENSIONS:
-        return False
     paths = [str(p) for p in (row.get("path"), row.get("windows_path")) if p]
     return any(is_web_root(p) or _under(p, roots) for p in paths)
 
@@ -79,7 +79,7 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
     max_bytes = int(context.parameters.get("max_bytes", DEFAULT_MAX_BYTES))
     recent_days = float(context.parameters.get("newer_than_siblings_days", 30))
     in_scope = assessed = unreachable = 0
-    for row in stream(context.store, _SQL.replace("\\", "\\\\")):
+    for row in stream(context.store, _SQL):
         if not _in_scope(row, roots):
             continue
         in_scope += 1
