@@ -1,0 +1,135 @@
+"""`seawall locations`: the table of where legitimate tools live, and judging a path against it.
+
+Before trusting a suppressed finding an analyst wants to see the rule behind it ("where does
+PuTTY belong, and who says so?"), try a path by hand, and check an extension file before a hunt
+uses it. The judgement is the one file detections use (:meth:`ToolLocations.judge`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from seawall.cli.output import JSON_OPTION, emit
+from seawall.errors import UsageError
+from seawall.triage.locations import (
+    LocationJudgement,
+    ToolEntry,
+    ToolLocations,
+    Verdict,
+    display_folder,
+    load_extension_file,
+)
+
+app = typer.Typer(
+    no_args_is_help=True, help="Where legitimate tools live; judge a path by that table."
+)
+
+LOCATIONS_OPTION = typer.Option(
+    None, "--locations", help="YAML file of extra standard tool locations (extends the table)."
+)
+_VERDICT_STYLE = {Verdict.STANDARD: "green", Verdict.NONSTANDARD: "red", Verdict.UNKNOWN: "dim"}
+
+
+def _tool_dict(tool: ToolEntry) -> dict[str, Any]:
+    return {
+        "name": tool.name,
+        "folders": sorted({display_folder(pattern) for pattern in tool.locations}),
+        "patterns": list(tool.locations),
+        "sources": list(tool.sources),
+        "techniques": list(tool.techniques),
+        "why": tool.why,
+    }
+
+
+def _judgement_dict(path: str, judgement: LocationJudgement) -> dict[str, Any]:
+    return {
+        "path": path,
+        "verdict": judgement.verdict.value,
+        "reasons": list(judgement.reasons),
+        "expected": sorted({display_folder(pattern) for pattern in judgement.expected}),
+        "techniques": list(judgement.techniques),
+    }
+
+
+@app.command("list")
+def list_tools(locations: Path | None = LOCATIONS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Every tool in the table with its standard folders and where the entry comes from."""
+    tools = [_tool_dict(tool) for tool in ToolLocations.load(locations).tools()]
+
+    def render(console: Console) -> None:
+        table = Table("tool", "standard folders", "sources")
+        for tool in tools:
+            folders = "\n".join(tool["folders"]) or "[dim](none: every copy is non-standard)[/]"
+            table.add_row(escape(tool["name"]), folders, escape(", ".join(tool["sources"])))
+        console.print(table)
+        console.print(f"{len(tools)} tools")
+
+    emit(as_json, {"tools": tools}, render)
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="File name of the tool, e.g. putty.exe."),
+    locations: Path | None = LOCATIONS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """One tool's standard folders, the reason it is in the table, and its ATT&CK techniques."""
+    tool = ToolLocations.load(locations).tool(name)
+    if tool is None:
+        raise UsageError(f"{name!r} is not in the table of legitimate tools")
+    entry = _tool_dict(tool)
+
+    def render(console: Console) -> None:
+        console.print(f"[bold]{escape(tool.name)}[/bold]  ({escape(', '.join(tool.sources))})")
+        for folder in entry["folders"]:
+            console.print(f"  {escape(folder)}")
+        if tool.techniques:
+            console.print(f"techniques: {escape(', '.join(tool.techniques))}")
+        console.print(escape(tool.why))
+
+    emit(as_json, entry, render)
+
+
+@app.command("check")
+def check(
+    paths: list[str] = typer.Argument(..., help="Windows or POSIX paths to judge."),
+    locations: Path | None = LOCATIONS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Judge paths as a hunt would: standard location, non-standard (T1036.005), or unknown."""
+    table_of_tools = ToolLocations.load(locations)
+    judged = [_judgement_dict(path, table_of_tools.judge(path)) for path in paths]
+
+    def render(console: Console) -> None:
+        for item in judged:
+            style = _VERDICT_STYLE[Verdict(item["verdict"])]
+            console.print(f"[{style}]{item['verdict']}[/]  {escape(item['path'])}")
+            for reason in item["reasons"]:
+                console.print(f"  {escape(reason)}")
+
+    emit(as_json, {"paths": judged}, render)
+
+
+@app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="Extension YAML file to check."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check an extension file; errors name the file and line (exit 3)."""
+    groups = load_extension_file(file).tools
+    ToolLocations.load(file)  # the merge with the shipped table must succeed too
+    names = sorted({name for group in groups for name in group.names})
+    result = {"file": str(file), "valid": True, "entries": len(groups), "tools": names}
+    emit(
+        as_json,
+        result,
+        lambda c: c.print(
+            f"{escape(str(file))}: valid, {len(groups)} entries for {len(names)} tools"
+        ),
+    )
