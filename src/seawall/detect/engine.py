@@ -33,6 +33,7 @@ from seawall.detect.schema import (
     merge,
     shipped_detections,
 )
+from seawall.detect.techniques import current_techniques
 from seawall.errors import SeawallError, UsageError
 from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
@@ -206,6 +207,7 @@ def _sql_hits(store: CaseStore, detection: Detection) -> list[Hit]:
 
 def _finding(detection: Detection, hit: Hit) -> Finding:
     severity = hit.severity or detection.severity
+    techniques, attack = current_techniques((*detection.techniques, *hit.techniques))
     return Finding(
         finding_id=finding_id(detection.id, *hit.keys),
         detection_id=detection.id,
@@ -213,7 +215,7 @@ def _finding(detection: Detection, hit: Hit) -> Finding:
         summary=hit.summary,
         severity=severity,
         score=hit.score if hit.score is not None else SEVERITY_SCORES[severity],
-        techniques=list(dict.fromkeys((*detection.techniques, *hit.techniques))),
+        techniques=techniques,
         host=hit.host,
         user=hit.user,
         first_seen=hit.first_seen,
@@ -222,6 +224,7 @@ def _finding(detection: Detection, hit: Hit) -> Finding:
         suppressed=hit.suppressed,
         reasons=list(hit.reasons),
         evidence=list(hit.evidence),
+        attack=attack,
     )
 
 

@@ -76,6 +76,23 @@ class Evidence(_Frozen):
     indicator: IndicatorRef | None = None
 
 
+VersionStatus = Literal["active", "revoked", "deprecated", "absent"]
+
+
+class AttackRef(_Frozen):
+    """A technique a finding carries, as every shipped ATT&CK version knows it.
+
+    Advisories cite the ATT&CK of their day (AA21-200A: v9) and intel may carry ids revoked
+    since; ``versions`` gives the id's status in each version and ``replaced_by`` the id that
+    replaced a revoked one today (the finding's ``techniques`` then list both).
+    """
+
+    id: str
+    name: str | None = None
+    versions: dict[str, VersionStatus] = Field(default_factory=dict)
+    replaced_by: str | None = None
+
+
 class Finding(_Frozen):
     """One thing a detection matched, explained and judged."""
 
@@ -94,6 +111,7 @@ class Finding(_Frozen):
     suppressed: bool = False
     reasons: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+    attack: list[AttackRef] = Field(default_factory=list)
 
 
 class CoverageEntry(_Frozen):
