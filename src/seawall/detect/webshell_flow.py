@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from seawall.detect.webshell_tokens import (
     DANGEROUS,
@@ -67,6 +69,7 @@ _CMD_SINK = "|".join(
         _each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
         r"wscript\.shell|shell\.application|getruntime\s*\(\s*\)\s*\.\s*exec\s*\(",
         r"new\s+processbuilder\b|process\s*\.\s*start\s*\(|processstartinfo\b",
+        r"startinfo\s*\.\s*(?:filename|arguments)\s*=|standardinput\s*\.\s*writeline\s*\(",
         r"winexec\b|cmd\.exe\s+/c\b|cmd\s+/c\b",
     )
 )
@@ -129,7 +132,7 @@ _DECODE_CHAIN_RE = re.compile(
     r"|urldecode|hex2bin|convert_uudecode|pack|unserialize|strreverse|chr|unescape|atob)\s*\()",
 )
 _ASSIGN_RE = re.compile(
-    r"\s*(?:<\?(?:php)?\s*)?@?(?:set\s+|dim\s+|string\s+|var\s+|object\s+)?(\$?[a-za-z_]\w*)"
+    r"\s*(?:<\?(?:php)?\s*|<%(?!=)\s*)?@?(?:set\s+|dim\s+|string\s+|var\s+|object\s+)?(\$?[a-za-z_]\w*)"
     r"\s*(?:\[[^\]]{0,60}\])?\s*=(?!=)\s*(.{1,300})",
     _I | re.S,
 )
@@ -178,8 +181,10 @@ def _statement_around(text: str, pos: int, limit: int = 400) -> str:
     return _statement_at(text, start + 1 if start >= 0 else max(0, pos - limit), 2 * limit)
 
 
-def _tainted_names(text: str) -> set[str]:
-    """Variables assigned (directly or through one step) from request data.
+@lru_cache(maxsize=4)
+def _tainted_names(text: str) -> frozenset[str]:
+    """Variables assigned (directly or through one step) from request data (cached: several
+    passes ask about the same text).
 
     Catches ``$a = $_POST['x']; eval($a);`` and VBScript ``x1 = request("p"): x2 = x1: eval x2``
     without a parser: a statement holding request data and starting ``name =`` taints ``name``;
@@ -192,7 +197,7 @@ def _tainted_names(text: str) -> set[str]:
         ):
             tainted.add(a.group(1).lower())
         if len(tainted) > 100:
-            return tainted
+            return frozenset(tainted)
     for m in _RETURN_SRC_RE.finditer(text):
         if _SRC_RE.search(m.group(0)):
             tainted.add(m.group(1))
@@ -205,15 +210,21 @@ def _tainted_names(text: str) -> set[str]:
                 tainted.add(a.group(1).lower())
             if len(tainted) > 100:
                 break
-    return tainted
+    return frozenset(tainted)
 
 
-def _names_re(names: set[str]) -> re.Pattern[str] | None:
+def _names_re(names: AbstractSet[str]) -> re.Pattern[str] | None:
     """One regex matching any of ``names`` as a whole identifier."""
     if not names:
         return None
     alts = "|".join(re.escape(n) for n in sorted(names)[:200])
     return re.compile(rf"(?<![\w$])(?:{alts})(?!\w)")
+
+
+def _label(sink: str) -> str:
+    """How a reason names a sink: ``eval()``, ``startinfo.filename``, ``cmd /c``."""
+    name = re.sub(r"\s+", " ", sink).strip(" ($=")
+    return name if "=" in sink or " " in name or name.endswith(".shell") else name + "()"
 
 
 def _flow(text: str, sc: _Scorer) -> None:
@@ -227,23 +238,23 @@ def _flow(text: str, sc: _Scorer) -> None:
         if sink.group(0).endswith("$"):  # callback sink: the callback itself must be request data
             if _SRC_RE.match(args):
                 direct += 1
-                example = example or sink.group(0).strip(" ($")
+                example = example or _label(sink.group(0))
             continue
         if _SRC_RE.search(args):
             direct += 1
-            example = example or sink.group(0).strip(" ($")
+            example = example or _label(sink.group(0))
         elif tainted_re is not None and tainted_re.search(args):
             via_var += 1
-            example = example or sink.group(0).strip(" ($")
+            example = example or _label(sink.group(0))
         if direct + via_var > 50:
             break
     if direct:
-        sc.add("request_to_sink", 70, f"request parameter passed to {example}()", direct)
+        sc.add("request_to_sink", 70, f"request parameter passed to {example}", direct)
     elif via_var:
         sc.add(
             "request_var_to_sink",
             55,
-            f"variable holding request data passed to {example}()",
+            f"variable holding request data passed to {example}",
             via_var,
         )
 
@@ -282,8 +293,10 @@ def _file_write(text: str, tainted_re: re.Pattern[str] | None, sc: _Scorer) -> N
         if n > 100:
             return
         method = m.group(0).endswith("textfile")
+        found = m.group(0)
+        start = m.start() + found.index("(") if "(" in found and not method else m.end() - 1
         if not (method or _standalone(text, m)) or not from_request(
-            _statement_at(text, m.end() - 1, 120)
+            _statement_at(text, start, 120)
         ):
             continue
         for c in _CONTENT_RE.finditer(text, max(0, m.start() - 2000), m.start() + 3000):
@@ -298,20 +311,42 @@ def _file_write(text: str, tainted_re: re.Pattern[str] | None, sc: _Scorer) -> N
 _OBF_ASSIGN_RE = re.compile(r"(?<![\w$])\$(\w{1,40})\s*=(?![=>])([^;\n]{1,300})")
 _OBF_OP_RE = re.compile(
     r"['\"]\s*\^|\^\s*['\"$]|~|pack\s*\(|chr\s*\(|base64_decode\s*\(|str_rot13\s*\(|strrev\s*\("
+    r"|\^\s*hex2bin\s*\("
 )
+# An array literal of four or more 1-3 character strings: a name cut into fragments.
+_FRAGMENTS_RE = re.compile(
+    r"(?:\[|array\s*\()\s*(['\"])\w{1,3}\1(?:\s*,\s*(['\"])\w{1,3}\2){3,}\s*[\])]"
+)
+
+
+def _computed_names(text: str) -> set[str]:
+    """Variables assigned from obfuscating operations (XOR, ~, chr(), pack(), decoders) or from
+    an array of name fragments, directly or through one more assignment
+    (``$r = array_diff(["s","a","ys","te","m"], ["a"]); $f = join($r);``)."""
+    names: set[str] = set()
+    pending: list[tuple[str, str]] = []
+    for m in _OBF_ASSIGN_RE.finditer(text):
+        if _OBF_OP_RE.search(m.group(2)) or _FRAGMENTS_RE.search(m.group(2)):
+            names.add("$" + m.group(1))
+        else:
+            pending.append(("$" + m.group(1), m.group(2)))
+        if len(names) > 100:
+            return names
+    first = _names_re(set(names))
+    if first is not None:
+        names |= {name for name, rhs in pending[:2000] if first.search(rhs)}
+    return names
 
 
 def _callbacks(text: str, tainted_re: re.Pattern[str] | None, sc: _Scorer) -> None:
     """Request data handed to a callback-taking function whose callback is a dangerous name, a
     computed name or itself request data
     (``array_udiff_assoc(array($_REQUEST[p]), [1], "assert")``)."""
-    computed = _names_re(
-        {"$" + m.group(1) for m in _OBF_ASSIGN_RE.finditer(text) if _OBF_OP_RE.search(m.group(2))}
-    )
+    computed = _names_re(_computed_names(text))
     for n, m in enumerate(_CALLBACK_RE.finditer(text)):
         if n > 200:
             return
-        if not _standalone(text, m):
+        if not _standalone(text, m) and not m.group(0).startswith("fromcallable"):
             continue
         args = _statement_at(text, m.end() - 1)
         found = {x.group(0) for x in _SRC_RE.finditer(args)}

@@ -209,8 +209,10 @@ class _Folder:
 
 
 def _fold(expr: str, env: dict[str, str]) -> str:
-    toks = [t for t in _TOKEN_RE.findall(expr) if not t.isspace()]
-    if not toks or len(toks) > _MAX_TOKENS or sum(map(len, toks)) < len(expr.strip()) - 4:
+    every = _TOKEN_RE.findall(expr)
+    toks = [t for t in every if not t.isspace()]
+    # Characters no token matched are skipped by findall: too many of them, not a constant.
+    if not toks or len(toks) > _MAX_TOKENS or sum(map(len, every)) < len(expr) - 4:
         raise _NotConstantError
     folder = _Folder(toks, env)
     value = folder.expr()
