@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from seawall.case.schema import INDICATOR_KEYS_SQL, LATEST_VERSION
 from seawall.case.store import CaseStore
 from seawall.intel.importer import import_files
-from seawall.intel.lookup import Verdict, lookup, lookup_bulk
+from seawall.intel.lookup import Verdict, _probe_plan, lookup, lookup_bulk
+from seawall.intel.lookup_sql import ProbePlan
 from tests.conftest import shared
 
 STIX1 = "advisories/cisa-stix/AA26-204A.stix_.xml"
@@ -105,3 +107,150 @@ def test_bulk_and_detailed_lookups_agree(store: CaseStore) -> None:
         if row["verdict"] != "unknown":
             assert row["verdict"] == result.verdict.value
     assert detailed[0].verdict is Verdict.MALICIOUS
+
+
+# -- the probe index (indicator_keys) ---------------------------------------------------------
+
+_INDEX_COLUMNS = "key, h, type, value, benign_reason, confidence, valid_until, net_plen, labels"
+
+
+def _index_differences(case: CaseStore) -> int:
+    """Rows in which the stored probe index and a fresh derivation from indicators differ."""
+    derived = f"SELECT {_INDEX_COLUMNS} FROM ({INDICATOR_KEYS_SQL.format(where='true')})"
+    stored = f"SELECT {_INDEX_COLUMNS} FROM indicator_keys"
+    row = case.con.execute(
+        f"SELECT count(*) FROM (({stored} EXCEPT ALL {derived})"
+        f" UNION ALL ({derived} EXCEPT ALL {stored}))"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _csv(tmp_path: Path, name: str, rows: str) -> Path:
+    path = tmp_path / name
+    path.write_text("value,type,confidence,comment\n" + rows, encoding="utf-8")
+    return path
+
+
+def _bulk(case: CaseStore, values: list[str]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = lookup_bulk(case, values).to_pylist()
+    return rows
+
+
+def test_the_probe_index_is_derived_from_usable_indicators(store: CaseStore) -> None:
+    assert _index_differences(store) == 0
+    rejected = store.con.execute(
+        "SELECT count(*) FROM indicator_keys k JOIN indicators i"
+        " ON i.type = k.type AND i.value = coalesce(k.value, k.key)"
+        " WHERE i.rejected_reason IS NOT NULL"
+    ).fetchone()
+    assert rejected == (0,)  # co.uk (a public suffix) is not in it, so it can never match
+
+
+def test_the_probe_index_follows_every_import(case_dir: Path, tmp_path: Path) -> None:
+    weak = _csv(tmp_path, "weak.csv", "rising-threat.net,domain,20,tip\n")
+    strong = _csv(
+        tmp_path, "strong.csv", "rising-threat.net,domain,95,confirmed\n45.77.0.0/16,cidr,90,y\n"
+    )
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [weak], source_name="weak")
+        assert _bulk(case, ["a.b.rising-threat.net"])[0]["verdict"] == "suspicious"
+        import_files(case, [strong], source_name="strong")
+        # the second source raised the indicator's confidence: the index carries it too
+        assert _bulk(case, ["a.b.rising-threat.net"])[0]["verdict"] == "malicious"
+        assert _index_differences(case) == 0
+        before = case.con.execute("SELECT count(*) FROM indicator_keys").fetchone()
+        import_files(case, [weak, strong])  # already imported: nothing changes
+        assert case.con.execute("SELECT count(*) FROM indicator_keys").fetchone() == before
+        assert _index_differences(case) == 0
+
+
+def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Path) -> None:
+    ours = _csv(tmp_path, "ours.csv", "old-threat.org,domain,90,x\n45.77.0.0/16,cidr,70,y\n")
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="ours")
+        # make it a case written before the index existed
+        case.con.execute("DROP TABLE indicator_keys")
+        case.con.execute("DELETE FROM schema_version WHERE version >= 3")
+        assert case.schema_version() == 2
+    with CaseStore.open(case_dir) as case:
+        assert case.schema_version() == LATEST_VERSION
+        assert _index_differences(case) == 0
+        rows = _bulk(case, ["x.old-threat.org", "45.77.3.4", "other.org"])
+        assert [r["verdict"] for r in rows] == ["malicious", "malicious", "unknown"]
+        assert [r["how"] for r in rows] == ["parent-domain", "cidr", None]
+
+
+def test_several_matches_fold_into_one_answer(case_dir: Path, tmp_path: Path) -> None:
+    ours = _csv(
+        tmp_path,
+        "ours.csv",
+        "evil-example.net,domain,90,parent\na.evil-example.net,domain,20,weak child\n",
+    )
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="ours")
+        values = ["A.evil-example.net", "b.evil-example.net", "evil-example.net", "nope.org"]
+        rows = _bulk(case, values)
+        assert [r["query"] for r in rows] == values
+        # exact (low confidence) and parent-domain (high): the best verdict, the strongest match
+        assert rows[0] == {
+            "query": "A.evil-example.net",
+            "verdict": "malicious",
+            "matches": 2,
+            "how": "exact",
+            "indicator": "a.evil-example.net",
+        }
+        assert (rows[1]["matches"], rows[1]["how"]) == (1, "parent-domain")
+        assert (rows[2]["matches"], rows[2]["how"]) == (1, "exact")
+        assert (rows[3]["verdict"], rows[3]["matches"]) == ("unknown", 0)
+        # two parents match equally strongly: the nearer one is named
+        (nested,) = _bulk(case, ["b.a.evil-example.net"])
+        assert (nested["matches"], nested["how"]) == (2, "parent-domain")
+        assert nested["indicator"] == "a.evil-example.net"
+        (detailed,) = lookup(case, ["A.evil-example.net"])
+        assert detailed.verdict is Verdict.MALICIOUS
+        assert {m.how for m in detailed.matches} == {"exact", "parent-domain"}
+
+
+def test_probes_are_made_only_for_what_the_case_holds(case_dir: Path, tmp_path: Path) -> None:
+    names = _csv(tmp_path, "names.csv", "name-only.net,domain,90,x\n")
+    networks = _csv(tmp_path, "networks.csv", "45.77.0.0/16,cidr,70,y\n")
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [names], source_name="names")
+        assert _probe_plan(case) == ProbePlan((), (2,))
+        rows = _bulk(case, ["45.77.1.2", "www.name-only.net"])
+        assert [r["verdict"] for r in rows] == ["unknown", "malicious"]
+        import_files(case, [networks], source_name="networks")
+        assert _probe_plan(case) == ProbePlan((16,), (2,))
+        rows = _bulk(case, ["45.77.1.2", "www.name-only.net"])
+        assert [r["verdict"] for r in rows] == ["malicious", "malicious"]
+
+
+def test_a_changed_hash_function_is_noticed(store: CaseStore) -> None:
+    values = ["login.portal.mailnalysis.com", "45.77.12.34", "never-heard-of-it.org"]
+    expected = _bulk(store, values)
+    # as if the case had been indexed by a DuckDB whose hash() differs from this one's
+    store.con.execute("UPDATE indicator_keys SET h = h + 1 WHERE net_plen IS NULL")
+    assert not _probe_plan(store).stored_hash
+    assert _bulk(store, values) == expected
+
+
+def test_an_empty_bulk_lookup(store: CaseStore) -> None:
+    result = lookup_bulk(store, [])
+    assert result.num_rows == 0
+    assert result.column_names == ["query", "verdict", "matches", "how", "indicator"]
+
+
+def test_bulk_values_python_canonicalises_land_in_place(store: CaseStore) -> None:
+    # IPv6 and non-ASCII values are normalised in Python, in both halves of the input
+    values = ["2A05:D014::1", "WWW.BÜCHER-SHOP.DE", "x.example.org", "45.77.1.1"] * 3
+    values += ["2a05:d014::9", "never-heard-of-it.org", "www.bücher-shop.de"]
+    rows = _bulk(store, values)
+    assert [r["query"] for r in rows] == values
+    verdicts = [r["verdict"] for r in rows]
+    assert verdicts == ["malicious", "malicious", "unknown", "malicious"] * 3 + [
+        "malicious",
+        "unknown",
+        "malicious",
+    ]
+    assert rows[0]["how"] == "cidr" and rows[0]["indicator"] == "2a05:d014::/32"

@@ -165,9 +165,74 @@ _V2 = (
     "ALTER TABLE files ADD COLUMN note VARCHAR",
 )
 
+# The probe index of the reputation lookup: every key a looked-up value can meet a usable
+# (not rejected) indicator by, so that a bulk lookup joins against a stored table instead of
+# deriving the keys from `indicators` on every call. Keys: the value itself; a URL's lower-cased
+# form (query URLs are lower-cased, paths included); and for an IPv4 network a
+# ' net <prefix length>/<network as integer>' key that an address's own prefix of that length
+# meets by equality (the leading space keeps it apart from any trimmed query value).
+# The join runs on the integer `h`, not on the string: DuckDB's hash() of the key, or for a
+# network key the exact code (prefix length << 32 | network), so a lookup never builds a network
+# key string. Equal `h` is only a candidate: the lookup then compares `key` (or, for a network
+# probe, checks that the row is a network key), so a hash collision never makes a match.
+# `value` is the indicator's value only where it differs from `key` (URLs, networks), which keeps
+# the column the join carries almost empty; the verdict columns are copies of the indicator's;
+# `net_plen` and `labels` (a domain's label count) tell a lookup which probes can match at all.
+# The importer keeps the table current inside its transaction (`INDICATOR_KEYS_SQL`, filtered to
+# the indicators it touched); this migration fills it for cases imported before it existed.
+_IPV4_INT = """((octets[1]::UBIGINT << 24) + (octets[2]::UBIGINT << 16)
+        + (octets[3]::UBIGINT << 8) + octets[4]::UBIGINT)"""
+
+INDICATOR_KEYS_SQL = f"""
+WITH usable AS (
+    SELECT type, value, benign_reason, confidence, valid_until FROM indicators
+    WHERE rejected_reason IS NULL AND ({{where}})
+),
+networks AS (
+    SELECT *, (ip >> (32 - plen)) << (32 - plen) AS network
+    FROM (
+        SELECT *, {_IPV4_INT} AS ip
+        FROM (
+            SELECT *, split_part(value, '/', 2)::UBIGINT AS plen,
+                string_split(split_part(value, '/', 1), '.') AS octets
+            FROM usable WHERE type = 'cidr' AND NOT contains(value, ':')
+        )
+    )
+)
+SELECT value AS key, hash(value) AS h, type, NULL AS value, benign_reason, confidence,
+    valid_until, NULL::UTINYINT AS net_plen,
+    CASE WHEN type = 'domain' THEN length(value) - length(replace(value, '.', '')) + 1 END
+        ::UTINYINT AS labels
+FROM usable
+UNION ALL
+SELECT lower(value), hash(lower(value)), type, value, benign_reason, confidence, valid_until,
+    NULL, NULL
+FROM usable WHERE type = 'url' AND value <> lower(value)
+UNION ALL
+SELECT ' net ' || plen || '/' || network, (plen << 32) | network, type, value, benign_reason,
+    confidence, valid_until, plen::UTINYINT, NULL
+FROM networks
+"""
+
+_V3 = (
+    """CREATE TABLE indicator_keys (
+        key VARCHAR NOT NULL,
+        h UBIGINT NOT NULL,
+        type VARCHAR NOT NULL,
+        value VARCHAR,
+        benign_reason VARCHAR,
+        confidence INTEGER,
+        valid_until TIMESTAMP,
+        net_plen UTINYINT,
+        labels UTINYINT
+    )""",
+    "INSERT INTO indicator_keys BY NAME " + INDICATOR_KEYS_SQL.format(where="true"),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
+    Migration(3, "indicator_keys: the reputation lookup's probe index", _V3),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from seawall.case.schema import INDICATOR_KEYS_SQL
 from seawall.case.store import CaseStore, utcnow
 from seawall.errors import BadInputError
 from seawall.intel import hygiene, normalize
@@ -217,11 +218,31 @@ def import_files(
             before = _indicator_count(store)
             store.insert_arrow("sources", _source_row(result, document, run_id, now))
             rows.write(store, now)
+            _refresh_keys(store, result.source_id)
             result.new_indicators = _indicator_count(store) - before
         store.finish_run(
             run_id, "ok", {"new_indicators": sum(f.new_indicators for f in report.files)}
         )
     return report
+
+
+# The indicators one source sighted: new ones, and old ones whose summaries it has just changed.
+_SIGHTED = "(SELECT type, value FROM sightings WHERE source_id = $source)"
+
+
+def _refresh_keys(store: CaseStore, source_id: str) -> None:
+    """Re-derive the lookup's probe index rows of every indicator this source sighted.
+
+    Inside the import's transaction, so the index never disagrees with ``indicators``: the
+    rows are deleted and derived again with the same SQL the schema migration filled it with.
+    (An index row's ``value`` is NULL where it equals its ``key``.)
+    """
+    params = {"source": source_id}
+    store.con.execute(
+        f"DELETE FROM indicator_keys WHERE (type, coalesce(value, key)) IN {_SIGHTED}", params
+    ).complete()
+    derive = INDICATOR_KEYS_SQL.format(where=f"(type, value) IN {_SIGHTED}")
+    store.con.execute(f"INSERT INTO indicator_keys BY NAME {derive}", params).complete()
 
 
 def _indicator_count(store: CaseStore) -> int:

@@ -14,14 +14,16 @@ network). The verdict, per value:
 - ``unknown``: nothing matched. Unknown is not clean: it means no source in this case knows it.
 
 All matching is one SQL statement (:mod:`seawall.intel.lookup_sql`), so a million values are one
-join. Only rare forms SQL cannot canonicalise (IPv6, non-ASCII names) are normalised in Python
-first, and IPv6 networks are checked there.
+join, against the probe index the case keeps (``indicator_keys``). Only rare forms SQL cannot
+canonicalise (IPv6, non-ASCII names) are normalised in Python first, and IPv6 networks are
+checked there. The match rows are folded into one answer per value in Arrow (:func:`_per_value`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +35,14 @@ import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, utcnow
 from seawall.intel import hygiene, normalize
-from seawall.intel.lookup_sql import DETAILS_SQL, VERDICT_SQL
+from seawall.intel.lookup_sql import (
+    HOW,
+    PROBE_PLAN_SQL,
+    VERDICTS,
+    ProbePlan,
+    details_sql,
+    match_rows_sql,
+)
 
 MALICIOUS_CONFIDENCE = 50
 
@@ -124,8 +133,12 @@ def _python_canonical(value: str) -> str:
 
 _TRIMMED = " \t\r\n\f\v."
 _EXTRA_SCHEMA = pa.schema(
-    [("qid", pa.int64()), ("type", pa.string()), ("value", pa.string()), ("how", pa.string())]
+    [("qid", pa.int64()), ("type", pa.string()), ("value", pa.string()), ("how", pa.uint8())]
 )
+_CIDR = HOW.index("cidr")
+_THREADS = 2  # for the Arrow work around the SQL (its kernels release the GIL)
+_HOW_NAMES = pa.array(HOW, pa.string())
+_VERDICT_NAMES = pa.array([*VERDICTS, Verdict.UNKNOWN.value], pa.string())
 
 
 def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
@@ -133,9 +146,40 @@ def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
 
     Lower-casing and trimming happen here, vectorised, because Arrow's ASCII kernels are far
     cheaper than SQL string functions; values that are not ASCII or look like IPv6 go through
-    the full Python normaliser instead (they are rare in bulk input).
+    the full Python normaliser instead (they are rare in bulk input). Two threads take half the
+    values each (Arrow releases the GIL), so the table has two chunks.
     """
     values = values.cast(pa.string())
+    half = len(values) // 2
+    halves = [values[:half], values[half:]]
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        prepared = list(pool.map(_prepare, halves))
+    indices = prepared[0][1] + [half + i for i in prepared[1][1]]
+    # lower-cased like every other match value (URL paths match without case, see lookup_sql)
+    canonical = {i: _python_canonical(str(values[i].as_py())).lower() for i in indices}
+    match_values = [part for part, _ in prepared]
+    if canonical:
+        # put the canonical forms in place by a mask, not through a Python list of every value
+        marked = pc.scatter(
+            pa.repeat(True, len(indices)), pa.array(indices, pa.int64()), max_index=len(values) - 1
+        )
+        whole = pc.replace_with_mask(
+            pa.concat_arrays(match_values),
+            pc.fill_null(marked, False),
+            pa.array(list(canonical.values()), pa.string()),
+        )
+        match_values = [whole[:half], whole[half:]]
+    qids = _row_numbers(len(values))
+    return pa.Table.from_batches(
+        [
+            pa.record_batch({"qid": qids[part], "query": values[part], "match_value": mv})
+            for part, mv in zip((slice(0, half), slice(half, None)), match_values, strict=True)
+        ]
+    ), canonical
+
+
+def _prepare(values: pa.Array) -> tuple[pa.Array, list[int]]:
+    """Lower-cased, trimmed match values, and the positions Python must canonicalise."""
     ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
     match_values = pc.utf8_trim(pc.ascii_lower(values), characters=_TRIMMED)
     # IPv6 candidates: a colon but no scheme; '://' is only checked on the rows with a colon.
@@ -143,18 +187,7 @@ def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
     schemeless = pc.invert(pc.match_substring(pc.take(values, with_colon), "://"))
     ipv6_like = pc.filter(with_colon, schemeless).to_pylist()
     not_ascii = pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
-    indices = sorted(set(ipv6_like) | set(not_ascii))
-    # lower-cased like every other match value (URL paths match without case, see lookup_sql)
-    canonical = {i: _python_canonical(str(values[i].as_py())).lower() for i in indices}
-    if canonical:
-        replaced = match_values.to_pylist()
-        for index, value in canonical.items():
-            replaced[index] = value
-        match_values = pa.array(replaced, pa.string())
-    # 0..n-1 without a Python range (which costs more than the whole Arrow pass above)
-    everything = pc.or_(pc.is_valid(values), pc.is_null(values))
-    qids = pc.indices_nonzero(everything).cast(pa.int64())
-    return pa.table({"qid": qids, "query": values, "match_value": match_values}), canonical
+    return match_values, sorted(set(ipv6_like) | set(not_ascii))
 
 
 def _ipv6_network_matches(store: CaseStore, canonical: dict[int, str]) -> pa.Table:
@@ -177,7 +210,7 @@ def _ipv6_network_matches(store: CaseStore, canonical: dict[int, str]) -> pa.Tab
             network = ipaddress.ip_network(network_text, strict=False)
             for qid, address in addresses.items():
                 if address in network:
-                    for column, item in zip(rows, (qid, "cidr", network_text, "cidr"), strict=True):
+                    for column, item in zip(rows, (qid, "cidr", network_text, _CIDR), strict=True):
                         rows[column].append(item)
     return pa.table(rows, schema=_EXTRA_SCHEMA)
 
@@ -186,13 +219,25 @@ def _verdict_params() -> dict[str, object]:
     return {"now": utcnow(), "threshold": MALICIOUS_CONFIDENCE}
 
 
+def _probe_plan(store: CaseStore) -> ProbePlan:
+    """Which probes this case can match at all (see :class:`ProbePlan`)."""
+    row = store.con.execute(PROBE_PLAN_SQL).fetchone()
+    store.con.complete()
+    plens, sizes, stored_hash = row if row else (None, None, True)
+    return ProbePlan(tuple(plens or ()), tuple(sizes or ()), bool(stored_hash))
+
+
 @contextmanager
-def _registered_queries(store: CaseStore, values: pa.Array) -> Iterator[None]:
-    """Register the query table (and its IPv6 network matches) for one lookup."""
+def _registered_queries(store: CaseStore, values: pa.Array) -> Iterator[ProbePlan]:
+    """Register the query table (and its IPv6 network matches) for one lookup.
+
+    Yields the probe plan for :func:`seawall.intel.lookup_sql.matches_sql`.
+    """
     query, canonical = _query_table(values)
     extra = _ipv6_network_matches(store, canonical)
+    plan = _probe_plan(store)
     with store.registered("_lookup_query", query), store.registered("_lookup_extra", extra):
-        yield
+        yield plan
 
 
 def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
@@ -203,35 +248,100 @@ def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
     email-domain, parent-domain, cidr) and its ``indicator``. :func:`lookup` gives every source.
     """
     array = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
-    with _registered_queries(store, array):
-        relation = store.con.sql(VERDICT_SQL, params=_verdict_params())
-        assert relation is not None  # a SELECT always gives a relation
-        matched = relation.to_arrow_table()
-    # Place each matched row at its query's position; every other query is unknown.
-    qids = matched.column("qid")
+    with _registered_queries(store, array) as plan:
+        matched = _match_rows(store, plan)
+    return pa.table({"query": array, **_per_value(matched, len(array))})
 
-    def spread(column: str) -> pa.Array:
-        values = matched.column(column).combine_chunks()
-        return pc.scatter(values, qids, max_index=len(array) - 1) if len(array) else values
 
-    return pa.table(
-        {
-            "query": array,
-            "verdict": pc.fill_null(spread("verdict"), Verdict.UNKNOWN.value),
-            "matches": pc.fill_null(spread("matches"), 0),
-            "how": spread("how"),
-            "indicator": spread("indicator"),
-        }
-    )
+def _match_rows(store: CaseStore, plan: ProbePlan) -> pa.Table:
+    """Every match as (qid, verdict class, how, indicator), in no particular order."""
+    relation = store.con.sql(match_rows_sql(plan), params=_verdict_params())
+    assert relation is not None  # a SELECT always gives a relation
+    return relation.to_arrow_table().combine_chunks()
+
+
+def _row_numbers(count: int) -> pa.Array:
+    """0..count-1 as int64, without a Python range (which costs more than the Arrow work)."""
+    return pc.indices_nonzero(pa.repeat(True, count)).cast(pa.int64())
+
+
+def _per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
+    """Fold match rows into one answer per value, in input order (the ``lookup_bulk`` columns).
+
+    The answer: the best verdict class, the number of matches, and the strongest match (lowest
+    ``how``; among equally strong ones the most specific, i.e. longest, indicator — the nearest
+    parent domain — then the smallest, so that the answer is stable).
+    Values matched once (nearly all) take their row as it is; only values with several rows are
+    grouped. Each row's number is written at its value's slot: when fewer slots are filled than
+    there are rows, some values matched several times, and a row that does not read its own
+    number back names one of them. Everything is placed through row numbers, so the indicator
+    strings are copied once, by one ``take``.
+    """
+    qid = matched.column("qid").combine_chunks()
+    rows = _row_numbers(matched.num_rows)
+    slot = pc.scatter(rows, qid, max_index=size - 1)  # a row of each matched value
+    verdict = pc.take(matched.column("verdict").combine_chunks(), slot)
+    matches = pc.if_else(pc.is_valid(slot), 1, 0).cast(pa.int64())
+    if size - slot.null_count < matched.num_rows:
+        lost = pc.not_equal(pc.take(slot, qid), rows)
+        several = pc.is_in(qid, value_set=pc.unique(pc.filter(qid, lost)))
+        grouped = matched.append_column("row", rows).filter(several)
+        grouped = grouped.append_column("length", pc.binary_length(grouped.column("indicator")))
+        order = pc.sort_indices(
+            grouped,
+            [
+                ("qid", "ascending"),
+                ("how", "ascending"),
+                ("length", "descending"),
+                ("indicator", "ascending"),
+            ],
+        )
+        grouped = grouped.take(order)
+        # the first row of each value's run is its strongest match, as sorted
+        ids = grouped.column("qid").combine_chunks()
+        previous = pa.concat_arrays([pa.nulls(1, ids.type), ids[:-1]])
+        strongest = grouped.filter(pc.fill_null(pc.not_equal(ids, previous), True))
+        rows_at = pc.scatter(
+            strongest.column("row").combine_chunks(),
+            strongest.column("qid").combine_chunks(),
+            max_index=size - 1,
+        )
+        slot = pc.coalesce(rows_at, slot)
+        totals = grouped.group_by("qid").aggregate([("verdict", "max"), ("qid", "count")])
+        at = totals.column("qid").combine_chunks()
+
+        def fix(column: str, base: pa.Array) -> pa.Array:
+            values = totals.column(column).combine_chunks().cast(base.type)
+            return pc.coalesce(pc.scatter(values, at, max_index=size - 1), base)
+
+        verdict = fix("verdict_max", verdict)
+        matches = fix("qid_count", matches)
+    how = matched.column("how").combine_chunks()
+    indicator = matched.column("indicator").combine_chunks()
+
+    def place(part: slice) -> tuple[pa.Array, pa.Array, pa.Array]:
+        rows_at = slot[part]
+        # small codes become names once per value; no match at all is "unknown"
+        verdicts = pc.take(_VERDICT_NAMES, pc.fill_null(verdict[part], len(VERDICTS)))
+        hows = pc.take(_HOW_NAMES, pc.take(how, rows_at))
+        return verdicts, hows, pc.take(indicator, rows_at)
+
+    # The placing copies every answer's strings; Arrow releases the GIL, so two threads do
+    # half each (the SQL engine that used both cores is idle by now).
+    half = size // 2
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        parts = list(pool.map(place, [slice(0, half), slice(half, size)]))
+    verdicts, hows, indicators = (pa.chunked_array(column) for column in zip(*parts, strict=True))
+    return {"verdict": verdicts, "matches": matches, "how": hows, "indicator": indicators}
 
 
 def lookup(store: CaseStore, values: Sequence[str]) -> list[LookupResult]:
     """Verdict plus every source's sighting, for each value (for people and reports)."""
     array = pa.array(list(values), pa.string())
-    with _registered_queries(store, array):
-        rows = store.con.execute(VERDICT_SQL, _verdict_params()).fetchall()
-        verdicts: dict[int, str] = {row[0]: row[1] for row in rows}
-        details = store.con.execute(DETAILS_SQL).fetchall()
+    with _registered_queries(store, array) as plan:
+        answers = _per_value(_match_rows(store, plan), len(array))
+        details = store.con.execute(details_sql(plan)).fetchall()
+    verdicts = answers["verdict"].to_pylist()
     matches: dict[int, list[SourceMatch]] = {}
     for row in details:
         qid, how, kind, value, benign, source, source_id, path = row[:8]
@@ -258,7 +368,7 @@ def lookup(store: CaseStore, values: Sequence[str]) -> list[LookupResult]:
     results = []
     for qid, query in enumerate(values):
         found = matches.get(qid, [])
-        result = LookupResult(query, Verdict(verdicts.get(qid, Verdict.UNKNOWN.value)), "", found)
+        result = LookupResult(query, Verdict(verdicts[qid]), "", found)
         result.reason = _reason(result)
         results.append(result)
     return results

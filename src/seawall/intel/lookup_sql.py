@@ -4,37 +4,51 @@ The query values arrive as a registered Arrow table ``_lookup_query(qid, query, 
 ``match_value`` already lower-cased and trimmed; ``_lookup_extra`` holds the few matches Python
 found itself (IPv6 networks). Every way a value can match is turned into *probe keys* — the value
 itself, a URL's host, an e-mail's domain, each parent domain, each IPv4 network prefix — and all
-probes meet the indicators in one hash join. That keeps a million lookups close to the cost of a
-plain equi-join: the string work is done once (``MATERIALIZED``), parent domains are generated only
-for names of three or more labels (two labels is the shortest name an indicator can be), and IPv4
-networks are matched by equality on ``(prefix length, network)`` rather than by a range join.
+probes meet the case's stored probe index ``indicator_keys`` (see :mod:`seawall.case.schema`,
+kept current by the importer) in one hash join. That keeps a million lookups close to the cost of
+a plain equi-join: the indicator side is not rebuilt per call, the string work is done once
+(``MATERIALIZED``), IPv4 networks are matched by equality on ``(prefix length, network)`` rather
+than by a range join, and probes that cannot match are never made: network probes only for the
+prefix lengths the case holds, parent-domain probes only for the label counts its domain
+indicators have (never fewer than two labels: the shortest name an indicator can be).
+
+The join runs on the index's stored 64-bit hash of each key rather than on the strings (equal
+hashes are then checked against the key itself), and match kinds, value kinds and query ids
+travel as small integers (a kind's strength rank is its index in :data:`HOW`), so the join's
+hash table holds fixed-size values besides the probe key. The SQL returns one row per match;
+the caller folds them into one answer per value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
+# The ways a value can match, strongest first; a probe's ``how`` is its index here.
+HOW: tuple[str, ...] = ("exact", "url-host", "email-domain", "parent-domain", "cidr")
+_EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
+
 _IPV4 = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
 
-# Networks and prefixed addresses share one key space; the leading space keeps these keys apart
-# from any query value, which is trimmed.
 # From the list of an address's four octets (one split, four casts: three times cheaper than
-# four split_part calls).
+# four split_part calls). Must agree with the indicator side in seawall.case.schema.
 _IPV4_INT = """(({o}[1]::UBIGINT << 24) + ({o}[2]::UBIGINT << 16) + ({o}[3]::UBIGINT << 8)
         + {o}[4]::UBIGINT)"""
-_NETWORK_KEY = "' net ' || {plen} || '/' || (({ip} >> (32 - {plen})) << (32 - {plen}))"
 
-MATCHES_SQL = rf"""
-WITH
+_TYPED = rf"""
 typed AS MATERIALIZED (
-    SELECT qid, v,
+    -- narrow types: every probe carries qid and how through the join's hash table
+    SELECT qid::UINTEGER AS qid, v,
+        -- the kind as a small code, cheaper than a string to keep and to compare
         CASE
-            WHEN contains(v, '://') THEN 'url'
-            WHEN contains(v, '@') THEN 'email'
-            WHEN v[1] BETWEEN '0' AND '9' AND regexp_full_match(v, '{_IPV4}') THEN 'ipv4'
+            WHEN contains(v, '://') THEN 1  -- url
+            WHEN contains(v, '@') THEN 2  -- email
+            WHEN v[1] BETWEEN '0' AND '9' AND regexp_full_match(v, '{_IPV4}') THEN 3  -- ipv4
             -- anything else with a dot is probed as a name; names that are not domains
             -- (file names, paths) simply find no parent-domain indicator
-            WHEN contains(v, '.') THEN 'domain'
-            ELSE 'other'
-        END AS kind
+            WHEN contains(v, '.') THEN 4  -- domain
+            ELSE 0  -- other
+        END::UTINYINT AS kind
     FROM (
         SELECT qid,
             CASE WHEN contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
@@ -53,90 +67,135 @@ typed AS MATERIALIZED (
 hosts AS (
     SELECT qid, kind,
         CASE kind
-            WHEN 'url' THEN rtrim(regexp_extract(v,
+            WHEN 1 THEN rtrim(regexp_extract(v,
                 '^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)', 1), '.')
-            WHEN 'email' THEN split_part(v, '@', 2)
+            WHEN 2 THEN split_part(v, '@', 2)
             ELSE v
         END AS host
-    FROM typed WHERE kind IN ('url', 'email', 'domain', 'ipv4')
-),
-networks AS MATERIALIZED (
-    SELECT type, value, plen, {_IPV4_INT.format(o="octets")} AS ip
-    FROM (
-        SELECT type, value, split_part(value, '/', 2)::UBIGINT AS plen,
-            string_split(split_part(value, '/', 1), '.') AS octets
-        FROM indicators
-        WHERE type = 'cidr' AND rejected_reason IS NULL AND NOT contains(value, ':')
+    FROM typed WHERE kind <> 0
+)"""
+
+_EXACT_PROBES = f"SELECT qid, v AS key, hash(v) AS h, {_EXACT}::UTINYINT AS how FROM typed"
+_HOST_PROBES = f"""SELECT qid, host, hash(host),
+            (CASE kind WHEN 1 THEN {_URL_HOST} ELSE {_EMAIL_DOMAIN} END)::UTINYINT
+        FROM hosts WHERE kind IN (1, 2)"""
+# The parent with ``size`` labels of a name of ``len(labels)`` labels, for every size the case's
+# domain indicators have that is shorter than the name. "At least two dots" is tested without
+# counting them (a split or a replace per value costs more than a LIKE).
+_PARENT_PROBES = """SELECT qid, parent, hash(parent), {how}::UTINYINT
+        FROM (
+            SELECT qid,
+                array_to_string(list_slice(labels, len(labels) - size + 1, len(labels)), '.')
+                    AS parent
+            FROM (
+                SELECT qid, string_split(host, '.') AS labels FROM hosts
+                WHERE kind <> 3 AND host LIKE '%.%.%'
+            ) CROSS JOIN (VALUES {sizes}) AS s(size)
+            WHERE size < len(labels)
+        )"""
+# A network probe has no key string: its h is the exact (prefix length, network) code.
+_CIDR_PROBES = """SELECT qid, NULL, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen)),
+            {how}::UTINYINT
+        FROM (
+            SELECT qid, {ip} AS ip FROM hosts
+            WHERE kind = 3 OR (kind = 1 AND regexp_full_match(host, '{ipv4}'))
+        ) a CROSS JOIN (VALUES {plens}) AS l(plen)"""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbePlan:
+    """What a lookup needs to know about the case to make only probes that can match.
+
+    ``plens``: the IPv4 network prefix lengths among its indicators; ``sizes``: the label
+    counts of its domain indicators (none of either: that probe kind is not made at all);
+    ``stored_hash``: whether the index's stored ``h`` agrees with this DuckDB's ``hash()``.
+    It always should; if a DuckDB upgrade ever changed the function, the index's string keys
+    are hashed again during the lookup (slower, still right) instead of silently missing.
+    """
+
+    plens: tuple[int, ...]
+    sizes: tuple[int, ...]
+    stored_hash: bool = True
+
+
+# One cheap scan of the index's two small columns, plus a sample for the hash check.
+PROBE_PLAN_SQL = """
+SELECT list(DISTINCT net_plen ORDER BY net_plen) FILTER (WHERE net_plen IS NOT NULL),
+    list(DISTINCT labels ORDER BY labels) FILTER (WHERE labels IS NOT NULL),
+    (SELECT coalesce(bool_and(h = hash(key)), true) FROM (
+        SELECT h, key FROM indicator_keys WHERE net_plen IS NULL LIMIT 64))
+FROM indicator_keys
+"""
+
+
+@lru_cache(maxsize=64)
+def matches_sql(plan: ProbePlan) -> str:
+    """Every (qid, how, indicator) match, as one join of all probes with the probe index."""
+    probes = [_EXACT_PROBES, _HOST_PROBES]
+    sizes = tuple(s for s in plan.sizes if s >= 2)  # a parent has at least two labels
+    if sizes:
+        values = ", ".join(f"({int(s)})" for s in sizes)
+        probes.append(_PARENT_PROBES.format(how=_PARENT, sizes=values))
+    if plan.plens:
+        values = ", ".join(f"({int(p)}::UBIGINT)" for p in plan.plens)
+        ip = _IPV4_INT.format(o="string_split(host, '.')")
+        probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, ipv4=_IPV4, plens=values))
+    union = "\n    UNION ALL\n    ".join(probes)
+    index = (
+        "indicator_keys"
+        if plan.stored_hash
+        else "(SELECT * REPLACE (CASE WHEN net_plen IS NULL THEN hash(key) ELSE h END AS h)"
+        " FROM indicator_keys)"
     )
-),
+    return f"""
+WITH {_TYPED.strip()},
 probes AS (
-    SELECT qid, v AS key, 'exact' AS how FROM typed
-    UNION ALL
-    SELECT qid, host, CASE kind WHEN 'url' THEN 'url-host' ELSE 'email-domain' END
-        FROM hosts WHERE kind IN ('url', 'email')
-    UNION ALL
-    SELECT qid, array_to_string(list_slice(labels, i + 1, len(labels)), '.'), 'parent-domain'
-        FROM (
-            SELECT qid, string_split(host, '.') AS labels FROM hosts
-            WHERE kind <> 'ipv4' AND length(host) - length(replace(host, '.', '')) >= 2
-        ), LATERAL (SELECT unnest(range(1, len(labels) - 1)) AS i)
-    UNION ALL
-    SELECT qid, {_NETWORK_KEY.format(plen="l.plen", ip="a.ip")}, 'cidr'
-        FROM (
-            SELECT qid, {_IPV4_INT.format(o="string_split(host, '.')")} AS ip FROM hosts
-            WHERE kind = 'ipv4' OR (kind = 'url' AND regexp_full_match(host, '{_IPV4}'))
-        ) a CROSS JOIN (SELECT DISTINCT plen FROM networks) l
-),
-usable AS (
-    SELECT type, value, benign_reason, confidence, valid_until FROM indicators
-    WHERE rejected_reason IS NULL
-),
-keyed AS (
-    SELECT *, value AS key FROM usable
-    UNION ALL
-    SELECT *, lower(value) FROM usable WHERE type = 'url' AND value <> lower(value)
-    UNION ALL
-    SELECT u.*, {_NETWORK_KEY.format(plen="n.plen", ip="n.ip")}
-        FROM networks n JOIN usable u USING (type, value)
+    {union}
 )
-SELECT p.qid, p.how, k.type, k.value, k.benign_reason, k.confidence, k.valid_until
-FROM probes p JOIN keyed k ON k.key = p.key
-WHERE p.how IN ('exact', 'cidr')
-    OR (p.how = 'parent-domain' AND k.type = 'domain')
-    OR (p.how IN ('url-host', 'email-domain') AND k.type IN ('domain', 'ipv4', 'ipv6'))
+SELECT p.qid, p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason, k.confidence,
+    k.valid_until
+FROM probes p JOIN {index} k ON k.h = p.h
+-- equal hashes are only candidates: the key itself must be equal (a network probe has the exact
+-- code, so it only has to meet a network key); inside a CASE the string comparison stays out
+-- of the hash table, which then holds integers only
+WHERE CASE WHEN p.how = {_CIDR} THEN k.net_plen IS NOT NULL ELSE k.key = p.key END
+    AND (p.how = {_EXACT} OR p.how = {_CIDR}
+        OR (p.how = {_PARENT} AND k.type = 'domain')
+        OR (p.how IN ({_URL_HOST}, {_EMAIL_DOMAIN}) AND k.type IN ('domain', 'ipv4', 'ipv6')))
 UNION ALL
-SELECT e.qid, e.how, u.* FROM _lookup_extra e JOIN usable u USING (type, value)
+SELECT e.qid, e.how, k.type, coalesce(k.value, k.key), k.benign_reason, k.confidence,
+    k.valid_until
+FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.type
 """
 
-# Per matched query: the verdict, the number of matches and the strongest match (exact first).
-# Unmatched queries are filled in by the caller (they are "unknown"), which saves joining a
-# million rows back only to say so.
-_HOW_RANK = """CASE how WHEN 'exact' THEN 0 WHEN 'url-host' THEN 1 WHEN 'email-domain' THEN 2
-    WHEN 'parent-domain' THEN 3 ELSE 4 END"""
 
-VERDICT_SQL = f"""
-SELECT qid, verdict, matches, indicator,
-    ['exact', 'url-host', 'email-domain', 'parent-domain', 'cidr'][rank + 1] AS how
-FROM (
-    SELECT qid,
-        CASE
-            WHEN bool_or(benign_reason IS NULL AND confidence >= $threshold
-                         AND (valid_until IS NULL OR valid_until >= $now)) THEN 'malicious'
-            WHEN bool_or(benign_reason IS NULL) THEN 'suspicious'
-            ELSE 'benign'
-        END AS verdict,
-        count(*) AS matches,
-        min({_HOW_RANK}) AS rank,
-        arg_min(value, {_HOW_RANK}) AS indicator
-    FROM ({MATCHES_SQL})
-    GROUP BY qid
-)
+# One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength
+# (``how``). The caller folds them into one answer per value in Arrow: nearly every matched
+# value matches once, so only the few that match several times need grouping, which is cheaper
+# there than a hash aggregation of every row here. Unmatched values are the caller's too (they
+# are "unknown"), which saves joining a million rows back only to say so.
+_VERDICT_CLASS = """CASE WHEN benign_reason IS NOT NULL THEN 0
+    WHEN confidence >= $threshold AND (valid_until IS NULL OR valid_until >= $now) THEN 2
+    ELSE 1 END"""
+
+VERDICTS: tuple[str, ...] = ("benign", "suspicious", "malicious")
+
+
+@lru_cache(maxsize=64)
+def match_rows_sql(plan: ProbePlan) -> str:
+    return f"""
+SELECT qid, ({_VERDICT_CLASS})::UTINYINT AS verdict, how::UTINYINT AS how, value AS indicator
+FROM ({matches_sql(plan)})
 """
 
-# Every sighting behind every match, for the detailed (per-source) answer.
-DETAILS_SQL = f"""
-WITH m AS ({MATCHES_SQL})
-SELECT DISTINCT m.qid, m.how, m.type, m.value, m.benign_reason,
+
+@lru_cache(maxsize=64)
+def details_sql(plan: ProbePlan) -> str:
+    """Every sighting behind every match, for the detailed (per-source) answer."""
+    names = ", ".join(f"'{h}'" for h in HOW)
+    return f"""
+WITH m AS ({matches_sql(plan)})
+SELECT DISTINCT m.qid, [{names}][m.how + 1] AS how, m.type, m.value, m.benign_reason,
     src.name AS source, src.source_id, src.path AS source_file, s.confidence,
     coalesce(s.first_seen, s.valid_from) AS first_seen,
     coalesce(s.last_seen, s.first_seen, s.valid_from) AS last_seen,
@@ -144,5 +203,5 @@ SELECT DISTINCT m.qid, m.how, m.type, m.value, m.benign_reason,
 FROM m
 JOIN sightings s USING (type, value)
 JOIN sources src ON src.source_id = s.source_id
-ORDER BY m.qid, m.how, m.type, m.value, src.name
+ORDER BY m.qid, how, m.type, m.value, src.name
 """
