@@ -102,6 +102,48 @@ def lolbas_pattern(raw: str) -> str | None:
     return f"{folder}\\{parts[-1]}"
 
 
+_ARCHITECTURES = ("x86", "x64", "arm", "arm64")
+_PROGRAM_FILES = ("%programfiles%", "%programfiles(x86)%")
+
+
+def sibling_patterns(pattern: str) -> set[str]:
+    """The pattern and the folders Windows installs the same binary in alongside it.
+
+    LOLBAS lists one path per binary, but a 64-bit Windows ships its 32-bit twin: System32 and
+    the Windows folder have a SysWOW64 copy, .NET has ``Framework`` and ``Framework64`` (of any
+    version), applications install under either Program Files, and the Windows Kits ship one
+    folder per architecture. Checked on xcyclopedia's known-good binaries
+    (``benchmarks/masquerade_eval.py``), where these were most of the copies judged out of place.
+    """
+    found = {pattern}
+    folder, _, name = pattern.rpartition("\\")
+    for prefix in ("%systemroot%\\system32", "%systemroot%\\syswow64"):
+        if folder == prefix or folder.startswith(prefix + "\\"):
+            rest = folder[len(prefix) :]
+            found |= {f"%systemroot%\\{bits}{rest}\\{name}" for bits in ("system32", "syswow64")}
+    if folder == "%systemroot%":
+        found.add(f"%systemroot%\\syswow64\\{name}")
+    dotnet = re.match(r"^%systemroot%\\microsoft\.net\\framework(?:64)?\\v[^\\]*(.*)$", folder)
+    if dotnet is not None:
+        found |= {
+            f"%systemroot%\\microsoft.net\\{bits}\\v*{dotnet.group(1)}\\{name}"
+            for bits in ("framework", "framework64")
+        }
+    for current in list(found):
+        head, _, rest = current.partition("\\")
+        if head in _PROGRAM_FILES:
+            found |= {f"{other}\\{rest}" for other in _PROGRAM_FILES}
+    for current in list(found):
+        if "\\windows kits\\" in current:
+            parts = current.split("\\")
+            for index, part in enumerate(parts[:-1]):
+                if part in _ARCHITECTURES:
+                    found |= {
+                        "\\".join([*parts[:index], a, *parts[index + 1 :]]) for a in _ARCHITECTURES
+                    }
+    return found
+
+
 def read_lolbas(
     directory: Path, tools: dict[str, _Tool], dropped: list[str], homeless: dict[str, _Tool]
 ) -> list[Path]:
@@ -129,7 +171,7 @@ def read_lolbas(
                 spare.lolbas_entries.add(label)
                 continue
             tool = tools.setdefault(pattern.rsplit("\\", 1)[1], _Tool())
-            tool.locations.add(pattern)
+            tool.locations.update(sibling_patterns(pattern))
             tool.sources.add("lolbas")
             tool.techniques.update(techniques)
             tool.lolbas_entries.add(label)
@@ -148,6 +190,7 @@ def read_extra(path: Path, tools: dict[str, _Tool]) -> None:
             tool.techniques.update(group.techniques)
             tool.whys.insert(0, group.why)
         for name, pattern in group.locations():
+            # Hand-written folders are taken as written (lsass.exe has no SysWOW64 twin).
             tools[name].locations.add(pattern)
 
 

@@ -9,9 +9,15 @@ from seawall.cli.app import run
 from seawall.collect.files import CollectOptions, collect_files
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest, hunt
+from seawall.detect.filejudge import assess_renaming
+from seawall.detect.knowngood_eval import evaluate
 from seawall.errors import ExitCode
 from seawall.model.finding import CoverageEntry, ResultDocument
+from seawall.triage.locations import ToolLocations
+from tests.conftest import shared
 from tests.detect.helpers import flip_in_first_section, place, putty, sweep
+
+XCYCLOPEDIA = "filesystem/xcyclopedia/strontic-xcyclopedia-dev.csv"
 
 LOCATION = "host.legit-tool-location"
 RENAMED = "host.renamed-binary"
@@ -111,3 +117,30 @@ def test_without_swept_files_they_say_why_they_did_not_run(case_dir: Path) -> No
     assert document.findings == []
     assert {entry.status for entry in document.coverage} == {"not-run"}
     assert all(entry.reason for entry in document.coverage)
+
+
+def test_vendor_naming_in_place_is_low_and_a_renamed_tool_is_not() -> None:
+    locations = ToolLocations.load()
+    row = {
+        "name": "rasautou.exe",
+        "windows_path": "c:\\windows\\system32\\rasautou.exe",
+        "pe_original_name": "rasdlui.exe.mui",
+        "signature_status": "signed-trusted",
+        "signer": "CN=Microsoft Windows",
+    }
+    vendor = assess_renaming(row, locations)
+    assert (
+        vendor is not None and vendor.vendor_naming and "vendor's own naming" in str(vendor.reason)
+    )
+    for changed in ({"signature_status": "unsigned"}, {"pe_original_name": "certutil.exe"}):
+        renaming = assess_renaming({**row, **changed}, locations)
+        assert renaming is not None and not renaming.vendor_naming
+    assert assess_renaming({**row, "pe_original_name": "RASAUTOU.EXE.MUI"}, locations) is None
+
+
+def test_known_good_windows_binaries_rarely_alert() -> None:
+    """xcyclopedia's binaries from ordinary installs: every alert would be a false positive."""
+    result = evaluate(shared(XCYCLOPEDIA), ToolLocations.load())
+    assert result.tool_named > 500 and result.files > 4000
+    assert len(result.out_of_place) <= 0.01 * result.tool_named, result.out_of_place
+    assert len(result.renamed_alerts) <= 0.002 * result.files, result.renamed_alerts

@@ -91,8 +91,8 @@ def test_putty_in_public_is_nonstandard(table: ToolLocations) -> None:
     assert judgement.verdict is Verdict.NONSTANDARD
     assert judgement.techniques == (NONSTANDARD_TECHNIQUE,) == ("T1036.005",)
     assert judgement.reasons[0] == (
-        r"putty.exe normally lives in %ProgramFiles%\putty or %ProgramFiles(x86)%\putty; "
-        r"found in C:\Users\Public"
+        r"putty.exe normally lives in %ProgramFiles%\putty or %ProgramFiles%\winscp\putty or "
+        r"%ProgramFiles(x86)%\putty (and 1 more); found in C:\Users\Public"
     )
 
 

@@ -45,16 +45,20 @@ class FileJudgement:
 
 
 def _base_name(name: str) -> str:
-    """A name for comparing PE original names: lower-case, no ``.mui``, no extension.
+    """A name for comparing PE original names: lower-case stem, no ``.mui``, no build digits.
 
     Windows records ``OriginalFilename`` loosely: ``Cmd.Exe.MUI`` for cmd.exe, ``PuTTY`` with no
-    extension for putty.exe. Comparing stems avoids calling those renamed.
+    extension for putty.exe, ``"DeviceCredentialDeployment.exe"`` in quotes, ``mavinject32.exe``
+    for mavinject.exe and ``psexec.c`` for PsExec64.exe. Comparing stems without quotes and
+    trailing digits avoids calling those renamed (measured on xcyclopedia's known-good binaries,
+    ``benchmarks/masquerade_eval.py``).
     """
-    text = name.strip().lower()
+    text = name.strip().strip("\"'").strip().lower()
     if text.endswith(".mui"):
         text = text[: -len(".mui")]
     stem, dot, _ = text.rpartition(".")
-    return stem if dot and stem else text
+    base = stem if dot and stem else text
+    return base.rstrip("0123456789") or base
 
 
 def is_renamed(name_on_disk: str, original_name: str | None) -> bool:
@@ -99,3 +103,53 @@ def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgemen
     elif status and status != "invalid":
         reasons.append(f"signature status: {status}")
     return FileJudgement(verdict, suppressed, tuple(reasons), tuple(dict.fromkeys(techniques)))
+
+
+def known_tool(locations: ToolLocations, name: str) -> str | None:
+    """The table's name for ``name`` (PE original names often lack the ``.exe``), or None."""
+    text = name.strip().strip("\"'").strip().lower().removesuffix(".mui")
+    for candidate in (text, f"{text}.exe"):
+        if locations.is_known_tool(candidate):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Renaming:
+    """A PE called otherwise than it was built, and how much that says.
+
+    ``tools`` are the known tools either name stands for. A known tool built under another name
+    is serious (a renamed utility, or an implant wearing a system binary's name); the vendor's
+    own inconsistent naming is not: a trusted-signed file in the standard folder of its on-disk
+    name, whose original name is no other known tool (Windows ships rasautou.exe built as
+    rasdlui.exe), is ``vendor_naming`` and reported at low severity with that reason.
+    """
+
+    original: str
+    tools: tuple[str, ...]
+    vendor_naming: bool
+    reason: str | None
+
+
+def assess_renaming(row: Mapping[str, Any], locations: ToolLocations) -> Renaming | None:
+    """The renaming of one ``files`` row, or None when it is not renamed."""
+    name, original = str(row.get("name") or ""), str(row.get("pe_original_name") or "")
+    if not is_renamed(name, original):
+        return None
+    built_as, called = known_tool(locations, original), known_tool(locations, name)
+    tools = tuple(dict.fromkeys(t for t in (built_as, called) if t))
+    in_place = locations.judge(judged_path(row)).verdict is Verdict.STANDARD
+    vendor = (
+        built_as is None
+        and called is not None
+        and in_place
+        and row.get("signature_status") == "signed-trusted"
+    )
+    reason = None
+    if vendor:
+        signer = f" by {row['signer']}" if row.get("signer") else ""
+        reason = (
+            f"signed{signer} and in {name}'s standard folder, and {original!r} is no other known"
+            " tool: likely the vendor's own naming (low severity)"
+        )
+    return Renaming(original, tools, vendor, reason)

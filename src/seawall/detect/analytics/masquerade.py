@@ -8,9 +8,10 @@ analytics look at every swept file (T1036):
     A file named like a known tool of its platform outside every standard folder (T1036.005).
 ``host.renamed-binary``
     A PE whose original file name differs from its name on disk, where either name is a known
-    tool (T1036.003). Other renamed PE files are counted in the coverage notes (vendors rename
-    their own builds), and listed at low severity when the detection's ``all_renamed``
-    parameter is true.
+    tool (T1036.003); low severity when it looks like the vendor's own naming (trusted-signed,
+    in place, built as no other tool: :func:`seawall.detect.filejudge.assess_renaming`). Other
+    renamed PE files are counted in the coverage notes and listed at low severity when the
+    detection's ``all_renamed`` parameter is true.
 ``host.signature-invalid``
     An Authenticode signature that does not verify: the signed file was altered (T1036.001).
 
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
-from seawall.detect.filejudge import FileJudgement, is_renamed, judge_file, judged_path
+from seawall.detect.filejudge import FileJudgement, assess_renaming, judge_file, judged_path
 from seawall.model.finding import Severity
 from seawall.triage.locations import ToolLocations, Verdict, is_posix_path
 
@@ -54,6 +55,7 @@ def _require_files(context: AnalyticContext, what: str) -> int:
 
 
 def _hit(row: dict[str, Any], judgement: FileJudgement, summary: str, **extra: Any) -> Hit:
+    extra.setdefault("reasons", judgement.reasons)
     return Hit(
         summary=f"{judged_path(row)}: {summary}",
         keys=(row.get("host"), row.get("path"), row.get("sha256")),
@@ -64,7 +66,6 @@ def _hit(row: dict[str, Any], judgement: FileJudgement, summary: str, **extra: A
         techniques=judgement.techniques,
         verdict=judgement.verdict,
         suppressed=judgement.suppressed,
-        reasons=judgement.reasons,
         **extra,
     )
 
@@ -105,15 +106,6 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
     )
 
 
-def _known_tool(locations: ToolLocations, name: str) -> str | None:
-    """The table's name for ``name`` (PE original names often lack the ``.exe``), or None."""
-    text = name.strip().lower().removesuffix(".mui")
-    for candidate in (text, f"{text}.exe"):
-        if locations.is_known_tool(candidate):
-            return candidate
-    return None
-
-
 @analytic("host.renamed-binary")
 def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
     """PE files whose original name differs from the name on disk, where a known tool is named."""
@@ -132,22 +124,22 @@ def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
     sql = f"SELECT {_SELECT} FROM files f WHERE {has_version} AND {differs}"
     renamed = other = 0
     for row in stream(context.store, sql):
-        name, original = str(row.get("name") or ""), str(row["pe_original_name"])
-        if not is_renamed(name, original):
+        renaming = assess_renaming(row, locations)
+        if renaming is None:
             continue
         renamed += 1
-        tools = [t for t in (_known_tool(locations, original), _known_tool(locations, name)) if t]
-        severity: Severity | None = None
-        if not tools:
+        severity: Severity | None = "low" if renaming.vendor_naming else None
+        if not renaming.tools:
             other += 1
             if not list_all:
                 continue
             severity = "low"
         judgement = judge_file(row, locations)
-        summary = f"built as {original}, called {name}"
-        if tools:
-            summary += f" (known tool: {', '.join(dict.fromkeys(tools))})"
-        yield _hit(row, judgement, summary, severity=severity)
+        summary = f"built as {renaming.original}, called {row.get('name')}"
+        if renaming.tools:
+            summary += f" (known tool: {', '.join(renaming.tools)})"
+        extra = (renaming.reason,) if renaming.reason else ()
+        yield _hit(row, judgement, summary, severity=severity, reasons=(*judgement.reasons, *extra))
     shown = "listed at low severity" if list_all else "not listed (parameter all_renamed)"
     context.note(
         f"{with_version} PE files with an original file name: {renamed} renamed,"
