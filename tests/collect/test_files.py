@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from seawall.case.store import CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
+from seawall.collect import files, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.collect.hashing import hash_file
 from seawall.collect.paths import parse_root_map, windows_path
@@ -272,3 +273,120 @@ def test_cli_prints_one_json_document(tmp_path: Path, case_dir: Path) -> None:
     assert set(document) >= {"files", "reused", "bytes_hashed", "run_id", "warnings"}
     bad = CliRunner().invoke(root, ["collect", "files", str(evidence), "--os", "plan9"])
     assert isinstance(bad.exception, UsageError)
+
+
+def test_a_file_deleted_during_the_sweep_is_a_warning(
+    tmp_path: Path, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real walk lists the file, then it is deleted before a worker can open it to hash it:
+    the sweep completes, the file gets no row, and a warning says it vanished."""
+    evidence = tmp_path / "evidence"
+    contents = _build_tree(evidence)
+    victim = evidence / "c/Users/Public/notes.txt"
+    listed = walk._list_directory
+
+    def list_then_delete(
+        into: Any, directory: bytes, fd: int, stack: list[tuple[bytes, bool]]
+    ) -> None:
+        listed(into, directory, fd, stack)
+        if directory == os.fsencode(victim.parent) and victim.exists():
+            victim.unlink()  # listed (and stat-ed) already: only the hashing can notice
+
+    monkeypatch.setattr(walk, "_list_directory", list_then_delete)
+    with CaseStore.open(case_dir) as store:
+        report = _sweep(store, [evidence / "c"])
+        rows = _rows(store)
+        run = store.con.execute("SELECT status FROM runs").fetchone()
+    assert not victim.exists()
+    assert (str(victim), "skipped: vanished during the sweep") in {
+        (w.path, w.message) for w in report.warnings
+    }
+    assert str(victim) not in rows
+    assert report.hashed == len(contents) - 1
+    assert report.skipped == 2  # the FIFO and the vanished file
+    assert run is not None and run[0] == "ok"
+
+
+def test_resweep_keeps_hashes_of_a_file_whose_metadata_alone_changed(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    """chmod changes the mode and ctime, not the bytes: the new row re-uses the hashes."""
+    evidence = tmp_path / "evidence"
+    contents = _build_tree(evidence)
+    notes = evidence / "c/Users/Public/notes.txt"
+    with CaseStore.open(case_dir) as store:
+        first = _sweep(store, [evidence])
+        before = _rows(store)[str(notes)]
+        notes.chmod(0o600)
+        second = _sweep(store, [evidence])
+        rows = _rows(store)
+    after = rows[str(notes)]
+    assert (second.hashed, second.reused) == (0, first.hashed)
+    assert after["mode"] & 0o777 == 0o600 and before["mode"] & 0o777 != 0o600
+    expected = hashlib.sha256(contents["c/Users/Public/notes.txt"]).hexdigest()
+    assert after["sha256"] == before["sha256"] == expected
+    assert after["file_type"] == before["file_type"]
+    assert {r["run_id"] for r in rows.values()} == {second.run_id}
+    assert len(rows) == second.files == first.files
+
+
+def test_tiny_batches_and_slices_record_the_same_rows(
+    tmp_path: Path, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk slices of one entry, joins of three files and writes of two rows: same result."""
+    evidence = tmp_path / "evidence"
+    _build_tree(evidence)
+    columns = "path, size, mode, md5, sha1, sha256, file_type, file_kind, note"
+    with CaseStore.open(case_dir) as store:
+        _sweep(store, [evidence], host="normal")
+        expected = store.con.execute(
+            f"SELECT {columns} FROM files WHERE host = 'normal' ORDER BY path"
+        ).fetchall()
+        monkeypatch.setattr(files, "WALK_BUDGET", 1)
+        monkeypatch.setattr(files, "JOIN_ROWS", 3)
+        monkeypatch.setattr(files, "CHUNK_FILES", 2)
+        first = _sweep(store, [evidence], host="tiny", batch_rows=2)
+        (evidence / "c/Users/Public/notes.txt").write_bytes(b"changed\n")
+        second = _sweep(store, [evidence], host="tiny", batch_rows=2)
+        got = store.con.execute(
+            f"SELECT {columns} FROM files WHERE host = 'tiny' ORDER BY path"
+        ).fetchall()
+    assert len(got) == len(expected) == first.files == second.files
+    assert (second.hashed, second.reused) == (1, first.hashed - 1)
+    changed = [g for g, e in zip(got, expected, strict=True) if g != e]
+    assert [row[0] for row in changed] == [str(evidence / "c/Users/Public/notes.txt")]
+
+
+def test_files_under_a_directory_whose_name_is_not_utf8_are_hashed(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    evidence = tmp_path / "evidence"
+    odd = os.fsencode(evidence) + b"/" + BAD_NAME.replace(b".txt", b"")
+    os.makedirs(odd + b"/inner")  # noqa: PTH103 (bytes path)
+    with open(odd + b"/inner/payload.bin", "wb") as handle:  # noqa: PTH123 (bytes path)
+        handle.write(b"payload")
+    with CaseStore.open(case_dir) as store:
+        report = _sweep(store, [evidence])
+        rows = _rows(store)
+    text = (odd + b"/inner/payload.bin").decode("utf-8", errors="backslashreplace")
+    assert rows[text]["sha256"] == hashlib.sha256(b"payload").hexdigest()
+    assert report.hashed == 1
+    assert [w.message for w in report.warnings] == [
+        "name is not valid UTF-8: recorded with \\x escapes"
+    ]
+
+
+def test_resweep_repairs_duplicate_previous_rows(tmp_path: Path, case_dir: Path) -> None:
+    """A case whose ``files`` holds a path twice for a host (e.g. an import made twice): the
+    re-sweep still re-uses the hashes and leaves the path once."""
+    evidence = tmp_path / "evidence"
+    _build_tree(evidence)
+    notes = str(evidence / "c/Users/Public/notes.txt")
+    with CaseStore.open(case_dir) as store:
+        first = _sweep(store, [evidence])
+        store.con.execute("INSERT INTO files SELECT * FROM files WHERE path = ?", [notes])
+        second = _sweep(store, [evidence])
+        count = store.con.execute("SELECT count(*) FROM files WHERE path = ?", [notes]).fetchone()
+        total = store.con.execute("SELECT count(*) FROM files").fetchone()
+    assert (second.hashed, second.reused) == (0, first.hashed)
+    assert count == (1,) and total == (second.files,)

@@ -5,11 +5,13 @@ and tampered here with mingw-w64, openssl and osslsigncode."""
 from __future__ import annotations
 
 import os
+import py_compile
 import shutil
 import subprocess
 from pathlib import Path
 
 import lief
+import magic
 import pytest
 
 from seawall.case.store import CaseStore
@@ -104,6 +106,23 @@ def test_labels_are_short_and_stable() -> None:
     assert identify(b"PK\x03\x04" + bytes(100)).label in {"zip", "data"}
     assert identify(b"").label == "empty"
     assert identify(b"plain words\n").label == "text"
+
+
+def test_signatures_agree_with_libmagic_on_common_system_files(tmp_path: Path) -> None:
+    """The formats typed by signature (to spare libmagic) get the label libmagic's would give."""
+    source = tmp_path / "module.py"
+    source.write_text("VALUE = 1\n")
+    compiled = tmp_path / "module.pyc"
+    py_compile.compile(str(source), cfile=str(compiled), doraise=True)
+    heads = {
+        "pyc": compiled.read_bytes(),
+        "ar": b"!<arch>\n" + b"debian-binary   1342943816  0     0     100644  4         `\n2.0\n",
+        "bitcode": b"BC\xc0\xde" + bytes(range(256)) * 4,
+    }
+    cookie = magic.Magic()
+    for kind, head in heads.items():
+        assert identify(head).description.endswith("(by signature)"), kind
+        assert identify(head).label == label_of(cookie.from_buffer(head)) == "data", kind
     assert not is_pe(b"MZ" + bytes(100))  # an MZ stub without a PE header is not a PE
 
 

@@ -12,8 +12,9 @@ incremental re-sweep re-uses them for an unchanged file exactly like its hashes.
 
 from __future__ import annotations
 
+import errno
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seawall.collect.filetype import FileType, identify, is_pe
 from seawall.collect.hashing import Digests, ensure_regular, hash_fd, open_evidence
@@ -42,17 +43,23 @@ class ContentFeatures:
 
     def columns(self) -> dict[str, str | None]:
         """The ``CONTENT_COLUMNS`` values of this file."""
-        pe = self.pe or PeInfo()
-        return {
-            "file_type": self.file_type.label,
-            "pe_original_name": pe.original_name,
-            "pe_company": pe.company,
-            "pe_product": pe.product,
-            "pe_description": pe.description,
-            "imphash": pe.imphash,
-            "signature_status": pe.signature_status,
-            "signer": pe.signer,
-        }
+        return dict(zip(CONTENT_COLUMNS, self.values(), strict=True))
+
+    def values(self) -> tuple[str | None, ...]:
+        """The ``CONTENT_COLUMNS`` values of this file, in that order."""
+        pe = self.pe
+        if pe is None:
+            return (self.file_type.label, None, None, None, None, None, None, None)
+        return (
+            self.file_type.label,
+            pe.original_name,
+            pe.company,
+            pe.product,
+            pe.description,
+            pe.imphash,
+            pe.signature_status,
+            pe.signer,
+        )
 
 
 def _read_all(fd: int, size: int) -> bytes:
@@ -90,25 +97,52 @@ def examine_file(path: bytes, *, follow_symlinks: bool = False) -> tuple[Digests
         os.close(fd)
 
 
-# What a sweep worker sends back per file, kept small for pickling: (md5, sha1, sha256, bytes
-# read, CONTENT_COLUMNS values, PE warnings), or (None, errno, message) when it could not be read.
-Examined = tuple[str, str, str, int, tuple[str | None, ...], tuple[str, ...]]
-Failed = tuple[None, int | None, str]
+_UNREAD: tuple[None, ...] = (None,) * (3 + len(CONTENT_COLUMNS))
 
 
-def examine_batch(items: list[tuple[bytes, bool]]) -> list[Examined | Failed]:
-    """``examine_file`` for each ``(path, follow_symlinks)``: run in a sweep's worker process, so
-    that small files (whose Python overhead exceeds their hashing) are typed and hashed off the
-    walking process's GIL."""
-    results: list[Examined | Failed] = []
-    for path, follow in items:
+@dataclass(slots=True)
+class Examined:
+    """What a sweep worker sends back for a chunk of files, by column (one pickle per chunk, no
+    object per file): the columns ``md5``, ``sha1``, ``sha256`` and ``CONTENT_COLUMNS``, in that
+    order (``None`` for a file that could not be read), a ``note`` per file, and the exceptions by
+    position: files that vanished before they could be opened (they get no row) and warnings
+    ``(position, message, skipped)``."""
+
+    columns: list[tuple[str | None, ...]]
+    notes: list[str | None]
+    vanished: list[int] = field(default_factory=list)
+    warnings: list[tuple[int, str, bool]] = field(default_factory=list)
+    hashed: int = 0
+    nbytes: int = 0
+
+
+def examine_chunk(paths: list[bytes], followed: list[bool], sizes: list[int]) -> Examined:
+    """``examine_file`` for each path (``followed``: a symlink to open, ``sizes``: what the walk
+    saw): run in a sweep's worker process, so that small files (whose Python overhead exceeds
+    their hashing) are typed and hashed off the walking process's GIL."""
+    rows: list[tuple[str | None, ...]] = []
+    notes: list[str | None] = [None] * len(paths)
+    out = Examined([], notes)
+    for i, (path, follow, size) in enumerate(zip(paths, followed, sizes, strict=True)):
         try:
             digests, features = examine_file(path, follow_symlinks=follow)
         except OSError as error:
-            results.append((None, error.errno, str(error.strerror or error)))
+            rows.append(_UNREAD)
+            if error.errno == errno.ENOENT:
+                out.vanished.append(i)
+                continue
+            message = str(error.strerror or error)
+            out.warnings.append((i, f"cannot read: {message}", True))
+            notes[i] = f"unreadable: {message}"
             continue
-        values = tuple(features.columns().values())
-        results.append(
-            (digests.md5, digests.sha1, digests.sha256, digests.size, values, features.warnings)
-        )
-    return results
+        rows.append((digests.md5, digests.sha1, digests.sha256, *features.values()))
+        if features.pe is not None:
+            out.warnings.extend((i, w, False) for w in features.pe.warnings)
+        if digests.size != size:
+            out.warnings.append((i, "changed while being read: hashes may not match", False))
+            notes[i] = "changed while being read"
+        out.hashed += 1
+        out.nbytes += digests.size
+    # Transposed in C: one list per column.
+    out.columns = list(zip(*rows, strict=True)) if rows else [() for _ in _UNREAD]
+    return out

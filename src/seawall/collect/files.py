@@ -1,92 +1,90 @@
 """The file-system sweep's collection step: walk, hash, and record every file in the case.
 
-The walk (``seawall.collect.walk``) opens each directory ``O_NOATIME`` and runs in this process,
-with the writes; the files are hashed and typed by one worker process per core (``content``), which
-gets their paths in chunks. Nothing under a swept path is ever opened for writing.
+One worker process per core does the per-file work: the walk (``seawall.collect.walk``, in
+slices of a few thousand entries, each directory opened ``O_NOATIME``) and the hashing and
+typing (``content``, in chunks of files). This process only schedules, joins and writes, on Arrow
+tables: it holds no Python object per file, and nothing proportional to the tree beyond what
+DuckDB keeps of the rows it writes. Nothing under a swept path is ever opened for writing.
 
 Hostile trees are expected (a mounted image of a compromised host): symlink loops, FIFOs, devices,
 names that are not UTF-8, paths longer than ``PATH_MAX``, unreadable or vanishing files. Each is a
-warning carrying its path; none stops the sweep.
+warning carrying its path; none stops the sweep. Warnings are reported sorted by path (the
+workers finish in any order).
 
-**Re-sweeps.** A sweep replaces, in the same transaction that writes the new rows, every row of the
-same host under the swept roots: a file appears once per host and path, files deleted since the
-previous sweep disappear with it, and a crash leaves the previous sweep intact. Before that, the
-previous rows are loaded so that a file whose device, inode, size and ``mtime_ns`` are unchanged
-re-uses its hashes and content features without being read again (the incremental sweep). Their
-history is kept only in the ``runs`` table's summaries: the ``files`` table is each host's latest.
+**Re-sweeps.** A sweep replaces, in one transaction, every row of the same host under the swept
+roots: a file appears once per host and path, files deleted since the previous sweep disappear
+with it, and a crash leaves the previous sweep intact. A file whose device, inode, size and
+``mtime_ns`` are unchanged re-uses its hashes and content features without being read again (the
+incremental sweep): batches of listed files are joined in DuckDB against the host's previous
+rows, and a previous row whose metadata is all unchanged is kept as it is, with the new
+``run_id``. History is kept only in the ``runs`` table's summaries: the ``files`` table is each
+host's latest.
 """
 
 from __future__ import annotations
 
-import errno
 import multiprocessing
 import os
-import pwd
 import socket
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore
-from seawall.collect.content import CONTENT_COLUMNS, Examined, Failed, examine_batch
-from seawall.collect.paths import RootMap, absolute, is_under_any, windows_path
-from seawall.collect.walk import Found, Walker
+from seawall.collect.content import CONTENT_COLUMNS, Examined, examine_chunk
+from seawall.collect.paths import RootMap, absolute, is_under_any
+from seawall.collect.walk import (
+    STAT_SCHEMA,
+    Dir,
+    Listed,
+    WalkSettings,
+    show,
+    walk_root,
+    walk_slice,
+)
 from seawall.errors import UsageError
 
 BATCH_ROWS = 10_000
-# A worker gets paths in chunks: few enough to spread a tree's files over both workers, enough
-# that one pickle and one result list carry hundreds of small files.
+# A worker gets paths to hash in chunks: few enough to spread a tree's files over both workers,
+# enough that one pickle and one result carry hundreds of small files.
 CHUNK_FILES = 256
 CHUNK_BYTES = 64 << 20
+# Chunks queued per worker: enough that the workers do not run dry while this process writes a
+# batch (DuckDB's INSERT of 10,000 rows can take a few hundred ms on a busy machine).
+IN_FLIGHT = 8
+# A walk slice lists about this many entries before it returns (with the directories left).
+WALK_BUDGET = 4096
 OsName = Literal["windows", "linux", "auto"]
 
-FILES_SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("name", pa.string()),
-        ("size", pa.int64()),
-        ("mtime", pa.timestamp("us")),
-        ("atime", pa.timestamp("us")),
-        ("ctime", pa.timestamp("us")),
-        ("owner", pa.string()),
-        ("mode", pa.int32()),
-        ("inode", pa.uint64()),
-        ("device", pa.uint64()),
-        ("md5", pa.string()),
-        ("sha1", pa.string()),
-        ("sha256", pa.string()),
-        ("run_id", pa.string()),
-        ("host", pa.string()),
-        ("source_file", pa.string()),
-        ("source_sha256", pa.string()),
-        ("record_ref", pa.string()),
-        ("mtime_ns", pa.int64()),
-        ("os", pa.string()),
-        ("windows_path", pa.string()),
-        ("file_kind", pa.string()),
-        ("uid", pa.int64()),
-        ("gid", pa.int64()),
-        ("note", pa.string()),
-        *[(column, pa.string()) for column in CONTENT_COLUMNS],
-    ]
+# What the sweep carries per file between the walk, the hashing workers and the writes: the walk's
+# ``STAT_SCHEMA`` columns plus the hashes and content features. ``raw`` and ``followed`` are not
+# written; ``run_id``, ``host`` and the provenance columns are added by the INSERT.
+_HASH_FIELDS = [
+    pa.field("md5", pa.string()),
+    pa.field("sha1", pa.string()),
+    pa.field("sha256", pa.string()),
+    *[pa.field(column, pa.string()) for column in CONTENT_COLUMNS],
+]
+ROW_SCHEMA = pa.schema([*STAT_SCHEMA, *_HASH_FIELDS])
+_NOTE = ROW_SCHEMA.get_field_index("note")
+_STAT_WIDTH = len(STAT_SCHEMA)
+_HASHES = ", ".join(f"p.{f.name}" for f in _HASH_FIELDS)
+# The previous row's columns that the walk would write again for an unchanged file (``path``,
+# ``device``, ``inode``, ``size`` and ``mtime_ns`` are the join's; ``name`` and ``mtime`` follow
+# from them): when all are equal, the previous row is kept as it is.
+_METADATA = ("atime", "ctime", "mode", "uid", "gid", "owner", "os", "windows_path", "file_kind")
+_SAME = (
+    "coalesce("
+    + " AND ".join(f"p.{c} IS NOT DISTINCT FROM b.{c}" for c in _METADATA)
+    + " AND p.note IS NULL, false)"
 )
-
-
-# A row is a list in ``FILES_SCHEMA`` order (a dict per file cost more than the rest of its
-# bookkeeping); these are the positions the sweep fills after the walk.
-Row = list[Any]
-_PATH, _SIZE, _INODE, _DEVICE, _MD5, _MTIME_NS, _NOTE = (
-    FILES_SCHEMA.get_field_index(name)
-    for name in ("path", "size", "inode", "device", "md5", "mtime_ns", "note")
-)
-_SOURCE_SHA256 = FILES_SCHEMA.get_field_index("source_sha256")
-_CONTENT = FILES_SCHEMA.get_field_index(CONTENT_COLUMNS[0])
-_WIDTH = len(FILES_SCHEMA)
-assert FILES_SCHEMA.names[_MD5 : _MD5 + 3] == ["md5", "sha1", "sha256"]
-assert FILES_SCHEMA.names[_CONTENT:] == list(CONTENT_COLUMNS)
+# Rows per join against the previous sweep: each join scans the host's rows once, so fewer,
+# larger batches are much cheaper (a batch holds ~200 bytes per file, whatever the tree's size).
+JOIN_ROWS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +133,6 @@ class Progress(Protocol):
     def advance(self, files: int, nbytes: int) -> None: ...
 
 
-def show(path: bytes) -> str:
-    """A recordable text form of a path: bytes that are not UTF-8 stay visible as ``\\xNN``."""
-    return path.decode("utf-8", errors="backslashreplace")
-
-
-@lru_cache(maxsize=4096)
-def _user(uid: int) -> str | None:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return None
-
-
 def prepare_roots(paths: list[str]) -> list[bytes]:
     """Absolute roots without duplicates or roots nested in another (they would record twice)."""
     roots = sorted({absolute(p) for p in paths})
@@ -178,16 +163,29 @@ def root_os(root: bytes, options: CollectOptions) -> str:
     return "linux"
 
 
+def _settings(options: CollectOptions, os_name: str) -> WalkSettings:
+    return WalkSettings(
+        os_name=os_name,
+        excludes=options.excludes,
+        windows_excludes=options.os_name == "windows",
+        follow_symlinks=options.follow_symlinks,
+        max_size=options.max_size,
+        root_maps=options.root_maps,
+    )
+
+
 def count_files(roots: list[bytes], options: CollectOptions) -> int:
     """A fast pre-count (metadata only, warnings dropped) that gives the progress bar a total."""
-    walker = Walker(options, lambda _path, _message, _skipped: None)
-    return sum(1 for _ in walker.walk(roots))
-
-
-# A previous row, by path: (device, inode, size, mtime_ns, md5, sha1, sha256, *CONTENT_COLUMNS).
-# Plain tuples, built in C from the query's columns: the ``CONTENT_COLUMNS`` depend on the bytes
-# alone, like the hashes, so an unchanged file re-uses both.
-_Previous = tuple[Any, ...]
+    settings = _settings(options, "linux")
+    visited: set[tuple[int, int]] = set()
+    total = 0
+    for root in roots:
+        listed = walk_root(root, settings, visited)
+        total += listed.table.num_rows
+        while listed.rest:
+            listed = walk_slice(listed.rest, settings, WALK_BUDGET, visited)
+            total += listed.table.num_rows
+    return total
 
 
 def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
@@ -199,44 +197,31 @@ def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
     return " OR ".join(clauses), params
 
 
-def load_previous(store: CaseStore, host: str, roots: list[bytes]) -> dict[str, _Previous]:
-    """Hashes and content features of the previous sweep (rows from a seawall that had no
-    content features have no ``file_type``: left out, their files are read again to get them)."""
-    where, params = _under_sql(roots)
-    sql = (
-        "SELECT path, device, inode, size, mtime_ns, md5, sha1, sha256,"
-        f" {', '.join(CONTENT_COLUMNS)} FROM files WHERE host = ? AND sha256 IS NOT NULL"
-        f" AND mtime_ns IS NOT NULL AND file_type IS NOT NULL AND ({where})"
+def _stream(table: pa.Table) -> pa.RecordBatchReader:
+    """``table`` as a one-pass stream for DuckDB to read. DuckDB keeps every Arrow *table*
+    registered in a transaction alive until the transaction ends (the sweep is one transaction:
+    that held every row written, ~350 bytes a file); a stream's batches are freed once read."""
+    return pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches()))
+
+
+def _with_hash_columns(table: pa.Table) -> pa.Table:
+    """A walk's ``STAT_SCHEMA`` table with empty hash and content columns (``ROW_SCHEMA``)."""
+    count = table.num_rows
+    return pa.Table.from_arrays(
+        [*table.columns, *(pa.nulls(count, f.type) for f in _HASH_FIELDS)], schema=ROW_SCHEMA
     )
-    table = store.con.sql(sql, params=[host, *params]).to_arrow_table()
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
-
-
-class _Batch:
-    """Rows written to ``files`` as one Arrow table per batch (Arrow converts them in C++)."""
-
-    def __init__(self, store: CaseStore, size: int) -> None:
-        self.store = store
-        self.size = size
-        self.rows: list[Row] = []
-
-    def add(self, row: Row) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        columns = zip(*self.rows, strict=True)
-        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, FILES_SCHEMA, strict=True)]
-        self.store.insert_arrow("files", pa.Table.from_arrays(arrays, schema=FILES_SCHEMA))
-        self.rows = []
 
 
 class _Sweep:
-    """One collect command: walker feeding a hashing pool feeding Arrow batches."""
+    """One collect command: walk slices and hashing chunks on a pool, joins and writes here.
+
+    The parent process never handles a file as a Python object: walk slices (run by the workers)
+    return Arrow tables; a batch of them is joined in DuckDB against the host's previous rows,
+    which fills the hashes and content features of every unchanged file (the incremental
+    re-sweep); what is left (new or changed files) goes out in chunks to be hashed and comes
+    back by column. Tables are written in batches with one INSERT each. Everything held here is
+    bounded by the batch size and the chunks in flight, not by the size of the tree.
+    """
 
     def __init__(
         self,
@@ -245,161 +230,271 @@ class _Sweep:
         report: CollectReport,
         progress: Progress | None,
     ) -> None:
+        self.store = store
         self.options = options
         self.report = report
         self.progress = progress
-        self.batch = _Batch(store, options.batch_rows)
-        self.maps = list(options.root_maps)
-        self.previous: dict[str, _Previous] = {}
-        self.jobs: dict[Future[list[Examined | Failed]], list[tuple[Found, Row]]] = {}
-        self.chunk: list[tuple[Found, Row]] = []
-        self.chunk_bytes = 0
+        self.workers = options.workers or os.cpu_count() or 1
+        self.batch_rows = max(1, options.batch_rows)
+        self.has_previous = False
+        self.settings: list[WalkSettings] = []
+        # Directories to walk, with the index of their root (whose settings they use).
+        self.dirs: list[tuple[int, Dir]] = []
+        # Following symlinks needs one set of walked directories: that walk stays here.
+        self.visited: set[tuple[int, int]] | None = set() if options.follow_symlinks else None
+        self.walk_jobs: dict[Future[Listed], int] = {}
+        self.hash_jobs: dict[Future[Examined], pa.Table] = {}
+        self.chunks: deque[pa.Table] = deque()
+        self.queued = 0  # rows in ``chunks``
+        self.listed: list[pa.Table] = []
+        self.listed_rows = 0
+        self.out: list[pa.Table] = []
+        self.out_rows = 0
+        self.out_bytes = 0
         self.pool: ProcessPoolExecutor | None = None
-        self.in_flight = 0
 
-    def warn(self, path: bytes, message: str, skipped: bool = True) -> None:
-        self.report.warnings.append(CollectWarning(show(path), message))
+    # -- warnings and results -------------------------------------------------------------------
+
+    def warn(self, path: str, message: str, skipped: bool) -> None:
+        self.report.warnings.append(CollectWarning(path, message))
         if skipped:
             self.report.skipped += 1
 
-    def base_row(self, found: Found, os_name: str) -> Row:
-        st, text = found.st, show(found.path)
-        windows = os_name == "windows"
-        row = [
-            text,
-            text.rsplit("/", 1)[-1],
-            st.st_size,
-            st.st_mtime_ns // 1000,  # microseconds: Arrow takes them as-is for timestamp[us]
-            st.st_atime_ns // 1000,
-            st.st_ctime_ns // 1000,
-            # A mounted image's uids belong to the mount, not to the Windows owner (a SID).
-            None if windows else _user(st.st_uid),
-            st.st_mode,
-            st.st_ino,
-            st.st_dev,
-            None,
-            None,
-            None,
-            self.report.run_id,
-            self.report.host,
-            text,
-            None,
-            str(st.st_ino),
-            st.st_mtime_ns,
-            os_name,
-            windows_path(found.path, self.maps) if self.maps else None,
-            found.kind,
-            st.st_uid,
-            st.st_gid,
-        ]
-        row.extend([None] * (_WIDTH - len(row)))
-        return row
+    def take_listing(self, root_index: int, listed: Listed) -> None:
+        for path, message, skipped in listed.warnings:
+            self.warn(path, message, skipped)
+        self.report.excluded += listed.excluded
+        self.report.too_large += listed.too_large
+        self.dirs.extend((root_index, d) for d in listed.rest)
+        if listed.table.num_rows:
+            self.listed.append(listed.table)
+            self.listed_rows += listed.table.num_rows
 
-    def finish(self, row: Row, nbytes: int) -> None:
-        self.report.files += 1
-        self.batch.add(row)
-        if self.progress is not None:
-            self.progress.advance(1, nbytes)
-
-    def reusable(self, row: Row) -> _Previous | None:
-        before = self.previous.get(row[_PATH])
-        if before is None:
-            return None
-        same = before[:4] == (row[_DEVICE], row[_INODE], row[_SIZE], row[_MTIME_NS])
-        return before if same else None
-
-    def complete(self, future: Future[list[Examined | Failed]]) -> None:
-        pending = self.jobs.pop(future)
-        for (found, row), result in zip(pending, future.result(), strict=True):
-            self.record(found, row, result)
-
-    def record(self, found: Found, row: Row, result: Examined | Failed) -> None:
-        """Store what a worker examined, or the reason it failed (the file stays listed)."""
-        if result[0] is None:
-            _, code, message = result
-            if code == errno.ENOENT:
-                self.warn(found.path, "skipped: vanished during the sweep")
-                return
-            self.warn(found.path, f"cannot read: {message}")
-            row[_NOTE] = f"unreadable: {message}"
-            self.finish(row, 0)
+    def output(self, table: pa.Table, nbytes: int) -> None:
+        if not table.num_rows:
             return
-        md5, sha1, sha256, size, values, warnings = result
-        row[_MD5 : _MD5 + 3] = md5, sha1, sha256
-        row[_SOURCE_SHA256] = sha256
-        row[_CONTENT:] = values
-        self.report.warnings.extend(CollectWarning(row[_PATH], w) for w in warnings)
-        if size != row[_SIZE]:
-            self.report.warnings.append(
-                CollectWarning(row[_PATH], "changed while being read: hashes may not match")
+        self.out.append(table)
+        self.out_rows += table.num_rows
+        self.out_bytes += nbytes
+        if self.out_rows >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the finished rows with one INSERT (the table stays Arrow all the way)."""
+        if not self.out:
+            return
+        table = pa.concat_tables(self.out)
+        with self.store.registered("_sweep_rows", _stream(table)) as view:
+            self.store.con.execute(
+                "INSERT INTO files BY NAME SELECT * EXCLUDE (raw, followed),"
+                " ? AS run_id, ? AS host, path AS source_file, sha256 AS source_sha256,"
+                f" CAST(inode AS VARCHAR) AS record_ref FROM {view}",
+                [self.report.run_id, self.report.host],
             )
-            row[_NOTE] = "changed while being read"
-        self.report.hashed += 1
-        self.report.bytes_hashed += size
-        self.finish(row, size)
+        self.report.files += table.num_rows
+        if self.progress is not None:
+            self.progress.advance(table.num_rows, self.out_bytes)
+        self.out, self.out_rows, self.out_bytes = [], 0, 0
+
+    # -- unchanged files ------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Decide a batch of listed files: unchanged ones are written with their previous hashes,
+        the others are queued for hashing."""
+        if not self.listed:
+            return
+        listed = pa.concat_tables(self.listed) if len(self.listed) > 1 else self.listed[0]
+        self.listed, self.listed_rows = [], 0
+        noted = pc.is_valid(listed.column("note"))
+        self.output(_with_hash_columns(listed.filter(noted)), 0)
+        todo = listed.filter(pc.invert(noted))
+        if self.has_previous and todo.num_rows:
+            todo = self.reuse_previous(todo)
+        self.queue(_with_hash_columns(todo))
+
+    def reuse_previous(self, batch: pa.Table) -> pa.Table:
+        """Settle the files of ``batch`` (``STAT_SCHEMA``) that the host's previous sweep already
+        read, in DuckDB, and return the others (new or changed: to hash).
+
+        A previous row is re-used when the file's device, inode, size and ``mtime_ns`` are
+        unchanged; if the rest of its metadata is unchanged too, that row is kept as it is (only
+        its ``run_id`` changes: rewriting unchanged rows cost a re-sweep most of its time),
+        otherwise a new row takes its hashes and content features. Rows from a seawall that had
+        no content features have no ``file_type``: left out, their files are read again. The
+        previous rows stay in ``files`` until the sweep ends (those not kept are then deleted,
+        in the same transaction), so nothing is loaded beforehand: the join scans only the key
+        and metadata columns of the host's rows, once per ``JOIN_ROWS`` files.
+        """
+        con, run_id, host = self.store.con, self.report.run_id, self.report.host
+        keys = batch.select(["path", "device", "inode", "size", "mtime_ns", *_METADATA])
+        keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
+        with self.store.registered("_sweep_listed", _stream(keys)) as view:
+            joined = con.sql(
+                f"SELECT DISTINCT ON (b.i) p.rowid AS rid, {_SAME} AS same FROM {view} b"
+                " LEFT JOIN files p"
+                " ON p.path = b.path AND p.device = b.device AND p.inode = b.inode"
+                " AND p.size = b.size AND p.mtime_ns = b.mtime_ns AND p.host = ?"
+                " AND p.run_id IS DISTINCT FROM ? AND p.sha256 IS NOT NULL"
+                " AND p.file_type IS NOT NULL ORDER BY b.i, same DESC",
+                params=[host, run_id],
+            ).to_arrow_table()
+        assert joined is not None and joined.num_rows == batch.num_rows
+        rid, same = joined.column("rid"), joined.column("same")
+        known = pc.is_valid(rid)
+        kept = rid.filter(same)
+        if len(kept):
+            with self.store.registered("_sweep_kept", _stream(pa.table({"rid": kept}))) as view:
+                con.execute(
+                    f"UPDATE files SET run_id = ? WHERE rowid IN (SELECT rid FROM {view})",
+                    [run_id],
+                )
+            self.report.files += len(kept)
+            if self.progress is not None:
+                self.progress.advance(len(kept), 0)
+        moved = pc.and_(known, pc.invert(same))
+        if pc.any(moved).as_py():
+            self.copy_hashes(batch.filter(moved), rid.filter(moved))
+        self.report.reused += pc.sum(known.cast(pa.int64())).as_py() or 0
+        return batch.filter(pc.invert(known))
+
+    def copy_hashes(self, batch: pa.Table, rid: pa.ChunkedArray) -> None:
+        """Write new rows for ``batch`` with the hashes and content of the previous rows ``rid``."""
+        keys = pa.table({"i": pa.array(range(len(rid)), pa.int64()), "rid": rid})
+        with self.store.registered("_sweep_moved", _stream(keys)) as view:
+            hashes = self.store.con.sql(
+                f"SELECT {_HASHES} FROM {view} k JOIN files p ON p.rowid = k.rid ORDER BY k.i"
+            ).to_arrow_table()
+        assert hashes is not None and hashes.num_rows == batch.num_rows
+        columns = [*batch.columns, *(hashes.column(i) for i in range(hashes.num_columns))]
+        self.output(pa.Table.from_arrays(columns, schema=ROW_SCHEMA), 0)
+
+    # -- hashing --------------------------------------------------------------------------------
+
+    def queue(self, todo: pa.Table) -> None:
+        """Cut ``todo`` into chunks of at most ``CHUNK_FILES`` files and ``CHUNK_BYTES`` bytes."""
+        if not todo.num_rows:
+            return
+        sizes = todo.column("size").to_pylist()
+        start, nbytes = 0, 0
+        for i, size in enumerate(sizes):
+            nbytes += size
+            if i + 1 - start >= CHUNK_FILES or nbytes >= CHUNK_BYTES:
+                self.chunks.append(todo.slice(start, i + 1 - start))
+                start, nbytes = i + 1, 0
+        if start < len(sizes):
+            self.chunks.append(todo.slice(start))
+        self.queued += todo.num_rows
+
+    def submit_chunk(self) -> None:
+        chunk = self.chunks.popleft()
+        self.queued -= chunk.num_rows
+        raws = chunk.column("raw").to_pylist()
+        paths = [
+            raw if raw is not None else path.encode()
+            for raw, path in zip(raws, chunk.column("path").to_pylist(), strict=True)
+        ]
+        followed = chunk.column("followed").to_pylist()
+        sizes = chunk.column("size").to_pylist()
+        assert self.pool is not None
+        self.hash_jobs[self.pool.submit(examine_chunk, paths, followed, sizes)] = chunk
+
+    def examined(self, chunk: pa.Table, result: Examined) -> None:
+        """Store what a worker examined, or the reason it failed (the file stays listed)."""
+        if result.warnings or result.vanished:
+            paths = chunk.column("path").to_pylist()
+            for i, message, skipped in result.warnings:
+                self.warn(paths[i], message, skipped)
+            for i in result.vanished:
+                self.warn(paths[i], "skipped: vanished during the sweep", True)
+        columns = chunk.columns[:_STAT_WIDTH]
+        columns[_NOTE] = pa.array(result.notes, pa.string())
+        columns += [pa.array(values, pa.string()) for values in result.columns]
+        table = pa.Table.from_arrays(columns, schema=ROW_SCHEMA)
+        if result.vanished:
+            keep = [True] * table.num_rows
+            for i in result.vanished:
+                keep[i] = False
+            table = table.filter(pa.array(keep))
+        self.report.hashed += result.hashed
+        self.report.bytes_hashed += result.nbytes
+        self.output(table, result.nbytes)
+
+    # -- scheduling -----------------------------------------------------------------------------
+
+    def feed(self) -> None:
+        """Keep the workers busy: hashing first, then walking while the backlog is short."""
+        while self.chunks and len(self.hash_jobs) < self.workers * IN_FLIGHT:
+            self.submit_chunk()
+        assert self.pool is not None
+        while (
+            self.dirs
+            and len(self.walk_jobs) < self.workers * 2
+            and self.queued < self.batch_rows
+            and self.listed_rows < JOIN_ROWS
+        ):
+            root_index, dirs = self.take_dirs()
+            settings = self.settings[root_index]
+            if self.visited is not None:
+                self.take_listing(root_index, walk_slice(dirs, settings, WALK_BUDGET, self.visited))
+            else:
+                # While few directories are known, slices return early so that they spread.
+                few = len(self.dirs) < self.workers * 4
+                budget = min(WALK_BUDGET, 256) if few else WALK_BUDGET
+                job = self.pool.submit(walk_slice, dirs, settings, budget)
+                self.walk_jobs[job] = root_index
+
+    def take_dirs(self) -> tuple[int, list[Dir]]:
+        """Some of the directories left (all of one root): a share for each worker."""
+        root_index = self.dirs[-1][0]
+        share = 1 if self.visited is not None else max(1, len(self.dirs) // self.workers)
+        taken: list[Dir] = []
+        while self.dirs and len(taken) < share and self.dirs[-1][0] == root_index:
+            taken.append(self.dirs.pop()[1])
+        taken.reverse()
+        return root_index, taken
 
     def run(self, roots: list[bytes]) -> None:
-        workers = self.options.workers or os.cpu_count() or 1
-        walker = Walker(self.options, self.warn)
-        # Worker processes, not threads: a small file's hashing and typing is mostly Python, so
-        # threads would queue for the GIL. Paths go out in chunks (one pickle per few hundred
-        # files) and come back as compact tuples; the walk and the writes stay here. Chunks are
-        # completed in whatever order they finish, so one large file does not idle the others.
-        # "fork", not "forkserver" (which re-imports the caller's __main__): the children only
-        # hash, type and parse files; they never touch the DuckDB connection or its threads.
+        self.has_previous = self.previous_exists(roots)
+        for index, root in enumerate(roots):
+            settings = _settings(self.options, root_os(root, self.options))
+            self.settings.append(settings)
+            self.take_listing(index, walk_root(root, settings, self.visited))
+        # Worker processes, not threads: a small file's listing, hashing and typing is mostly
+        # Python, so threads would queue for the GIL. "fork", not "forkserver" (which re-imports
+        # the caller's __main__): the children only walk, hash, type and parse files; they
+        # never touch the DuckDB connection or its threads.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
             self.pool = pool
-            self.in_flight = workers * 3
-            for root in roots:
-                os_name = root_os(root, self.options)
-                for found in walker.walk([root]):
-                    self.dispatch(found, self.base_row(found, os_name))
-            self.submit()
-            self.drain()
-        self.report.excluded = walker.excluded
-        self.batch.flush()
+            while True:
+                self.feed()
+                walking = bool(self.walk_jobs or self.dirs)
+                # A first sweep hashes what it lists at once; a re-sweep joins batches.
+                if self.listed and (
+                    not self.has_previous or self.listed_rows >= JOIN_ROWS or not walking
+                ):
+                    self.settle()
+                    continue
+                if not self.walk_jobs and not self.hash_jobs:
+                    if self.chunks or self.dirs:
+                        continue
+                    break
+                jobs: list[Future[Any]] = [*self.walk_jobs, *self.hash_jobs]
+                done, _ = wait(jobs, return_when=FIRST_COMPLETED)
+                for job in [j for j in self.walk_jobs if j in done]:
+                    self.take_listing(self.walk_jobs.pop(job), job.result())
+                for work in [j for j in self.hash_jobs if j in done]:
+                    self.examined(self.hash_jobs.pop(work), work.result())
+        self.flush()
 
-    def dispatch(self, found: Found, row: Row) -> None:
-        if found.kind == "symlink" and not found.followed:
-            row[_NOTE] = "symlink (not followed)"
-            self.finish(row, 0)
-            return
-        max_size = self.options.max_size
-        if max_size is not None and row[_SIZE] > max_size:
-            row[_NOTE] = f"larger than --max-size {max_size}: not hashed"
-            self.report.too_large += 1
-            self.finish(row, 0)
-            return
-        before = self.reusable(row)
-        if before is not None:
-            row[_MD5 : _MD5 + 3] = before[4:7]
-            row[_SOURCE_SHA256] = before[6]
-            row[_CONTENT:] = before[7:]
-            self.report.reused += 1
-            self.finish(row, 0)
-            return
-        self.chunk.append((found, row))
-        self.chunk_bytes += row[_SIZE]
-        if len(self.chunk) >= CHUNK_FILES or self.chunk_bytes >= CHUNK_BYTES:
-            self.submit()
-
-    def submit(self) -> None:
-        if not self.chunk:
-            return
-        items = [(found.path, found.followed) for found, _ in self.chunk]
-        assert self.pool is not None
-        self.jobs[self.pool.submit(examine_batch, items)] = self.chunk
-        self.chunk, self.chunk_bytes = [], 0
-        while len(self.jobs) > self.in_flight:
-            self.drain(FIRST_COMPLETED)
-
-    def drain(self, until: str = "ALL_COMPLETED") -> None:
-        if not self.jobs:
-            return
-        done, _ = wait(list(self.jobs), return_when=until)
-        for future in done:
-            self.complete(future)
+    def previous_exists(self, roots: list[bytes]) -> bool:
+        where, params = _under_sql(roots)
+        row = self.store.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM files WHERE host = ? AND sha256 IS NOT NULL"
+            f" AND ({where}))",
+            [self.report.host, *params],
+        ).fetchone()
+        return bool(row and row[0])
 
 
 def collect_files(
@@ -428,10 +523,14 @@ def collect_files(
     }
     with store.transaction():
         report.run_id = store.start_run("collect files", arguments)
-        sweep.previous = load_previous(store, report.host, swept)
-        where, params = _under_sql(swept)
-        store.con.execute(f"DELETE FROM files WHERE host = ? AND ({where})", [report.host, *params])
         sweep.run(swept)
+        # The host's previous rows under the swept roots are replaced, in this transaction.
+        where, params = _under_sql(swept)
+        store.con.execute(
+            f"DELETE FROM files WHERE host = ? AND run_id IS DISTINCT FROM ? AND ({where})",
+            [report.host, report.run_id, *params],
+        )
+        report.warnings.sort(key=lambda w: w.path)
         summary = report.as_dict()
         summary["warnings"] = len(report.warnings)
         store.finish_run(report.run_id, "ok", summary)

@@ -120,7 +120,14 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"Xcur", "data"),
     (b"GIF87a", "image"),
     (b"GIF89a", "image"),
+    # Left to libmagic, these were 80% of its calls on /usr (and 12 CPU-seconds of a sweep):
+    # "current ar archive" (static libraries), "LLVM IR bitcode" and CPython's byte code (below).
+    (b"!<arch>\n", "data"),
+    (b"BC\xc0\xde", "data"),
 )
+# CPython 3's .pyc files start with a two-byte magic number (3000 for 3.0 up to the 3600s) and
+# "\r\n"; libmagic says "Byte-compiled Python module for CPython 3.x", which labels as data.
+_PYC_MAGIC = range(3000, 3800)
 # The signatures by first byte, in ``_SIGNATURES`` order: one dict look-up instead of a scan of all.
 _BY_FIRST_BYTE: dict[bytes, tuple[tuple[bytes, str], ...]] = {}
 for _prefix, _label in _SIGNATURES:
@@ -140,6 +147,8 @@ def _by_signature(sample: bytes) -> str | None:
     for prefix, label in _BY_FIRST_BYTE.get(sample[:1], ()):
         if sample.startswith(prefix):
             return label
+    if sample[2:4] == b"\r\n" and int.from_bytes(sample[:2], "little") in _PYC_MAGIC:
+        return "data"
     return _text_label(sample)
 
 
@@ -166,7 +175,7 @@ def _text_label(sample: bytes) -> str | None:
 
 def identify(head: bytes | memoryview) -> FileType:
     """The type of a file whose first bytes are ``head`` (only ``HEAD_BYTES`` of it are used)."""
-    sample = bytes(head[:HEAD_BYTES])
+    sample = head if type(head) is bytes and len(head) <= HEAD_BYTES else bytes(head[:HEAD_BYTES])
     if not sample:
         return FileType("empty", "empty")
     label = _by_signature(sample)

@@ -28,6 +28,7 @@ HEAD_BYTES = 64 * 1024
 _NOATIME = getattr(os, "O_NOATIME", 0)
 # O_NONBLOCK: if a FIFO is swapped in between the walk and the open, the open must not hang.
 _BASE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW_FLAGS = _BASE_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 
 
 _local = threading.local()
@@ -59,7 +60,7 @@ class Digests:
 
 def open_evidence(path: bytes, *, follow_symlinks: bool = False) -> int:
     """Open ``path`` read-only, without updating its access time where the OS allows it."""
-    flags = _BASE_FLAGS | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+    flags = _BASE_FLAGS if follow_symlinks else _NOFOLLOW_FLAGS
     if _NOATIME:
         try:
             return os.open(path, flags | _NOATIME)
@@ -81,7 +82,7 @@ def hash_file(path: bytes, *, follow_symlinks: bool = False) -> Digests:
 
 def ensure_regular(fd: int, path: bytes) -> None:
     """Refuse an fd that is no longer the regular file the walk saw (swapped between the two)."""
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    if os.fstat(fd).st_mode & 0o170000 != stat.S_IFREG:
         raise ChangedWhileReadingError(errno.EINVAL, "no longer a regular file", os.fsdecode(path))
 
 
@@ -90,18 +91,18 @@ def hash_fd(fd: int) -> Digests:
     sha1 = hashlib.sha1(usedforsecurity=False)
     sha256 = hashlib.sha256()
     buffer = _buffer()
+    buffers = [buffer]
+    count = os.readv(fd, buffers)
+    if count == 0:
+        return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), 0, b"")
     view = memoryview(buffer)
+    head = bytes(view[: min(count, HEAD_BYTES)])
     total = 0
-    head = b""
-    while True:
-        count = os.readv(fd, [buffer])
-        if count == 0:
-            break
-        chunk = view[:count]
-        if total == 0:
-            head = bytes(view[: min(count, HEAD_BYTES)])
+    while count:
+        chunk = view[:count] if count < CHUNK_SIZE else view
         md5.update(chunk)
         sha1.update(chunk)
         sha256.update(chunk)
         total += count
+        count = os.readv(fd, buffers)
     return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), total, head)
