@@ -31,6 +31,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def one_pass(table: pa.Table) -> pa.RecordBatchReader:
+    """``table`` as a stream that DuckDB reads once, for a view that one statement reads.
+
+    DuckDB keeps every Arrow *table* registered inside a transaction alive until the transaction
+    ends, so a long transaction that writes through registered tables (a sweep) would hold every
+    row it wrote; a stream's batches are freed once read. A view read by several statements, or
+    twice by one, must stay a table: a second read of a stream finds it empty.
+    """
+    return pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches()))
+
+
 class CaseStore:
     """One open case directory."""
 
@@ -124,13 +135,13 @@ class CaseStore:
             return 0
         view = f"_arrow_{uuid.uuid4().hex}"
         verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
-        with self.registered(view, data):
+        with self.registered(view, one_pass(data)):
             self.con.execute(f"{verb} INTO {table} BY NAME SELECT * FROM {view}").complete()
         return int(data.num_rows)
 
     @contextmanager
-    def registered(self, name: str, data: pa.Table) -> Iterator[str]:
-        """Make an Arrow table queryable as ``name`` for the duration of the block.
+    def registered(self, name: str, data: pa.Table | pa.RecordBatchReader) -> Iterator[str]:
+        """Make an Arrow table (or a :func:`one_pass` stream) queryable as ``name`` in the block.
 
         DuckDB 2 refuses to register while an earlier ``execute`` result is unfinished (even
         one whose single row was fetched), so that result is completed first.

@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seawall.case.store import CaseStore
+from seawall.case.store import CaseStore, one_pass
 from seawall.collect.content import CONTENT_COLUMNS, Examined, examine_chunk
 from seawall.collect.paths import RootMap, absolute, is_under_any
 from seawall.collect.walk import (
@@ -197,13 +197,6 @@ def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
     return " OR ".join(clauses), params
 
 
-def _stream(table: pa.Table) -> pa.RecordBatchReader:
-    """``table`` as a one-pass stream for DuckDB to read. DuckDB keeps every Arrow *table*
-    registered in a transaction alive until the transaction ends (the sweep is one transaction:
-    that held every row written, ~350 bytes a file); a stream's batches are freed once read."""
-    return pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches()))
-
-
 def _with_hash_columns(table: pa.Table) -> pa.Table:
     """A walk's ``STAT_SCHEMA`` table with empty hash and content columns (``ROW_SCHEMA``)."""
     count = table.num_rows
@@ -284,7 +277,7 @@ class _Sweep:
         if not self.out:
             return
         table = pa.concat_tables(self.out)
-        with self.store.registered("_sweep_rows", _stream(table)) as view:
+        with self.store.registered("_sweep_rows", one_pass(table)) as view:
             self.store.con.execute(
                 "INSERT INTO files BY NAME SELECT * EXCLUDE (raw, followed),"
                 " ? AS run_id, ? AS host, path AS source_file, sha256 AS source_sha256,"
@@ -328,7 +321,7 @@ class _Sweep:
         con, run_id, host = self.store.con, self.report.run_id, self.report.host
         keys = batch.select(["path", "device", "inode", "size", "mtime_ns", *_METADATA])
         keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
-        with self.store.registered("_sweep_listed", _stream(keys)) as view:
+        with self.store.registered("_sweep_listed", one_pass(keys)) as view:
             joined = con.sql(
                 f"SELECT DISTINCT ON (b.i) p.rowid AS rid, {_SAME} AS same FROM {view} b"
                 " LEFT JOIN files p"
@@ -343,7 +336,7 @@ class _Sweep:
         known = pc.is_valid(rid)
         kept = rid.filter(same)
         if len(kept):
-            with self.store.registered("_sweep_kept", _stream(pa.table({"rid": kept}))) as view:
+            with self.store.registered("_sweep_kept", one_pass(pa.table({"rid": kept}))) as view:
                 con.execute(
                     f"UPDATE files SET run_id = ? WHERE rowid IN (SELECT rid FROM {view})",
                     [run_id],
@@ -360,7 +353,7 @@ class _Sweep:
     def copy_hashes(self, batch: pa.Table, rid: pa.ChunkedArray) -> None:
         """Write new rows for ``batch`` with the hashes and content of the previous rows ``rid``."""
         keys = pa.table({"i": pa.array(range(len(rid)), pa.int64()), "rid": rid})
-        with self.store.registered("_sweep_moved", _stream(keys)) as view:
+        with self.store.registered("_sweep_moved", one_pass(keys)) as view:
             hashes = self.store.con.sql(
                 f"SELECT {_HASHES} FROM {view} k JOIN files p ON p.rowid = k.rid ORDER BY k.i"
             ).to_arrow_table()
