@@ -390,3 +390,17 @@ def test_resweep_repairs_duplicate_previous_rows(tmp_path: Path, case_dir: Path)
         total = store.con.execute("SELECT count(*) FROM files").fetchone()
     assert (second.hashed, second.reused) == (0, first.hashed)
     assert count == (1,) and total == (second.files,)
+
+
+def test_a_windows_volume_is_mapped_to_c_when_no_root_map_covers_it(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    volume = tmp_path / "mnt" / "c"
+    (volume / "WINDOWS" / "System32").mkdir(parents=True)
+    (volume / "WINDOWS" / "System32" / "cmd.exe").write_bytes(b"MZ not really")
+    with CaseStore.open(case_dir) as store:
+        report = collect_files(store, [str(volume)], CollectOptions(host="img"))
+        store.con.complete()
+        rows = store.con.sql("SELECT os, windows_path FROM files WHERE name = 'cmd.exe'").fetchall()
+    assert report.assumed_root_maps == [f"{volume}=C:\\"]
+    assert rows == [("windows", "c:\\windows\\system32\\cmd.exe")]

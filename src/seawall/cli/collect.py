@@ -118,6 +118,8 @@ def files(
     payload = report.as_dict()
     for item in report.warnings:
         warn(f"{item.path}: {item.message}")
+    for assumed in report.assumed_root_maps:
+        warn(f"a Windows system volume: mapped as --root-map {assumed} (give --root-map to change)")
 
     def render(console: Console) -> None:
         console.print(

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, one_pass
 from seawall.collect.content import CONTENT_COLUMNS, Examined, examine_chunk
-from seawall.collect.paths import RootMap, absolute, is_under_any
+from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
 from seawall.collect.walk import (
     STAT_SCHEMA,
     Dir,
@@ -119,6 +119,8 @@ class CollectReport:
     too_large: int = 0
     excluded: int = 0
     bytes_hashed: int = 0
+    assumed_root_maps: list[str] = field(default_factory=list)
+    """``SRC=C:\\`` maps seawall added for Windows volumes that no ``--root-map`` covered."""
     warnings: list[CollectWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -147,36 +149,38 @@ def root_os(root: bytes, options: CollectOptions) -> str:
     """``windows`` for a root under a --root-map or holding ``Windows/System32``, else linux."""
     if options.os_name != "auto":
         return options.os_name
-    if is_under_any(root, list(options.root_maps)):
+    if is_under_any(root, list(options.root_maps)) or is_windows_volume(root):
         return "windows"
-    try:
-        with os.scandir(root) as listing:
-            for entry in listing:
-                if os.fsdecode(entry.name).lower() == "windows" and entry.is_dir(
-                    follow_symlinks=False
-                ):
-                    with os.scandir(entry.path) as inner:
-                        if any(os.fsdecode(e.name).lower() == "system32" for e in inner):
-                            return "windows"
-    except OSError:
-        pass
     return "linux"
 
 
-def _settings(options: CollectOptions, os_name: str) -> WalkSettings:
+def root_maps_for(root: bytes, os_name: str, options: CollectOptions) -> tuple[RootMap, ...]:
+    """The given maps, plus ``root=C:\\`` for a Windows system volume that none of them covers.
+
+    A responder who sweeps ``/mnt/c`` expects ``c:\\windows\\system32\\cmd.exe``, not a
+    POSIX path that no location rule or indicator speaks of; a volume holding Windows is the
+    system drive, C: (``--root-map`` names another drive).
+    """
+    maps = options.root_maps
+    if os_name == "windows" and not is_under_any(root, list(maps)) and is_windows_volume(root):
+        return (*maps, RootMap(root, "C:\\"))
+    return maps
+
+
+def _settings(options: CollectOptions, os_name: str, maps: tuple[RootMap, ...]) -> WalkSettings:
     return WalkSettings(
         os_name=os_name,
         excludes=options.excludes,
-        windows_excludes=options.os_name == "windows",
+        windows_excludes=os_name == "windows",
         follow_symlinks=options.follow_symlinks,
         max_size=options.max_size,
-        root_maps=options.root_maps,
+        root_maps=maps,
     )
 
 
 def count_files(roots: list[bytes], options: CollectOptions) -> int:
     """A fast pre-count (metadata only, warnings dropped) that gives the progress bar a total."""
-    settings = _settings(options, "linux")
+    settings = _settings(options, "linux", options.root_maps)
     visited: set[tuple[int, int]] = set()
     total = 0
     for root in roots:
@@ -449,7 +453,11 @@ class _Sweep:
     def run(self, roots: list[bytes]) -> None:
         self.has_previous = self.previous_exists(roots)
         for index, root in enumerate(roots):
-            settings = _settings(self.options, root_os(root, self.options))
+            os_name = root_os(root, self.options)
+            maps = root_maps_for(root, os_name, self.options)
+            for added in maps[len(self.options.root_maps) :]:
+                self.report.assumed_root_maps.append(added.text)
+            settings = _settings(self.options, os_name, maps)
             self.settings.append(settings)
             self.take_listing(index, walk_root(root, settings, self.visited))
         # Worker processes, not threads: a small file's listing, hashing and typing is mostly

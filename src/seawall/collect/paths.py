@@ -78,3 +78,23 @@ def windows_path(path: bytes, maps: list[RootMap]) -> str | None:
 
 def is_under_any(path: bytes, maps: list[RootMap]) -> bool:
     return any(_under(path, m.source) for m in maps)
+
+
+def is_windows_volume(root: bytes) -> bool:
+    """Whether ``root`` is the top of a Windows system volume (it holds ``Windows/System32``).
+
+    Names are compared case-insensitively, as Windows does: a volume mounted by ntfs-3g or
+    copied to ext4 keeps ``Windows`` or ``WINDOWS`` as it was written.
+    """
+    try:
+        with os.scandir(root) as listing:
+            for entry in listing:
+                if os.fsdecode(entry.name).lower() == "windows" and entry.is_dir(
+                    follow_symlinks=False
+                ):
+                    with os.scandir(entry.path) as inner:
+                        if any(os.fsdecode(e.name).lower() == "system32" for e in inner):
+                            return True
+    except OSError:
+        pass
+    return False
