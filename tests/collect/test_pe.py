@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import lief
 import magic
 import pytest
 
@@ -20,6 +19,7 @@ from seawall.collect.files import CollectOptions, collect_files
 from seawall.collect.filetype import identify, is_pe, label_of
 from seawall.collect.pe import PeInfo, inspect_pe
 from tests.conftest import shared
+from tests.pe_files import flip_in_first_section
 
 PUTTY = "pe/putty-0.83/putty.exe"
 SEVEN_ZIP = "pe/7z1900-x64_signed.exe"
@@ -45,16 +45,6 @@ def _inspect(path: Path) -> PeInfo:
     _digests, features = examine_file(os.fsencode(path))
     assert features.pe is not None, f"{path} was not recognised as a PE file"
     return features.pe
-
-
-def _flip_in_first_section(source: Path, target: Path) -> None:
-    """Copy ``source`` with one byte of its first section's raw data inverted (a signed region)."""
-    binary = lief.PE.parse(str(source))
-    assert binary is not None
-    offset = binary.sections[0].offset + 0x100
-    data = bytearray(source.read_bytes())
-    data[offset] ^= 0xFF
-    target.write_bytes(bytes(data))
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +129,7 @@ def test_real_putty_is_signed_trusted_with_its_version_info() -> None:
 
 def test_byte_flipped_putty_is_invalid(tmp_path: Path) -> None:
     flipped = tmp_path / "putty.exe"
-    _flip_in_first_section(shared(PUTTY), flipped)
+    flip_in_first_section(shared(PUTTY), flipped)
     info = _inspect(flipped)
     assert info.signature_status == "invalid"
     assert info.company == "Simon Tatham"  # still parsed: only the signature is broken
@@ -168,7 +158,7 @@ def test_pe_signed_by_a_test_ca_is_untrusted_and_invalid_once_tampered(
     assert info.signature_status == "signed-untrusted"
     assert info.signer is not None and "CN=seawall test signer" in info.signer
     tampered = tmp_path / "tampered.exe"
-    _flip_in_first_section(test_ca_signed_pe, tampered)
+    flip_in_first_section(test_ca_signed_pe, tampered)
     assert _inspect(tampered).signature_status == "invalid"
 
 

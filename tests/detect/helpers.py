@@ -5,8 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import lief
-
 from seawall.case.store import CaseStore
 from seawall.cli.app import run
 from seawall.collect.files import CollectOptions, collect_files
@@ -43,14 +41,3 @@ def import_list(case_dir: Path, path: Path, lines: list[str]) -> None:
     """Import a plain-text indicator list through the real CLI."""
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert run(["--case", str(case_dir), "intel", "import", str(path), "--json"]) == ExitCode.OK
-
-
-def flip_in_first_section(source: Path, target: Path) -> None:
-    """Copy ``source`` with one byte of its first section's raw data inverted (a signed region)."""
-    binary = lief.PE.parse(str(source))
-    assert binary is not None
-    offset = binary.sections[0].offset + 0x100
-    data = bytearray(source.read_bytes())
-    data[offset] ^= 0xFF
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(bytes(data))

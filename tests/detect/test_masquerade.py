@@ -15,7 +15,8 @@ from seawall.errors import ExitCode
 from seawall.model.finding import CoverageEntry, ResultDocument
 from seawall.triage.locations import ToolLocations
 from tests.conftest import shared
-from tests.detect.helpers import flip_in_first_section, place, putty, sweep
+from tests.detect.helpers import place, putty, sweep
+from tests.pe_files import flip_in_first_section
 
 XCYCLOPEDIA = "filesystem/xcyclopedia/strontic-xcyclopedia-dev.csv"
 
