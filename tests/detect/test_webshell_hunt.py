@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -80,3 +81,46 @@ def test_no_web_root_is_not_run_with_a_reason(tmp_path: Path, case_dir: Path) ->
     (entry,) = [c for c in document.coverage if c.detection_id == "web.webshell"]
     assert entry.status == "not-run"
     assert "--webroot" in (entry.reason or "")
+
+
+def test_the_sweep_stores_the_assessment_and_the_hunt_needs_no_evidence(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    image = tmp_path / "img"
+    site = _tree(image, "var/www/html")
+    (image / "home").mkdir()
+    (image / "home" / "notes.php").write_bytes(CHOPPER)  # not under a web root
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, [str(image)], LINUX_WEB)
+        store.con.complete()
+        stored = dict(store.con.sql("SELECT name, webshell FROM files").fetchall())
+    assert stored["notes.php"] is None
+    assert '"is_webshell": true' in stored["logo.php"]
+    assert '"is_webshell": false' in stored["page0.php"]
+    shutil.rmtree(site)  # the evidence is gone: the case still knows
+    with CaseStore.open(case_dir) as store:
+        document = hunt(store, HuntRequest(detection_ids=("web.webshell",)))
+    (finding,) = document.findings
+    assert "logo.php" in finding.summary
+    notes = " ".join(document.coverage[0].notes)
+    assert "5 from features extracted at collect time" in notes
+
+
+def test_no_webshells_leaves_the_assessment_to_the_hunt(tmp_path: Path, case_dir: Path) -> None:
+    _tree(tmp_path / "img", "var/www/html")
+    options = CollectOptions(host="web01", webshells=False)
+    document = _hunt(case_dir, tmp_path / "img", options=options)
+    assert len(document.findings) == 1
+    assert "0 from features extracted at collect time" in " ".join(document.coverage[0].notes)
+
+
+def test_an_assessment_by_another_version_is_not_trusted(tmp_path: Path, case_dir: Path) -> None:
+    site = _tree(tmp_path / "img", "var/www/html")
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, [str(tmp_path / "img")], LINUX_WEB)
+        store.con.execute("UPDATE files SET webshell = json_object('version', 1, 'score', 0)")
+    shutil.rmtree(site)
+    with CaseStore.open(case_dir) as store:
+        document = hunt(store, HuntRequest(detection_ids=("web.webshell",)))
+    assert document.findings == []
+    assert document.coverage[0].status == "not-run"  # nothing reachable, nothing trusted

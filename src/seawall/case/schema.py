@@ -229,10 +229,15 @@ _V3 = (
     "INSERT INTO indicator_keys BY NAME " + INDICATOR_KEYS_SQL.format(where="true"),
 )
 
+# Web-shell features extracted at collect time, like hashes and PE metadata: a hunt then judges
+# web-root scripts from the case alone, even once the evidence is out of reach.
+_V4 = ("ALTER TABLE files ADD COLUMN webshell JSON",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
     Migration(3, "indicator_keys: the reputation lookup's probe index", _V3),
+    Migration(4, "files: webshell (the web-shell assessment made at collect time)", _V4),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -95,6 +95,11 @@ def files(
     follow_symlinks: bool = typer.Option(
         False, "--follow-symlinks", help="Follow symlinks (loops are detected and reported)."
     ),
+    webshells: bool = typer.Option(
+        True,
+        "--webshells/--no-webshells",
+        help="Assess scripts under web roots as possible web shells now (else at hunt time).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
@@ -107,6 +112,7 @@ def files(
         excludes=tuple(exclude),
         max_size=max_size,
         follow_symlinks=follow_symlinks,
+        webshells=webshells,
     )
     with CaseStore.open(state(ctx).case_dir) as store:
         if as_json or not stderr.is_terminal:

@@ -6,8 +6,12 @@ second chance for the file to change in between). So the hashing pass keeps the 
 head decides the type, and only a PE file (MZ and a PE header: a small share of most trees) is
 read again, in full, through the same descriptor for lief and signify.
 
-``CONTENT_COLUMNS`` lists the ``files`` columns this fills: they depend on the bytes alone, so an
-incremental re-sweep re-uses them for an unchanged file exactly like its hashes.
+A server-side script under a well-known web root is also assessed as a possible web shell (its
+bytes are small and already at hand), so a hunt can judge it from the case alone.
+
+``CONTENT_COLUMNS`` lists the ``files`` columns this fills: they depend on the bytes (and, for
+the web-shell assessment, on the file lying under a web root), so an incremental re-sweep
+re-uses them for an unchanged file exactly like its hashes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass, field
 from seawall.collect.filetype import FileType, identify, is_pe
 from seawall.collect.hashing import Digests, ensure_regular, hash_fd, open_evidence
 from seawall.collect.pe import MAX_PE_BYTES, PeInfo, inspect_pe
+from seawall.detect.webshell import MAX_BYTES as WEBSHELL_MAX_BYTES
+from seawall.detect.webshell import assess, assessment_to_json, is_web_script
 
 CONTENT_COLUMNS = (
     "file_type",
@@ -29,6 +35,7 @@ CONTENT_COLUMNS = (
     "imphash",
     "signature_status",
     "signer",
+    "webshell",
 )
 
 
@@ -36,6 +43,8 @@ CONTENT_COLUMNS = (
 class ContentFeatures:
     file_type: FileType
     pe: PeInfo | None = None
+    webshell: str | None = None
+    """The web-shell assessment (JSON) of a server-side script under a web root."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -49,7 +58,7 @@ class ContentFeatures:
         """The ``CONTENT_COLUMNS`` values of this file, in that order."""
         pe = self.pe
         if pe is None:
-            return (self.file_type.label, None, None, None, None, None, None, None)
+            return (self.file_type.label, None, None, None, None, None, None, None, self.webshell)
         return (
             self.file_type.label,
             pe.original_name,
@@ -59,6 +68,7 @@ class ContentFeatures:
             pe.imphash,
             pe.signature_status,
             pe.signer,
+            self.webshell,
         )
 
 
@@ -75,24 +85,42 @@ def _read_all(fd: int, size: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def features_of(fd: int, digests: Digests) -> ContentFeatures:
-    """Type the file from ``digests.head``; for a PE, re-read it through ``fd`` and inspect it."""
+def features_of(
+    fd: int, digests: Digests, path: bytes = b"", *, webshells: bool = True
+) -> ContentFeatures:
+    """Type the file from ``digests.head``; for a PE, re-read it through ``fd`` and inspect it;
+    for a server-side script under a web root, assess it as a possible web shell."""
     file_type = identify(digests.head)
     if not is_pe(digests.head):
-        return ContentFeatures(file_type)
+        webshell = _webshell(fd, digests, path) if webshells else None
+        return ContentFeatures(file_type, webshell=webshell)
     if digests.size > MAX_PE_BYTES:
         note = f"PE of {digests.size} bytes, over {MAX_PE_BYTES}: not parsed"
         return ContentFeatures(file_type, PeInfo(warnings=(note,)))
     return ContentFeatures(file_type, inspect_pe(_read_all(fd, digests.size)))
 
 
-def examine_file(path: bytes, *, follow_symlinks: bool = False) -> tuple[Digests, ContentFeatures]:
+def _webshell(fd: int, digests: Digests, path: bytes) -> str | None:
+    """The stored assessment of a web-root script (its head, or up to ``MAX_BYTES`` re-read)."""
+    text = os.fsdecode(path)
+    if not text or not is_web_script(text):
+        return None
+    if digests.size <= len(digests.head):
+        data = digests.head
+    else:
+        data = _read_all(fd, min(digests.size, WEBSHELL_MAX_BYTES))
+    return assessment_to_json(assess(data, text.rsplit("/", 1)[-1]))
+
+
+def examine_file(
+    path: bytes, *, follow_symlinks: bool = False, webshells: bool = True
+) -> tuple[Digests, ContentFeatures]:
     """Hash ``path`` and extract its content features in one open, read-only and ``O_NOATIME``."""
     fd = open_evidence(path, follow_symlinks=follow_symlinks)
     try:
         ensure_regular(fd, path)
         digests = hash_fd(fd)
-        return digests, features_of(fd, digests)
+        return digests, features_of(fd, digests, path, webshells=webshells)
     finally:
         os.close(fd)
 
@@ -116,7 +144,9 @@ class Examined:
     nbytes: int = 0
 
 
-def examine_chunk(paths: list[bytes], followed: list[bool], sizes: list[int]) -> Examined:
+def examine_chunk(
+    paths: list[bytes], followed: list[bool], sizes: list[int], webshells: bool = True
+) -> Examined:
     """``examine_file`` for each path (``followed``: a symlink to open, ``sizes``: what the walk
     saw): run in a sweep's worker process, so that small files (whose Python overhead exceeds
     their hashing) are typed and hashed off the walking process's GIL."""
@@ -125,7 +155,7 @@ def examine_chunk(paths: list[bytes], followed: list[bool], sizes: list[int]) ->
     out = Examined([], notes)
     for i, (path, follow, size) in enumerate(zip(paths, followed, sizes, strict=True)):
         try:
-            digests, features = examine_file(path, follow_symlinks=follow)
+            digests, features = examine_file(path, follow_symlinks=follow, webshells=webshells)
         except OSError as error:
             rows.append(_UNREAD)
             if error.errno == errno.ENOENT:

@@ -97,6 +97,9 @@ class CollectOptions:
     follow_symlinks: bool = False
     workers: int | None = None
     batch_rows: int = BATCH_ROWS
+    webshells: bool = True
+    """Assess server-side scripts under web roots as possible web shells while their bytes are
+    at hand (``--no-webshells`` leaves it to the hunt, which re-reads the evidence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +396,8 @@ class _Sweep:
         followed = chunk.column("followed").to_pylist()
         sizes = chunk.column("size").to_pylist()
         assert self.pool is not None
-        self.hash_jobs[self.pool.submit(examine_chunk, paths, followed, sizes)] = chunk
+        job = self.pool.submit(examine_chunk, paths, followed, sizes, self.options.webshells)
+        self.hash_jobs[job] = chunk
 
     def examined(self, chunk: pa.Table, result: Examined) -> None:
         """Store what a worker examined, or the reason it failed (the file stays listed)."""

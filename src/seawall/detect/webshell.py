@@ -20,10 +20,11 @@ UTF-8, and only the first :data:`MAX_BYTES` are looked at so that a hostile mult
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePath, PurePosixPath
 
 from seawall.detect.webshell_flow import (
     _CMD_SINK_RE,
@@ -48,13 +49,21 @@ from seawall.detect.webshell_tokens import fold_variables, join_literals
 from seawall.detect.webshell_wrap import wrapped_sinks
 
 __all__ = [
+    "ASSESSOR_VERSION",
     "MAX_BYTES",
     "THRESHOLD",
     "WEB_EXTENSIONS",
     "WebshellAssessment",
     "assess",
+    "assessment_from_json",
+    "assessment_to_json",
     "is_web_root",
+    "is_web_script",
 ]
+
+#: Bumped whenever features or weights change: an assessment stored at collect time by another
+#: version is not trusted, and the hunt re-reads the evidence instead.
+ASSESSOR_VERSION = 2
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
@@ -401,3 +410,41 @@ def read_head(path: Path) -> bytes:
     """As much of a file as :func:`assess` looks at, read as bytes only (it may be live malware)."""
     with path.open("rb") as handle:
         return handle.read(MAX_BYTES)
+
+
+def is_web_script(path: str) -> bool:
+    """A server-side script under a well-known web root, as walked (POSIX or Windows form).
+
+    A mounted Windows volume's ``/mnt/c/InetPub/x.aspx`` is checked both as written and with
+    Windows' case-insensitive folder names.
+    """
+    if PurePath(path).suffix.lower() not in WEB_EXTENSIONS:
+        return False
+    return is_web_root(path) or is_web_root(path.replace("/", "\\"))
+
+
+def assessment_to_json(result: WebshellAssessment) -> str:
+    """The assessment as stored in the case at collect time (with the assessor's version)."""
+    return json.dumps(
+        {"version": ASSESSOR_VERSION, **asdict(result), "reasons": list(result.reasons)},
+        sort_keys=True,
+    )
+
+
+def assessment_from_json(text: str | None) -> WebshellAssessment | None:
+    """A stored assessment, or None when absent, unreadable or made by another version."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        if data.get("version") != ASSESSOR_VERSION:
+            return None
+        return WebshellAssessment(
+            score=float(data["score"]),
+            is_webshell=bool(data["is_webshell"]),
+            language=data["language"],
+            reasons=tuple(str(r) for r in data["reasons"]),
+            features=dict(data["features"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -1,8 +1,9 @@
 """Web shells on internet-facing servers (AA21-200A: APT40 plants China Chopper; M-NET-1).
 
 Files under a web root (auto-detected IIS, Apache/nginx, Tomcat and WordPress roots, plus the
-user's ``--webroot`` folders) with a server-side script extension are re-read from the evidence
-while it is reachable and assessed by :func:`seawall.detect.webshell.assess`: request data flowing
+user's ``--webroot`` folders) with a server-side script extension are judged from the assessment
+the sweep stored for them (scripts under a well-known web root), or else re-read from the
+evidence while it is reachable, by :func:`seawall.detect.webshell.assess`: request data flowing
 into code evaluation, China Chopper one-liners, obfuscation, uploader/file-manager traits. A file
 much newer than its neighbours in the same folder is named in the reasons, since a planted shell
 usually is. Evidence that is no longer reachable is counted in the coverage, never taken as clean.
@@ -18,7 +19,7 @@ from typing import Any
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judged_path
-from seawall.detect.webshell import WEB_EXTENSIONS, assess, is_web_root
+from seawall.detect.webshell import WEB_EXTENSIONS, assess, assessment_from_json, is_web_root
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
@@ -26,7 +27,7 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 # scripts cross into Python (the folder statistics need every file, so they are computed first).
 _SQL = f"""
 SELECT * EXCLUDE (extension) FROM (
-    SELECT {", ".join(FILE_COLUMNS)},
+    SELECT {", ".join(FILE_COLUMNS)}, webshell,
         lower(regexp_extract(name, '\\.[^.]*$')) AS extension,
         median(epoch(mtime)) OVER (PARTITION BY host, parent) AS sibling_median_epoch,
         count(*) OVER (PARTITION BY host, parent) AS siblings
@@ -78,17 +79,21 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
     roots = tuple(context.options.webroots)
     max_bytes = int(context.parameters.get("max_bytes", DEFAULT_MAX_BYTES))
     recent_days = float(context.parameters.get("newer_than_siblings_days", 30))
-    in_scope = assessed = unreachable = 0
+    in_scope = assessed = unreachable = from_case = 0
     for row in stream(context.store, _SQL):
         if not _in_scope(row, roots):
             continue
         in_scope += 1
-        data = read_unchanged(str(row["path"]), int(row.get("size") or 0), max_bytes)
-        if data is None:
-            unreachable += 1
-            continue
+        result = assessment_from_json(row.pop("webshell"))
+        if result is not None:
+            from_case += 1
+        else:
+            data = read_unchanged(str(row["path"]), int(row.get("size") or 0), max_bytes)
+            if data is None:
+                unreachable += 1
+                continue
+            result = assess(data, str(row.get("name") or ""))
         assessed += 1
-        result = assess(data, str(row.get("name") or ""))
         if not result.is_webshell:
             continue
         reasons = list(result.reasons)
@@ -112,7 +117,8 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
             " document root (IIS inetpub, /var/www, Tomcat webapps…) or name it with --webroot"
         )
     context.note(
-        f"{in_scope} scripts under web roots: {assessed} assessed,"
+        f"{in_scope} scripts under web roots: {assessed} assessed ({from_case} from features"
+        f" extracted at collect time, {assessed - from_case} read from the evidence now),"
         f" {unreachable} no longer reachable at their recorded path (not assessed)"
     )
     if assessed == 0:
