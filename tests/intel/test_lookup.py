@@ -171,6 +171,7 @@ def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Pa
         import_files(case, [ours], source_name="ours")
         # make it a case written before the index existed
         case.con.execute("DROP TABLE indicator_keys")
+        case.con.execute("ALTER TABLE files DROP COLUMN webshell")  # migration 4
         case.con.execute("DELETE FROM schema_version WHERE version >= 3")
         assert case.schema_version() == 2
     with CaseStore.open(case_dir) as case:
