@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -154,13 +155,12 @@ class _Scorer:
 
 def _entropy(data: bytes) -> float:
     """Entropy (bits/byte) of the first 16 KiB: code ~4.5-5.3, packed payloads 5.8 and up."""
-    if not data:
-        return 0.0
-    total = len(data)
     data = data[:16384]
     total = len(data)
-    counts = (data.count(bytes((b,))) for b in range(256))
-    return -sum(c / total * math.log2(c / total) for c in counts if c)
+    if not total:
+        return 0.0
+    # Counter counts bytes in C: 256 ``bytes.count`` scans cost ~2 ms a file.
+    return -sum(c / total * math.log2(c / total) for c in Counter(data).values())
 
 
 _STMT_END_RE = re.compile(r"[;\n\r]|%>|<%")
@@ -273,7 +273,7 @@ def _deep_flow(text: str, sc: _Scorer) -> None:
     """Flows the plain sink scan misses: callbacks, backticks, droppers, request-named calls."""
     tainted_re = _names_re(_tainted_names(text))
     _callbacks(text, tainted_re, sc)
-    if _BACKTICK_RE.search(text):
+    if "`" in text and _BACKTICK_RE.search(text):  # the literal test skips most files cheaply
         sc.add("request_to_backtick", 70, "request parameter run as a shell command in backticks")
     _file_write(text, tainted_re, sc)
     if tainted_re is not None and re.search(

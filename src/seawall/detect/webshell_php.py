@@ -150,6 +150,8 @@ def _remote_code(text: str, sc: _Scorer) -> None:
 
 
 def _call_result_call(text: str, sc: _Scorer) -> None:
+    if "$_" not in text:  # the pattern ends in request data: skip the costly scan without it
+        return
     for m in _CALL_RESULT_CALL_RE.finditer(text):
         if m.group(1) not in _KEYWORDS:
             sc.add(
