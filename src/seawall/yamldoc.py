@@ -7,8 +7,10 @@ Packs and tool-location extensions are both written by hand, so a bad file must 
 2. :func:`compose` parses the YAML once into its node tree (SafeLoader: no Python object tags);
 3. :func:`check_node_tree` rejects recursive aliases, alias bombs and duplicate keys;
 4. :func:`construct` builds the Python data from that same tree;
-5. the caller validates the data with pydantic, and :func:`validation_error` walks each error's
+5. the data is validated with pydantic, and :func:`validation_error` walks each error's
    location (``("techniques", 3, "id")``) down the tree to the node's line with :func:`line_of`.
+
+:func:`parse_model` runs steps 2 to 5 for a document that must be one mapping.
 
 Every problem is a :class:`~seawall.errors.BadInputError` located at ``display:line``.
 """
@@ -16,10 +18,10 @@ Every problem is a :class:`~seawall.errors.BadInputError` located at ``display:l
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from seawall.errors import BadInputError
@@ -28,6 +30,7 @@ from seawall.errors import BadInputError
 MAX_REPORTED_PROBLEMS = 10
 
 Location = tuple[int | str, ...]
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def read_bounded_utf8(data: bytes, display: str, max_bytes: int, noun: str = "file") -> str:
@@ -232,3 +235,29 @@ def validation_error(
         extra = "; ".join(f"line {line}: {text}" for line, text in rest)
         message += f" (and {len(problems) - 1} more: {extra})"
     return BadInputError(message, f"{display}:{first_line}")
+
+
+def parse_model(
+    text: str,
+    display: str,
+    model: type[_Model],
+    *,
+    max_nodes: int,
+    noun: str,
+    not_mapping: str,
+    empty_message: str = "file is empty",
+) -> _Model:
+    """Validate YAML ``text`` as ``model``; every problem is located at ``display:line``.
+
+    ``noun`` names the document in messages; ``not_mapping`` is the error when the document
+    is not a mapping at all.
+    """
+    root = compose(text, display, empty_message=empty_message)
+    check_node_tree(root, display, max_nodes, noun=noun)
+    data = construct(root, display)
+    if not isinstance(data, dict):
+        raise BadInputError(not_mapping, f"{display}:{root.start_mark.line + 1}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_error(error, root, display, root_name=noun) from None

@@ -159,10 +159,7 @@ class DiskReport:
     warnings: list[DiskWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        payload = asdict(self)
-        payload["imports"] = [asdict(i) for i in self.imports]
-        payload["warnings"] = [asdict(w) for w in self.warnings]
-        return payload
+        return asdict(self)  # nested dataclasses in lists are converted too
 
 
 def _text(raw: bytes) -> str:

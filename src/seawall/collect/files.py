@@ -127,9 +127,7 @@ class CollectReport:
     warnings: list[CollectWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        payload = asdict(self)
-        payload["warnings"] = [asdict(w) for w in self.warnings]
-        return payload
+        return asdict(self)  # nested dataclasses in lists are converted too
 
 
 class Progress(Protocol):

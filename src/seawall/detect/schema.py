@@ -24,7 +24,6 @@ from pydantic import (
     Field,
     JsonValue,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
@@ -33,11 +32,8 @@ from seawall.errors import BadInputError, UsageError
 from seawall.intel.attack import is_valid_technique_id
 from seawall.model.finding import Severity
 from seawall.yamldoc import (
-    check_node_tree,
-    compose,
-    construct,
+    parse_model,
     read_bounded_utf8,
-    validation_error,
 )
 
 DETECTION_ID_PATTERN = r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$"
@@ -109,15 +105,14 @@ class LoadedDetection:
 
 def parse_detection(text: str, display: str) -> Detection:
     """Validate detection YAML ``text``; ``display`` names the file in error locations."""
-    root = compose(text, display)
-    check_node_tree(root, display, MAX_YAML_NODES, noun="detection")
-    data = construct(root, display)
-    if not isinstance(data, dict):
-        raise BadInputError("expected a mapping with id, title, sql or python, …", f"{display}:1")
-    try:
-        return Detection.model_validate(data)
-    except ValidationError as error:
-        raise validation_error(error, root, display, root_name="detection") from None
+    return parse_model(
+        text,
+        display,
+        Detection,
+        max_nodes=MAX_YAML_NODES,
+        noun="detection",
+        not_mapping="expected a mapping with id, title, sql or python, …",
+    )
 
 
 def _read(entry: Traversable | Path, display: str) -> Detection:

@@ -38,15 +38,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from seawall.errors import BadInputError, UsageError
 from seawall.yamldoc import (
-    check_node_tree,
-    compose,
-    construct,
+    parse_model,
     read_bounded_utf8,
-    validation_error,
 )
 
 FORMAT = 1
@@ -350,15 +347,14 @@ def load_extension_file(path: Path) -> ExtensionFile:
 
 def parse_extension(text: str, display: str) -> ExtensionFile:
     """Validate extension YAML ``text``; ``display`` names the source in error locations."""
-    root = compose(text, display)
-    check_node_tree(root, display, MAX_YAML_NODES, noun="file")
-    data = construct(root, display)
-    if not isinstance(data, dict):
-        raise BadInputError("expected a mapping with a 'tools' list", f"{display}:1")
-    try:
-        return ExtensionFile.model_validate(data)
-    except ValidationError as error:
-        raise validation_error(error, root, display, root_name="file") from None
+    return parse_model(
+        text,
+        display,
+        ExtensionFile,
+        max_nodes=MAX_YAML_NODES,
+        noun="file",
+        not_mapping="expected a mapping with a 'tools' list",
+    )
 
 
 @cache

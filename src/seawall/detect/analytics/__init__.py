@@ -20,6 +20,7 @@ from typing import Any
 from seawall.case.store import CaseStore
 from seawall.errors import UsageError
 from seawall.model.finding import Evidence, Severity
+from seawall.triage.locations import ToolLocations
 
 # Modules that register the shipped analytics; imported on first use of the registry.
 BUILTIN_MODULES = (
@@ -58,6 +59,10 @@ class AnalyticContext:
     options: HuntOptions
     now: datetime
     notes: list[str] = field(default_factory=list)
+
+    def tool_locations(self) -> ToolLocations:
+        """The table of standard tool locations, with the user's ``--locations`` extension."""
+        return ToolLocations.load(self.options.location_file)
 
     def note(self, message: str) -> None:
         """Something the analyst must know about this detection's run (partial coverage…)."""

@@ -47,10 +47,6 @@ _HASH_SQL = " UNION ALL ".join(
 )
 
 
-def _locations(context: AnalyticContext) -> ToolLocations:
-    return ToolLocations.load(context.options.location_file)
-
-
 def _file_hit(
     row: dict[str, Any],
     ref: IndicatorRef,
@@ -99,7 +95,7 @@ def file_hash(context: AnalyticContext) -> Iterator[Hit]:
     rows.extend(_sha512_rows(context))
     _note_fuzzy_hashes(context)
     refs = indicator_refs(context.store, ((r["ioc_type"], r["ioc_value"]) for r in rows))
-    locations = _locations(context)
+    locations = context.tool_locations()
     for row in rows:
         kind, value, how = row.pop("ioc_type"), row.pop("ioc_value"), row.pop("how")
         yield _file_hit(row, refs[(kind, value)], locations, how)
@@ -200,7 +196,7 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
                 matched.append((row_id, "file_path", pattern, how))
     rows = _rows_by_id(context.store, {row_id for row_id, *_ in matched})
     refs = indicator_refs(context.store, ((kind, value) for _, kind, value, _ in matched))
-    locations = _locations(context)
+    locations = context.tool_locations()
     for row_id, kind, value, how in matched:
         yield _file_hit(rows[row_id], refs[(kind, value)], locations, how)
 
@@ -300,7 +296,7 @@ def path_regex(context: AnalyticContext) -> Iterator[Hit]:
     if skipped:
         context.note(f"{skipped} path matches skipped by their indicator's false-positive regex")
     rows = _rows_by_id(context.store, {row_id for row_id, _, _ in matched})
-    locations = _locations(context)
+    locations = context.tool_locations()
     for row_id, ref, score in matched:
         row = rows[row_id]
         shown = "no score" if score is None else f"Loki score {score}"

@@ -31,27 +31,15 @@ from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
 from seawall.detect.filejudge import FileJudgement, assess_renaming, judge_file, judged_path
 from seawall.model.finding import Severity
-from seawall.triage.locations import ToolLocations, Verdict, is_posix_path
+from seawall.triage.locations import Verdict, is_posix_path
 
 _SELECT = ", ".join(f"f.{column}" for column in FILE_COLUMNS)
 _REGULAR = "coalesce(f.file_kind, 'regular') = 'regular'"
 
 
-def _locations(context: AnalyticContext) -> ToolLocations:
-    return ToolLocations.load(context.options.location_file)
-
-
 def _count(context: AnalyticContext, where: str) -> int:
     rows = context.store.con.sql(f"SELECT count(*) FROM files f WHERE {where}").fetchall()
     return int(rows[0][0])
-
-
-def _require_files(context: AnalyticContext, what: str) -> int:
-    """The number of swept files; none at all means the detection could not look."""
-    total = _count(context, "true")
-    if total == 0:
-        raise NotRun(f"no swept files in the case: run `seawall collect files` first ({what})")
-    return total
 
 
 def _hit(row: dict[str, Any], judgement: FileJudgement, summary: str, **extra: Any) -> Hit:
@@ -78,8 +66,8 @@ def _on_posix(row: dict[str, Any]) -> bool:
 @analytic("host.legit-tool-location")
 def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
     """Files named like a known tool of their platform, outside all of its standard folders."""
-    total = _require_files(context, "tools are found by name and location")
-    locations = _locations(context)
+    total = _count(context, "true")
+    locations = context.tool_locations()
     windows_names, posix_names = locations.names(posix=False), locations.names(posix=True)
     names = pa.table({"name": sorted(windows_names | posix_names)})
     standard = elsewhere = 0
@@ -109,8 +97,7 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
 @analytic("host.renamed-binary")
 def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
     """PE files whose original name differs from the name on disk, where a known tool is named."""
-    _require_files(context, "renamed binaries are found from PE version info")
-    locations = _locations(context)
+    locations = context.tool_locations()
     list_all = bool(context.parameters.get("all_renamed", False))
     has_version = f"{_REGULAR} AND trim(coalesce(f.pe_original_name, '')) <> ''"
     with_version = _count(context, has_version)
@@ -150,7 +137,6 @@ def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
 @analytic("host.signature-invalid")
 def signature_invalid(context: AnalyticContext) -> Iterator[Hit]:
     """Files whose Authenticode signature is present but does not verify."""
-    _require_files(context, "signatures are checked at collect time")
     counts = dict(
         context.store.con.sql(
             "SELECT signature_status, count(*) FROM files"
@@ -162,7 +148,7 @@ def signature_invalid(context: AnalyticContext) -> Iterator[Hit]:
             "no swept file has a signature status (no PE files in the case, or they were swept"
             " by a seawall that did not check Authenticode)"
         )
-    locations = _locations(context)
+    locations = context.tool_locations()
     sql = f"SELECT {_SELECT} FROM files f WHERE {_REGULAR} AND f.signature_status = 'invalid'"
     for row in stream(context.store, sql):
         signer = f" (signer {row['signer']})" if row.get("signer") else ""

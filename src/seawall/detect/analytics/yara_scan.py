@@ -18,7 +18,6 @@ from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judge_file, judged_path
 from seawall.errors import BadInputError
-from seawall.triage.locations import ToolLocations
 
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 RULE_SUFFIXES = (".yar", ".yara")
@@ -55,7 +54,7 @@ def yara(context: AnalyticContext) -> Iterator[Hit]:
     skip_types = [str(t).lower() for t in context.parameters.get("skip_file_types", [])]
     scanner = yara_x.Scanner(rules)
     scanner.set_timeout(int(context.parameters.get("timeout_seconds", 30)))
-    locations = ToolLocations.load(context.options.location_file)
+    locations = context.tool_locations()
     scanned = unreachable = filtered = 0
     found: list[tuple[dict[str, Any], list[str]]] = []
     sql = f"SELECT {_SELECT} FROM files WHERE coalesce(file_kind, 'regular') = 'regular'"

@@ -17,17 +17,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.packs.schema import Pack
 from seawall.yamldoc import (
-    check_node_tree,
-    compose,
-    construct,
     line_of,
+    parse_model,
     read_bounded_utf8,
-    validation_error,
 )
 
 __all__ = [
@@ -126,13 +121,12 @@ def _read_bounded(data: bytes, display: str) -> str:
 
 def parse_pack(text: str, display: str) -> Pack:
     """Validate pack YAML ``text``; ``display`` names the source in error locations."""
-    root = compose(text, display, empty_message="pack file is empty")
-    check_node_tree(root, display, MAX_EXPANDED_NODES, noun="pack")
-    data = construct(root, display)
-    if not isinstance(data, dict):
-        line = root.start_mark.line + 1
-        raise BadInputError("a pack must be a YAML mapping", f"{display}:{line}")
-    try:
-        return Pack.model_validate(data)
-    except ValidationError as error:
-        raise validation_error(error, root, display, root_name="pack") from None
+    return parse_model(
+        text,
+        display,
+        Pack,
+        max_nodes=MAX_EXPANDED_NODES,
+        noun="pack",
+        not_mapping="a pack must be a YAML mapping",
+        empty_message="pack file is empty",
+    )
