@@ -333,7 +333,8 @@ def test_resweep_keeps_hashes_of_a_file_whose_metadata_alone_changed(
 def test_tiny_batches_and_slices_record_the_same_rows(
     tmp_path: Path, case_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Walk slices of one entry, joins of three files and writes of two rows: same result."""
+    """Walk slices of one entry, joins of three files and writes of two rows, and a first sweep
+    that leaves every file over 4 bytes to the hashing chunks: same result."""
     evidence = tmp_path / "evidence"
     _build_tree(evidence)
     columns = "path, size, mode, md5, sha1, sha256, file_type, file_kind, note"
@@ -345,6 +346,7 @@ def test_tiny_batches_and_slices_record_the_same_rows(
         monkeypatch.setattr(files, "WALK_BUDGET", 1)
         monkeypatch.setattr(files, "JOIN_ROWS", 3)
         monkeypatch.setattr(files, "CHUNK_FILES", 2)
+        monkeypatch.setattr(files, "INLINE_BYTES", 4)
         first = _sweep(store, [evidence], host="tiny", batch_rows=2)
         (evidence / "c/Users/Public/notes.txt").write_bytes(b"changed\n")
         second = _sweep(store, [evidence], host="tiny", batch_rows=2)

@@ -39,7 +39,7 @@ CONTENT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per file, and a frozen one costs more
 class ContentFeatures:
     file_type: FileType
     pe: PeInfo | None = None

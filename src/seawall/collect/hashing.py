@@ -47,7 +47,7 @@ class ChangedWhileReadingError(OSError):
     """The file is no longer the regular file the walk saw (swapped, truncated, replaced)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~1 µs more per file to build
 class Digests:
     md5: str
     sha1: str

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from seawall.detect.webshell_flow import (
     _CMD_SINK_RE,
@@ -418,9 +418,16 @@ def is_web_script(path: str) -> bool:
     A mounted Windows volume's ``/mnt/c/InetPub/x.aspx`` is checked both as written and with
     Windows' case-insensitive folder names.
     """
-    if PurePath(path).suffix.lower() not in WEB_EXTENSIONS:
+    if suffix_of(path).lower() not in WEB_EXTENSIONS:
         return False
     return is_web_root(path) or is_web_root(path.replace("/", "\\"))
+
+
+def suffix_of(path: str) -> str:
+    """``PurePath(path).suffix`` without building a path object (the sweep asks of every file)."""
+    name = path[path.rfind("/") + 1 :]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def assessment_to_json(result: WebshellAssessment) -> str:
