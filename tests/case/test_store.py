@@ -64,3 +64,17 @@ def test_insert_or_ignore_is_idempotent(case_dir: Path) -> None:
         store.insert_arrow("indicators", rows, ignore_existing=True)
         store.insert_arrow("indicators", rows, ignore_existing=True)
         assert store.table_counts()["indicators"] == 1
+
+
+def test_no_progress_bar_reaches_stdout(case_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """DuckDB draws a progress bar on stdout for queries over two seconds (shown here with the
+    delay set to zero, which also switches the bar on); ``--json`` must own stdout, so the
+    case's connection has it switched off."""
+    raw = duckdb.connect()
+    raw.execute("SET progress_bar_time = 0")
+    raw.sql("SELECT sum(hash(i)) FROM range(30000000) t(i)").fetchall()
+    assert "100%" in capfd.readouterr().out
+    with CaseStore.open(case_dir) as store:
+        store.con.complete()
+        setting = store.con.sql("SELECT current_setting('enable_progress_bar')").fetchall()
+    assert setting == [(False,)]

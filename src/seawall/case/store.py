@@ -69,6 +69,10 @@ class CaseStore:
             raise CaseError(f"{case_dir} is a file, not a case directory")
         try:
             connection = duckdb.connect(str(database))
+            # DuckDB draws a progress bar on stdout for queries over two seconds: that would
+            # break ``--json``'s one document on stdout (seen on re-sweeps of 200k files).
+            connection.execute("SET enable_progress_bar = false")
+            connection.complete()
         except duckdb.Error as error:
             raise CaseError(f"cannot open case database {database}: {error}") from error
         store = cls(case_dir, connection)

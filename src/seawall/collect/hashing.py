@@ -1,10 +1,10 @@
 """MD5, SHA-1 and SHA-256 of one file in a single read pass, without touching the evidence.
 
 Reading a file three times would triple the I/O on a disk image that may be far bigger than the
-page cache, so the three digests are fed from the same 1 MiB buffer. ``hashlib`` releases the GIL
-for updates this size, but a small file's hashing is mostly Python: the sweep runs this in worker
-processes. The first bytes of that buffer are kept (``Digests.head``) so that typing the file by
-content needs no second read.
+page cache, so the three digests are fed from the same reads. ``hashlib`` releases the GIL for
+large updates, but a small file's hashing is mostly Python: the sweep runs this in worker
+processes. The first bytes read are kept (``Digests.head``) so that typing the file by content
+needs no second read.
 
 Evidence is read-only: the file is opened ``O_RDONLY | O_NOATIME`` so that reading does not change
 its access time (an artefact a responder may need later). Linux allows ``O_NOATIME`` only to the
@@ -87,22 +87,25 @@ def ensure_regular(fd: int, path: bytes) -> None:
 
 
 def hash_fd(fd: int) -> Digests:
-    md5 = hashlib.md5(usedforsecurity=False)
-    sha1 = hashlib.sha1(usedforsecurity=False)
-    sha256 = hashlib.sha256()
-    buffer = _buffer()
-    buffers = [buffer]
-    count = os.readv(fd, buffers)
-    if count == 0:
-        return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), 0, b"")
-    view = memoryview(buffer)
-    head = bytes(view[: min(count, HEAD_BYTES)])
-    total = 0
-    while count:
-        chunk = view[:count] if count < CHUNK_SIZE else view
-        md5.update(chunk)
-        sha1.update(chunk)
-        sha256.update(chunk)
-        total += count
-        count = os.readv(fd, buffers)
+    """Digest what ``fd`` reads from its offset to the end of the file.
+
+    The first read takes up to ``HEAD_BYTES`` as a new bytes object: for most files that is all
+    of it, fed to the digests' constructors and kept as the head without a copy. The rest (and
+    the read that finds the end) goes through the thread's reused 1 MiB buffer.
+    """
+    head = os.read(fd, HEAD_BYTES)
+    md5 = hashlib.md5(head, usedforsecurity=False)
+    sha1 = hashlib.sha1(head, usedforsecurity=False)
+    sha256 = hashlib.sha256(head)
+    total = len(head)
+    if total:
+        buffer = _buffer()
+        buffers = [buffer]
+        view = memoryview(buffer)
+        while count := os.readv(fd, buffers):
+            chunk = view[:count] if count < CHUNK_SIZE else view
+            md5.update(chunk)
+            sha1.update(chunk)
+            sha256.update(chunk)
+            total += count
     return Digests(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), total, head)
