@@ -267,11 +267,12 @@ def figures(root: str) -> None:
             f"cpu        : sweep {cpu:.2f} CPU-s (parent and workers), one-pass three-digest"
             f" hashing {three_cpu:.2f} CPU-s: hashing / sweep = {three_cpu / cpu:.2f}"
         )
-        again, again_seconds = _sweep(Path(temp) / "warm", root)
+        again, again_seconds, again_cpu = _sweep_cpu(Path(temp) / "warm", root)
         print(
             f"re-sweep   : {again.reused:,} reused, {again.hashed:,} hashed in"
             f" {again_seconds:.2f}s: {seconds / again_seconds:.1f}x faster than the full sweep"
-            f" ({_load()})"
+            f" ({_load()}); CPU {again_cpu:.2f} s: {cpu / again_cpu:.1f}x less than the full"
+            " sweep's"
         )
         _, with_seconds = _sweep(Path(temp) / "webshells", root, webshells=True)
         scripts = _assessed_scripts(Path(temp) / "webshells")

@@ -406,3 +406,21 @@ def test_a_windows_volume_is_mapped_to_c_when_no_root_map_covers_it(
         rows = store.con.sql("SELECT os, windows_path FROM files WHERE name = 'cmd.exe'").fetchall()
     assert report.assumed_root_maps == [f"{volume}=C:\\"]
     assert rows == [("windows", "c:\\windows\\system32\\cmd.exe")]
+
+
+def test_a_huge_directory_is_not_hashed_by_one_worker_alone(tmp_path: Path) -> None:
+    """A walk slice stops between directories only, so a flat directory is one slice: its worker
+    hashes at most ``budget`` files itself and leaves the rest (and larger files) to be spread
+    over every worker in chunks."""
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(10):
+        (flat / f"f{i}.txt").write_bytes(b"x" * i)
+    (flat / "large.bin").write_bytes(b"y" * (files.INLINE_BYTES + 1))
+    settings = walk.WalkSettings(os_name="linux")
+    swept = files.walk_and_examine([(os.fsencode(flat), False)], settings, 3, CollectOptions())
+    assert swept.rows.num_rows == swept.hashed == 3
+    assert swept.rows.column("sha256").null_count == 0
+    left = swept.listed.table
+    assert left.num_rows == 8 and "large.bin" in left.column("name").to_pylist()
+    assert set(swept.rows.column("name").to_pylist()).isdisjoint(left.column("name").to_pylist())

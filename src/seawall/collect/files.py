@@ -271,7 +271,8 @@ class Swept:
 def walk_and_examine(
     dirs: list[Dir], settings: WalkSettings, budget: int, options: CollectOptions
 ) -> Swept:
-    """Walk a slice and examine its files up to ``INLINE_BYTES`` in the same worker.
+    """Walk a slice and examine its files up to ``INLINE_BYTES`` (at most ``budget`` of them) in
+    the same worker.
 
     With nothing to compare against (a first sweep), the files a worker lists need not travel
     to this process and back before they are hashed: for a small file that round trip (paths
@@ -283,6 +284,9 @@ def walk_and_examine(
     small = pc.and_(
         pc.is_null(table.column("note")), pc.less_equal(table.column("size"), INLINE_BYTES)
     )
+    # A slice stops between directories, so one huge directory makes a huge slice: past
+    # ``budget`` files, the rest go out in chunks too (over every worker, not just this one).
+    small = pc.and_(small, pc.less_equal(pc.cumulative_sum(small.cast(pa.int64())), budget))
     here = table.filter(small)
     listed.table = table.filter(pc.invert(small))
     result = examine_table(here, options.webshells)
