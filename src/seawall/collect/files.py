@@ -2,7 +2,9 @@
 
 One worker process per core does the per-file work: the walk (``seawall.collect.walk``, in
 slices of a few thousand entries, each directory opened ``O_NOATIME``) and the hashing and
-typing (``content``, in chunks of files). This process only schedules, joins and writes, on Arrow
+typing (``content``). In a first sweep a worker hashes the small files of the slice it listed
+itself (``walk_and_examine``); larger files, the rest of a huge directory, and a re-sweep's new
+or changed files go out in chunks. This process only schedules, joins and writes, on Arrow
 tables: it holds no Python object per file, and nothing proportional to the tree beyond what
 DuckDB keeps of the rows it writes. Nothing under a swept path is ever opened for writing.
 
@@ -477,20 +479,21 @@ class _Sweep:
     def examined(self, chunk: pa.Table, result: Examined) -> None:
         """Store what a worker examined, or the reason it failed (the file stays listed)."""
         table, warnings = examined_rows(chunk, result)
-        for path, message, skipped in warnings:
-            self.warn(path, message, skipped)
-        self.report.hashed += result.hashed
-        self.report.bytes_hashed += result.nbytes
-        self.output(table, result.nbytes)
+        self.store_examined(table, warnings, result.hashed, result.nbytes)
 
     def take_swept(self, root_index: int, swept: Swept) -> None:
         """What a worker walked and examined at once (a first sweep's slice)."""
         self.take_listing(root_index, swept.listed)
-        for path, message, skipped in swept.warnings:
+        self.store_examined(swept.rows, swept.warnings, swept.hashed, swept.nbytes)
+
+    def store_examined(
+        self, table: pa.Table, warnings: list[WalkWarning], hashed: int, nbytes: int
+    ) -> None:
+        for path, message, skipped in warnings:
             self.warn(path, message, skipped)
-        self.report.hashed += swept.hashed
-        self.report.bytes_hashed += swept.nbytes
-        self.output(swept.rows, swept.nbytes)
+        self.report.hashed += hashed
+        self.report.bytes_hashed += nbytes
+        self.output(table, nbytes)
 
     # -- scheduling -----------------------------------------------------------------------------
 
