@@ -14,6 +14,7 @@ the fold into one answer per value), best of the same number of runs.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -96,6 +97,7 @@ def main() -> None:
             imported = report.as_dict()["indicators"]
 
             # Best of N for both, interleaved, so that a noisy neighbour hurts neither more.
+            load_before = os.getloadavg()[0]
             lookup_seconds, plain_seconds = float("inf"), float("inf")
             for _ in range(args.repeat):
                 started = time.perf_counter()
@@ -103,6 +105,7 @@ def main() -> None:
                 lookup_seconds = min(lookup_seconds, time.perf_counter() - started)
                 plain_seconds = min(plain_seconds, _plain_join_seconds(store, query_array))
             stages = _stage_seconds(store, query_array, args.repeat) if args.profile else {}
+            load_after = os.getloadavg()[0]
 
     verdicts = result.group_by("verdict").aggregate([("query", "count")]).to_pylist()
     ratio = plain_seconds / lookup_seconds
@@ -121,6 +124,8 @@ def main() -> None:
     )
     print("verdicts: " + ", ".join(f"{v['verdict']} {v['query_count']:,}" for v in verdicts))
     print(f"ratio lookup/plain-join throughput: {ratio:.2f} (target >= {TARGET_RATIO}) {status}")
+    # this machine is shared: the 1-minute load average says how much the timings can be trusted
+    print(f"load average (1 min) during the lookups: {load_before:.2f} -> {load_after:.2f}")
     if stages:
         timings = ", ".join(f"{stage} {seconds:.3f} s" for stage, seconds in stages.items())
         print(f"lookup stages (best of each): {timings}")
@@ -160,7 +165,7 @@ def _stage_seconds(store: CaseStore, query_array: pa.Array, repeat: int) -> dict
             matched = lookup_module._match_rows(store, plan)
             started = timed("match (SQL)", started)
         lookup_module._per_value(matched, len(query_array))
-        timed("fold and place (Arrow)", started)
+        timed("fold (Arrow)", started)
     return best
 
 

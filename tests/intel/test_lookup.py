@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from seawall.case.schema import INDICATOR_KEYS_SQL, LATEST_VERSION
 from seawall.case.store import CaseStore
+from seawall.intel import lookup as lookup_module
 from seawall.intel.importer import import_files
 from seawall.intel.lookup import Verdict, _probe_plan, lookup, lookup_bulk
 from seawall.intel.lookup_sql import ProbePlan
@@ -255,3 +257,122 @@ def test_bulk_values_python_canonicalises_land_in_place(store: CaseStore) -> Non
         "malicious",
     ]
     assert rows[0]["how"] == "cidr" and rows[0]["indicator"] == "2a05:d014::/32"
+
+
+def test_bulk_answers_are_dictionary_encoded_strings(store: CaseStore) -> None:
+    values = ["mailnalysis.com", "a.b.mailnalysis.com", "45.77.1.1", "nothing.example.org"] * 2
+    result = lookup_bulk(store, values)
+    for column in ("verdict", "how", "indicator"):
+        assert pa.types.is_dictionary(result.schema.field(column).type)
+        assert pa.types.is_string(result.schema.field(column).type.value_type)
+    assert result.schema.field("matches").type == pa.int64()
+    rows = result.to_pylist()
+    assert [r["verdict"] for r in rows[:4]] == ["malicious", "malicious", "malicious", "unknown"]
+    assert [r["how"] for r in rows[:4]] == ["exact", "parent-domain", "cidr", None]
+    assert [r["indicator"] for r in rows[:4]] == [
+        "mailnalysis.com",
+        "mailnalysis.com",
+        "45.77.0.0/16",
+        None,
+    ]
+    # each verdict and match kind is named once, so grouping by the column groups by name
+    counts = result.group_by("verdict").aggregate([("query", "count")]).to_pylist()
+    assert sorted((c["verdict"], c["query_count"]) for c in counts) == [
+        ("malicious", 6),
+        ("unknown", 2),
+    ]
+    # an indicator may sit under several indices: decoded, the strings are the same
+    decoded = result.column("indicator").cast(pa.string()).to_pylist()
+    assert decoded == [r["indicator"] for r in rows]
+    with store.registered("bulk_answer", result):
+        by_sql = store.con.execute(
+            "SELECT indicator, count(*) FROM bulk_answer WHERE how = 'parent-domain' GROUP BY 1"
+        ).fetchall()
+    assert by_sql == [("mailnalysis.com", 2)]
+
+
+def test_bulk_values_answer_alike_in_every_block(store: CaseStore) -> None:
+    # Values that need refanging, URLs, e-mail addresses, IPv6 and non-ASCII names are found
+    # block by block (see lookup._blocks): spread over several blocks, at their edges too,
+    # among plain values, each gets the answer it gets on its own.
+    special = [
+        "hxxps://i.mailnalysis[.]com/owa/auth?x=1",
+        "MAILNALYSIS[.]COM.",
+        "someone@mailnalysis.com",
+        "someone[@]mailnalysis(.)com",
+        "2A05:D014::1",
+        "WWW.BÜCHER-SHOP.DE",
+        "http://45.77.9.9/x",
+        "hxxpmailnalysis.com",
+        "fxp.mailnalysis.com",
+        "(not a value)",
+    ]
+    block = lookup_module._BLOCK_ROWS
+    size = 3 * block + 100
+    values = [f"filler-{i}.example.org" if i % 3 else "x.mailnalysis.com" for i in range(size)]
+    # five at a time: at the start, across the first and the second block edge, at the end
+    groups = [special[:5], special[5:], special[::2], special[1::2]]
+    placed: dict[int, str] = {}
+    for start, group in zip([0, block - 2, 2 * block - 3, size - 5], groups, strict=True):
+        for offset, value in enumerate(group):
+            placed[start + offset] = values[start + offset] = value
+    alone = dict(zip(special, _bulk(store, special), strict=True))
+    rows = _bulk(store, values)
+    for position, value in placed.items():
+        assert rows[position] == alone[value], value
+    plain = [r for i, r in enumerate(rows) if i not in placed]
+    assert {(r["verdict"], r["how"]) for r in plain if r["query"] == "x.mailnalysis.com"} == {
+        ("malicious", "parent-domain")
+    }
+    assert {r["verdict"] for r in plain if r["query"] != "x.mailnalysis.com"} == {"unknown"}
+    assert [alone[value]["how"] for value in special] == [
+        "url-host",
+        "exact",
+        "email-domain",
+        "email-domain",
+        "cidr",
+        "parent-domain",
+        "cidr",
+        None,  # a name (no colon: not a defanged scheme), not under mailnalysis.com
+        "parent-domain",
+        None,
+    ]
+
+
+def test_lookups_read_values_as_the_importer_does(case_dir: Path, tmp_path: Path) -> None:
+    """The SQL typing and refanging agree with the importer's Python: a name that merely starts
+    like a defanged scheme is a name, an out-of-range octet makes no address (and no network
+    probe), zero-padded octets are decimal, and every defanged scheme the importer knows is
+    refanged in a lookup too."""
+    ours = _csv(
+        tmp_path,
+        "ours.csv",
+        "fxpro.com,domain,90,a broker whose name starts like fxp\n"
+        "hxpress.net,domain,90,starts like hxp\n"
+        "45.10.1.1,ipv4,90,an address\n"
+        "1.2.6.0/24,cidr,90,a network\n"
+        "drop.evil-cdn.net,domain,90,a host\n",
+    )
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="ours")
+        values = [
+            "fxpro.com",
+            "www.hxpress.net",
+            "1.2.3.999",
+            "045.010.001.001",
+            "hxp://drop.evil-cdn.net/a",
+            "h**ps://drop.evil-cdn.net/b",
+            "fxp://drop.evil-cdn.net/c",
+        ]
+        rows = {r["query"]: (r["verdict"], r["how"]) for r in _bulk(case, values)}
+        detailed = {r.query: r.verdict.value for r in lookup(case, values)}
+    assert rows == {
+        "fxpro.com": ("malicious", "exact"),
+        "www.hxpress.net": ("malicious", "parent-domain"),
+        "1.2.3.999": ("unknown", None),  # not 1.2.6.0/24 by an overflowing octet
+        "045.010.001.001": ("malicious", "exact"),
+        "hxp://drop.evil-cdn.net/a": ("malicious", "url-host"),
+        "h**ps://drop.evil-cdn.net/b": ("malicious", "url-host"),
+        "fxp://drop.evil-cdn.net/c": ("malicious", "url-host"),
+    }
+    assert detailed == {value: verdict for value, (verdict, _) in rows.items()}

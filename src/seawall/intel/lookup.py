@@ -21,6 +21,7 @@ checked there. The match rows are folded into one answer per value in Arrow (:fu
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ import pyarrow.compute as pc
 from seawall.case.store import CaseStore, utcnow
 from seawall.intel import hygiene, normalize
 from seawall.intel.lookup_sql import (
+    CODES,
     HOW,
     PROBE_PLAN_SQL,
     VERDICTS,
@@ -133,12 +135,20 @@ def _python_canonical(value: str) -> str:
 
 _TRIMMED = " \t\r\n\f\v."
 _EXTRA_SCHEMA = pa.schema(
-    [("qid", pa.int64()), ("type", pa.string()), ("value", pa.string()), ("how", pa.uint8())]
+    [("qid", pa.int32()), ("type", pa.string()), ("value", pa.string()), ("how", pa.uint8())]
 )
 _CIDR = HOW.index("cidr")
 _THREADS = 2  # for the Arrow work around the SQL (its kernels release the GIL)
-_HOW_NAMES = pa.array(HOW, pa.string())
+# The answer's verdict and how are dictionary-encoded, each name once (so that grouping by the
+# column groups by name). A match code (see lookup_sql.CODES) becomes their indices through
+# these small tables; the code past the last means "no match" (verdict unknown, how null).
 _VERDICT_NAMES = pa.array([*VERDICTS, Verdict.UNKNOWN.value], pa.string())
+_HOW_NAMES = pa.array(HOW, pa.string())
+_NO_MATCH = len(CODES)
+_VERDICT_OF_CODE = pa.array([VERDICTS.index(v) for _, v in CODES] + [len(VERDICTS)], pa.int8())
+# "no match" has a how index too, which the answer masks by its slot's validity: a take from
+# a table without nulls is several times faster than one from a table with a null
+_HOW_OF_CODE = pa.array([HOW.index(h) for h, _ in CODES] + [0], pa.int8())
 
 
 def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
@@ -146,48 +156,138 @@ def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
 
     Lower-casing and trimming happen here, vectorised, because Arrow's ASCII kernels are far
     cheaper than SQL string functions; values that are not ASCII or look like IPv6 go through
-    the full Python normaliser instead (they are rare in bulk input). Two threads take half the
+    the full Python normaliser instead (they are rare in bulk input). ``plain`` marks the values
+    SQL can type by the cheap tests alone (see :func:`_prepare`). Two threads take half the
     values each (Arrow releases the GIL), so the table has two chunks.
     """
     values = values.cast(pa.string())
     half = len(values) // 2
-    halves = [values[:half], values[half:]]
+    parts = (slice(0, half), slice(half, None))
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        prepared = list(pool.map(_prepare, halves))
-    indices = prepared[0][1] + [half + i for i in prepared[1][1]]
+        prepared = list(pool.map(_prepare, [values[part] for part in parts]))
+    indices = prepared[0].suspects + [half + i for i in prepared[1].suspects]
     # lower-cased like every other match value (URL paths match without case, see lookup_sql)
     canonical = {i: _python_canonical(str(values[i].as_py())).lower() for i in indices}
-    match_values = [part for part, _ in prepared]
+    match_values = [p.match_values for p in prepared]
+    plain = [p.plain for p in prepared]
     if canonical:
-        # put the canonical forms in place by a mask, not through a Python list of every value
-        marked = pc.scatter(
-            pa.repeat(True, len(indices)), pa.array(indices, pa.int64()), max_index=len(values) - 1
+        # put the canonical forms in place by a mask, not through a Python list of every value;
+        # they are not plain (an e-mail address with an internationalised domain has an '@')
+        marked = pc.fill_null(
+            pc.scatter(
+                pa.repeat(True, len(indices)),
+                pa.array(indices, pa.int64()),
+                max_index=len(values) - 1,
+            ),
+            False,
         )
         whole = pc.replace_with_mask(
-            pa.concat_arrays(match_values),
-            pc.fill_null(marked, False),
-            pa.array(list(canonical.values()), pa.string()),
+            pa.concat_arrays(match_values), marked, pa.array(list(canonical.values()), pa.string())
         )
-        match_values = [whole[:half], whole[half:]]
+        whole_plain = pc.and_not(pa.concat_arrays(plain), marked)
+        match_values = [whole[part] for part in parts]
+        plain = [whole_plain[part] for part in parts]
     qids = _row_numbers(len(values))
     return pa.Table.from_batches(
         [
-            pa.record_batch({"qid": qids[part], "query": values[part], "match_value": mv})
-            for part, mv in zip((slice(0, half), slice(half, None)), match_values, strict=True)
+            pa.record_batch(
+                {"qid": qids[part], "query": values[part], "match_value": mv, "plain": flags}
+            )
+            for part, mv, flags in zip(parts, match_values, plain, strict=True)
         ]
     ), canonical
 
 
-def _prepare(values: pa.Array) -> tuple[pa.Array, list[int]]:
-    """Lower-cased, trimmed match values, and the positions Python must canonicalise."""
-    ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    match_values: pa.Array  # lower-cased and trimmed
+    suspects: list[int]  # positions Python must canonicalise
+    plain: pa.Array  # see _prepare
+
+
+# A match value holding none of these, and not starting with a defanged scheme, needs no
+# refanging and is neither a URL nor an e-mail address: SQL types it by the cheap tests alone.
+_NOT_PLAIN = ("[", "(", "{", "@", "://")
+_DEFANGED_SCHEMES = ("hxxp", "hxp", "h**p", "fxp")  # as lookup_sql refangs them
+
+
+def _prepare(values: pa.Array) -> _Prepared:
+    """Match values, the positions Python must canonicalise, and which values are plain.
+
+    ``plain`` is true for a value that holds none of ``_NOT_PLAIN`` and does not start with a
+    defanged scheme. The per-value substring searches only run on the blocks whose bytes hold
+    one of those characters (see :func:`_blocks`): bulk input has few such values.
+    """
     match_values = pc.utf8_trim(pc.ascii_lower(values), characters=_TRIMMED)
-    # IPv6 candidates: a colon but no scheme; '://' is only checked on the rows with a colon.
-    with_colon = pc.indices_nonzero(pc.fill_null(pc.match_substring(values, ":"), False))
-    schemeless = pc.invert(pc.match_substring(pc.take(values, with_colon), "://"))
-    ipv6_like = pc.filter(with_colon, schemeless).to_pylist()
-    not_ascii = pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
-    return match_values, sorted(set(ipv6_like) | set(not_ascii))
+    blocks = _blocks(values)
+    suspects: set[int] = set()
+    for block in blocks.colon:
+        # IPv6 candidates: a colon but no scheme; '://' is only checked on the rows with a colon
+        part = values[block]
+        with_colon = pc.indices_nonzero(pc.fill_null(pc.match_substring(part, ":"), False))
+        schemeless = pc.invert(pc.match_substring(pc.take(part, with_colon), "://"))
+        suspects.update(block.start + i for i in pc.filter(with_colon, schemeless).to_pylist())
+    for block in blocks.wide:
+        ascii_only = pc.fill_null(pc.string_is_ascii(values[block]), True)
+        suspects.update(
+            block.start + i for i in pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
+        )
+    special = functools.reduce(pc.or_, [pc.starts_with(match_values, s) for s in _DEFANGED_SCHEMES])
+    if blocks.special:
+        # the special blocks' own tests, and false for every other block, in row order
+        pieces, done = [], 0
+        for block in blocks.special:
+            pieces.append(pa.repeat(False, block.start - done))
+            part = match_values[block]
+            hits = [pc.match_substring(part, needle) for needle in _NOT_PLAIN]
+            pieces.append(functools.reduce(pc.or_, hits))
+            done = block.stop
+        pieces.append(pa.repeat(False, len(values) - done))
+        special = pc.or_(special, pa.concat_arrays(pieces))
+    plain = pc.invert(pc.fill_null(special, False))
+    return _Prepared(match_values, sorted(suspects), plain)
+
+
+_BLOCK_ROWS = 1 << 14
+
+
+@dataclass(frozen=True, slots=True)
+class _Blocks:
+    """Row ranges of up to ``_BLOCK_ROWS`` values whose bytes hold something of interest."""
+
+    colon: list[slice]  # a colon (IPv6 candidates)
+    special: list[slice]  # a character of _NOT_PLAIN (colon included)
+    wide: list[slice]  # a non-ASCII byte
+
+
+def _blocks(values: pa.Array) -> _Blocks:
+    """The blocks of values that need the per-value tests of :func:`_prepare`.
+
+    Testing a block's bytes at once (C ``find`` and ``isascii`` over one copy of the value
+    bytes) costs a fraction of a per-value substring search. Lower-casing and trimming never
+    add these characters, so the original values' bytes answer for the match values too.
+    """
+    found = _Blocks([], [], [])
+    _, offsets_buffer, data_buffer = values.buffers()  # a StringArray: int32 offsets
+    if data_buffer is None or len(values) == 0:
+        return found
+    ints = memoryview(offsets_buffer)[: offsets_buffer.size // 4 * 4].cast("i")
+    offsets = ints[values.offset : values.offset + len(values) + 1]
+    first = offsets[0]
+    data = bytes(memoryview(data_buffer)[first : offsets[-1]])
+    whole_ascii = data.isascii()
+    needles = [needle[0:1].encode() for needle in _NOT_PLAIN]  # '://' has a ':'
+    for start in range(0, len(values), _BLOCK_ROWS):
+        block = slice(start, min(start + _BLOCK_ROWS, len(values)))
+        low, high = offsets[block.start] - first, offsets[block.stop] - first
+        colon = data.find(b":", low, high) >= 0
+        if colon:
+            found.colon.append(block)
+        if colon or any(data.find(needle, low, high) >= 0 for needle in needles):
+            found.special.append(block)
+        if not whole_ascii and not data[low:high].isascii():
+            found.wide.append(block)
+    return found
 
 
 def _ipv6_network_matches(store: CaseStore, canonical: dict[int, str]) -> pa.Table:
@@ -246,6 +346,17 @@ def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
     Columns: ``query``, ``verdict``, ``matches`` (how many indicators matched, counting each
     way it matched), and the strongest match: ``how`` (exact first, then url-host,
     email-domain, parent-domain, cidr) and its ``indicator``. :func:`lookup` gives every source.
+
+    Types: ``query`` is the input as strings; ``matches`` is int64; the three text answers are
+    dictionary-encoded strings, so that no string is copied per value (``to_pylist``, DuckDB and
+    casts to ``string`` read them as plain strings):
+
+    - ``verdict``: ``dictionary<int8, string>`` over benign, suspicious, malicious and unknown,
+      each once;
+    - ``how``: ``dictionary<int8, string>`` over the match kinds, each once; null: no match;
+    - ``indicator``: ``dictionary<int32, string>`` whose indices point into this lookup's match
+      rows; null: no match. The same indicator may appear under several indices, so decode
+      (``.cast(pa.string())``) before grouping or comparing by index.
     """
     array = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
     with _registered_queries(store, array) as plan:
@@ -261,8 +372,11 @@ def _match_rows(store: CaseStore, plan: ProbePlan) -> pa.Table:
 
 
 def _row_numbers(count: int) -> pa.Array:
-    """0..count-1 as int64, without a Python range (which costs more than the Arrow work)."""
-    return pc.indices_nonzero(pa.repeat(True, count)).cast(pa.int64())
+    """0..count-1 as int32, without a Python range (which costs more than the Arrow work).
+
+    int32 rather than int64: scattering and taking by half-width numbers is markedly faster.
+    """
+    return pc.indices_nonzero(pa.repeat(True, count)).cast(pa.int32())
 
 
 def _per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
@@ -274,65 +388,88 @@ def _per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
     Values matched once (nearly all) take their row as it is; only values with several rows are
     grouped. Each row's number is written at its value's slot: when fewer slots are filled than
     there are rows, some values matched several times, and a row that does not read its own
-    number back names one of them. Everything is placed through row numbers, so the indicator
-    strings are copied once, by one ``take``.
+    number back names one of them.
+
+    No string is copied per value: the columns are dictionary-encoded (see :func:`lookup_bulk`).
     """
     qid = matched.column("qid").combine_chunks()
+    codes = matched.column("code").combine_chunks()
     rows = _row_numbers(matched.num_rows)
     slot = pc.scatter(rows, qid, max_index=size - 1)  # a row of each matched value
-    verdict = pc.take(matched.column("verdict").combine_chunks(), slot)
-    matches = pc.if_else(pc.is_valid(slot), 1, 0).cast(pa.int64())
-    if size - slot.null_count < matched.num_rows:
-        lost = pc.not_equal(pc.take(slot, qid), rows)
-        several = pc.is_in(qid, value_set=pc.unique(pc.filter(qid, lost)))
-        grouped = matched.append_column("row", rows).filter(several)
-        grouped = grouped.append_column("length", pc.binary_length(grouped.column("indicator")))
-        order = pc.sort_indices(
-            grouped,
-            [
-                ("qid", "ascending"),
-                ("how", "ascending"),
-                ("length", "descending"),
-                ("indicator", "ascending"),
-            ],
-        )
-        grouped = grouped.take(order)
-        # the first row of each value's run is its strongest match, as sorted
-        ids = grouped.column("qid").combine_chunks()
-        previous = pa.concat_arrays([pa.nulls(1, ids.type), ids[:-1]])
-        strongest = grouped.filter(pc.fill_null(pc.not_equal(ids, previous), True))
-        rows_at = pc.scatter(
-            strongest.column("row").combine_chunks(),
-            strongest.column("qid").combine_chunks(),
-            max_index=size - 1,
-        )
-        slot = pc.coalesce(rows_at, slot)
-        totals = grouped.group_by("qid").aggregate([("verdict", "max"), ("qid", "count")])
-        at = totals.column("qid").combine_chunks()
+    code = pc.take(codes, slot)
+    slot, matches, best = _several(matched, qid, rows, slot)
+    if best is not None:
+        code = pc.coalesce(best, code)
+    code = pc.fill_null(code, _NO_MATCH)
+    how = pc.take(_HOW_OF_CODE, code)
+    # no how where there is no match: the slot's validity is exactly that
+    if slot.offset == how.offset == 0:  # fresh kernel outputs, as they always are here
+        validity = slot.buffers()[0]
+        how = pa.Array.from_buffers(how.type, size, [validity, how.buffers()[1]], slot.null_count)
+    else:
+        how = pc.if_else(pc.is_valid(slot), how, pa.scalar(None, how.type))
+    return {
+        "verdict": pa.DictionaryArray.from_arrays(pc.take(_VERDICT_OF_CODE, code), _VERDICT_NAMES),
+        "matches": matches,
+        "how": pa.DictionaryArray.from_arrays(how, _HOW_NAMES),
+        "indicator": pa.DictionaryArray.from_arrays(
+            slot, matched.column("indicator").combine_chunks()
+        ),
+    }
 
-        def fix(column: str, base: pa.Array) -> pa.Array:
-            values = totals.column(column).combine_chunks().cast(base.type)
-            return pc.coalesce(pc.scatter(values, at, max_index=size - 1), base)
 
-        verdict = fix("verdict_max", verdict)
-        matches = fix("qid_count", matches)
-    how = matched.column("how").combine_chunks()
-    indicator = matched.column("indicator").combine_chunks()
+def _several(
+    matched: pa.Table, qid: pa.Array, rows: pa.Array, slot: pa.Array
+) -> tuple[pa.Array, pa.Array, pa.Array | None]:
+    """The slots and match counts with values matched several times folded in (see
+    :func:`_per_value`), and those values' codes in their slots (null elsewhere; None: there
+    are no such values)."""
+    size = len(slot)
+    matches = pc.is_valid(slot).cast(pa.int64())
+    if size - slot.null_count == matched.num_rows:
+        return slot, matches, None
+    # a value's rows: those that lost their slot, and the one that holds it
+    lost = pc.indices_nonzero(pc.not_equal(pc.take(slot, qid), rows)).cast(pa.int32())
+    held = pc.take(slot, pc.unique(pc.take(qid, lost)))
+    several = pa.concat_arrays([lost, held])
+    grouped = matched.take(several).append_column("row", several)
+    group_codes = grouped.column("code").combine_chunks()
+    width = pa.scalar(len(VERDICTS), pa.uint8())
+    how = pc.divide(group_codes, width)
+    grouped = grouped.append_column("how", how).append_column(
+        "verdict", pc.subtract(group_codes, pc.multiply(how, width))
+    )
+    grouped = grouped.append_column("length", pc.binary_length(grouped.column("indicator")))
+    order = pc.sort_indices(
+        grouped,
+        [
+            ("qid", "ascending"),
+            ("how", "ascending"),
+            ("length", "descending"),
+            ("indicator", "ascending"),
+        ],
+    )
+    grouped = grouped.take(order)
+    # the first row of each value's run is its strongest match, as sorted
+    ids = grouped.column("qid").combine_chunks()
+    previous = pa.concat_arrays([pa.nulls(1, ids.type), ids[:-1]])
+    strongest = grouped.filter(pc.fill_null(pc.not_equal(ids, previous), True))
+    # in qid order, like `strongest`
+    totals = (
+        grouped.group_by("qid").aggregate([("verdict", "max"), ("qid", "count")]).sort_by("qid")
+    )
+    at = totals.column("qid").combine_chunks()
+    best = pc.add(
+        pc.multiply(strongest.column("how").combine_chunks(), width),
+        totals.column("verdict_max").combine_chunks(),
+    )
 
-    def place(part: slice) -> tuple[pa.Array, pa.Array, pa.Array]:
-        rows_at = slot[part]
-        # small codes become names once per value; no match at all is "unknown"
-        verdicts = pc.take(_VERDICT_NAMES, pc.fill_null(verdict[part], len(VERDICTS)))
-        hows = pc.take(_HOW_NAMES, pc.take(how, rows_at))
-        return verdicts, hows, pc.take(indicator, rows_at)
+    def placed(values: pa.Array, base: pa.DataType) -> pa.Array:
+        return pc.scatter(values.cast(base), at, max_index=size - 1)
 
-    # The placing copies every answer's strings; Arrow releases the GIL, so two threads do
-    # half each (the SQL engine that used both cores is idle by now).
-    half = size // 2
-    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        parts = list(pool.map(place, [slice(0, half), slice(half, size)]))
-    verdicts, hows, indicators = (pa.chunked_array(column) for column in zip(*parts, strict=True))
-    return {"verdict": verdicts, "matches": matches, "how": hows, "indicator": indicators}
+    slot = pc.coalesce(placed(strongest.column("row").combine_chunks(), slot.type), slot)
+    matches = pc.coalesce(placed(totals.column("qid_count").combine_chunks(), pa.int64()), matches)
+    return slot, matches, placed(best, group_codes.type)
 
 
 def lookup(store: CaseStore, values: Sequence[str]) -> list[LookupResult]:

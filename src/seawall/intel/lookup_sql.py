@@ -1,22 +1,26 @@
 """The reputation match as SQL over the case (see :mod:`seawall.intel.lookup` for the rules).
 
-The query values arrive as a registered Arrow table ``_lookup_query(qid, query, match_value)``,
-``match_value`` already lower-cased and trimmed; ``_lookup_extra`` holds the few matches Python
-found itself (IPv6 networks). Every way a value can match is turned into *probe keys* — the value
-itself, a URL's host, an e-mail's domain, each parent domain, each IPv4 network prefix — and all
-probes meet the case's stored probe index ``indicator_keys`` (see :mod:`seawall.case.schema`,
-kept current by the importer) in one hash join. That keeps a million lookups close to the cost of
-a plain equi-join: the indicator side is not rebuilt per call, the string work is done once
-(``MATERIALIZED``), IPv4 networks are matched by equality on ``(prefix length, network)`` rather
-than by a range join, and probes that cannot match are never made: network probes only for the
-prefix lengths the case holds, parent-domain probes only for the label counts its domain
-indicators have (never fewer than two labels: the shortest name an indicator can be).
+The query values arrive as a registered Arrow table
+``_lookup_query(qid, query, match_value, plain)``, ``match_value`` already lower-cased and
+trimmed, ``plain`` true for values the caller found to need no refanging and to be neither a URL
+nor an e-mail address (their typing skips those searches); ``_lookup_extra`` holds the few
+matches Python found itself (IPv6 networks). Every way a value can match is turned into *probe
+keys* — the value itself, a URL's host, an e-mail's domain, each parent domain, each IPv4
+network prefix — and all probes meet the case's stored probe index ``indicator_keys`` (see
+:mod:`seawall.case.schema`, kept current by the importer) in one hash join. That keeps a million
+lookups close to the cost of a plain equi-join: the indicator side is not rebuilt per call, the
+string work is done once (``MATERIALIZED``), IPv4 networks are matched by equality on
+``(prefix length, network)`` rather than by a range join, and probes that cannot match are never
+made: network probes only for the prefix lengths the case holds, parent-domain probes only for
+the label counts its domain indicators have (never fewer than two labels: the shortest name an
+indicator can be).
 
 The join runs on the index's stored 64-bit hash of each key rather than on the strings (equal
 hashes are then checked against the key itself), and match kinds, value kinds and query ids
 travel as small integers (a kind's strength rank is its index in :data:`HOW`), so the join's
-hash table holds fixed-size values besides the probe key. The SQL returns one row per match;
-the caller folds them into one answer per value.
+hash table holds fixed-size values besides the probe key. The SQL returns one row per match,
+its kind and verdict class as one small code (:data:`CODES`); the caller folds them into one
+answer per value.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from functools import lru_cache
 HOW: tuple[str, ...] = ("exact", "url-host", "email-domain", "parent-domain", "cidr")
 _EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
 
-_IPV4 = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
+# A dotted quad whose octets are 0-255, zero-padded or not (the importer reads "010" as decimal
+# 10); a larger octet is no address, and would carry into the next octet's bits of a network.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
 
 # From the list of an address's four octets (one split, four casts: three times cheaper than
 # four split_part calls). Must agree with the indicator side in seawall.case.schema.
@@ -38,31 +45,44 @@ _IPV4_INT = """(({o}[1]::UBIGINT << 24) + ({o}[2]::UBIGINT << 16) + ({o}[3]::UBI
 _TYPED = rf"""
 typed AS MATERIALIZED (
     -- narrow types: every probe carries qid and how through the join's hash table
-    SELECT qid::UINTEGER AS qid, v,
+    SELECT qid,  -- INTEGER, as the caller made it
+        -- zero-padded octets are decimal, as the importer reads them: probe the canonical form
+        CASE WHEN kind = 3 AND (starts_with(v, '0') OR contains(v, '.0'))
+             THEN array_to_string(
+                list_transform(string_split(v, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+             ELSE v END AS v,
+        kind
+    FROM (SELECT qid, v,
         -- the kind as a small code, cheaper than a string to keep and to compare
         CASE
-            WHEN contains(v, '://') THEN 1  -- url
-            WHEN contains(v, '@') THEN 2  -- email
-            WHEN v[1] BETWEEN '0' AND '9' AND regexp_full_match(v, '{_IPV4}') THEN 3  -- ipv4
+            -- an address has neither '://' nor '@', so it may be tested first; "starts with a
+            -- digit" as a range test is far cheaper than taking v[1]
+            WHEN v >= '0' AND v < ':' AND regexp_full_match(v, '{_IPV4}') THEN 3  -- ipv4
+            -- a plain value has neither: nearly every value skips these two searches
+            WHEN NOT plain AND contains(v, '://') THEN 1  -- url
+            WHEN NOT plain AND contains(v, '@') THEN 2  -- email
             -- anything else with a dot is probed as a name; names that are not domains
             -- (file names, paths) simply find no parent-domain indicator
             WHEN contains(v, '.') THEN 4  -- domain
             ELSE 0  -- other
         END::UTINYINT AS kind
     FROM (
-        SELECT qid,
-            CASE WHEN contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
-                      OR starts_with(v0, 'hxxp') OR starts_with(v0, 'fxp')
+        SELECT qid, plain,
+            -- the defanged schemes are the importer's (seawall.intel.normalize.refang), and
+            -- only before a colon: fxpro.com is a name, not ftpro.com
+            CASE WHEN NOT plain AND (contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
+                      OR starts_with(v0, 'hxxp') OR starts_with(v0, 'hxp')
+                      OR starts_with(v0, 'h**p') OR starts_with(v0, 'fxp'))
                  THEN rtrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
                         regexp_replace(v0,
                         '\[\.\]|\(\.\)|\{{\.\}}|\[dot\]|\(dot\)', '.', 'g'),
                         '\[:\]', ':', 'g'),
                         '\[@\]|\[at\]|\(at\)', '@', 'g'),
-                        '^hxxp', 'http'),
-                        '^fxp', 'ftp'), '.')
+                        '^(?:hxxp|hxp|h\*\*p)(s?):', 'http\1:'),
+                        '^fxp(s?):', 'ftp\1:'), '.')
                  ELSE v0 END AS v
-        FROM (SELECT qid, match_value AS v0 FROM _lookup_query)
-    )
+        FROM (SELECT qid, plain, match_value AS v0 FROM _lookup_query)
+    ))
 ),
 hosts AS (
     SELECT qid, kind,
@@ -118,13 +138,15 @@ class ProbePlan:
     stored_hash: bool = True
 
 
-# One cheap scan of the index's two small columns, plus a sample for the hash check.
+# One cheap scan of the index's two small columns, plus a sample for the hash check. Grouping
+# the pairs first and listing the few groups takes half the time of DISTINCT lists over every row.
 PROBE_PLAN_SQL = """
-SELECT list(DISTINCT net_plen ORDER BY net_plen) FILTER (WHERE net_plen IS NOT NULL),
-    list(DISTINCT labels ORDER BY labels) FILTER (WHERE labels IS NOT NULL),
+WITH kinds AS (SELECT net_plen, labels FROM indicator_keys GROUP BY ALL)
+SELECT list(net_plen ORDER BY net_plen) FILTER (WHERE net_plen IS NOT NULL),
+    list(labels ORDER BY labels) FILTER (WHERE labels IS NOT NULL),
     (SELECT coalesce(bool_and(h = hash(key)), true) FROM (
         SELECT h, key FROM indicator_keys WHERE net_plen IS NULL LIMIT 64))
-FROM indicator_keys
+FROM kinds
 """
 
 
@@ -170,21 +192,25 @@ FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.typ
 
 
 # One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength
-# (``how``). The caller folds them into one answer per value in Arrow: nearly every matched
-# value matches once, so only the few that match several times need grouping, which is cheaper
-# there than a hash aggregation of every row here. Unmatched values are the caller's too (they
-# are "unknown"), which saves joining a million rows back only to say so.
+# (``how``) in one small code, ``how * 3 + verdict class`` (see :data:`CODES`). The caller folds
+# the rows into one answer per value in Arrow: nearly every matched value matches once, so only
+# the few that match several times need grouping, which is cheaper there than a hash aggregation
+# of every row here. Unmatched values are the caller's too (they are "unknown"), which saves
+# joining a million rows back only to say so.
 _VERDICT_CLASS = """CASE WHEN benign_reason IS NOT NULL THEN 0
     WHEN confidence >= $threshold AND (valid_until IS NULL OR valid_until >= $now) THEN 2
     ELSE 1 END"""
 
 VERDICTS: tuple[str, ...] = ("benign", "suspicious", "malicious")
+# (how, verdict class) by code; one code past the last stands for "no match".
+CODES: tuple[tuple[str, str], ...] = tuple((how, verdict) for how in HOW for verdict in VERDICTS)
 
 
 @lru_cache(maxsize=64)
 def match_rows_sql(plan: ProbePlan) -> str:
     return f"""
-SELECT qid, ({_VERDICT_CLASS})::UTINYINT AS verdict, how::UTINYINT AS how, value AS indicator
+SELECT qid::INTEGER AS qid, (how * {len(VERDICTS)} + {_VERDICT_CLASS})::UTINYINT AS code,
+    value AS indicator
 FROM ({matches_sql(plan)})
 """
 
