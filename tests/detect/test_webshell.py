@@ -11,7 +11,7 @@ import os
 import subprocess
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
@@ -21,6 +21,7 @@ from seawall.detect.webshell import (
     assess,
     is_web_root,
     read_head,
+    suffix_of,
     web_files,
 )
 from tests.conftest import shared
@@ -344,3 +345,73 @@ def test_new_features_fire_with_a_reason(case: str) -> None:
 def test_new_features_stay_quiet_on_benign_code(snippet: bytes, name: str) -> None:
     verdict = assess(snippet, name)
     assert not verdict.is_webshell, verdict.reasons
+
+
+# --- speed-ups that must not change results: guards and rewritten patterns -----------------------
+
+
+def test_names_regex_trie_matches_like_a_plain_alternation() -> None:
+    import re
+
+    from seawall.detect.webshell_flow import _names_re
+
+    names = {"$a", "$ab", "$abc", "$b1", "x", "xy", "$é"}
+    plain = re.compile(
+        r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in sorted(names)) + r")(?!\w)"
+    )
+    trie = _names_re(names)
+    assert trie is not None
+    text = "$a $ab $abc $abcd x$a $$ab xy xyz ($b1) $b12 $é $éa a$ab"
+    assert [m.span() for m in trie.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    deep = {"$" + "a" * k for k in range(1, 90)}  # too deep for a trie: plain form, same matches
+    deep_re = _names_re(deep)
+    assert deep_re is not None
+    assert deep_re.search("$" + "a" * 50 + " ") is not None
+    assert deep_re.search("$" + "a" * 95) is None
+
+
+def test_alternation_reduced_to_present_literals_finds_the_same() -> None:
+    from seawall.detect.webshell_flow import _CALLBACKS, _SINKS
+
+    text = "x = new  function ( ) ; $db->exec($q); system ($c); usort($a, $f); shell_exec('x')"
+    for alternation in (_SINKS, _CALLBACKS):
+        reduced = [m.span() for m in alternation.finditer(text)]
+        assert reduced == [m.span() for m in alternation.full.finditer(text)]
+    assert _SINKS.on("<?php echo 1; ?>") is None
+
+
+def test_blob_guards_keep_mixed_case_escapes_and_long_runs() -> None:
+    escapes = b"<?php $x = '" + b"\\X4a\\x4B" * 30 + b"';"
+    assert assess(escapes, "e.php").features["longest_hex"] == 240
+    run = b"<?php $x = '" + b"0123456789ABCDEF" * 40 + b"';"
+    assert assess(run, "h.php").features["longest_hex"] == 640
+    blob = b"<?php $x = '" + b"QUJD" * 150 + b"==';"
+    assert assess(blob, "b.php").features["longest_base64"] == 602
+
+
+def test_definitions_scan_matches_the_definition_regex() -> None:
+    from seawall.detect.webshell_wrap import _DEF_RE, _definitions
+
+    text = (
+        "function a($x) { }\n;function b($y){} sub c(d)\nprivate static string E(int f) {"
+        " public void g(string h) { }function i(j)"
+    )
+    got = [(m.span(), m.groups()) for m in _definitions(text)]
+    assert got == [(m.span(), m.groups()) for m in _DEF_RE.finditer(text)]
+    assert len(got) >= 5
+
+
+def test_constant_folding_still_folds_after_the_first_token_check() -> None:
+    from seawall.detect.webshell_tokens import fold_variables
+
+    env = fold_variables("$a = strrev('metsys'); $b = array(1); $c = @STRREV('lave'); $d = $a;")
+    assert env == {"a": "system", "c": "eval", "d": "system"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["a/b.php", "a/.php", "a/b.", "a/b", "b.tar.gz", "/x/y.z/w", ".a.b", "a..", "C:\\x\\y.aspx"],
+)
+def test_suffix_of_is_pure_paths_suffix(path: str) -> None:
+    """The sweep asks every file's suffix without building a path object: same answer."""
+    assert suffix_of(path) == PurePath(path).suffix

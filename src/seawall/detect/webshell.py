@@ -27,11 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from seawall.detect.webshell_flow import (
-    _CMD_SINK_RE,
+    _CMD_SINKS,
     _DECODE_CHAIN_RE,
     _EVAL_STRING_DECODE_RE,
     _I,
     _SRC_RE,
+    _Alternation,
     _deep_flow,
     _deobfuscated,
     _entropy,
@@ -113,21 +114,28 @@ class WebshellAssessment:
 _MB_EREG_E_RE = re.compile(r"mb_eregi?_replace\s*\([^;]{0,300}['\"][a-z]*e[a-z]*['\"]\s*\)")
 _PHP_VARFUNC_SRC_RE = re.compile(r"\$_(?:get|post|request|cookie)\s*\[[^\]]{0,40}\]\s*\(")
 # PHP: variable function call $x($y), or ${...}(...) / $x{..}(...)
-_PHP_VARFUNC_RE = re.compile(r"(?<![\w>:$])\$\{?[\w'\"\[\]]+\}?\s*\(\s*\$")
+_PHP_VARFUNC_RE = re.compile(r"\$(?<![\w>:$]\$)\{?[\w'\"\[\]]+\}?\s*\(\s*\$")
 _XOR_STR_RE = re.compile(r"['\"]\s*\^\s*['\"]")
 _UNDERSCORE_CALL_RE = re.compile(r"\$_{1,8}\s*\(|\$\{\s*['\"]")
 _CONCAT_RE = re.compile(r"(['\"])\s*\.\s*\1")
-_HIDDEN_NAME_RE = re.compile(
-    r"['\"](?:assert|eval|system|create_function|base64_decode|gzinflate|str_rot13|shell_exec"
-    r"|passthru|call_user_func|gzuncompress|preg_replace)['\"]"
+# A dangerous name alone in a string literal; one alternative per name (same matches as
+# ``['"](?:assert|eval|...)['"]``) so that only the names present in a text are searched for.
+_HIDDEN_NAME_LIST = (
+    "assert eval system create_function base64_decode gzinflate str_rot13 shell_exec"
+    " passthru call_user_func gzuncompress preg_replace"
 )
+_HIDDEN_NAMES = _Alternation([(name, rf"['\"]{name}['\"]") for name in _HIDDEN_NAME_LIST.split()])
 _COMMENT_RE = re.compile(r"/\*.{0,2000}?\*/", re.S)
 _EVAL_CALL_RE = re.compile(
-    r"(?<![\w$>.:])(?:eval|execute|executeglobal|assert)\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
+    r"(?:eval(?<![\w$>.:]eval)|execute(?<![\w$>.:]execute)"
+    r"|executeglobal(?<![\w$>.:]executeglobal)|assert(?<![\w$>.:]assert))"
+    r"\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
 )
 _OBF_PROGID_RE = re.compile(r"createobject\s*\(\s*[^)\n]{0,80}?(?:chr[wb]?\s*\(|\"\s*&)")
 _ESCAPE_RE = re.compile(r"\\x([0-9a-f]{2})")
-_PHP_EVAL_VAR_RE = re.compile(r"(?<![\w$>.:])(?:eval|assert)\s*\(\s*[@(\s]*\$")
+_PHP_EVAL_VAR_RE = re.compile(
+    r"(?:eval(?<![\w$>.:]eval)|assert(?<![\w$>.:]assert))\s*\(\s*[@(\s]*\$"
+)
 _VBENCODE_RE = re.compile(rb"#@~\^[A-Za-z0-9+/=]{6}==|VBScript\.Encode|JScript\.Encode", _I)
 _UTF7_RE = re.compile(rb"codepage\s*=\s*65000|\+AD[wz]-", _I)
 _B64_BLOB_RE = re.compile(rb"[A-Za-z0-9+/]{400,}={0,2}")
@@ -135,23 +143,81 @@ _HEX_BLOB_RE = re.compile(r"(?:\\x[0-9a-f]{2}){60,}|[0-9a-f]{600,}")
 _CHR_RE = re.compile(rb"\b(?:chr|chrw|chrb)\s*\(\s*(?:\d|&[hH0])", _I)
 _FROMCHAR_RE = re.compile(rb"fromCharCode\s*\(", _I)
 _STRREV_RE = re.compile(rb"\bstr(?:rev|reverse)\s*\(", _I)
+# Guards for the blob patterns above, whose leading character class makes the engine try them at
+# nearly every character: a blob needs this many base64 characters in a row (or 600 hex digits,
+# or 60 ``\xHH`` escapes), which one ``bytes.translate`` (each such byte to "+", or to "h", "x"
+# and "\\" for hex) and one substring test find at a tiny fraction of the cost. The hex digits,
+# "x" and "\\" of the lower-cased text are exactly the bytes ``0-9A-Fa-f``, ``xX`` and "\\" of
+# the data (lower-casing latin-1 never makes a non-ASCII character ASCII).
+_B64_RUN_TABLE = bytes(
+    0x2B if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 0x20 for b in range(256)
+)
+_HEX_RUN_TABLE = bytes(
+    ord("h")
+    if chr(b) in "0123456789abcdefABCDEF"
+    else ord(chr(b).lower())
+    if chr(b) in "xX\\"
+    else 0x20
+    for b in range(256)
+)
+_HEX_RUN = b"h" * 600
+_HEX_ESCAPES = b"\\xhh" * 60
 
-# File-manager / uploader / recon markers.
-_UPLOAD_RE = re.compile(
-    r"move_uploaded_file\s*\(|copy\s*\(\s*\$_files|\.saveas\s*\(|savetofile\b|adodb\.stream"
-    r"|\.postedfile\b|fileupload|getpart\s*\(|multipart/form-data",
+# File-manager / uploader / recon markers, as (literal, alternative) pairs: see _Alternation.
+_UPLOADS = _Alternation(
+    [
+        ("move_uploaded_file", r"move_uploaded_file\s*\("),
+        ("$_files", r"copy\s*\(\s*\$_files"),
+        ("saveas", r"\.saveas\s*\("),
+        ("savetofile", r"savetofile\b"),
+        ("adodb.stream", r"adodb\.stream"),
+        ("postedfile", r"\.postedfile\b"),
+        ("fileupload", r"fileupload"),
+        ("getpart", r"getpart\s*\("),
+        ("multipart/form-data", r"multipart/form-data"),
+    ]
 )
-_DIRLIST_RE = re.compile(
-    r"\b(?:opendir|readdir|scandir)\s*\(|\bglob\s*\(|scripting\.filesystemobject"
-    r"|\.getfolder\s*\(|\.subfolders\b|directoryinfo\b|\.listfiles\s*\(|getdirectories\s*\(",
+# ``\bname`` written ``name(?<!\wname)``: same matches, but every alternative starts with a literal.
+_DIRLISTS = _Alternation(
+    [
+        ("opendir", r"opendir(?<!\wopendir)\s*\("),
+        ("readdir", r"readdir(?<!\wreaddir)\s*\("),
+        ("scandir", r"scandir(?<!\wscandir)\s*\("),
+        ("glob", r"glob(?<!\wglob)\s*\("),
+        ("scripting.filesystemobject", r"scripting\.filesystemobject"),
+        ("getfolder", r"\.getfolder\s*\("),
+        ("subfolders", r"\.subfolders\b"),
+        ("directoryinfo", r"directoryinfo\b"),
+        ("listfiles", r"\.listfiles\s*\("),
+        ("getdirectories", r"getdirectories\s*\("),
+    ]
 )
-_CMDBOX_RE = re.compile(
-    r"name\s*=\s*['\"]?(?:cmd|command|exec|execute|shell|c)['\"\s>]|cmd\.exe|/bin/(?:ba)?sh\b",
+_CMDBOXES = _Alternation(
+    [
+        ("name", r"name\s*=\s*['\"]?(?:cmd|command|exec|execute|shell|c)['\"\s>]"),
+        ("cmd.exe", r"cmd\.exe"),
+        ("/bin/", r"/bin/(?:ba)?sh\b"),
+    ]
 )
-_RECON_RE = re.compile(
-    r"uname\s+-a|whoami\b|netstat\s+-an|/etc/passwd|/etc/shadow|net\s+user\b|ipconfig\b"
-    r"|safe_mode\b|disable_functions|posix_getpwuid|backconnect\b|bind\s*shell|reverse\s*shell"
-    r"|webshell\b|c99|r57",
+_RECONS = _Alternation(
+    [
+        ("uname", r"uname\s+-a"),
+        ("whoami", r"whoami\b"),
+        ("netstat", r"netstat\s+-an"),
+        ("/etc/passwd", r"/etc/passwd"),
+        ("/etc/shadow", r"/etc/shadow"),
+        ("net", r"net\s+user\b"),
+        ("ipconfig", r"ipconfig\b"),
+        ("safe_mode", r"safe_mode\b"),
+        ("disable_functions", r"disable_functions"),
+        ("posix_getpwuid", r"posix_getpwuid"),
+        ("backconnect", r"backconnect\b"),
+        ("bind", r"bind\s*shell"),
+        ("reverse", r"reverse\s*shell"),
+        ("webshell", r"webshell\b"),
+        ("c99", r"c99"),
+        ("r57", r"r57"),
+    ]
 )
 
 _ASP_TAG_RE = re.compile(rb"<%|runat\s*=\s*['\"]?server", _I)
@@ -178,13 +244,25 @@ def _language(data: bytes, name: str) -> str | None:
     return None
 
 
+def _may_eval(text: str, *more: str) -> bool:
+    """False when no ``eval``/``assert`` (or one of ``more``) occurs in ``text``: a cheap guard
+    for the patterns below that need one of these names."""
+    return "eval" in text or "assert" in text or any(name in text for name in more)
+
+
+def _can_decode_chain(text: str) -> bool:
+    """False when :data:`_DECODE_CHAIN_RE` cannot match: it starts with one of these names."""
+    return _may_eval(text, "execute", "create_function")
+
+
 def _php(text: str, sc: _Scorer, norm: str) -> None:
     """PHP-specific dynamic-call tricks (``norm``: the text after :func:`_normalised`)."""
+    has_src = bool(_SRC_RE.search(text))
     if sc.features.get("request_as_function"):
         pass
     elif _PHP_VARFUNC_SRC_RE.search(norm):
         sc.add("request_as_function", 70, "request parameter used as a function name")
-    elif (n := len(_PHP_VARFUNC_RE.findall(text))) and _SRC_RE.search(text):
+    elif has_src and (n := len(_PHP_VARFUNC_RE.findall(text))):  # no count needed without it
         sc.add(
             "variable_function",
             35,
@@ -193,23 +271,24 @@ def _php(text: str, sc: _Scorer, norm: str) -> None:
         )
     if PREG_E_RE.search(text) or _MB_EREG_E_RE.search(text, 0, _DEEP_BYTES):
         sc.add("preg_replace_e", 55, "preg_replace() with the /e (evaluate) modifier")
-    has_src = bool(_SRC_RE.search(text))
-    if _PHP_EVAL_VAR_RE.search(text) and not sc.features.get("request_to_sink"):
+    eval_var = _may_eval(text) and bool(_PHP_EVAL_VAR_RE.search(text))
+    if eval_var and not sc.features.get("request_to_sink"):
         sc.add(
             "eval_variable",
             35 if has_src else 15,
             "eval()/assert() of a variable"
             + (" in a page reading request data" if has_src else ""),
         )
-    if _XOR_STR_RE.search(text):
+    if "^" in text and _XOR_STR_RE.search(text):
         sc.add("xor_strings", 45, "string literals combined with XOR to hide names")
-    if _UNDERSCORE_CALL_RE.search(text):
+    if ("$_" in text or "${" in text) and _UNDERSCORE_CALL_RE.search(text):  # what it needs
         sc.add(
             "obfuscated_call", 40, "function called through an obfuscated variable ($_() or ${...})"
         )
     joined = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), _CONCAT_RE.sub("", text))
-    hidden = _HIDDEN_NAME_RE.search(joined)
-    if hidden and not _HIDDEN_NAME_RE.search(text):
+    hidden = _HIDDEN_NAMES.search(joined)
+    # Nothing joined or unescaped: the second search would find the same as the first.
+    if hidden and joined != text and not _HIDDEN_NAMES.search(text):
         sc.add(
             "hidden_function_name",
             50,
@@ -217,11 +296,7 @@ def _php(text: str, sc: _Scorer, norm: str) -> None:
         )
     elif hidden and has_src:
         sc.add("function_name_string", 25, f"dangerous function name {hidden.group(0)} as a string")
-    if (
-        len(text) < 1024
-        and has_src
-        and (sc.features.get("variable_function") or _PHP_EVAL_VAR_RE.search(text))
-    ):
+    if len(text) < 1024 and has_src and (sc.features.get("variable_function") or eval_var):
         sc.add(
             "small_dynamic_page", 20, "tiny page whose only job is a dynamic call on request data"
         )
@@ -229,22 +304,33 @@ def _php(text: str, sc: _Scorer, norm: str) -> None:
 
 def _obfuscation(data: bytes, text: str, sc: _Scorer) -> None:
     """Encodings that hide code from a reader and from simple signatures."""
-    if m := _DECODE_CHAIN_RE.search(text):
+    # Literal guards below: each regex can only match where the literal occurs (``text`` is
+    # ``data`` lower-cased, and the bytes patterns fold ASCII case only).
+    if _can_decode_chain(text) and (m := _DECODE_CHAIN_RE.search(text)):
         chain = re.sub(r"\s+", "", m.group(0))[:40]
         sc.add("eval_decode_chain", 55, f"decoded data is evaluated ({chain}...)")
-    if _VBENCODE_RE.search(data):
+    if ("#@~^" in text or "script.encode" in text) and _VBENCODE_RE.search(data):
         sc.add("script_encoder", 50, "script is encoded with the Microsoft Script Encoder")
     if _UTF7_RE.search(data[:4096]):
         sc.add("utf7_codepage", 50, "script is written in UTF-7 (code page 65000) to evade filters")
-    b64 = max((len(m.group(0)) for m in _B64_BLOB_RE.finditer(data)), default=0)
+    b64 = 0
+    if b"+" * 400 in data.translate(_B64_RUN_TABLE):
+        b64 = max((len(m.group(0)) for m in _B64_BLOB_RE.finditer(data)), default=0)
     sc.features["longest_base64"] = b64
     if b64 >= 400 and not re.search(rb"data:(?:image|font|application/font)", data[:200000]):
         sc.add("base64_blob", 35 if b64 >= 2000 else 20, f"base64 blob of {b64:,} characters")
-    hexb = max((len(m.group(0)) for m in _HEX_BLOB_RE.finditer(text)), default=0)
+    hexb = 0
+    hex_view = data.translate(_HEX_RUN_TABLE)
+    if _HEX_ESCAPES in hex_view or _HEX_RUN in hex_view:
+        hexb = max((len(m.group(0)) for m in _HEX_BLOB_RE.finditer(text)), default=0)
     sc.features["longest_hex"] = hexb
     if hexb:
         sc.add("hex_blob", 20, f"hex-encoded blob of {hexb:,} characters")
-    chars = len(_CHR_RE.findall(data)) + len(_FROMCHAR_RE.findall(data))
+    chars = 0
+    if "chr" in text:
+        chars += len(_CHR_RE.findall(data))
+    if "fromcharcode" in text:
+        chars += len(_FROMCHAR_RE.findall(data))
     sc.features["char_codes"] = chars
     if chars >= 8:
         sc.add(
@@ -252,7 +338,7 @@ def _obfuscation(data: bytes, text: str, sc: _Scorer) -> None:
             25 if chars >= 30 else 15,
             f"strings built from {chars} character codes (chr()/fromCharCode)",
         )
-    if _STRREV_RE.search(data) and next(_sinks(text), None):
+    if "strrev" in text and _STRREV_RE.search(data) and next(_sinks(text), None):
         sc.add("reversed_string", 15, "reversed strings near code execution")
     ent = _entropy(data)
     sc.features["entropy"] = round(ent, 3)
@@ -267,10 +353,10 @@ def _obfuscation(data: bytes, text: str, sc: _Scorer) -> None:
 def _tools(text: str, sc: _Scorer) -> None:
     """File-manager, uploader, command-box and recon markers of full-featured shells."""
     has_src = bool(_SRC_RE.search(text))
-    upload = bool(_UPLOAD_RE.search(text))
-    dirlist = bool(_DIRLIST_RE.search(text))
-    cmdbox = bool(_CMDBOX_RE.search(text))
-    cmd = any(_standalone(text, m) for m in _CMD_SINK_RE.finditer(text))
+    upload = bool(_UPLOADS.search(text))
+    dirlist = bool(_DIRLISTS.search(text))
+    cmdbox = bool(_CMDBOXES.search(text))
+    cmd = any(_standalone(text, m) for m in _CMD_SINKS.finditer(text))
     sc.features.update(upload=upload, dirlist=dirlist, cmdbox=cmdbox, command_sink=cmd)
     if upload and dirlist and cmdbox and cmd:
         sc.add("file_manager", 40, "file manager: directory listing, upload and a command box")
@@ -280,7 +366,7 @@ def _tools(text: str, sc: _Scorer) -> None:
         sc.add("command_sink", 30, "OS command execution in a page that reads request data")
     elif upload and dirlist and has_src:
         sc.add("uploader", 10, "upload and directory listing in one page")
-    recon = {m.group(0).lower() for m in _RECON_RE.finditer(text[:262_144])}
+    recon = {m.group(0).lower() for m in _RECONS.finditer(text[:262_144])}
     sc.features["recon_markers"] = len(recon)
     if len(recon) >= 2:
         sc.add(
@@ -311,9 +397,11 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
             _flow(norm, sc)
         _deep_flow(norm, sc)
         _deobfuscated(code, env, sc)
-        if m := _EVAL_STRING_DECODE_RE.search(norm):
+        if _may_eval(norm) and (m := _EVAL_STRING_DECODE_RE.search(norm)):
             sc.add("eval_decode_string", 55, f"evaluated string decodes a payload ({m.group(1)})")
-        _php(_COMMENT_RE.sub("", text) if "/*" in text else text, sc, norm)
+        # ``head`` is ``text`` itself when the file is under DEEP_BYTES: reuse ``nocomment``.
+        whole = nocomment if head is text else _COMMENT_RE.sub("", text) if "/*" in text else text
+        _php(whole, sc, norm)
         php_tricks(norm, sc)
     else:
         norm = head
@@ -332,7 +420,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
                 "dynamic code execution (Eval/Execute) in server-side script"
                 + (" reading request data" if src else ""),
             )
-    if m := _EVAL_CALL_RE.search(text):
+    if _may_eval(text, "execute") and (m := _EVAL_CALL_RE.search(text)):
         callee = re.sub(r"\s+", "", m.group(0))
         if not _DECODE_CHAIN_RE.search(text):
             sc.add("eval_computed", 30, f"code evaluated from a computed string ({callee}...)")

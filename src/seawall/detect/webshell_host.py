@@ -14,6 +14,7 @@ import re
 
 from seawall.detect.webshell_flow import (
     _SRC_RE,
+    _Alternation,
     _names_re,
     _Scorer,
     _standalone,
@@ -35,6 +36,14 @@ _WRITTEN_RE = re.compile(
     r"(?:createtextfile|savetofile|file_put_contents|fopen|writealltext|copyfile)\s*\(?\s*"
     r"['\"]{1,2}([^'\"\n]{3,200}\.(?:vbs|bat|cmd|exe|ps1|js|hta|com|scr))['\"]",
 )
+_WRITE_WORDS = (
+    "createtextfile",
+    "savetofile",
+    "file_put_contents",
+    "fopen",
+    "writealltext",
+    "copyfile",
+)
 _RUN_RE = re.compile(
     r"(?:\.run|\.exec|shellexecute|system|exec|shell_exec|passthru|popen|process\s*\.\s*start)"
     r"\s*\(?\s*['\"]{1,2}([^'\"\n]{3,200})['\"]"
@@ -42,12 +51,22 @@ _RUN_RE = re.compile(
 # ``f.Attributes = 7`` and the like: the hidden (2) or system (4) bit set from script.
 _ATTRIB_RE = re.compile(r"\.attributes\s*=\s*(\d{1,3})\b|attrib(?:\.exe)?\s+\+[hs]\b")
 _IIS_CRED_RE = re.compile(r"anonymoususerpass|wamuserpass")
-# File-system operations of a file manager (PHP functions, FileSystemObject/ADODB methods).
-_FILE_OP_RE = re.compile(
-    r"(unlink|rmdir|rename|copy|chmod|chown|mkdir|touch|file_put_contents|readfile|fopen"
-    r"|move_uploaded_file)\s*\(|\.\s*(deletefile|deletefolder|copyfile|movefile|createfolder"
-    r"|copyfolder|movefolder|opentextfile|createtextfile|savetofile|loadfromfile)\b"
+# File-system operations of a file manager (PHP functions, FileSystemObject/ADODB methods). One
+# literal-first alternative per name (see _Alternation): same matches as
+# ``(unlink|...)\s*\(|\.\s*(deletefile|...)\b``; _file_op() recovers the name.
+_CALL_OPS = (
+    "unlink rmdir rename copy chmod chown mkdir touch file_put_contents readfile fopen"
+    " move_uploaded_file"
 )
+_METHOD_OPS = (
+    "deletefile deletefolder copyfile movefile createfolder copyfolder movefolder opentextfile"
+    " createtextfile savetofile loadfromfile"
+)
+_FILE_OPS = _Alternation(
+    [(name, name + r"\s*\(") for name in _CALL_OPS.split()]
+    + [(name, r"\.\s*" + name + r"\b") for name in _METHOD_OPS.split()]
+)
+_OP_NAME_RE = re.compile(r"\w+")
 _IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG\r\n", b"\xff\xd8\xff")
 
 
@@ -63,6 +82,8 @@ def _xslt(text: str, sc: _Scorer) -> None:
 
 
 def _dropper(text: str, sc: _Scorer) -> None:
+    if not any(word in text for word in _WRITE_WORDS):  # _WRITTEN_RE starts with one of them
+        return
     written = {m.group(1) for m in _WRITTEN_RE.finditer(text)}
     if not written:
         return
@@ -80,11 +101,13 @@ def _file_ops(text: str, sc: _Scorer) -> None:
     """Many different file operations on paths taken from the request: a file manager."""
     tainted = _names_re(_tainted_names(text))
     ops: set[str] = set()
-    for n, m in enumerate(_FILE_OP_RE.finditer(text)):
+    for n, m in enumerate(_FILE_OPS.finditer(text)):
         if n > 2000:
             break
-        op = m.group(1) or m.group(2)
-        if op in ops or (m.group(1) and not _standalone(text, m)):
+        method = m.group(0).startswith(".")  # ``.deletefile`` (else a call: ``unlink(``)
+        found = _OP_NAME_RE.search(m.group(0))
+        op = found.group(0) if found else ""
+        if op in ops or (not method and not _standalone(text, m)):
             continue
         args = _statement_at(text, m.end() - 1)
         if _SRC_RE.search(args) or (tainted is not None and tainted.search(args)):
@@ -105,7 +128,11 @@ def host_abuse(data: bytes, text: str, sc: _Scorer) -> None:
     _xslt(text, sc)
     _dropper(text, sc)
     _file_ops(text, sc)
-    attrib = [m for m in _ATTRIB_RE.finditer(text) if m.group(1) is None or int(m.group(1)) & 6]
+    attrib = [
+        m
+        for m in (_ATTRIB_RE.finditer(text) if "attrib" in text else ())  # both need "attrib"
+        if m.group(1) is None or int(m.group(1)) & 6
+    ]
     if attrib:
         sc.add("hides_files", 25, "marks files hidden/system from script (hides planted files)")
     if "iis://" in text and _IIS_CRED_RE.search(text):

@@ -47,15 +47,22 @@ _HIDDEN_LOCATION_RE = re.compile(
 _FETCHED_ASSIGN_RE = re.compile(r"(\$\w{1,40})\s*=\s*@?\s*$")
 # The page deletes its own file (a memory-resident shell keeps running without it).
 _SELF_DELETE_RE = re.compile(
-    r"(?<![\w>:])unlink\s*\(\s*(?:__file__|\$_server\s*\[\s*['\"]script_filename['\"]\s*\])"
+    r"unlink(?<![\w>:]unlink)\s*\(\s*(?:__file__|\$_server\s*\[\s*['\"]script_filename['\"]\s*\])"
 )
-_EVAL_SINK_RE = re.compile(r"(?<![\w$>:.])(?:eval|assert|create_function)\s*\(")
+# Look-behinds after the names (same matches as ``(?<![\w$>:.])(?:eval|...)``): every alternative
+# then starts with a literal, and the regex engine skips ahead on first characters.
+_EVAL_SINK_RE = re.compile(
+    r"(?:eval(?<![\w$>:.]eval)|assert(?<![\w$>:.]assert)"
+    r"|create_function(?<![\w$>:.]create_function))\s*\("
+)
 # ``f(...)(...$_GET...)``: the value a call returns is itself called on request data.
 _CALL_RESULT_CALL_RE = re.compile(
     r"(?<![\w$>:])(\w{1,40})\s*\([^;()]{0,200}(?:\([^;()]{0,100}\)[^;()]{0,100}){0,3}\)\s*"
     r"\(\s*@?\s*\$_(?:get|post|request|cookie)\b"
 )
 # Language keywords that look like a call: ``if (...) ($_GET...)`` is not a call result.
+# The end of that pattern, without which it cannot match: a cheap guard (literal first).
+_CALL_RESULT_GUARD_RE = re.compile(r"\)\s*\(\s*@?\s*\$_(?:get|post|request|cookie)\b")
 _KEYWORD_LIST = (
     "if elseif while for foreach switch return and or xor array isset empty echo print list"
     " function catch match unset declare"
@@ -91,6 +98,14 @@ _HASH_GATE_RE = re.compile(
 )
 
 
+_INDEX_CALL_RE = re.compile(r"\]\s*\(")
+
+
+def _may_eval(text: str) -> bool:
+    """False when :data:`_EVAL_SINK_RE` cannot match: it needs one of these names."""
+    return "eval" in text or "assert" in text or "create_function" in text
+
+
 def _upload_as_client_name(text: str, sc: _Scorer) -> None:
     """An upload stored under the client's own name; strongest when nothing checks its type."""
     for m in _UPLOAD_AS_RE.finditer(text):
@@ -109,9 +124,14 @@ def _upload_as_client_name(text: str, sc: _Scorer) -> None:
 def _remote_fetches(text: str) -> list[re.Match[str]]:
     """file_get_contents()/curl calls whose location is a URL (a literal, a variable holding
     one) or is hidden behind a decoder; curl_exec() always fetches from the network."""
+    if "file_get_contents" not in text and "curl_exec" not in text:  # what _FETCH_RE needs
+        return []
+    calls = list(_FETCH_RE.finditer(text))
+    if not calls:  # nothing fetched: skip the scan for URL variables
+        return []
     url_vars = _names_re({m.group(1) for m in _URL_ASSIGN_RE.finditer(text)})
     found: list[re.Match[str]] = []
-    for m in _FETCH_RE.finditer(text):
+    for m in calls:
         where = _statement_at(text, m.end() - 1, 200)
         if (
             m.group(0).startswith("curl_exec")
@@ -150,7 +170,9 @@ def _remote_code(text: str, sc: _Scorer) -> None:
 
 
 def _call_result_call(text: str, sc: _Scorer) -> None:
-    if "$_" not in text:  # the pattern ends in request data: skip the costly scan without it
+    # The pattern ends in ``)(`` + request data: skip the costly scan (a word at every
+    # position) when that end occurs nowhere.
+    if "$_" not in text or not _CALL_RESULT_GUARD_RE.search(text):
         return
     for m in _CALL_RESULT_CALL_RE.finditer(text):
         if m.group(1) not in _KEYWORDS:
@@ -164,10 +186,16 @@ def _call_result_call(text: str, sc: _Scorer) -> None:
 
 def _decoded_eval(text: str, sc: _Scorer) -> None:
     """``$x = decoder(...); eval($x)`` with any decoder, including one the page defines."""
-    names = {re.sub(r"\s+", "", m.group(1)) for m in _DECODED_ASSIGN_RE.finditer(text)}
-    if not names or sc.features.get("eval_decode_chain"):
+    if sc.features.get("eval_decode_chain"):
         return
-    for m in _EVAL_SINK_RE.finditer(text):
+    # Decoder assignments matter only to an eval sink: look for those first (a cheaper scan).
+    evals = list(_EVAL_SINK_RE.finditer(text)) if _may_eval(text) else []
+    if not evals:
+        return
+    names = {re.sub(r"\s+", "", m.group(1)) for m in _DECODED_ASSIGN_RE.finditer(text)}
+    if not names:
+        return
+    for m in evals:
         args = re.sub(r"\s+", "", _statement_at(text, m.end() - 1))
         if any(re.search(re.escape(n) + r"(?!\w)", args) for n in names):
             sc.add("eval_decoded_var", 55, "the output of a decoder function is evaluated")
@@ -186,9 +214,9 @@ def _built_names(text: str, sc: _Scorer) -> None:
         joined = join_literals(folded)
         if _PREG_E_BUILT_RE.search(joined) or PREG_E_RE.search(joined):
             sc.add("preg_replace_e", 55, "preg_replace() /e (evaluate) modifier built from chr()")
-    if len(_NOT_STRING_RE.findall(text)) >= 2:
+    if "~" in text and len(_NOT_STRING_RE.findall(text)) >= 2:  # both alternatives need "~"
         sc.add("not_strings", 45, "strings built with bitwise NOT (~) to hide names")
-    for m in _PACK_CODES_RE.finditer(text):
+    for m in _PACK_CODES_RE.finditer(text) if "c*" in text else ():
         codes = [int(c, 0) for c in re.findall(r"0x[0-9a-f]+|\d+", m.group(1))]
         name = "".join(chr(c % 256) for c in codes)
         if name in _HIDDEN_NAMES:
@@ -197,7 +225,12 @@ def _built_names(text: str, sc: _Scorer) -> None:
 
 
 def _tables_and_gates(text: str, sc: _Scorer) -> None:
-    calls = {m.group(1) for m in _TABLE_CALL_RE.finditer(text)}
+    # The pattern holds ``]\s*(``: look for that first (a literal-first, cheap scan).
+    calls = (
+        {m.group(1) for m in _TABLE_CALL_RE.finditer(text)}
+        if _INDEX_CALL_RE.search(text)
+        else set()
+    )
     if len(calls) >= 3 and _SRC_RE.search(text):
         sc.add(
             "function_table",
@@ -205,7 +238,7 @@ def _tables_and_gates(text: str, sc: _Scorer) -> None:
             f"{len(calls)} functions called through a numbered table of names ($t[n](...))",
             len(calls),
         )
-    for m in _HASH_GATE_RE.finditer(text):
+    for m in _HASH_GATE_RE.finditer(text) if "$_" in text else ():
         var = m.group(1)
         if var is None or re.search(rf"\${re.escape(var)}\s*=\s*['\"][0-9a-f]{{32,40}}['\"]", text):
             sc.add("hash_gate", 20, "request parameter checked against a hard-coded password hash")
@@ -216,7 +249,8 @@ def php_tricks(text: str, sc: _Scorer) -> None:
     """All checks of this module on lower-cased PHP ``text``."""
     if _SELF_DELETE_RE.search(text):
         sc.add("self_delete", 25, "deletes its own script file (keeps running with no file)")
-    _upload_as_client_name(text, sc)
+    if "$_files" in text:  # _UPLOAD_AS_RE needs it
+        _upload_as_client_name(text, sc)
     _remote_code(text, sc)
     _call_result_call(text, sc)
     _decoded_eval(text, sc)

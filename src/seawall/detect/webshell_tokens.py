@@ -46,11 +46,15 @@ _TOKEN_RE = re.compile(
     r"'(?:[^'\\]|\\.){0,4000}'|\"(?:[^\"\\]|\\.){0,4000}\"|\$\w+|\d+|\w+|[().,^\[\]{}~]|\s+",
     re.S,
 )
-_ASSIGN_RE = re.compile(r"(?<![\w$])\$(\w{1,40})\s*(\.?=)(?![=>])\s*")
+# ``\$(?<![\w$]\$)`` is ``(?<![\w$])\$`` with the literal first: the engine skips ahead to "$".
+_ASSIGN_RE = re.compile(r"\$(?<![\w$]\$)(\w{1,40})\s*(\.?=)(?![=>])\s*")
 _MAX_RHS = 2000
 _CONCAT_LIT_RE = re.compile(
     r"'((?:[^'\\\n]|\\.){0,200})'\s*\.\s*'|\"((?:[^\"\\\n]|\\.){0,200})\"\s*\.\s*\""
 )
+# Every match of _CONCAT_LIT_RE ends with this: far cheaper to look for (no string body to scan
+# at every quote), and when it is absent the text has nothing to join.
+_CONCAT_GUARD_RE = re.compile(r"'\s*\.\s*'|\"\s*\.\s*\"")
 
 
 class _NotConstantError(Exception):
@@ -209,6 +213,17 @@ class _Folder:
 
 
 def _fold(expr: str, env: dict[str, str]) -> str:
+    # Most right-hand sides of real code start with a name that is no foldable function
+    # (``array(``, ``new``, ``get_option(``, ``true``): _Folder.primary() would refuse that first
+    # token, so refuse it before tokenising the whole expression. The first token is found the
+    # way findall() finds it (characters no token matches are skipped).
+    first = _TOKEN_RE.search(expr)
+    if first is not None and first.group(0).isspace():
+        first = _TOKEN_RE.search(expr, first.end())
+    if first is not None:
+        tok = first.group(0)
+        if (tok[0].isalpha() or tok[0] == "_") and tok.lower() not in _FUNCS:
+            raise _NotConstantError
     every = _TOKEN_RE.findall(expr)
     toks = [t for t in every if not t.isspace()]
     # Characters no token matched are skipped by findall: too many of them, not a constant.
@@ -282,11 +297,17 @@ def fold_variables(text: str) -> dict[str, str]:
 def join_literals(text: str) -> str:
     """``"s"."s"."e"`` becomes ``"sse"`` (same for single quotes); other text is unchanged."""
     for _ in range(8):
-        joined = _CONCAT_LIT_RE.sub(
+        if not (guard := _CONCAT_GUARD_RE.search(text)):
+            break  # the pass below would change nothing: skip it (and the confirming pass)
+        # A match ends with a guard match and starts at most 401 characters before it (quote,
+        # 200 escaped characters): none starts before ``skip``, and the pattern looks neither
+        # behind nor at the start, so substituting in the rest only gives the same text.
+        skip = max(0, guard.start() - 401)
+        joined = text[:skip] + _CONCAT_LIT_RE.sub(
             lambda m: (
                 "'" + (m.group(1) or "") if m.group(1) is not None else '"' + (m.group(2) or "")
             ),
-            text,
+            text[skip:],
         )
         if joined == text:
             break

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from seawall.detect.webshell_flow import (
-    _SINK_RE,
+    _SINKS,
     _SRC_RE,
     _label,
     _names_re,
@@ -39,6 +39,31 @@ _DEF_RE = re.compile(
     r"|(?:public|private|protected|internal|static)\s+(?:static\s+)?[\w<>\[\].]{1,60}\s+"
     r"(\w{1,60})\s*\(([^()]{0,300})\)\s*\{"
 )
+_DEF_WORDS = ("function", "sub")
+_MODIFIERS = ("public", "private", "protected", "internal", "static")
+
+
+def _definitions(text: str) -> Iterator[re.Match[str]]:
+    """Same matches as ``_DEF_RE.finditer(text)``, but the pattern (whose first character may be
+    almost anything) is only tried where a match can start: at 0, just before ``function`` or
+    ``sub``, and at a modifier. The first candidate at or after the end of the previous match
+    where it matches is exactly where ``finditer`` would find the next one."""
+    starts = {0}
+    for word in _DEF_WORDS + _MODIFIERS:
+        shift = 1 if word in _DEF_WORDS else 0
+        at = text.find(word)
+        while at >= 0:
+            starts.add(at - shift)
+            at = text.find(word, at + 1)
+    pos = 0
+    for start in sorted(starts):
+        if start < pos or start < 0:
+            continue
+        if m := _DEF_RE.match(text, start):
+            yield m
+            pos = m.end()
+
+
 _VB_END_RE = re.compile(r"\bend\s+(?:function|sub)\b")
 # Sinks that only make sense inside a helper: methods of a shell COM object and of a .NET
 # Process (the plain scan treats a bare ``.exec(`` as too common to count).
@@ -53,6 +78,7 @@ _SHELL_OBJECT_RE = re.compile(
 _WRITE_PATH_RE = re.compile(
     r"savetofile\b|createtextfile\s*\(|file_put_contents\s*\(|fopen\s*\(|writealltext\s*\("
 )
+_WRITE_PATH_WORDS = ("savetofile", "createtextfile", "file_put_contents", "fopen", "writealltext")
 _WRITE_DATA_RE = re.compile(
     r"\.write(?:text|line)?\b|fwrite\s*\(|fputs\s*\(|file_put_contents\s*\(|writealltext\s*\("
 )
@@ -112,7 +138,14 @@ def _used_by(body: str, pattern: re.Pattern[str], params: list[str]) -> set[int]
 
 def _helpers(text: str) -> Iterator[_Helper]:
     shell_object = bool(_SHELL_OBJECT_RE.search(text))
-    for n, m in enumerate(_DEF_RE.finditer(text)):
+    # The sink alternation reduced to what occurs in ``text`` (None: no sink anywhere); bodies and
+    # windows below are slices of ``text``, so it finds the same sinks in them as the full regex.
+    sink_re = _SINKS.on(text)
+    # Same for file writes: each alternative of _WRITE_PATH_RE starts with one of these words.
+    write_path = any(word in text for word in _WRITE_PATH_WORDS)
+    if sink_re is None and not write_path and not shell_object:
+        return  # no helper can reach a sink: skip the costly scan for function definitions
+    for n, m in enumerate(_definitions(text)):
         if n >= _MAX_FUNCS:
             return
         name = m.group(1) or m.group(3)
@@ -121,8 +154,8 @@ def _helpers(text: str) -> Iterator[_Helper]:
             continue
         end = m.end() + _MAX_BODY
         if not (
-            _SINK_RE.search(text, m.end(), end)
-            or _WRITE_PATH_RE.search(text, m.end(), end)
+            (sink_re is not None and sink_re.search(text, m.end(), end))
+            or (write_path and _WRITE_PATH_RE.search(text, m.end(), end))
             or (shell_object and _METHOD_SINK_RE.search(text, m.end(), end))
         ):
             continue
@@ -130,7 +163,9 @@ def _helpers(text: str) -> Iterator[_Helper]:
         if m.group(1) and not vb and not all(p.startswith("$") for p in params if p):
             continue  # JavaScript in the page (runs in the browser), not a PHP function
         body = _body(text, m.end(), vb)
-        sinks = [s for s in _SINK_RE.finditer(body) if _standalone(body, s)]
+        sinks = (
+            [] if sink_re is None else [s for s in sink_re.finditer(body) if _standalone(body, s)]
+        )
         if shell_object:
             sinks += list(_METHOD_SINK_RE.finditer(body))
         for s in sinks:
