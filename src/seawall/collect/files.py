@@ -473,7 +473,10 @@ class _Sweep:
         chunk = self.chunks.popleft()
         self.queued -= chunk.num_rows
         assert self.pool is not None
-        job = self.pool.submit(examine_table, chunk, self.options.webshells)
+        # Plain lists, not the Arrow chunk: a slice pickles with its whole parent table's buffers.
+        followed, sizes = chunk.column("followed").to_pylist(), chunk.column("size").to_pylist()
+        args = (_open_paths(chunk), followed, sizes, self.options.webshells)
+        job = self.pool.submit(examine_chunk, *args)
         self.hash_jobs[job] = chunk
 
     def examined(self, chunk: pa.Table, result: Examined) -> None:
