@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from seawall.case.store import CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
-from seawall.collect import files, walk
+from seawall.collect import files, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.collect.hashing import hash_file
 from seawall.collect.paths import parse_root_map, windows_path
@@ -346,7 +346,7 @@ def test_tiny_batches_and_slices_record_the_same_rows(
         monkeypatch.setattr(files, "WALK_BUDGET", 1)
         monkeypatch.setattr(files, "JOIN_ROWS", 3)
         monkeypatch.setattr(files, "CHUNK_FILES", 2)
-        monkeypatch.setattr(files, "INLINE_BYTES", 4)
+        monkeypatch.setattr(sweep_worker, "INLINE_BYTES", 4)
         first = _sweep(store, [evidence], host="tiny", batch_rows=2)
         (evidence / "c/Users/Public/notes.txt").write_bytes(b"changed\n")
         second = _sweep(store, [evidence], host="tiny", batch_rows=2)
@@ -416,9 +416,9 @@ def test_a_huge_directory_is_not_hashed_by_one_worker_alone(tmp_path: Path) -> N
     flat.mkdir()
     for i in range(10):
         (flat / f"f{i}.txt").write_bytes(b"x" * i)
-    (flat / "large.bin").write_bytes(b"y" * (files.INLINE_BYTES + 1))
+    (flat / "large.bin").write_bytes(b"y" * (sweep_worker.INLINE_BYTES + 1))
     settings = walk.WalkSettings(os_name="linux")
-    swept = files.walk_and_examine([(os.fsencode(flat), False)], settings, 3, CollectOptions())
+    swept = sweep_worker.walk_and_examine([(os.fsencode(flat), False)], settings, 3, True)
     assert swept.rows.num_rows == swept.hashed == 3
     assert swept.rows.column("sha256").null_count == 0
     left = swept.listed.table

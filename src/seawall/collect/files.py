@@ -2,8 +2,8 @@
 
 One worker process per core does the per-file work: the walk (``seawall.collect.walk``, in
 slices of a few thousand entries, each directory opened ``O_NOATIME``) and the hashing and
-typing (``content``). In a first sweep a worker hashes the small files of the slice it listed
-itself (``walk_and_examine``); larger files, the rest of a huge directory, and a re-sweep's new
+typing (``content``; what a worker does and the rows it returns are in ``sweep_worker``). In a
+first sweep a worker hashes the small files of the slice it listed itself; larger files, the rest of a huge directory, and a re-sweep's new
 or changed files go out in chunks. This process only schedules, joins and writes, on Arrow
 tables: it holds no Python object per file, and nothing proportional to the tree beyond what
 DuckDB keeps of the rows it writes. Nothing under a swept path is ever opened for writing.
@@ -37,10 +37,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, one_pass
-from seawall.collect.content import CONTENT_COLUMNS, Examined, examine_chunk
+from seawall.collect.content import Examined, examine_chunk
 from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
+from seawall.collect.sweep_worker import (
+    HASH_FIELDS,
+    ROW_SCHEMA,
+    Swept,
+    chunk_arguments,
+    examined_rows,
+    walk_and_examine,
+    with_hash_columns,
+)
 from seawall.collect.walk import (
-    STAT_SCHEMA,
     Dir,
     Listed,
     WalkSettings,
@@ -61,27 +69,12 @@ CHUNK_BYTES = 64 << 20
 IN_FLIGHT = 8
 # A walk slice lists about this many entries before it returns (with the directories left).
 WALK_BUDGET = 4096
-# Files up to this size are hashed by the worker that lists them in a first sweep (see
-# ``walk_and_examine``); larger ones go out in chunks, so that they spread over the workers.
-INLINE_BYTES = 1 << 20
 # Walk slices queued per worker: in a re-sweep they keep the workers listing while this process
 # joins a batch against the previous sweep (~0.1-0.2 s per JOIN_ROWS files).
 WALKS_IN_FLIGHT = 4
 OsName = Literal["windows", "linux", "auto"]
 
-# What the sweep carries per file between the walk, the hashing workers and the writes: the walk's
-# ``STAT_SCHEMA`` columns plus the hashes and content features. ``raw`` and ``followed`` are not
-# written; ``run_id``, ``host`` and the provenance columns are added by the INSERT.
-_HASH_FIELDS = [
-    pa.field("md5", pa.string()),
-    pa.field("sha1", pa.string()),
-    pa.field("sha256", pa.string()),
-    *[pa.field(column, pa.string()) for column in CONTENT_COLUMNS],
-]
-ROW_SCHEMA = pa.schema([*STAT_SCHEMA, *_HASH_FIELDS])
-_NOTE = ROW_SCHEMA.get_field_index("note")
-_STAT_WIDTH = len(STAT_SCHEMA)
-_HASHES = ", ".join(f"p.{f.name}" for f in _HASH_FIELDS)
+_HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
 # The previous row's columns that the walk would write again for an unchanged file (``path``,
 # ``device``, ``inode``, ``size`` and ``mtime_ns`` are the join's; ``name`` and ``mtime`` follow
 # from them): when all are equal, the previous row is kept as it is.
@@ -211,91 +204,6 @@ def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
     return " OR ".join(clauses), params
 
 
-def _with_hash_columns(table: pa.Table) -> pa.Table:
-    """A walk's ``STAT_SCHEMA`` table with empty hash and content columns (``ROW_SCHEMA``)."""
-    count = table.num_rows
-    return pa.Table.from_arrays(
-        [*table.columns, *(pa.nulls(count, f.type) for f in _HASH_FIELDS)], schema=ROW_SCHEMA
-    )
-
-
-def _open_paths(table: pa.Table) -> list[bytes]:
-    """The paths to open: the raw bytes of a name that is not UTF-8, else the recorded text."""
-    raws = table.column("raw").to_pylist()
-    return [
-        raw if raw is not None else path.encode()
-        for raw, path in zip(raws, table.column("path").to_pylist(), strict=True)
-    ]
-
-
-def examine_table(todo: pa.Table, webshells: bool) -> Examined:
-    """Hash and type the files of a ``STAT_SCHEMA`` table (run in a worker)."""
-    followed = todo.column("followed").to_pylist()
-    return examine_chunk(_open_paths(todo), followed, todo.column("size").to_pylist(), webshells)
-
-
-def examined_rows(chunk: pa.Table, result: Examined) -> tuple[pa.Table, list[WalkWarning]]:
-    """``chunk`` (``STAT_SCHEMA``) with what examining it found (``ROW_SCHEMA``), and the
-    warnings by path. Files that vanished before they could be opened get no row."""
-    warnings: list[WalkWarning] = []
-    if result.warnings or result.vanished:
-        paths = chunk.column("path").to_pylist()
-        warnings += [(paths[i], message, skipped) for i, message, skipped in result.warnings]
-        vanished = "skipped: vanished during the sweep"
-        warnings += [(paths[i], vanished, True) for i in result.vanished]
-    columns = chunk.columns[:_STAT_WIDTH]
-    columns[_NOTE] = pa.array(result.notes, pa.string())
-    columns += [pa.array(values, pa.string()) for values in result.columns]
-    table = pa.Table.from_arrays(columns, schema=ROW_SCHEMA)
-    if result.vanished:
-        keep = [True] * table.num_rows
-        for i in result.vanished:
-            keep[i] = False
-        table = table.filter(pa.array(keep))
-    return table, warnings
-
-
-@dataclass(slots=True)
-class Swept:
-    """One walk slice of a first sweep, with its small files already examined by the worker
-    that listed them (``walk_and_examine``)."""
-
-    listed: Listed
-    """The slice's listing, less the files examined here: what the sweep still has to hash
-    (larger files, which go out in chunks) or to write as they are (files with a note)."""
-    rows: pa.Table
-    """The examined files (``ROW_SCHEMA``)."""
-    warnings: list[WalkWarning]
-    hashed: int
-    nbytes: int
-
-
-def walk_and_examine(
-    dirs: list[Dir], settings: WalkSettings, budget: int, options: CollectOptions
-) -> Swept:
-    """Walk a slice and examine its files up to ``INLINE_BYTES`` (at most ``budget`` of them) in
-    the same worker.
-
-    With nothing to compare against (a first sweep), the files a worker lists need not travel
-    to this process and back before they are hashed: for a small file that round trip (paths
-    out, digests back, Arrow built here) cost about as much as hashing it. Larger files are
-    left in the listing, to be spread over the workers in chunks.
-    """
-    listed = walk_slice(dirs, settings, budget)
-    table = listed.table
-    small = pc.and_(
-        pc.is_null(table.column("note")), pc.less_equal(table.column("size"), INLINE_BYTES)
-    )
-    # A slice stops between directories, so one huge directory makes a huge slice: past
-    # ``budget`` files, the rest go out in chunks too (over every worker, not just this one).
-    small = pc.and_(small, pc.less_equal(pc.cumulative_sum(small.cast(pa.int64())), budget))
-    here = table.filter(small)
-    listed.table = table.filter(pc.invert(small))
-    result = examine_table(here, options.webshells)
-    rows, warnings = examined_rows(here, result)
-    return Swept(listed, rows, warnings, result.hashed, result.nbytes)
-
-
 class _Sweep:
     """One collect command: walk slices and hashing chunks on a pool, joins and writes here.
 
@@ -390,11 +298,11 @@ class _Sweep:
         listed = pa.concat_tables(self.listed) if len(self.listed) > 1 else self.listed[0]
         self.listed, self.listed_rows = [], 0
         noted = pc.is_valid(listed.column("note"))
-        self.output(_with_hash_columns(listed.filter(noted)), 0)
+        self.output(with_hash_columns(listed.filter(noted)), 0)
         todo = listed.filter(pc.invert(noted))
         if self.has_previous and todo.num_rows:
             todo = self.reuse_previous(todo)
-        self.queue(_with_hash_columns(todo))
+        self.queue(with_hash_columns(todo))
 
     def reuse_previous(self, batch: pa.Table) -> pa.Table:
         """Settle the files of ``batch`` (``STAT_SCHEMA``) that the host's previous sweep already
@@ -473,9 +381,7 @@ class _Sweep:
         chunk = self.chunks.popleft()
         self.queued -= chunk.num_rows
         assert self.pool is not None
-        # Plain lists, not the Arrow chunk: a slice pickles with its whole parent table's buffers.
-        followed, sizes = chunk.column("followed").to_pylist(), chunk.column("size").to_pylist()
-        args = (_open_paths(chunk), followed, sizes, self.options.webshells)
+        args = (*chunk_arguments(chunk), self.options.webshells)
         job = self.pool.submit(examine_chunk, *args)
         self.hash_jobs[job] = chunk
 
@@ -524,7 +430,9 @@ class _Sweep:
                 if self.has_previous:  # a re-sweep first joins the listing (reuse_previous)
                     job = self.pool.submit(walk_slice, dirs, settings, budget)
                 else:
-                    job = self.pool.submit(walk_and_examine, dirs, settings, budget, self.options)
+                    job = self.pool.submit(
+                        walk_and_examine, dirs, settings, budget, self.options.webshells
+                    )
                 self.walk_jobs[job] = root_index
 
     def take_dirs(self) -> tuple[int, list[Dir]]:
