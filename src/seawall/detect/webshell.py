@@ -26,13 +26,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from seawall.detect.alternation import Alternation
 from seawall.detect.webshell_flow import (
     _CMD_SINKS,
     _DECODE_CHAIN_RE,
     _EVAL_STRING_DECODE_RE,
     _I,
     _SRC_RE,
-    _Alternation,
     _deep_flow,
     _deobfuscated,
     _entropy,
@@ -124,7 +124,7 @@ _HIDDEN_NAME_LIST = (
     "assert eval system create_function base64_decode gzinflate str_rot13 shell_exec"
     " passthru call_user_func gzuncompress preg_replace"
 )
-_HIDDEN_NAMES = _Alternation([(name, rf"['\"]{name}['\"]") for name in _HIDDEN_NAME_LIST.split()])
+_HIDDEN_NAMES = Alternation([(name, rf"['\"]{name}['\"]") for name in _HIDDEN_NAME_LIST.split()])
 _COMMENT_RE = re.compile(r"/\*.{0,2000}?\*/", re.S)
 _EVAL_CALL_RE = re.compile(
     r"(?:eval(?<![\w$>.:]eval)|execute(?<![\w$>.:]execute)"
@@ -163,8 +163,8 @@ _HEX_RUN_TABLE = bytes(
 _HEX_RUN = b"h" * 600
 _HEX_ESCAPES = b"\\xhh" * 60
 
-# File-manager / uploader / recon markers, as (literal, alternative) pairs: see _Alternation.
-_UPLOADS = _Alternation(
+# File-manager / uploader / recon markers, as (literal, alternative) pairs: see Alternation.
+_UPLOADS = Alternation(
     [
         ("move_uploaded_file", r"move_uploaded_file\s*\("),
         ("$_files", r"copy\s*\(\s*\$_files"),
@@ -178,7 +178,7 @@ _UPLOADS = _Alternation(
     ]
 )
 # ``\bname`` written ``name(?<!\wname)``: same matches, but every alternative starts with a literal.
-_DIRLISTS = _Alternation(
+_DIRLISTS = Alternation(
     [
         ("opendir", r"opendir(?<!\wopendir)\s*\("),
         ("readdir", r"readdir(?<!\wreaddir)\s*\("),
@@ -192,14 +192,14 @@ _DIRLISTS = _Alternation(
         ("getdirectories", r"getdirectories\s*\("),
     ]
 )
-_CMDBOXES = _Alternation(
+_CMDBOXES = Alternation(
     [
         ("name", r"name\s*=\s*['\"]?(?:cmd|command|exec|execute|shell|c)['\"\s>]"),
         ("cmd.exe", r"cmd\.exe"),
         ("/bin/", r"/bin/(?:ba)?sh\b"),
     ]
 )
-_RECONS = _Alternation(
+_RECONS = Alternation(
     [
         ("uname", r"uname\s+-a"),
         ("whoami", r"whoami\b"),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from seawall.detect.alternation import Alternation, each
 from seawall.detect.webshell_tokens import (
     DANGEROUS,
     decoded_literals,
@@ -54,106 +55,18 @@ def _maybe_request(text: str) -> bool:
     return any(literal in text for literal in _SRC_LITERALS)
 
 
-_Literal = str | re.Pattern[str]
-# Literal tests already made on the last texts examined (the file, without comments, normalised):
-# several alternations share literals ("exec", "system", "fopen"...).
-_PRESENCE: list[tuple[str, dict[_Literal, bool]]] = []
-
-
-def _presence_in(text: str) -> dict[_Literal, bool]:
-    for seen, known in _PRESENCE:
-        if seen is text:
-            return known
-    known = {}
-    _PRESENCE.insert(0, (text, known))
-    del _PRESENCE[4:]
-    return known
-
-
-class _Alternation:
-    r"""A regex ``a|b|c|...`` whose every alternative needs a literal substring to match.
-
-    Searching a file with only the alternatives whose literal occurs in it finds exactly the same
-    matches (an alternative whose literal is absent can never match, and dropping it does not
-    change which alternative wins at any position), but the engine then tries the pattern at far
-    fewer places: sink and callback names start with common letters (e, a, c, s, p...), so the
-    full alternation is attempted at about every other character of a file. ``in`` tests on the
-    literals are much cheaper than that. Use :meth:`on` with the string that will be searched (or
-    a string containing it). A "literal" may also be a regex with a literal prefix and no
-    look-around, anchor or ``\b`` (so that it matches wherever the alternative does, in any slice
-    of the text): ``new\s+function`` is rare where "function" is everywhere.
-    """
-
-    def __init__(self, alternatives: Sequence[tuple[_Literal, str]]) -> None:
-        self.alternatives = tuple(alternatives)
-        self.full = re.compile("|".join(rx for _, rx in self.alternatives))
-        # Each literal is tested only when the shortest other literal it contains is present
-        # ("shell_exec" is absent from any text without "exec"): fewer scans of the text.
-        words = sorted({lit for lit, _ in self.alternatives if isinstance(lit, str)}, key=len)
-        self._tests: tuple[tuple[_Literal, str | None], ...] = (
-            *((w, next((o for o in words if len(o) < len(w) and o in w), None)) for w in words),
-            *((lit, None) for lit, _ in self.alternatives if not isinstance(lit, str)),
-        )
-        self._by_present: dict[frozenset[_Literal], re.Pattern[str] | None] = {}
-        self._last: tuple[str, re.Pattern[str] | None] = ("\0", None)
-
-    def on(self, text: str) -> re.Pattern[str] | None:
-        """The alternation reduced to what can match in ``text`` (None: nothing can)."""
-        last_text, last = self._last
-        if last_text is text:  # passes ask again about the same text
-            return last
-        known = _presence_in(text)
-        present: set[_Literal] = set()
-        for lit, inside in self._tests:
-            if inside is not None and inside not in present:
-                continue
-            found = known.get(lit)
-            if found is None:
-                found = known[lit] = bool(lit in text if isinstance(lit, str) else lit.search(text))
-            if found:
-                present.add(lit)
-        key = frozenset(present)
-        try:
-            pattern = self._by_present[key]
-        except KeyError:  # (a local, not a second lookup: another thread may clear the cache)
-            alts = [rx for lit, rx in self.alternatives if lit in key]
-            pattern = re.compile("|".join(alts)) if alts else None
-            if len(self._by_present) > 512:
-                self._by_present.clear()
-            self._by_present[key] = pattern
-        self._last = (text, pattern)
-        return pattern
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        """Same as ``self.full.finditer(text)``."""
-        pattern = self.on(text)
-        return pattern.finditer(text) if pattern is not None else iter(())
-
-    def search(self, text: str) -> re.Match[str] | None:
-        """Same as ``self.full.search(text)``."""
-        pattern = self.on(text)
-        return pattern.search(text) if pattern is not None else None
-
-
 # Code-evaluation sinks (run attacker-supplied code). Patterns that search whole files are
 # matched on lower-cased text without flags or leading look-behinds, so that the regex engine can
 # skip ahead on their first characters (10x faster); the "not a method call" check is done in
 # Python by _standalone().
-def _each(names: str, tail: str) -> list[tuple[_Literal, str]]:
-    """``a<tail>|b<tail>|...`` as (literal, alternative) pairs for :class:`_Alternation`: every
-    alternative starts with a literal, so the regex engine can skip ahead on first characters
-    (several times faster than ``(?:a|b)<tail>``)."""
-    return [(name, name + tail) for name in names.split()]
-
-
 _CODE_SINK = [
-    *_each("eval assert create_function executeglobal execute", r"\s*\("),
-    *_each(
+    *each("eval assert create_function executeglobal execute", r"\s*\("),
+    *each(
         "call_user_func_array call_user_func array_map array_filter array_walk usort uasort"
         " uksort register_shutdown_function register_tick_function ob_start",
         r"\s*\(\s*\$",
     ),
-    *_each("executeglobal execute eval", r"\s+(?=[\w(\"])"),  # VBScript: Execute request("x")
+    *each("executeglobal execute eval", r"\s+(?=[\w(\"])"),  # VBScript: Execute request("x")
     ("php://input", r"include\s*\(?\s*(?=['\"]php://input)"),
     ("php://input", r"require\s*\(?\s*(?=['\"]php://input)"),
     ("executestatement", r"\.\s*executestatement\s*\("),
@@ -166,7 +79,7 @@ _CODE_SINK = [
 ]
 # Operating-system command sinks.
 _CMD_SINK = [
-    *_each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
+    *each("system exec passthru shell_exec popen proc_open pcntl_exec", r"\s*\("),
     ("wscript.shell", r"wscript\.shell"),
     ("shell.application", r"shell\.application"),
     ("getruntime", r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("),
@@ -179,12 +92,12 @@ _CMD_SINK = [
     ("cmd.exe", r"cmd\.exe\s+/c\b"),
     ("cmd", r"cmd\s+/c\b"),
 ]
-_SINKS = _Alternation([*_CODE_SINK, *_CMD_SINK])
-_CMD_SINKS = _Alternation(_CMD_SINK)
+_SINKS = Alternation([*_CODE_SINK, *_CMD_SINK])
+_CMD_SINKS = Alternation(_CMD_SINK)
 # Functions that call a callback given anywhere among their arguments.
-_CALLBACKS = _Alternation(
+_CALLBACKS = Alternation(
     [
-        *_each(
+        *each(
             "call_user_func_array call_user_func array_map array_filter array_walk_recursive"
             " array_walk array_reduce usort uasort uksort array_intersect_ukey"
             " array_intersect_uassoc array_diff_ukey array_diff_uassoc array_udiff_assoc"
@@ -414,7 +327,7 @@ def _flow(text: str, sc: _Scorer) -> None:
         )
 
 
-_FILE_OPENS = _Alternation(
+_FILE_OPENS = Alternation(
     [
         ("createtextfile", r"createtextfile(?=\s*\()"),
         ("opentextfile", r"opentextfile(?=\s*\()"),

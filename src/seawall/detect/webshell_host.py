@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
+from seawall.detect.alternation import Alternation
 from seawall.detect.webshell_flow import (
     _SRC_RE,
-    _Alternation,
     _names_re,
     _Scorer,
     _standalone,
@@ -52,7 +52,7 @@ _RUN_RE = re.compile(
 _ATTRIB_RE = re.compile(r"\.attributes\s*=\s*(\d{1,3})\b|attrib(?:\.exe)?\s+\+[hs]\b")
 _IIS_CRED_RE = re.compile(r"anonymoususerpass|wamuserpass")
 # File-system operations of a file manager (PHP functions, FileSystemObject/ADODB methods). One
-# literal-first alternative per name (see _Alternation): same matches as
+# literal-first alternative per name (see Alternation): same matches as
 # ``(unlink|...)\s*\(|\.\s*(deletefile|...)\b``; _file_op() recovers the name.
 _CALL_OPS = (
     "unlink rmdir rename copy chmod chown mkdir touch file_put_contents readfile fopen"
@@ -62,7 +62,7 @@ _METHOD_OPS = (
     "deletefile deletefolder copyfile movefile createfolder copyfolder movefolder opentextfile"
     " createtextfile savetofile loadfromfile"
 )
-_FILE_OPS = _Alternation(
+_FILE_OPS = Alternation(
     [(name, name + r"\s*\(") for name in _CALL_OPS.split()]
     + [(name, r"\.\s*" + name + r"\b") for name in _METHOD_OPS.split()]
 )
