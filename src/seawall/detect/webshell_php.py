@@ -31,7 +31,6 @@ _UPLOAD_AS_RE = re.compile(
 _CLIENT_NAME_RE = re.compile(
     r"\$_files\s*\[[^\]]{1,40}\]\s*\[\s*['\"]name['\"]\s*\]|\$_(?:get|post|request|cookie)\b"
 )
-# Network or file fetches whose result can be code.
 # Signs that an upload handler checks what it receives.
 _UPLOAD_CHECK_RE = re.compile(
     r"pathinfo\s*\(|getimagesize\s*\(|finfo_|mime_content_type\s*\(|\[\s*['\"]type['\"]\s*\]"
