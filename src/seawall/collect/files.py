@@ -3,10 +3,11 @@
 One worker process per core does the per-file work: the walk (``seawall.collect.walk``, in
 slices of a few thousand entries, each directory opened ``O_NOATIME``) and the hashing and
 typing (``content``; what a worker does and the rows it returns are in ``sweep_worker``). In a
-first sweep a worker hashes the small files of the slice it listed itself; larger files, the rest of a huge directory, and a re-sweep's new
-or changed files go out in chunks. This process only schedules, joins and writes, on Arrow
-tables: it holds no Python object per file, and nothing proportional to the tree beyond what
-DuckDB keeps of the rows it writes. Nothing under a swept path is ever opened for writing.
+first sweep a worker hashes the small files of the slice it listed itself; larger files, the
+rest of a huge directory, and a re-sweep's new or changed files go out in chunks. This process
+only schedules, joins and writes, on Arrow tables: it holds no Python object per file, and
+nothing proportional to the tree beyond what DuckDB keeps of the rows it writes. Nothing under
+a swept path is ever opened for writing.
 
 Hostile trees are expected (a mounted image of a compromised host): symlink loops, FIFOs, devices,
 names that are not UTF-8, paths longer than ``PATH_MAX``, unreadable or vanishing files. Each is a
