@@ -78,3 +78,32 @@ def test_no_progress_bar_reaches_stdout(case_dir: Path, capfd: pytest.CaptureFix
         store.con.complete()
         setting = store.con.sql("SELECT current_setting('enable_progress_bar')").fetchall()
     assert setting == [(False,)]
+
+
+def test_memory_limit_applies_to_the_block_only(case_dir: Path) -> None:
+    def limit(store: CaseStore) -> str:
+        row = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    with CaseStore.open(case_dir) as store:
+        default = limit(store)
+        with store.memory_limit("64MB"):
+            assert limit(store) == "61.0 MiB"  # DuckDB reports MB as MiB
+        assert limit(store) == default
+
+
+def test_an_unfinished_run_is_discarded_when_the_case_is_opened(case_dir: Path) -> None:
+    """What a run that never finished committed (a killed sweep) goes; the rest stays."""
+    row = {"path": ["/a"], "host": ["h"]}
+    with CaseStore.open(case_dir) as store:
+        done = store.start_run("collect files", {})
+        store.insert_arrow("files", pa.table({**row, "run_id": [done]}))
+        store.finish_run(done, "ok", {})
+        cut = store.start_run("collect files", {})
+        store.insert_arrow("files", pa.table({"path": ["/b"], "host": ["h"], "run_id": [cut]}))
+    with CaseStore.open(case_dir) as store:
+        paths = store.con.execute("SELECT path FROM files").fetchall()
+        runs = dict(store.con.execute("SELECT run_id, status FROM runs").fetchall())
+    assert paths == [("/a",)]
+    assert runs == {done: "ok", cut: "interrupted"}

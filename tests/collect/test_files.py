@@ -7,14 +7,17 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from seawall.case.store import CaseStore
+from seawall.case.store import DATABASE_NAME, CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
 from seawall.collect import files, sweep_worker, walk
@@ -326,7 +329,11 @@ def test_resweep_keeps_hashes_of_a_file_whose_metadata_alone_changed(
     expected = hashlib.sha256(contents["c/Users/Public/notes.txt"]).hexdigest()
     assert after["sha256"] == before["sha256"] == expected
     assert after["file_type"] == before["file_type"]
-    assert {r["run_id"] for r in rows.values()} == {second.run_id}
+    # the changed row is the second sweep's; the rows of unchanged files stay those of the sweep
+    # that read them (rows without hashes, such as a FIFO's, are written again)
+    assert after["run_id"] == second.run_id
+    unchanged = [r for p, r in rows.items() if p != str(notes) and r["sha256"]]
+    assert unchanged and {r["run_id"] for r in unchanged} == {first.run_id}
     assert len(rows) == second.files == first.files
 
 
@@ -424,3 +431,93 @@ def test_a_huge_directory_is_not_hashed_by_one_worker_alone(tmp_path: Path) -> N
     left = swept.listed.table
     assert left.num_rows == 8 and "large.bin" in left.column("name").to_pylist()
     assert set(swept.rows.column("name").to_pylist()).isdisjoint(left.column("name").to_pylist())
+
+
+def _state(store: CaseStore) -> list[tuple[Any, ...]]:
+    return store.con.execute(
+        "SELECT path, md5, sha256, run_id FROM files ORDER BY path, run_id"
+    ).fetchall()
+
+
+def _change_tree(evidence: Path) -> None:
+    (evidence / "c/Users/Public/notes.txt").write_bytes(b"changed by the actor\n")
+    (evidence / "c/empty.dat").unlink()
+    (evidence / "c/Users/Public/new.txt").write_bytes(b"new\n")
+
+
+class _FailingProgress:
+    """Fails on the sweep's second write, after the first batch was committed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def advance(self, files: int, nbytes: int) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("the sweep fails half-way")
+
+
+def test_a_failed_resweep_leaves_the_previous_sweep_intact(tmp_path: Path, case_dir: Path) -> None:
+    """Rows are committed in batches, yet a sweep that fails half-way changes nothing."""
+    evidence = tmp_path / "evidence"
+    _build_tree(evidence)
+    with CaseStore.open(case_dir) as store:
+        _sweep(store, [evidence])
+        before = _state(store)
+        _change_tree(evidence)
+        options = CollectOptions(host="evidence", batch_rows=1)
+        with pytest.raises(RuntimeError, match="half-way"):
+            collect_files(store, [str(evidence)], options, _FailingProgress())
+        after = _state(store)
+        runs = store.con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
+        kept = store.con.execute("SELECT count(*) FROM sweep_kept").fetchone()
+    assert after == before
+    assert runs == [("ok",), ("failed",)] and kept == (0,)
+
+
+_KILLED_SWEEP = """
+import os, sys
+from pathlib import Path
+from seawall.case.store import CaseStore
+from seawall.collect.files import CollectOptions, collect_files
+
+class Killer:
+    calls = 0
+    def advance(self, files, nbytes):
+        Killer.calls += 1
+        if Killer.calls == 3:
+            os._exit(9)  # no cleanup at all, as a kill or a power cut
+
+with CaseStore.open(Path(sys.argv[1])) as store:
+    options = CollectOptions(host="evidence", batch_rows=1)
+    collect_files(store, [sys.argv[2]], options, Killer())
+"""
+
+
+def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    evidence = tmp_path / "evidence"
+    _build_tree(evidence)
+    with CaseStore.open(case_dir) as store:
+        _sweep(store, [evidence])
+        before = _state(store)
+    _change_tree(evidence)
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_SWEEP, str(case_dir), str(evidence)], check=False
+    )
+    assert killed.returncode == 9
+    # the killed sweep had committed rows: opened bare, the case still holds them
+    with duckdb.connect(str(case_dir / DATABASE_NAME)) as bare:
+        left = bare.execute(
+            "SELECT count(*) FROM files JOIN runs USING (run_id) WHERE status = 'running'"
+        ).fetchone()
+    assert left is not None and left[0] > 0
+    with CaseStore.open(case_dir) as store:
+        after = _state(store)
+        runs = store.con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
+        kept = store.con.execute("SELECT count(*) FROM sweep_kept").fetchone()
+        third = _sweep(store, [evidence])
+    assert after == before
+    assert runs == [("ok",), ("interrupted",)] and kept == (0,)
+    assert third.hashed == 2  # the changed and the new file; the rest is re-used

@@ -233,11 +233,28 @@ _V3 = (
 # web-root scripts from the case alone, even once the evidence is out of reach.
 _V4 = ("ALTER TABLE files ADD COLUMN webshell JSON",)
 
+# A file sweep commits its rows in batches (one transaction would hold them all in memory) and
+# makes them the host's state only in its last transaction. Until then a re-sweep notes here each
+# previous row it keeps (an unchanged file: the row is neither read nor rewritten), so that the
+# last transaction can delete the previous rows it did not keep. A crash leaves the run
+# 'running': the next open discards its rows (CaseStore.discard_run), the previous ones intact.
+_V5 = (
+    """CREATE TABLE sweep_kept (
+        run_id VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        device UBIGINT,
+        inode UBIGINT,
+        size BIGINT,
+        mtime_ns BIGINT
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
     Migration(3, "indicator_keys: the reputation lookup's probe index", _V3),
     Migration(4, "files: webshell (the web-shell assessment made at collect time)", _V4),
+    Migration(5, "sweep_kept: the previous rows a sweep in progress keeps", _V5),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -78,6 +78,7 @@ class CaseStore:
         store = cls(case_dir, connection)
         try:
             store._migrate()
+            store._discard_interrupted_runs()
         except BaseException:
             connection.close()
             raise
@@ -106,6 +107,17 @@ class CaseStore:
                     "INSERT INTO schema_version VALUES (?, ?, ?, ?)",
                     [migration.version, migration.description, utcnow(), __version__],
                 )
+
+    def _discard_interrupted_runs(self) -> None:
+        """Roll back what runs that never finished committed (a sweep commits in batches).
+
+        A run still ``running`` when its case is opened was cut short (a crash, a kill): DuckDB
+        lets one process at a time open a case for writing, and a finished or failed run says
+        so. Its rows go, the previous state stays, and the run is marked ``interrupted``.
+        """
+        rows = self.con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
+        for (run_id,) in rows:
+            self.discard_run(run_id, "interrupted")
 
     def schema_version(self) -> int:
         exists = self.con.execute(
@@ -158,6 +170,20 @@ class CaseStore:
             self.con.complete()
             self.con.unregister(name)
 
+    @contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Cap DuckDB's memory in the block (then back to its default, 80% of RAM).
+
+        DuckDB caches the blocks it writes up to its limit, so a long load's memory grows with
+        what it loaded though nothing needs it; under a cap, blocks are evicted and operators
+        that need more spill to the case's temporary directory.
+        """
+        self.con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            self.con.execute("RESET memory_limit")
+
     def start_run(self, command: str, arguments: dict[str, Any]) -> str:
         run_id = uuid.uuid4().hex
         self.con.execute(
@@ -172,6 +198,20 @@ class CaseStore:
             "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
             [utcnow(), status, json.dumps(summary, default=str), run_id],
         )
+
+    def discard_run(self, run_id: str, status: str) -> None:
+        """Delete every row that run ``run_id`` wrote, in any table, and give it ``status``."""
+        tables = self.con.execute(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE column_name = 'run_id' AND table_name <> 'runs' ORDER BY table_name"
+        ).fetchall()
+        with self.transaction() as con:
+            for (table,) in tables:
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            con.execute(
+                "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
+                [utcnow(), status, run_id],
+            )
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -14,14 +14,16 @@ names that are not UTF-8, paths longer than ``PATH_MAX``, unreadable or vanishin
 warning carrying its path; none stops the sweep. Warnings are reported sorted by path (the
 workers finish in any order).
 
-**Re-sweeps.** A sweep replaces, in one transaction, every row of the same host under the swept
-roots: a file appears once per host and path, files deleted since the previous sweep disappear
-with it, and a crash leaves the previous sweep intact. A file whose device, inode, size and
-``mtime_ns`` are unchanged re-uses its hashes and content features without being read again (the
-incremental sweep): batches of listed files are joined in DuckDB against the host's previous
-rows, and a previous row whose metadata is all unchanged is kept as it is, with the new
-``run_id``. History is kept only in the ``runs`` table's summaries: the ``files`` table is each
-host's latest.
+**Re-sweeps.** A sweep replaces every row of the same host under the swept roots: a file
+appears once per host and path, and files deleted since the previous sweep disappear with it.
+Rows are committed in batches, so memory stays flat however large the tree, but they become the
+host's state only in the sweep's last transaction: until then the previous rows stay, and a sweep
+that fails or is cut short is discarded (``CaseStore.discard_run``), leaving the previous sweep
+intact. A file whose device, inode, size and ``mtime_ns`` are unchanged re-uses its hashes and
+content features without being read again (the incremental sweep): batches of listed files are
+joined in DuckDB against the host's previous rows, and a previous row whose metadata is all
+unchanged is kept as it is (its ``run_id`` stays that of the sweep that read the file). History
+is kept only in the ``runs`` table's summaries: the ``files`` table is each host's latest.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ WALK_BUDGET = 4096
 # Walk slices queued per worker: in a re-sweep they keep the workers listing while this process
 # joins a batch against the previous sweep (~0.1-0.2 s per JOIN_ROWS files).
 WALKS_IN_FLIGHT = 4
+# DuckDB's memory during a sweep. Its cache would otherwise keep every block the sweep writes
+# (measured: 600k files peaked at 547 MiB RSS uncapped; capped, 250-313 MiB from 50k to 600k
+# files, no slower); the re-sweep's joins and last delete spill to disk if they need more.
+SWEEP_MEMORY = "128MB"
 OsName = Literal["windows", "linux", "auto"]
 
 _HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
@@ -310,43 +316,55 @@ class _Sweep:
         read, in DuckDB, and return the others (new or changed: to hash).
 
         A previous row is re-used when the file's device, inode, size and ``mtime_ns`` are
-        unchanged; if the rest of its metadata is unchanged too, that row is kept as it is (only
-        its ``run_id`` changes: rewriting unchanged rows cost a re-sweep most of its time),
-        otherwise a new row takes its hashes and content features. Rows from a seawall that had
-        no content features have no ``file_type``: left out, their files are read again. The
-        previous rows stay in ``files`` until the sweep ends (those not kept are then deleted,
-        in the same transaction), so nothing is loaded beforehand: the join scans only the key
-        and metadata columns of the host's rows, once per ``JOIN_ROWS`` files.
+        unchanged; if the rest of its metadata is unchanged too, that row is kept as it is, noted
+        in ``sweep_kept`` (rewriting or updating unchanged rows cost a re-sweep most of its time
+        and memory), otherwise a new row takes its hashes and content features. Rows from a
+        seawall that had no content features have no ``file_type``: left out, their files are
+        read again. The previous rows stay in ``files`` until the sweep ends (those not kept are
+        then deleted, in its last transaction), so nothing is loaded beforehand: the join scans
+        only the key and metadata columns of the host's rows, once per ``JOIN_ROWS`` files.
+
+        Row ids are only read and used inside this method's transaction: a commit may let
+        DuckDB compact the table. A previous row that duplicates the one chosen (a case that
+        holds a path twice) is deleted here: the sweep would keep both otherwise.
         """
         con, run_id, host = self.store.con, self.report.run_id, self.report.host
         keys = batch.select(["path", "device", "inode", "size", "mtime_ns", *_METADATA])
         keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
-        with self.store.registered("_sweep_listed", one_pass(keys)) as view:
-            joined = con.sql(
-                f"SELECT DISTINCT ON (b.i) p.rowid AS rid, {_SAME} AS same FROM {view} b"
-                " LEFT JOIN files p"
+        with self.store.transaction(), self.store.registered("_sweep_listed", one_pass(keys)):
+            matches = con.sql(
+                "SELECT i, rid, same, row_number() OVER (PARTITION BY i ORDER BY same DESC) = 1"
+                f" AS chosen FROM (SELECT b.i, p.rowid AS rid, {_SAME} AS same"
+                " FROM _sweep_listed b LEFT JOIN files p"
                 " ON p.path = b.path AND p.device = b.device AND p.inode = b.inode"
                 " AND p.size = b.size AND p.mtime_ns = b.mtime_ns AND p.host = ?"
                 " AND p.run_id IS DISTINCT FROM ? AND p.sha256 IS NOT NULL"
-                " AND p.file_type IS NOT NULL ORDER BY b.i, same DESC",
+                " AND p.file_type IS NOT NULL) ORDER BY i",
                 params=[host, run_id],
             ).to_arrow_table()
-        assert joined is not None and joined.num_rows == batch.num_rows
-        rid, same = joined.column("rid"), joined.column("same")
-        known = pc.is_valid(rid)
-        kept = rid.filter(same)
-        if len(kept):
-            with self.store.registered("_sweep_kept", one_pass(pa.table({"rid": kept}))) as view:
-                con.execute(
-                    f"UPDATE files SET run_id = ? WHERE rowid IN (SELECT rid FROM {view})",
-                    [run_id],
-                )
-            self.report.files += len(kept)
+            assert matches is not None
+            chosen = matches.column("chosen")
+            duplicates = matches.column("rid").filter(pc.invert(chosen))
+            joined = matches.filter(chosen)
+            assert joined.num_rows == batch.num_rows
+            rid, same = joined.column("rid"), joined.column("same")
+            known = pc.is_valid(rid)
+            moved = pc.and_(known, pc.invert(same))
+            if pc.any(moved).as_py():
+                self.copy_hashes(batch.filter(moved), rid.filter(moved))
+            if len(duplicates):
+                with self.store.registered("_sweep_duplicates", pa.table({"rid": duplicates})):
+                    con.execute(
+                        "DELETE FROM files WHERE rowid IN (SELECT rid FROM _sweep_duplicates)"
+                    )
+        kept = batch.filter(pc.and_(known, same))
+        if kept.num_rows:
+            marks = kept.select(["path", "device", "inode", "size", "mtime_ns"])
+            run_ids = pa.repeat(pa.scalar(run_id), kept.num_rows)
+            self.store.insert_arrow("sweep_kept", marks.add_column(0, "run_id", run_ids))
+            self.report.files += kept.num_rows
             if self.progress is not None:
-                self.progress.advance(len(kept), 0)
-        moved = pc.and_(known, pc.invert(same))
-        if pc.any(moved).as_py():
-            self.copy_hashes(batch.filter(moved), rid.filter(moved))
+                self.progress.advance(kept.num_rows, 0)
         self.report.reused += pc.sum(known.cast(pa.int64())).as_py() or 0
         return batch.filter(pc.invert(known))
 
@@ -504,7 +522,7 @@ def collect_files(
     options: CollectOptions,
     progress: Progress | None = None,
 ) -> CollectReport:
-    """Sweep ``roots`` into the ``files`` table in one transaction and say what happened."""
+    """Sweep ``roots`` into the ``files`` table, all or nothing, and say what happened."""
     if not roots:
         raise UsageError("give at least one PATH to sweep")
     if options.max_size is not None and options.max_size < 0:
@@ -522,17 +540,35 @@ def collect_files(
         "max_size": options.max_size,
         "follow_symlinks": options.follow_symlinks,
     }
-    with store.transaction():
-        report.run_id = store.start_run("collect files", arguments)
-        sweep.run(swept)
-        # The host's previous rows under the swept roots are replaced, in this transaction.
-        where, params = _under_sql(swept)
-        store.con.execute(
-            f"DELETE FROM files WHERE host = ? AND run_id IS DISTINCT FROM ? AND ({where})",
-            [report.host, report.run_id, *params],
+    # Rows are committed in batches as the sweep goes (one transaction would hold every row in
+    # memory until its end) and become the host's state in the last transaction. A failed sweep
+    # discards its rows; one cut short leaves its run 'running', and the next open of the case
+    # discards them.
+    report.run_id = store.start_run("collect files", arguments)
+    try:
+        with store.memory_limit(SWEEP_MEMORY):
+            sweep.run(swept)
+            _make_current(store, report, swept)
+    except BaseException:
+        store.discard_run(report.run_id, "failed")
+        raise
+    return report
+
+
+def _make_current(store: CaseStore, report: CollectReport, roots: list[bytes]) -> None:
+    """The sweep's last transaction: delete the host's previous rows under ``roots`` that it did
+    not keep (files changed or gone) and mark the run done."""
+    where, params = _under_sql(roots)
+    with store.transaction() as con:
+        con.execute(
+            "DELETE FROM files f WHERE host = ? AND run_id IS DISTINCT FROM ?"
+            f" AND ({where}) AND NOT EXISTS (SELECT 1 FROM sweep_kept k"
+            " WHERE k.run_id = ? AND k.path = f.path AND k.device = f.device"
+            " AND k.inode = f.inode AND k.size = f.size AND k.mtime_ns = f.mtime_ns)",
+            [report.host, report.run_id, *params, report.run_id],
         )
+        con.execute("DELETE FROM sweep_kept WHERE run_id = ?", [report.run_id])
         report.warnings.sort(key=lambda w: w.path)
         summary = report.as_dict()
         summary["warnings"] = len(report.warnings)
         store.finish_run(report.run_id, "ok", summary)
-    return report
