@@ -202,6 +202,16 @@ def count_files(roots: list[bytes], options: CollectOptions) -> int:
     return total
 
 
+def _where(table: pa.Table, mask: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """``table.filter(mask)``, without copying every column when the mask keeps all or none
+    (in a re-sweep of a quiet tree, nearly every batch)."""
+    if pc.all(mask).as_py():
+        return table
+    if not pc.any(mask).as_py():
+        return table.slice(0, 0)
+    return table.filter(mask)
+
+
 def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
     clauses, params = [], []
     for root in roots:
@@ -305,8 +315,8 @@ class _Sweep:
         listed = pa.concat_tables(self.listed) if len(self.listed) > 1 else self.listed[0]
         self.listed, self.listed_rows = [], 0
         noted = pc.is_valid(listed.column("note"))
-        self.output(with_hash_columns(listed.filter(noted)), 0)
-        todo = listed.filter(pc.invert(noted))
+        self.output(with_hash_columns(_where(listed, noted)), 0)
+        todo = _where(listed, pc.invert(noted))
         if self.has_previous and todo.num_rows:
             todo = self.reuse_previous(todo)
         self.queue(with_hash_columns(todo))
@@ -357,16 +367,16 @@ class _Sweep:
                     con.execute(
                         "DELETE FROM files WHERE rowid IN (SELECT rid FROM _sweep_duplicates)"
                     )
-        kept = batch.filter(pc.and_(known, same))
+        marks = batch.select(["path", "device", "inode", "size", "mtime_ns"])
+        kept = _where(marks, pc.and_(known, same))
         if kept.num_rows:
-            marks = kept.select(["path", "device", "inode", "size", "mtime_ns"])
             run_ids = pa.repeat(pa.scalar(run_id), kept.num_rows)
-            self.store.insert_arrow("sweep_kept", marks.add_column(0, "run_id", run_ids))
+            self.store.insert_arrow("sweep_kept", kept.add_column(0, "run_id", run_ids))
             self.report.files += kept.num_rows
             if self.progress is not None:
                 self.progress.advance(kept.num_rows, 0)
         self.report.reused += pc.sum(known.cast(pa.int64())).as_py() or 0
-        return batch.filter(pc.invert(known))
+        return _where(batch, pc.invert(known))
 
     def copy_hashes(self, batch: pa.Table, rid: pa.ChunkedArray) -> None:
         """Write new rows for ``batch`` with the hashes and content of the previous rows ``rid``."""
