@@ -7,7 +7,9 @@ in the same run over the same file list and bytes, read with the same 1 MiB chun
 thread, and the three-digest pass on one process per core (the honest limit: the sweep hashes in
 one worker process per core). Files/s is compared the same way (files of the list per second of
 the two-core pass). It also prints the incremental re-sweep's speed-up (nothing changed, so
-nothing is read). These sweeps skip the web-shell assessment of scripts under web roots
+nothing is read), and its speed as a ratio to a bare walk of the same tree (``os.scandir`` and
+one ``lstat`` an entry, one process per core, nothing recorded): the floor of any re-sweep that
+checks every file. These sweeps skip the web-shell assessment of scripts under web roots
 (``--no-webshells``), which is not hashing: a last sweep with it (the default) times it apart.
 
 To compare like with like, a first sweep warms the page cache (its figure is printed as "cold");
@@ -136,6 +138,42 @@ def _two_core_limit(paths: list[bytes]) -> tuple[int, float]:
         start = time.perf_counter()
         total = sum(pool.map(_three_chunk, chunks))
         return total, time.perf_counter() - start
+
+
+def _bare_walk(top: bytes) -> int:
+    """Every entry under ``top``: ``os.scandir`` and one ``lstat`` each, nothing recorded."""
+    count, stack = 0, [top]
+    while stack:
+        with os.scandir(stack.pop()) as listing:
+            for entry in listing:
+                count += 1
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    entry.stat(follow_symlinks=False)
+    return count
+
+
+def _bare_walk_limit(root: str) -> tuple[int, float]:
+    """The re-sweep's floor: the bare walk of ``root`` by one process per core (entries,
+    seconds). A re-sweep must stat every file to know it is unchanged."""
+    started = time.perf_counter()
+    # Enough directories, found breadth-first here, that the processes share the tree evenly.
+    count, dirs = 0, [os.fsencode(root)]
+    while dirs and len(dirs) < 256:
+        level, dirs = dirs, []
+        for directory in level:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    count += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        dirs.append(entry.path)
+                    else:
+                        entry.stat(follow_symlinks=False)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+        count += sum(pool.map(_bare_walk, dirs))
+    return count, time.perf_counter() - started
 
 
 def _load() -> str:
@@ -273,6 +311,12 @@ def figures(root: str) -> None:
             f" {again_seconds:.2f}s: {seconds / again_seconds:.1f}x faster than the full sweep"
             f" ({_load()}); CPU {again_cpu:.2f} s: {cpu / again_cpu:.1f}x less than the full"
             " sweep's"
+        )
+        entries, walk_seconds = _bare_walk_limit(root)
+        print(
+            f"limit      : bare scandir+lstat walk, {os.cpu_count()} processes: {entries:,}"
+            f" entries in {walk_seconds:.2f}s; re-sweep / bare walk = "
+            f"{walk_seconds / again_seconds:.2f} ({_load()})"
         )
         _, with_seconds = _sweep(Path(temp) / "webshells", root, webshells=True)
         scripts = _assessed_scripts(Path(temp) / "webshells")
