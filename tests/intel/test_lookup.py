@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pyarrow as pa
@@ -174,6 +175,7 @@ def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Pa
         # make it a case written before the index existed
         case.con.execute("DROP TABLE indicator_keys")
         case.con.execute("ALTER TABLE files DROP COLUMN webshell")  # migration 4
+        case.con.execute("DROP TABLE sweep_kept")  # migration 5
         case.con.execute("DELETE FROM schema_version WHERE version >= 3")
         assert case.schema_version() == 2
     with CaseStore.open(case_dir) as case:
@@ -376,3 +378,90 @@ def test_lookups_read_values_as_the_importer_does(case_dir: Path, tmp_path: Path
         "fxp://drop.evil-cdn.net/c": ("malicious", "url-host"),
     }
     assert detailed == {value: verdict for value, (verdict, _) in rows.items()}
+
+
+def test_networks_of_every_prefix_length_match_like_ipaddress(
+    case_dir: Path, tmp_path: Path
+) -> None:
+    """Whole-octet networks (matched by their leading octets as text) and any other prefix
+    length (matched by number) find exactly the networks Python's ipaddress says hold the
+    address: zero-padded octets are decimal, a URL's address host counts, and an octet out of
+    range makes no address."""
+    networks = ["45.0.0.0/8", "45.77.0.0/16", "45.77.12.0/24", "45.77.12.34/32"]
+    networks += ["45.77.12.32/27", "45.64.0.0/10", "45.77.0.0/20", "5.6.0.0/16"]
+    rows = "".join(f"{network},cidr,90,n\n" for network in networks)
+    ours = _csv(tmp_path, "networks.csv", rows + "45.77.12.7,ipv4,90,an address\n")
+    values = [
+        "45.77.12.34",
+        "045.077.012.034",
+        "45.77.12.35",
+        "45.77.12.7",
+        "45.77.13.1",
+        "45.77.16.1",
+        "45.78.0.1",
+        "46.0.0.1",
+        "5.6.7.8",
+        "5.60.7.8",
+        "http://45.77.12.34/x",
+        "http://045.77.012.034:8080/x",
+        "45.77.12.999",
+        "1.2.3.4.5",
+    ]
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="ours")
+        cidr = case.con.execute("SELECT value FROM indicators WHERE type = 'cidr'").fetchall()
+        stored = [value for (value,) in cidr]
+        assert len(stored) == len(networks)
+        assert set(_probe_plan(case).plens) == {8, 10, 16, 20, 24, 27, 32}
+        answers = _bulk(case, values)
+    expected = []
+    for value in values:
+        host = value.split("://")[-1].split("/")[0].split(":")[0]
+        try:
+            address = ipaddress.IPv4Address(".".join(str(int(o)) for o in host.split(".")))
+        except ValueError:
+            address = None
+        inside = [n for n in stored if address and address in ipaddress.ip_network(n)]
+        expected.append(len(inside) + (value == "45.77.12.7"))
+    assert [a["matches"] for a in answers] == expected
+    assert expected[:2] == [7, 7] and expected[-2:] == [0, 0]
+    assert [a["how"] for a in answers[:4]] == ["cidr", "cidr", "cidr", "exact"]
+    # the strongest of equal network matches is the longest indicator, as for any other match
+    assert answers[0]["indicator"] == "45.77.12.32/27"
+
+
+def test_parent_domains_of_names_of_every_length(case_dir: Path, tmp_path: Path) -> None:
+    """Parents are found for names of three, four and more labels (the short ones by dropping
+    leading labels, the long ones by splitting), for URL hosts and e-mail domains too, and only
+    whole labels match: every indicator domain the name ends in after a dot, as Python sees it."""
+    domains = ["evil-example.net", "mail1.co.uk", "a.b.deep-example.org", "b.deep-example.org"]
+    ours = _csv(tmp_path, "names.csv", "".join(f"{d},domain,90,x\n" for d in domains))
+    values = [
+        "x.evil-example.net",
+        "y.x.evil-example.net",
+        "z.y.x.evil-example.net",
+        "w.z.y.x.evil-example.net",
+        "notevil-example.net",
+        "x.notevil-example.net",
+        "mail1.co.uk",
+        "x.mail1.co.uk",
+        "y.x.mail1.co.uk",
+        "co.uk",
+        "x.co.uk",
+        "a.b.deep-example.org",
+        "z.a.b.deep-example.org",
+        "y.z.a.b.deep-example.org",
+        "x..evil-example.net",
+        "https://Z.Y.X.Evil-Example.NET/path",
+        "someone@y.x.mail1.co.uk",
+    ]
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="ours")
+        answers = _bulk(case, values)
+    for value, answer in zip(values, answers, strict=True):
+        name = value.lower().split("://")[-1].split("/")[0].split("@")[-1]
+        parents = [d for d in domains if name.endswith("." + d)]
+        exact = [d for d in domains if d == value]
+        assert answer["matches"] == len(parents) + len(exact), value
+    assert [a["how"] for a in answers[:4]] == ["parent-domain"] * 4
+    assert answers[13]["indicator"] == "a.b.deep-example.org"  # the nearest parent is named

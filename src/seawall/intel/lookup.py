@@ -208,7 +208,7 @@ class _Prepared:
 # A match value holding none of these, and not starting with a defanged scheme, needs no
 # refanging and is neither a URL nor an e-mail address: SQL types it by the cheap tests alone.
 _NOT_PLAIN = ("[", "(", "{", "@", "://")
-_DEFANGED_SCHEMES = ("hxxp", "hxp", "h**p", "fxp")  # as lookup_sql refangs them
+_DEFANGED_SCHEMES = ("hxxp", "hxp", "h**p", "fxp")  # as lookup_sql refangs them; see _blocks
 
 
 def _prepare(values: pa.Array) -> _Prepared:
@@ -232,20 +232,28 @@ def _prepare(values: pa.Array) -> _Prepared:
         suspects.update(
             block.start + i for i in pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
         )
-    special = functools.reduce(pc.or_, [pc.starts_with(match_values, s) for s in _DEFANGED_SCHEMES])
-    if blocks.special:
-        # the special blocks' own tests, and false for every other block, in row order
-        pieces, done = [], 0
-        for block in blocks.special:
-            pieces.append(pa.repeat(False, block.start - done))
-            part = match_values[block]
-            hits = [pc.match_substring(part, needle) for needle in _NOT_PLAIN]
-            pieces.append(functools.reduce(pc.or_, hits))
-            done = block.stop
-        pieces.append(pa.repeat(False, len(values) - done))
-        special = pc.or_(special, pa.concat_arrays(pieces))
-    plain = pc.invert(pc.fill_null(special, False))
+    plain = pc.invert(pc.fill_null(_not_plain(match_values, blocks), False))
     return _Prepared(match_values, sorted(suspects), plain)
+
+
+def _not_plain(match_values: pa.Array, blocks: _Blocks) -> pa.Array:
+    """True for the values that are not plain: each block's own tests, false elsewhere."""
+    schemes = {block.start for block in blocks.scheme}
+    specials = {block.start for block in blocks.special}
+    tested = {block.start: block for block in blocks.scheme + blocks.special}
+    pieces, done = [], 0
+    for start in sorted(tested):
+        block = tested[start]
+        part = match_values[block]
+        hits = []
+        if start in schemes:
+            hits += [pc.starts_with(part, scheme) for scheme in _DEFANGED_SCHEMES]
+        if start in specials:
+            hits += [pc.match_substring(part, needle) for needle in _NOT_PLAIN]
+        pieces += [pa.repeat(False, start - done), functools.reduce(pc.or_, hits)]
+        done = block.stop
+    pieces.append(pa.repeat(False, len(match_values) - done))
+    return pa.concat_arrays(pieces)
 
 
 _BLOCK_ROWS = 1 << 14
@@ -258,6 +266,7 @@ class _Blocks:
     colon: list[slice]  # a colon (IPv6 candidates)
     special: list[slice]  # a character of _NOT_PLAIN (colon included)
     wide: list[slice]  # a non-ASCII byte
+    scheme: list[slice]  # an x, X or * (every defanged scheme has one)
 
 
 def _blocks(values: pa.Array) -> _Blocks:
@@ -265,9 +274,11 @@ def _blocks(values: pa.Array) -> _Blocks:
 
     Testing a block's bytes at once (C ``find`` and ``isascii`` over one copy of the value
     bytes) costs a fraction of a per-value substring search. Lower-casing and trimming never
-    add these characters, so the original values' bytes answer for the match values too.
+    add these characters (lower-casing only turns an X into the x also searched for), so the
+    original values' bytes answer for the match values too. The scheme test looks for single
+    bytes: a search for a longer needle such as "xp" is far slower than ``memchr``.
     """
-    found = _Blocks([], [], [])
+    found = _Blocks([], [], [], [])
     _, offsets_buffer, data_buffer = values.buffers()  # a StringArray: int32 offsets
     if data_buffer is None or len(values) == 0:
         return found
@@ -287,6 +298,8 @@ def _blocks(values: pa.Array) -> _Blocks:
             found.special.append(block)
         if not whole_ascii and not data[low:high].isascii():
             found.wide.append(block)
+        if any(data.find(needle, low, high) >= 0 for needle in (b"x", b"X", b"*")):
+            found.scheme.append(block)
     return found
 
 
@@ -395,7 +408,9 @@ def _per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
     qid = matched.column("qid").combine_chunks()
     codes = matched.column("code").combine_chunks()
     rows = _row_numbers(matched.num_rows)
-    slot = pc.scatter(rows, qid, max_index=size - 1)  # a row of each matched value
+    # a row of each matched value: scattering the row numbers by qid, which is the inverse
+    # permutation of qid itself (Arrow's scatter is that and a take; the take is not needed)
+    slot = pc.inverse_permutation(qid, max_index=size - 1, output_type=pa.int32())
     code = pc.take(codes, slot)
     slot, matches, best = _several(matched, qid, rows, slot)
     if best is not None:
@@ -464,8 +479,10 @@ def _several(
         totals.column("verdict_max").combine_chunks(),
     )
 
+    where = pc.inverse_permutation(at, max_index=size - 1)  # once for the three scatters
+
     def placed(values: pa.Array, base: pa.DataType) -> pa.Array:
-        return pc.scatter(values.cast(base), at, max_index=size - 1)
+        return pc.take(values.cast(base), where)
 
     slot = pc.coalesce(placed(strongest.column("row").combine_chunks(), slot.type), slot)
     matches = pc.coalesce(placed(totals.column("qid_count").combine_chunks(), pa.int64()), matches)

@@ -6,14 +6,19 @@ trimmed, ``plain`` true for values the caller found to need no refanging and to 
 nor an e-mail address (their typing skips those searches); ``_lookup_extra`` holds the few
 matches Python found itself (IPv6 networks). Every way a value can match is turned into *probe
 keys* — the value itself, a URL's host, an e-mail's domain, each parent domain, each IPv4
-network prefix — and all probes meet the case's stored probe index ``indicator_keys`` (see
+network prefix — and the probes meet the case's stored probe index ``indicator_keys`` (see
 :mod:`seawall.case.schema`, kept current by the importer) in one hash join. That keeps a million
 lookups close to the cost of a plain equi-join: the indicator side is not rebuilt per call, the
-string work is done once (``MATERIALIZED``), IPv4 networks are matched by equality on
-``(prefix length, network)`` rather than by a range join, and probes that cannot match are never
-made: network probes only for the prefix lengths the case holds, parent-domain probes only for
-the label counts its domain indicators have (never fewer than two labels: the shortest name an
-indicator can be).
+string work is done once (``MATERIALIZED``), IPv4 networks are matched by equality rather than
+by a range join, and probes that cannot match are never made: network probes only for the
+prefix lengths the case holds, parent-domain probes only for the label counts its domain
+indicators have (never fewer than two labels: the shortest name an indicator can be).
+
+Networks of whole octets (/8, /16, /24, /32, nearly all real ones) are the exception to the one
+join: an address meets them by its leading octets as text (``1.2.3.`` for a /24), a few byte
+searches per address instead of splitting it into numbers, in a small join with the case's
+networks of those lengths, spelled the same way at lookup time. Other prefix lengths are probed
+in the main join by the exact ``(prefix length, network)`` code.
 
 The join runs on the index's stored 64-bit hash of each key rather than on the strings (equal
 hashes are then checked against the key itself), and match kinds, value kinds and query ids
@@ -99,27 +104,89 @@ _EXACT_PROBES = f"SELECT qid, v AS key, hash(v) AS h, {_EXACT}::UTINYINT AS how 
 _HOST_PROBES = f"""SELECT qid, host, hash(host),
             (CASE kind WHEN 1 THEN {_URL_HOST} ELSE {_EMAIL_DOMAIN} END)::UTINYINT
         FROM hosts WHERE kind IN (1, 2)"""
-# The parent with ``size`` labels of a name of ``len(labels)`` labels, for every size the case's
-# domain indicators have that is shorter than the name. "At least two dots" is tested without
-# counting them (a split or a replace per value costs more than a LIKE).
+# The names that have parents at all: hosts of at least three labels ("at least two dots" is
+# tested without counting them: a split or a replace per value costs more than a LIKE), with
+# their label count when it is three or four (nearly every name), else 5 for "more". A name's
+# host is the name itself: read from ``typed`` directly, the many names skip the CASE of ``hosts``.
+_NAMES = """names AS MATERIALIZED (
+    SELECT qid, host,
+        CASE WHEN NOT host LIKE '%.%.%.%' THEN 3 WHEN NOT host LIKE '%.%.%.%.%' THEN 4 ELSE 5 END
+            ::UTINYINT AS labels
+    FROM (
+        SELECT qid, v AS host FROM typed WHERE kind = 4
+        UNION ALL
+        SELECT qid, host FROM hosts WHERE kind IN (1, 2)
+    )
+    WHERE host LIKE '%.%.%'
+)"""
+# The parent with ``size`` labels of a name of three or four labels: the name without its first
+# label or two, a byte search and a substring each, several times cheaper than splitting the
+# name into a list of labels and joining the last ones again.
+_DROP_LABEL = "substring({name}, strpos({name}, '.') + 1)"
+_SHORT_PARENT_PROBES = """SELECT qid, {parent} AS parent FROM names WHERE labels = {labels}"""
+# Longer names (rare): the parent with ``size`` labels, for every size shorter than the name.
+_LONG_PARENT_PROBES = """SELECT qid,
+                array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)), '.')
+            FROM (SELECT qid, string_split(host, '.') AS parts FROM names WHERE labels = 5)
+            CROSS JOIN (VALUES {sizes}) AS s(size)
+            WHERE size < len(parts)"""
 _PARENT_PROBES = """SELECT qid, parent, hash(parent), {how}::UTINYINT
-        FROM (
-            SELECT qid,
-                array_to_string(list_slice(labels, len(labels) - size + 1, len(labels)), '.')
-                    AS parent
-            FROM (
-                SELECT qid, string_split(host, '.') AS labels FROM hosts
-                WHERE kind <> 3 AND host LIKE '%.%.%'
-            ) CROSS JOIN (VALUES {sizes}) AS s(size)
-            WHERE size < len(labels)
-        )"""
-# A network probe has no key string: its h is the exact (prefix length, network) code.
+        FROM ({parents}) p(qid, parent)"""
+
+
+def _parent_probes(sizes: tuple[int, ...]) -> str:
+    """Every parent with a label count in ``sizes`` (all at least two) of every name."""
+    parents = []
+    for labels in (3, 4):
+        for size in sizes:
+            if size < labels:
+                parent = "host"
+                for _ in range(labels - size):
+                    parent = _DROP_LABEL.format(name=parent)
+                parents.append(_SHORT_PARENT_PROBES.format(parent=parent, labels=labels))
+    values = ", ".join(f"({int(s)})" for s in sizes)
+    parents.append(_LONG_PARENT_PROBES.format(sizes=values))
+    union = "\n            UNION ALL\n            ".join(parents)
+    return _PARENT_PROBES.format(how=_PARENT, parents=union)
+
+
+# The looked-up IPv4 addresses in canonical form (no zero-padded octets), as the network probes
+# need them: typed values already are; a URL's address host is made so here (rare, so the list
+# work does not matter), while its url-host probe keeps the host as written.
+_ADDRESSES = """addresses AS (
+    SELECT qid, v AS ip FROM typed WHERE kind = 3
+    UNION ALL
+    SELECT qid, array_to_string(
+            list_transform(string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+        FROM hosts WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
+)"""
+# Networks of a whole number of octets (/8, /16, /24, /32: nearly all real ones) are matched by
+# the address's leading octets as text, "1.2.3." for a /24, against the case's few networks of
+# those lengths, spelled the same way at lookup time: a small join of its own, and per address
+# only a few byte searches rather than splitting it into numbers. An address's first ``n``
+# octets, each with its dot, by the number of octets:
+_LEADING_OCTETS = {
+    1: "substring(ip, 1, strpos(ip, '.'))",
+    2: "substring(ip, 1, strpos(ip, '.') + strpos(substring(ip, strpos(ip, '.') + 1), '.'))",
+    3: "substring(ip, 1, strlen(ip) - strpos(reverse(ip), '.') + 1)",  # all but the last octet
+    4: "ip || '.'",
+}
+_OCTET_PLENS = tuple(8 * n for n in _LEADING_OCTETS)
+_PREFIX_PROBES = "SELECT qid, {prefix} AS prefix FROM addresses"
+# A network key's network is the low 32 bits of its h (see seawall.case.schema).
+_PREFIX_NETWORKS = """SELECT array_to_string(list_slice(
+            [((h >> 24) & 255)::VARCHAR, ((h >> 16) & 255)::VARCHAR, ((h >> 8) & 255)::VARCHAR,
+             (h & 255)::VARCHAR], 1, net_plen // 8), '.') || '.' AS prefix,
+        type, value, benign_reason, confidence, valid_until
+    FROM indicator_keys WHERE net_plen IN ({plens})"""
+_PREFIX_MATCHES = """SELECT a.qid, {how}::UTINYINT AS how, k.type, k.value, k.benign_reason,
+    k.confidence, k.valid_until
+FROM ({probes}) a JOIN ({networks}) k ON k.prefix = a.prefix"""
+# Any other prefix length: a network probe without a key string, whose h is the exact
+# (prefix length, network) code, in the main join.
 _CIDR_PROBES = """SELECT qid, NULL, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen)),
             {how}::UTINYINT
-        FROM (
-            SELECT qid, {ip} AS ip FROM hosts
-            WHERE kind = 3 OR (kind = 1 AND regexp_full_match(host, '{ipv4}'))
-        ) a CROSS JOIN (VALUES {plens}) AS l(plen)"""
+        FROM (SELECT qid, {ip} AS ip FROM addresses) a CROSS JOIN (VALUES {plens}) AS l(plen)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,17 +219,23 @@ FROM kinds
 
 @lru_cache(maxsize=64)
 def matches_sql(plan: ProbePlan) -> str:
-    """Every (qid, how, indicator) match, as one join of all probes with the probe index."""
+    """Every (qid, how, indicator) match: all probes joined with the probe index at once, and
+    the networks of whole octets in a small join of their own."""
     probes = [_EXACT_PROBES, _HOST_PROBES]
+    ctes = [_TYPED.strip()]  # and what the probes of this plan read besides
     sizes = tuple(s for s in plan.sizes if s >= 2)  # a parent has at least two labels
     if sizes:
-        values = ", ".join(f"({int(s)})" for s in sizes)
-        probes.append(_PARENT_PROBES.format(how=_PARENT, sizes=values))
+        ctes.append(_NAMES)
+        probes.append(_parent_probes(sizes))
     if plan.plens:
-        values = ", ".join(f"({int(p)}::UBIGINT)" for p in plan.plens)
-        ip = _IPV4_INT.format(o="string_split(host, '.')")
-        probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, ipv4=_IPV4, plens=values))
+        ctes.append(_ADDRESSES.format(ipv4=_IPV4))
+    other_plens = [p for p in plan.plens if p not in _OCTET_PLENS]
+    if other_plens:
+        values = ", ".join(f"({int(p)}::UBIGINT)" for p in other_plens)
+        ip = _IPV4_INT.format(o="string_split(ip, '.')")
+        probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, plens=values))
     union = "\n    UNION ALL\n    ".join(probes)
+    with_ctes = ",\n".join(ctes)
     index = (
         "indicator_keys"
         if plan.stored_hash
@@ -170,7 +243,7 @@ def matches_sql(plan: ProbePlan) -> str:
         " FROM indicator_keys)"
     )
     return f"""
-WITH {_TYPED.strip()},
+WITH {with_ctes},
 probes AS (
     {union}
 )
@@ -184,11 +257,24 @@ WHERE CASE WHEN p.how = {_CIDR} THEN k.net_plen IS NOT NULL ELSE k.key = p.key E
     AND (p.how = {_EXACT} OR p.how = {_CIDR}
         OR (p.how = {_PARENT} AND k.type = 'domain')
         OR (p.how IN ({_URL_HOST}, {_EMAIL_DOMAIN}) AND k.type IN ('domain', 'ipv4', 'ipv6')))
+{_octet_network_matches(plan.plens)}
 UNION ALL
 SELECT e.qid, e.how, k.type, coalesce(k.value, k.key), k.benign_reason, k.confidence,
     k.valid_until
 FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.type
 """
+
+
+def _octet_network_matches(plens: tuple[int, ...]) -> str:
+    """The matches with networks of whole octets (``UNION ALL`` and a join; none: nothing)."""
+    octet_plens = [p for p in plens if p in _OCTET_PLENS]
+    if not octet_plens:
+        return ""
+    probes = "\n    UNION ALL\n    ".join(
+        _PREFIX_PROBES.format(prefix=_LEADING_OCTETS[p // 8]) for p in octet_plens
+    )
+    networks = _PREFIX_NETWORKS.format(plens=", ".join(str(int(p)) for p in octet_plens))
+    return "UNION ALL\n" + _PREFIX_MATCHES.format(how=_CIDR, probes=probes, networks=networks)
 
 
 # One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength
