@@ -367,11 +367,12 @@ class _Sweep:
                     con.execute(
                         "DELETE FROM files WHERE rowid IN (SELECT rid FROM _sweep_duplicates)"
                     )
-        marks = batch.select(["path", "device", "inode", "size", "mtime_ns"])
-        kept = _where(marks, pc.and_(known, same))
+            marks = batch.select(["path", "device", "inode", "size", "mtime_ns"])
+            kept = _where(marks, pc.and_(known, same))
+            if kept.num_rows:
+                run_ids = pa.repeat(pa.scalar(run_id), kept.num_rows)
+                self.store.insert_arrow("sweep_kept", kept.add_column(0, "run_id", run_ids))
         if kept.num_rows:
-            run_ids = pa.repeat(pa.scalar(run_id), kept.num_rows)
-            self.store.insert_arrow("sweep_kept", kept.add_column(0, "run_id", run_ids))
             self.report.files += kept.num_rows
             if self.progress is not None:
                 self.progress.advance(kept.num_rows, 0)
