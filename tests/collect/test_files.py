@@ -329,11 +329,12 @@ def test_resweep_keeps_hashes_of_a_file_whose_metadata_alone_changed(
     expected = hashlib.sha256(contents["c/Users/Public/notes.txt"]).hexdigest()
     assert after["sha256"] == before["sha256"] == expected
     assert after["file_type"] == before["file_type"]
-    # the changed row is the second sweep's; the rows of unchanged files stay those of the sweep
-    # that read them (rows without hashes, such as a FIFO's, are written again)
+    # the changed row is the second sweep's; the rows of unchanged entries (symlinks included)
+    # stay those of the sweep that recorded them
     assert after["run_id"] == second.run_id
-    unchanged = [r for p, r in rows.items() if p != str(notes) and r["sha256"]]
-    assert unchanged and {r["run_id"] for r in unchanged} == {first.run_id}
+    unchanged = [r for p, r in rows.items() if p != str(notes)]
+    assert {r["run_id"] for r in unchanged} == {first.run_id}
+    assert any(r["file_kind"] == "symlink" for r in unchanged)
     assert len(rows) == second.files == first.files
 
 
@@ -482,10 +483,8 @@ from seawall.case.store import CaseStore
 from seawall.collect.files import CollectOptions, collect_files
 
 class Killer:
-    calls = 0
     def advance(self, files, nbytes):
-        Killer.calls += 1
-        if Killer.calls == 3:
+        if nbytes:  # just after the first rows of hashed files were committed
             os._exit(9)  # no cleanup at all, as a kill or a power cut
 
 with CaseStore.open(Path(sys.argv[1])) as store:
@@ -521,3 +520,21 @@ def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
     assert after == before
     assert runs == [("ok",), ("interrupted",)] and kept == (0,)
     assert third.hashed == 2  # the changed and the new file; the rest is re-used
+
+
+def test_a_changed_max_size_changes_the_rows_it_concerns(tmp_path: Path, case_dir: Path) -> None:
+    """A file over a new --max-size gets a note instead of its hashes; without the limit again it
+    is read again (a row with a note has no hashes to re-use)."""
+    evidence = tmp_path / "evidence"
+    _build_tree(evidence)
+    big = str(evidence / "c/big.bin")
+    with CaseStore.open(case_dir) as store:
+        _sweep(store, [evidence])
+        limited = _sweep(store, [evidence], max_size=1000)
+        noted = _rows(store)[big]
+        again = _sweep(store, [evidence])
+        hashed = _rows(store)[big]
+    assert limited.too_large == 1 and noted["sha256"] is None
+    assert noted["note"] == "larger than --max-size 1000: not hashed"
+    assert again.hashed == 1 and hashed["note"] is None
+    assert hashed["sha256"] == hashlib.sha256(BIG).hexdigest()

@@ -84,12 +84,30 @@ OsName = Literal["windows", "linux", "auto"]
 _HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
 # The previous row's columns that the walk would write again for an unchanged file (``path``,
 # ``device``, ``inode``, ``size`` and ``mtime_ns`` are the join's; ``name`` and ``mtime`` follow
-# from them): when all are equal, the previous row is kept as it is.
-_METADATA = ("atime", "ctime", "mode", "uid", "gid", "owner", "os", "windows_path", "file_kind")
+# from them): when all are equal, the previous row is kept as it is. A row with a note (a
+# symlink, a file over --max-size) is kept only with the same note; a hashed row, only without
+# one (a note there says the reading went wrong).
+_METADATA = (
+    "atime",
+    "ctime",
+    "mode",
+    "uid",
+    "gid",
+    "owner",
+    "os",
+    "windows_path",
+    "file_kind",
+    "note",
+)
 _SAME = (
-    "coalesce("
-    + " AND ".join(f"p.{c} IS NOT DISTINCT FROM b.{c}" for c in _METADATA)
-    + " AND p.note IS NULL, false)"
+    "coalesce(" + " AND ".join(f"p.{c} IS NOT DISTINCT FROM b.{c}" for c in _METADATA) + ", false)"
+)
+# Which previous row a listed file can take over: one with hashes and content features for a
+# file to hash (rows from a seawall that had no content features have no ``file_type``: their
+# files are read again), one without hashes and with the same note for a file with a note.
+_REUSABLE = (
+    "CASE WHEN b.note IS NULL THEN p.sha256 IS NOT NULL AND p.file_type IS NOT NULL"
+    " ELSE p.sha256 IS NULL AND p.note = b.note END"
 )
 # Rows per join against the previous sweep: each join scans the host's rows once, so fewer,
 # larger batches are much cheaper (a batch holds ~200 bytes per file, whatever the tree's size).
@@ -314,25 +332,25 @@ class _Sweep:
             return
         listed = pa.concat_tables(self.listed) if len(self.listed) > 1 else self.listed[0]
         self.listed, self.listed_rows = [], 0
+        if self.has_previous:
+            listed = self.reuse_previous(listed)
         noted = pc.is_valid(listed.column("note"))
         self.output(with_hash_columns(_where(listed, noted)), 0)
-        todo = _where(listed, pc.invert(noted))
-        if self.has_previous and todo.num_rows:
-            todo = self.reuse_previous(todo)
-        self.queue(with_hash_columns(todo))
+        self.queue(with_hash_columns(_where(listed, pc.invert(noted))))
 
     def reuse_previous(self, batch: pa.Table) -> pa.Table:
-        """Settle the files of ``batch`` (``STAT_SCHEMA``) that the host's previous sweep already
-        read, in DuckDB, and return the others (new or changed: to hash).
+        """Settle the entries of ``batch`` (``STAT_SCHEMA``) that the host's previous sweep
+        already recorded, in DuckDB, and return the others (new or changed: to hash, or to write
+        as they are if they have a note).
 
         A previous row is re-used when the file's device, inode, size and ``mtime_ns`` are
-        unchanged; if the rest of its metadata is unchanged too, that row is kept as it is, noted
-        in ``sweep_kept`` (rewriting or updating unchanged rows cost a re-sweep most of its time
-        and memory), otherwise a new row takes its hashes and content features. Rows from a
-        seawall that had no content features have no ``file_type``: left out, their files are
-        read again. The previous rows stay in ``files`` until the sweep ends (those not kept are
-        then deleted, in its last transaction), so nothing is loaded beforehand: the join scans
-        only the key and metadata columns of the host's rows, once per ``JOIN_ROWS`` files.
+        unchanged (and it is ``_REUSABLE``); if the rest of its metadata is unchanged too, that
+        row is kept as it is, noted in ``sweep_kept`` (rewriting or updating unchanged rows cost
+        a re-sweep most of its time and memory), otherwise a new row takes its hashes and
+        content features. The previous rows stay in ``files`` until the sweep ends (those not
+        kept are then deleted, in its last transaction), so nothing is loaded beforehand: the
+        join scans only the key and metadata columns of the host's rows, once per ``JOIN_ROWS``
+        entries.
 
         Row ids are only read and used inside this method's transaction: a commit may let
         DuckDB compact the table. A previous row that duplicates the one chosen (a case that
@@ -348,8 +366,7 @@ class _Sweep:
                 " FROM _sweep_listed b LEFT JOIN files p"
                 " ON p.path = b.path AND p.device = b.device AND p.inode = b.inode"
                 " AND p.size = b.size AND p.mtime_ns = b.mtime_ns AND p.host = ?"
-                " AND p.run_id IS DISTINCT FROM ? AND p.sha256 IS NOT NULL"
-                " AND p.file_type IS NOT NULL) ORDER BY i",
+                f" AND p.run_id IS DISTINCT FROM ? AND {_REUSABLE}) ORDER BY i",
                 params=[host, run_id],
             ).to_arrow_table()
             assert matches is not None
@@ -376,7 +393,9 @@ class _Sweep:
             self.report.files += kept.num_rows
             if self.progress is not None:
                 self.progress.advance(kept.num_rows, 0)
-        self.report.reused += pc.sum(known.cast(pa.int64())).as_py() or 0
+        # "reused" counts hashes not computed again (entries with a note have none)
+        hashed_before = pc.and_(known, pc.is_null(batch.column("note")))
+        self.report.reused += pc.sum(hashed_before.cast(pa.int64())).as_py() or 0
         return _where(batch, pc.invert(known))
 
     def copy_hashes(self, batch: pa.Table, rid: pa.ChunkedArray) -> None:
