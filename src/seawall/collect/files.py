@@ -6,8 +6,8 @@ typing (``content``; what a worker does and the rows it returns are in ``sweep_w
 first sweep a worker hashes the small files of the slice it listed itself; larger files, the
 rest of a huge directory, and a re-sweep's new or changed files go out in chunks. This process
 only schedules, joins and writes, on Arrow tables: it holds no Python object per file, and
-nothing proportional to the tree beyond what DuckDB keeps of the rows it writes. Nothing under
-a swept path is ever opened for writing.
+nothing proportional to the tree (its rows are committed in batches, and DuckDB's memory is
+capped during a sweep). Nothing under a swept path is ever opened for writing.
 
 Hostile trees are expected (a mounted image of a compromised host): symlink loops, FIFOs, devices,
 names that are not UTF-8, paths longer than ``PATH_MAX``, unreadable or vanishing files. Each is a
@@ -21,9 +21,10 @@ host's state only in the sweep's last transaction: until then the previous rows 
 that fails or is cut short is discarded (``CaseStore.discard_run``), leaving the previous sweep
 intact. A file whose device, inode, size and ``mtime_ns`` are unchanged re-uses its hashes and
 content features without being read again (the incremental sweep): batches of listed files are
-joined in DuckDB against the host's previous rows, and a previous row whose metadata is all
-unchanged is kept as it is (its ``run_id`` stays that of the sweep that read the file). History
-is kept only in the ``runs`` table's summaries: the ``files`` table is each host's latest.
+joined in DuckDB against the host's previous rows (``seawall.collect.previous``), and a previous
+row whose metadata is all unchanged is kept as it is (its ``run_id`` stays that of the sweep
+that read the file). History is kept only in the ``runs`` table's summaries: the ``files`` table
+is each host's latest.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, one_pass
+from seawall.collect import previous
 from seawall.collect.content import Examined, examine_chunk
 from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
 from seawall.collect.sweep_worker import (
-    HASH_FIELDS,
     ROW_SCHEMA,
     Swept,
     chunk_arguments,
@@ -81,34 +82,6 @@ WALKS_IN_FLIGHT = 4
 SWEEP_MEMORY = "128MB"
 OsName = Literal["windows", "linux", "auto"]
 
-_HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
-# The previous row's columns that the walk would write again for an unchanged file (``path``,
-# ``device``, ``inode``, ``size`` and ``mtime_ns`` are the join's; ``name`` and ``mtime`` follow
-# from them): when all are equal, the previous row is kept as it is. A row with a note (a
-# symlink, a file over --max-size) is kept only with the same note; a hashed row, only without
-# one (a note there says the reading went wrong).
-_METADATA = (
-    "atime",
-    "ctime",
-    "mode",
-    "uid",
-    "gid",
-    "owner",
-    "os",
-    "windows_path",
-    "file_kind",
-    "note",
-)
-_SAME = (
-    "coalesce(" + " AND ".join(f"p.{c} IS NOT DISTINCT FROM b.{c}" for c in _METADATA) + ", false)"
-)
-# Which previous row a listed file can take over: one with hashes and content features for a
-# file to hash (rows from a seawall that had no content features have no ``file_type``: their
-# files are read again), one without hashes and with the same note for a file with a note.
-_REUSABLE = (
-    "CASE WHEN b.note IS NULL THEN p.sha256 IS NOT NULL AND p.file_type IS NOT NULL"
-    " ELSE p.sha256 IS NULL AND p.note = b.note END"
-)
 # Rows per join against the previous sweep: each join scans the host's rows once, so fewer,
 # larger batches are much cheaper (a batch holds ~200 bytes per file, whatever the tree's size).
 JOIN_ROWS = 50_000
@@ -230,15 +203,6 @@ def _where(table: pa.Table, mask: pa.ChunkedArray | pa.Array) -> pa.Table:
     return table.filter(mask)
 
 
-def _under_sql(roots: list[bytes]) -> tuple[str, list[str]]:
-    clauses, params = [], []
-    for root in roots:
-        text = show(root)
-        clauses.append("(path = ? OR starts_with(path, ?))")
-        params += [text, text.rstrip("/") + "/"]
-    return " OR ".join(clauses), params
-
-
 class _Sweep:
     """One collect command: walk slices and hashing chunks on a pool, joins and writes here.
 
@@ -340,55 +304,23 @@ class _Sweep:
 
     def reuse_previous(self, batch: pa.Table) -> pa.Table:
         """Settle the entries of ``batch`` (``STAT_SCHEMA``) that the host's previous sweep
-        already recorded, in DuckDB, and return the others (new or changed: to hash, or to write
-        as they are if they have a note).
-
-        A previous row is re-used when the file's device, inode, size and ``mtime_ns`` are
-        unchanged (and it is ``_REUSABLE``); if the rest of its metadata is unchanged too, that
-        row is kept as it is, noted in ``sweep_kept`` (rewriting or updating unchanged rows cost
-        a re-sweep most of its time and memory), otherwise a new row takes its hashes and
-        content features. The previous rows stay in ``files`` until the sweep ends (those not
-        kept are then deleted, in its last transaction), so nothing is loaded beforehand: the
-        join scans only the key and metadata columns of the host's rows, once per ``JOIN_ROWS``
-        entries.
-
-        Row ids are only read and used inside this method's transaction: a commit may let
-        DuckDB compact the table. A previous row that duplicates the one chosen (a case that
-        holds a path twice) is deleted here: the sweep would keep both otherwise.
-        """
-        con, run_id, host = self.store.con, self.report.run_id, self.report.host
-        keys = batch.select(["path", "device", "inode", "size", "mtime_ns", *_METADATA])
-        keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
-        with self.store.transaction(), self.store.registered("_sweep_listed", one_pass(keys)):
-            matches = con.sql(
-                "SELECT i, rid, same, row_number() OVER (PARTITION BY i ORDER BY same DESC) = 1"
-                f" AS chosen FROM (SELECT b.i, p.rowid AS rid, {_SAME} AS same"
-                " FROM _sweep_listed b LEFT JOIN files p"
-                " ON p.path = b.path AND p.device = b.device AND p.inode = b.inode"
-                " AND p.size = b.size AND p.mtime_ns = b.mtime_ns AND p.host = ?"
-                f" AND p.run_id IS DISTINCT FROM ? AND {_REUSABLE}) ORDER BY i",
-                params=[host, run_id],
-            ).to_arrow_table()
-            assert matches is not None
-            chosen = matches.column("chosen")
-            duplicates = matches.column("rid").filter(pc.invert(chosen))
-            joined = matches.filter(chosen)
-            assert joined.num_rows == batch.num_rows
-            rid, same = joined.column("rid"), joined.column("same")
-            known = pc.is_valid(rid)
-            moved = pc.and_(known, pc.invert(same))
+        already recorded (see ``seawall.collect.previous``), and return the others (new or
+        changed: to hash, or to write as they are if they have a note)."""
+        store, run_id = self.store, self.report.run_id
+        with store.transaction():  # the row ids of the match are valid only inside it
+            found = previous.match(store, batch, self.report.host, run_id)
+            known = pc.is_valid(found.rid)
+            moved = pc.and_(known, pc.invert(found.same))
             if pc.any(moved).as_py():
-                self.copy_hashes(batch.filter(moved), rid.filter(moved))
-            if len(duplicates):
-                with self.store.registered("_sweep_duplicates", pa.table({"rid": duplicates})):
-                    con.execute(
-                        "DELETE FROM files WHERE rowid IN (SELECT rid FROM _sweep_duplicates)"
-                    )
-            marks = batch.select(["path", "device", "inode", "size", "mtime_ns"])
-            kept = _where(marks, pc.and_(known, same))
+                rows = batch.filter(moved)
+                hashes = previous.hashes_of(store, found.rid.filter(moved))
+                columns = [*rows.columns, *hashes.columns]
+                self.output(pa.Table.from_arrays(columns, schema=ROW_SCHEMA), 0)
+            if len(found.duplicates):
+                previous.delete_rows(store, found.duplicates)
+            kept = _where(batch, pc.and_(known, found.same))
             if kept.num_rows:
-                run_ids = pa.repeat(pa.scalar(run_id), kept.num_rows)
-                self.store.insert_arrow("sweep_kept", kept.add_column(0, "run_id", run_ids))
+                previous.keep(store, run_id, kept)
         if kept.num_rows:
             self.report.files += kept.num_rows
             if self.progress is not None:
@@ -397,17 +329,6 @@ class _Sweep:
         hashed_before = pc.and_(known, pc.is_null(batch.column("note")))
         self.report.reused += pc.sum(hashed_before.cast(pa.int64())).as_py() or 0
         return _where(batch, pc.invert(known))
-
-    def copy_hashes(self, batch: pa.Table, rid: pa.ChunkedArray) -> None:
-        """Write new rows for ``batch`` with the hashes and content of the previous rows ``rid``."""
-        keys = pa.table({"i": pa.array(range(len(rid)), pa.int64()), "rid": rid})
-        with self.store.registered("_sweep_moved", one_pass(keys)) as view:
-            hashes = self.store.con.sql(
-                f"SELECT {_HASHES} FROM {view} k JOIN files p ON p.rowid = k.rid ORDER BY k.i"
-            ).to_arrow_table()
-        assert hashes is not None and hashes.num_rows == batch.num_rows
-        columns = [*batch.columns, *(hashes.column(i) for i in range(hashes.num_columns))]
-        self.output(pa.Table.from_arrays(columns, schema=ROW_SCHEMA), 0)
 
     # -- hashing --------------------------------------------------------------------------------
 
@@ -495,7 +416,7 @@ class _Sweep:
         return root_index, taken
 
     def run(self, roots: list[bytes]) -> None:
-        self.has_previous = self.previous_exists(roots)
+        self.has_previous = previous.exists(self.store, self.report.host, roots)
         for index, root in enumerate(roots):
             os_name = root_os(root, self.options)
             maps = root_maps_for(root, os_name, self.options)
@@ -535,15 +456,6 @@ class _Sweep:
                 for work in [j for j in self.hash_jobs if j in done]:
                     self.examined(self.hash_jobs.pop(work), work.result())
         self.flush()
-
-    def previous_exists(self, roots: list[bytes]) -> bool:
-        where, params = _under_sql(roots)
-        row = self.store.con.execute(
-            "SELECT EXISTS (SELECT 1 FROM files WHERE host = ? AND sha256 IS NOT NULL"
-            f" AND ({where}))",
-            [self.report.host, *params],
-        ).fetchone()
-        return bool(row and row[0])
 
 
 def collect_files(
@@ -588,16 +500,8 @@ def collect_files(
 def _make_current(store: CaseStore, report: CollectReport, roots: list[bytes]) -> None:
     """The sweep's last transaction: delete the host's previous rows under ``roots`` that it did
     not keep (files changed or gone) and mark the run done."""
-    where, params = _under_sql(roots)
-    with store.transaction() as con:
-        con.execute(
-            "DELETE FROM files f WHERE host = ? AND run_id IS DISTINCT FROM ?"
-            f" AND ({where}) AND NOT EXISTS (SELECT 1 FROM sweep_kept k"
-            " WHERE k.run_id = ? AND k.path = f.path AND k.device = f.device"
-            " AND k.inode = f.inode AND k.size = f.size AND k.mtime_ns = f.mtime_ns)",
-            [report.host, report.run_id, *params, report.run_id],
-        )
-        con.execute("DELETE FROM sweep_kept WHERE run_id = ?", [report.run_id])
+    with store.transaction():
+        previous.replace(store, report.host, report.run_id, roots)
         report.warnings.sort(key=lambda w: w.path)
         summary = report.as_dict()
         summary["warnings"] = len(report.warnings)
