@@ -140,17 +140,26 @@ def _two_core_limit(paths: list[bytes]) -> tuple[int, float]:
         return total, time.perf_counter() - start
 
 
+def _list(directory: bytes) -> tuple[int, list[bytes]]:
+    """One directory's entry count and subdirectories; every other entry gets one ``lstat``."""
+    count, subdirs = 0, []
+    with os.scandir(directory) as listing:
+        for entry in listing:
+            count += 1
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.path)
+            else:
+                entry.stat(follow_symlinks=False)
+    return count, subdirs
+
+
 def _bare_walk(top: bytes) -> int:
-    """Every entry under ``top``: ``os.scandir`` and one ``lstat`` each, nothing recorded."""
+    """Every entry under ``top``, listed and ``lstat``-ed, nothing recorded."""
     count, stack = 0, [top]
     while stack:
-        with os.scandir(stack.pop()) as listing:
-            for entry in listing:
-                count += 1
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    entry.stat(follow_symlinks=False)
+        listed, subdirs = _list(stack.pop())
+        count += listed
+        stack += subdirs
     return count
 
 
@@ -163,13 +172,9 @@ def _bare_walk_limit(root: str) -> tuple[int, float]:
     while dirs and len(dirs) < 256:
         level, dirs = dirs, []
         for directory in level:
-            with os.scandir(directory) as listing:
-                for entry in listing:
-                    count += 1
-                    if entry.is_dir(follow_symlinks=False):
-                        dirs.append(entry.path)
-                    else:
-                        entry.stat(follow_symlinks=False)
+            listed, subdirs = _list(directory)
+            count += listed
+            dirs += subdirs
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
         count += sum(pool.map(_bare_walk, dirs))
