@@ -105,5 +105,11 @@ def test_an_unfinished_run_is_discarded_when_the_case_is_opened(case_dir: Path) 
     with CaseStore.open(case_dir) as store:
         paths = store.con.execute("SELECT path FROM files").fetchall()
         runs = dict(store.con.execute("SELECT run_id, status FROM runs").fetchall())
+        discarded = store.discarded
     assert paths == [("/a",)]
     assert runs == {done: "ok", cut: "interrupted"}
+    assert len(discarded) == 1
+    assert f"run {cut} (collect files, started " in discarded[0]
+    assert "discarded the 1 row it had written" in discarded[0]
+    with CaseStore.open(case_dir) as store:
+        assert store.discarded == []  # said once

@@ -48,6 +48,8 @@ class CaseStore:
     def __init__(self, case_dir: Path, connection: duckdb.DuckDBPyConnection) -> None:
         self.case_dir = case_dir
         self.con = connection
+        self.discarded: list[str] = []
+        """What opening the case rolled back: one sentence per run that had been cut short."""
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -115,9 +117,17 @@ class CaseStore:
         lets one process at a time open a case for writing, and a finished or failed run says
         so. Its rows go, the previous state stays, and the run is marked ``interrupted``.
         """
-        rows = self.con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
-        for (run_id,) in rows:
-            self.discard_run(run_id, "interrupted")
+        rows = self.con.execute(
+            "SELECT run_id, command, started_at FROM runs WHERE status = 'running'"
+            " ORDER BY started_at"
+        ).fetchall()
+        for run_id, command, started_at in rows:
+            count = self.discard_run(run_id, "interrupted")
+            self.discarded.append(
+                f"run {run_id} ({command}, started {started_at:%Y-%m-%d %H:%M:%S} UTC) was cut"
+                f" short: discarded the {count:,} row{'' if count == 1 else 's'} it had written;"
+                " the case is as it was before it"
+            )
 
     def schema_version(self) -> int:
         exists = self.con.execute(
@@ -199,19 +209,23 @@ class CaseStore:
             [utcnow(), status, json.dumps(summary, default=str), run_id],
         )
 
-    def discard_run(self, run_id: str, status: str) -> None:
-        """Delete every row that run ``run_id`` wrote, in any table, and give it ``status``."""
+    def discard_run(self, run_id: str, status: str) -> int:
+        """Delete every row that run ``run_id`` wrote, in any table, give it ``status``, and
+        say how many rows went."""
         tables = self.con.execute(
             "SELECT table_name FROM information_schema.columns"
             " WHERE column_name = 'run_id' AND table_name <> 'runs' ORDER BY table_name"
         ).fetchall()
+        deleted = 0
         with self.transaction() as con:
             for (table,) in tables:
-                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                row = con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id]).fetchone()
+                deleted += int(row[0]) if row else 0
             con.execute(
                 "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
                 [utcnow(), status, run_id],
             )
+        return deleted
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from seawall.case.schema import LATEST_VERSION
-from seawall.case.store import DATABASE_NAME, CaseStore
-from seawall.cli.output import JSON_OPTION, emit, state
+from seawall.case.store import DATABASE_NAME
+from seawall.cli.output import JSON_OPTION, emit, open_case, state
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
 
@@ -17,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
 def info(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Schema version and row counts of every table."""
     case_dir = state(ctx).case_dir
-    with CaseStore.open(case_dir, create=False) as store:
+    with open_case(ctx, create=False) as store:
         payload = {
             "case": str(case_dir.resolve()),
             "database": str((case_dir / DATABASE_NAME).resolve()),

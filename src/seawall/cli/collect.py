@@ -22,8 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from seawall.case.store import CaseStore
-from seawall.cli.output import JSON_OPTION, emit, state, stderr, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
 from seawall.collect.disk import collect_disk
 from seawall.collect.files import (
     CollectOptions,
@@ -114,7 +113,7 @@ def files(
         follow_symlinks=follow_symlinks,
         webshells=webshells,
     )
-    with CaseStore.open(state(ctx).case_dir) as store:
+    with open_case(ctx) as store:
         if as_json or not stderr.is_terminal:
             report = collect_files(store, paths, options)
         else:
@@ -160,7 +159,7 @@ def disk(
 ) -> None:
     """Record a snapshot of every mounted file system, and/or import snapshots from CSV files."""
     snapshot = not imports or bool(paths)
-    with CaseStore.open(state(ctx).case_dir) as store:
+    with open_case(ctx) as store:
         report = collect_disk(store, host=host, paths=paths, imports=imports, snapshot=snapshot)
     for item in report.warnings:
         warn(f"{item.location}: {item.message}")

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.case.store import CaseStore
-from seawall.cli.output import JSON_OPTION, emit, state, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, warn
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest
 from seawall.detect.engine import hunt as run_hunt
@@ -122,7 +121,7 @@ def hunt(
             yara_dirs=tuple(yara), webroots=tuple(webroot), location_file=locations
         ),
     )
-    with CaseStore.open(state(ctx).case_dir) as store:
+    with open_case(ctx) as store:
         document = run_hunt(store, request)
     for message in document.warnings:
         warn(message)

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.case.store import CaseStore
-from seawall.cli.output import JSON_OPTION, emit, state, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, warn
 from seawall.errors import UsageError
 from seawall.intel.catalog import list_indicators, list_sources
 from seawall.intel.importer import DEFAULT_MAX_BYTES, import_files
@@ -38,7 +37,7 @@ def import_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import indicator files; the format is told from the content."""
-    with CaseStore.open(state(ctx).case_dir) as store:
+    with open_case(ctx) as store:
         report = import_files(store, files, source, max_size)
     payload = report.as_dict()
     for item in payload["warnings"]:
@@ -88,7 +87,7 @@ def lookup_(
 ) -> None:
     """What every source in the case says about each value (multi-source reputation)."""
     queries = _read_values(values or [], from_file)
-    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+    with open_case(ctx, create=False) as store:
         results = lookup(store, queries)
     payload: dict[str, Any] = {"results": [r.as_dict() for r in results]}
 
@@ -122,7 +121,7 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Indicators in the case, with their sources."""
-    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+    with open_case(ctx, create=False) as store:
         rows = list_indicators(store, kind, source, limit)
 
     def render(console: Console) -> None:
@@ -141,7 +140,7 @@ def list_(
 @app.command("sources")
 def sources(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Imported intel files: name, format, SHA-256 and what each contributed."""
-    with CaseStore.open(state(ctx).case_dir, create=False) as store:
+    with open_case(ctx, create=False) as store:
         rows = list_sources(store)
 
     def render(console: Console) -> None:

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from seawall.case.store import CaseStore
+
 stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
 
@@ -60,4 +62,14 @@ def emit(as_json: bool, payload: Any, render: Callable[[Console], None]) -> None
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)
+    # one line per warning, whatever the terminal's width: warnings carry paths to copy and grep
+    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True, soft_wrap=True)
+
+
+def open_case(ctx: typer.Context, *, create: bool = True) -> CaseStore:
+    """Open the ``--case`` store, and say so if opening it rolled back a run that was cut short
+    (otherwise its rows would vanish without a word)."""
+    store = CaseStore.open(state(ctx).case_dir, create=create)
+    for message in store.discarded:
+        warn(message)
+    return store
