@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from seawall.case import store
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
@@ -30,3 +32,9 @@ def shared(relative: str) -> Path:
 @pytest.fixture
 def case_dir(tmp_path: Path) -> Path:
     return tmp_path / "case"
+
+
+def cut_short(run_id: str) -> None:
+    """Make ``run_id`` look like a run of a process that was killed: started in the case, no
+    longer in progress anywhere (a real kill is tested with a subprocess in test_files.py)."""
+    store._RUNS_IN_PROGRESS.discard(run_id)

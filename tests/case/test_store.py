@@ -11,6 +11,7 @@ import pytest
 from seawall.case.schema import CASE_TABLES, LATEST_VERSION
 from seawall.case.store import DATABASE_NAME, CaseStore, utcnow
 from seawall.errors import CaseError
+from tests.conftest import cut_short
 
 
 def test_new_case_has_every_table_at_the_latest_version(case_dir: Path) -> None:
@@ -102,6 +103,9 @@ def test_an_unfinished_run_is_discarded_when_the_case_is_opened(case_dir: Path) 
         store.finish_run(done, "ok", {})
         cut = store.start_run("collect files", {})
         store.insert_arrow("files", pa.table({"path": ["/b"], "host": ["h"], "run_id": [cut]}))
+        with CaseStore.open(case_dir) as second:  # the same process: the run is in progress
+            assert second.discarded == []
+    cut_short(cut)
     with CaseStore.open(case_dir) as store:
         paths = store.con.execute("SELECT path FROM files").fetchall()
         runs = dict(store.con.execute("SELECT run_id, status FROM runs").fetchall())

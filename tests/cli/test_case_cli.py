@@ -10,6 +10,7 @@ import pytest
 
 from seawall.case.store import CaseStore
 from seawall.cli.app import run
+from tests.conftest import cut_short
 
 
 def test_a_run_cut_short_is_reported_on_stderr_when_a_command_opens_the_case(
@@ -18,6 +19,7 @@ def test_a_run_cut_short_is_reported_on_stderr_when_a_command_opens_the_case(
     with CaseStore.open(case_dir) as store:
         cut = store.start_run("collect files", {})  # and never finished: a killed sweep
         store.insert_arrow("files", pa.table({"path": ["/a", "/b"], "run_id": [cut, cut]}))
+    cut_short(cut)
     capsys.readouterr()
     assert run(["--case", str(case_dir), "case", "info", "--json"]) == 0
     out, err = capsys.readouterr()

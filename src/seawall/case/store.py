@@ -25,6 +25,11 @@ from seawall.errors import CaseError
 
 DATABASE_NAME = "case.duckdb"
 
+# Runs this process has started and not yet finished. Only one process at a time can open a
+# case for writing, but one process may open it twice (DuckDB shares the database between the
+# connections): a run listed here is in progress, not cut short.
+_RUNS_IN_PROGRESS: set[str] = set()
+
 
 def utcnow() -> datetime:
     """Now, as the naive UTC timestamp the store keeps (all stored times are UTC)."""
@@ -113,15 +118,18 @@ class CaseStore:
     def _discard_interrupted_runs(self) -> None:
         """Roll back what runs that never finished committed (a sweep commits in batches).
 
-        A run still ``running`` when its case is opened was cut short (a crash, a kill): DuckDB
-        lets one process at a time open a case for writing, and a finished or failed run says
-        so. Its rows go, the previous state stays, and the run is marked ``interrupted``.
+        A run still ``running`` when its case is opened, and not in progress in this process, was
+        cut short (a crash, a kill): DuckDB lets one process at a time open a case for writing,
+        and a finished or failed run says so. Its rows go, the previous state stays, and the run
+        is marked ``interrupted``.
         """
         rows = self.con.execute(
             "SELECT run_id, command, started_at FROM runs WHERE status = 'running'"
             " ORDER BY started_at"
         ).fetchall()
         for run_id, command, started_at in rows:
+            if run_id in _RUNS_IN_PROGRESS:
+                continue
             count = self.discard_run(run_id, "interrupted")
             self.discarded.append(
                 f"run {run_id} ({command}, started {started_at:%Y-%m-%d %H:%M:%S} UTC) was cut"
@@ -201,6 +209,7 @@ class CaseStore:
             " VALUES (?, ?, ?, ?, 'running', ?)",
             [run_id, command, json.dumps(arguments, default=str), utcnow(), __version__],
         )
+        _RUNS_IN_PROGRESS.add(run_id)
         return run_id
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
@@ -208,6 +217,7 @@ class CaseStore:
             "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
             [utcnow(), status, json.dumps(summary, default=str), run_id],
         )
+        _RUNS_IN_PROGRESS.discard(run_id)
 
     def discard_run(self, run_id: str, status: str) -> int:
         """Delete every row that run ``run_id`` wrote, in any table, give it ``status``, and
@@ -225,6 +235,7 @@ class CaseStore:
                 "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
                 [utcnow(), status, run_id],
             )
+        _RUNS_IN_PROGRESS.discard(run_id)
         return deleted
 
     # -- reading -------------------------------------------------------------------------------
