@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import sys
 from importlib import resources
@@ -179,6 +180,22 @@ def test_user_yaml_adds_a_tool(tmp_path: Path) -> None:
     assert putty is not None and "user" in putty.sources and "extra" in putty.sources
     # The shipped table itself is untouched.
     assert not ToolLocations.load().is_known_tool("admintool.exe")
+
+
+def test_user_yaml_is_read_once_per_version(tmp_path: Path) -> None:
+    extra = tmp_path / "site.yml"
+    extra.write_text(
+        "tools:\n  - names: [one.exe]\n    folders: ['D:\\One']\n    why: w\n", encoding="utf-8"
+    )
+    first = ToolLocations.load(extra)
+    assert ToolLocations.load(extra) is first  # every file detection of a hunt shares it
+    extra.write_text(
+        "tools:\n  - names: [two.exe]\n    folders: ['D:\\Two']\n    why: changed\n",
+        encoding="utf-8",
+    )
+    os.utime(extra, ns=(0, extra.stat().st_mtime_ns + 1_000_000_000))  # a later version
+    changed = ToolLocations.load(extra)
+    assert changed.is_known_tool("two.exe") and not changed.is_known_tool("one.exe")
 
 
 @pytest.mark.parametrize(

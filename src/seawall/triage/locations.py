@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -392,9 +392,18 @@ class ToolLocations:
 
     @classmethod
     def load(cls, extra: Path | None = None) -> ToolLocations:
-        """The shipped table, extended by the user's YAML file ``extra`` when given."""
+        """The shipped table, extended by the user's YAML file ``extra`` when given (read once
+        per version of the file: every file detection of a hunt asks for the table)."""
         if extra is None:
             return _shipped_locations()
+        try:
+            version = extra.stat()
+        except OSError:  # let the reading say what is wrong with it
+            return cls._extended(extra)
+        return _extended_locations(extra.resolve(), version.st_mtime_ns, version.st_size)
+
+    @classmethod
+    def _extended(cls, extra: Path) -> ToolLocations:
         found: dict[str, _Accumulator] = {}
         for record in _shipped_records():
             found[record.name] = _Accumulator(
@@ -478,6 +487,12 @@ class ToolLocations:
         if more > 0:
             listed += f" (and {more} more)"
         return f"{tool.name} normally lives in {listed}; found in {folder}"
+
+
+@lru_cache(maxsize=8)
+def _extended_locations(extra: Path, mtime_ns: int, size: int) -> ToolLocations:
+    """``ToolLocations`` with ``extra``, cached by the file's version (its mtime and size)."""
+    return ToolLocations._extended(extra)
 
 
 @cache
