@@ -318,7 +318,7 @@ class _Sweep:
                 self.output(pa.Table.from_arrays(columns, schema=ROW_SCHEMA), 0)
             if len(found.duplicates):
                 previous.delete_rows(store, found.duplicates)
-            kept = _where(batch, pc.and_(known, found.same))
+            kept = _where(batch.select(previous.KEY), pc.and_(known, found.same))
             if kept.num_rows:
                 previous.keep(store, run_id, kept)
         if kept.num_rows:

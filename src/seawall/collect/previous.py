@@ -31,7 +31,7 @@ _HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
 # from them): when all are equal, the previous row is kept as it is. A row with a note (a
 # symlink, a file over --max-size) is kept only with the same note; a hashed row, only without
 # one (a note there says the reading went wrong).
-_KEY = ("path", "device", "inode", "size", "mtime_ns")
+KEY = ("path", "device", "inode", "size", "mtime_ns")
 _METADATA = (
     "atime",
     "ctime",
@@ -89,7 +89,7 @@ class Matches:
 
 def match(store: CaseStore, batch: pa.Table, host: str, run_id: str) -> Matches:
     """Join ``batch`` (``STAT_SCHEMA``) with ``host``'s previous rows (inside a transaction)."""
-    keys = batch.select([*_KEY, *_METADATA])
+    keys = batch.select([*KEY, *_METADATA])
     keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
     with store.registered("_sweep_listed", one_pass(keys)):
         rows = store.con.sql(
@@ -125,9 +125,8 @@ def delete_rows(store: CaseStore, rid: pa.ChunkedArray) -> None:
         store.con.execute("DELETE FROM files WHERE rowid IN (SELECT rid FROM _sweep_duplicates)")
 
 
-def keep(store: CaseStore, run_id: str, entries: pa.Table) -> None:
-    """Note that sweep ``run_id`` keeps the previous rows of ``entries`` as they are."""
-    marks = entries.select(list(_KEY))
+def keep(store: CaseStore, run_id: str, marks: pa.Table) -> None:
+    """Note that sweep ``run_id`` keeps as they are the previous rows of ``marks`` (``KEY``)."""
     run_ids = pa.repeat(pa.scalar(run_id), marks.num_rows)
     store.insert_arrow("sweep_kept", marks.add_column(0, "run_id", run_ids))
 
