@@ -16,7 +16,8 @@ network). The verdict, per value:
 All matching is one SQL statement (:mod:`seawall.intel.lookup_sql`), so a million values are one
 join, against the probe index the case keeps (``indicator_keys``). Only rare forms SQL cannot
 canonicalise (IPv6, non-ASCII names) are normalised in Python first, and IPv6 networks are
-checked there. The match rows are folded into one answer per value in Arrow (:func:`_per_value`).
+checked there. The match rows are folded into one answer per value in numpy
+(:mod:`seawall.intel.lookup_fold`).
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, utcnow
-from seawall.intel import hygiene, normalize
+from seawall.intel import hygiene, lookup_probes, normalize
+from seawall.intel.lookup_fold import per_value
 from seawall.intel.lookup_sql import (
-    CODES,
     HOW,
     PROBE_PLAN_SQL,
-    VERDICTS,
     ProbePlan,
     details_sql,
     match_rows_sql,
@@ -138,41 +139,43 @@ _EXTRA_SCHEMA = pa.schema(
     [("qid", pa.int32()), ("type", pa.string()), ("value", pa.string()), ("how", pa.uint8())]
 )
 _CIDR = HOW.index("cidr")
-_THREADS = 2  # for the Arrow work around the SQL (its kernels release the GIL)
-# The answer's verdict and how are dictionary-encoded, each name once (so that grouping by the
-# column groups by name). A match code (see lookup_sql.CODES) becomes their indices through
-# these small tables; the code past the last means "no match" (verdict unknown, how null).
-_VERDICT_NAMES = pa.array([*VERDICTS, Verdict.UNKNOWN.value], pa.string())
-_HOW_NAMES = pa.array(HOW, pa.string())
-_NO_MATCH = len(CODES)
-_VERDICT_OF_CODE = pa.array([VERDICTS.index(v) for _, v in CODES] + [len(VERDICTS)], pa.int8())
-# "no match" has a how index too, which the answer masks by its slot's validity: a take from
-# a table without nulls is several times faster than one from a table with a null
-_HOW_OF_CODE = pa.array([HOW.index(h) for h, _ in CODES] + [0], pa.int8())
+_THREADS = 2  # for the Arrow and numpy work around the SQL (both release the GIL)
 
 
-def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
-    """The table SQL matches on, and the values that Python had to canonicalise (by qid).
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What one lookup registers for the SQL (see :mod:`seawall.intel.lookup_sql`)."""
+
+    table: pa.Table  # _lookup_query(qid, query, match_value, plain)
+    canonical: dict[int, str]  # the values Python canonicalised, by qid
+    parents: pa.Table  # _lookup_parents(qid, key): the plain values' parent-domain probes
+    networks: pa.Table  # _lookup_networks(qid, net): the plain values' network probes
+    general: bool  # whether some values are not plain (the SQL path takes them apart)
+
+
+def _query_table(values: pa.Array, plan: ProbePlan) -> _Query:
+    """The tables SQL matches on, and the values that Python had to canonicalise.
 
     Lower-casing and trimming happen here, vectorised, because Arrow's ASCII kernels are far
     cheaper than SQL string functions; values that are not ASCII or look like IPv6 go through
-    the full Python normaliser instead (they are rare in bulk input). ``plain`` marks the values
-    SQL can type by the cheap tests alone (see :func:`_prepare`). Two threads take half the
-    values each (Arrow releases the GIL), so the table has two chunks.
+    the full Python normaliser instead (they are rare in bulk input). The plain values (see
+    :func:`_prepare`) get their probes here too. Two threads take half the values each (Arrow
+    and numpy release the GIL), so the tables have two chunks.
     """
     values = values.cast(pa.string())
     half = len(values) // 2
     parts = (slice(0, half), slice(half, None))
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        prepared = list(pool.map(_prepare, [values[part] for part in parts]))
+        prepared = list(
+            pool.map(_prepare, [values[part] for part in parts], (0, half), (plan, plan))
+        )
     indices = prepared[0].suspects + [half + i for i in prepared[1].suspects]
     # lower-cased like every other match value (URL paths match without case, see lookup_sql)
     canonical = {i: _python_canonical(str(values[i].as_py())).lower() for i in indices}
     match_values = [p.match_values for p in prepared]
-    plain = [p.plain for p in prepared]
     if canonical:
-        # put the canonical forms in place by a mask, not through a Python list of every value;
-        # they are not plain (an e-mail address with an internationalised domain has an '@')
+        # put the canonical forms in place by a mask, not through a Python list of every value
+        # (they are not plain: _prepare left them out)
         marked = pc.fill_null(
             pc.scatter(
                 pa.repeat(True, len(indices)),
@@ -184,39 +187,53 @@ def _query_table(values: pa.Array) -> tuple[pa.Table, dict[int, str]]:
         whole = pc.replace_with_mask(
             pa.concat_arrays(match_values), marked, pa.array(list(canonical.values()), pa.string())
         )
-        whole_plain = pc.and_not(pa.concat_arrays(plain), marked)
         match_values = [whole[part] for part in parts]
-        plain = [whole_plain[part] for part in parts]
-    qids = _row_numbers(len(values))
-    return pa.Table.from_batches(
+    qids = pa.array(np.arange(len(values), dtype=np.int32))
+    table = pa.Table.from_batches(
         [
             pa.record_batch(
-                {"qid": qids[part], "query": values[part], "match_value": mv, "plain": flags}
+                {
+                    "qid": qids[part],
+                    "query": values[part],
+                    "match_value": mv,
+                    "plain": pa.array(p.probes.plain),
+                }
             )
-            for part, mv, flags in zip(parts, match_values, plain, strict=True)
+            for part, mv, p in zip(parts, match_values, prepared, strict=True)
         ]
-    ), canonical
+    )
+    return _Query(
+        table,
+        canonical,
+        pa.Table.from_batches(
+            [batch for p in prepared for batch in p.probes.parents], lookup_probes.PARENTS_SCHEMA
+        ),
+        pa.Table.from_batches([p.probes.networks for p in prepared], lookup_probes.NETWORKS_SCHEMA),
+        general=not all(p.probes.plain.all() for p in prepared),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     match_values: pa.Array  # lower-cased and trimmed
     suspects: list[int]  # positions Python must canonicalise
-    plain: pa.Array  # see _prepare
+    probes: lookup_probes.PlainProbes  # which values are plain, and their probes
 
 
 # A match value holding none of these, and not starting with a defanged scheme, needs no
-# refanging and is neither a URL nor an e-mail address: SQL types it by the cheap tests alone.
+# refanging and is neither a URL nor an e-mail address: numpy takes it apart (lookup_probes).
 _NOT_PLAIN = ("[", "(", "{", "@", "://")
 _DEFANGED_SCHEMES = ("hxxp", "hxp", "h**p", "fxp")  # as lookup_sql refangs them; see _blocks
 
 
-def _prepare(values: pa.Array) -> _Prepared:
-    """Match values, the positions Python must canonicalise, and which values are plain.
+def _prepare(values: pa.Array, first_qid: int, plan: ProbePlan) -> _Prepared:
+    """Match values, the positions Python must canonicalise, and the plain values' probes.
 
-    ``plain`` is true for a value that holds none of ``_NOT_PLAIN`` and does not start with a
-    defanged scheme. The per-value substring searches only run on the blocks whose bytes hold
-    one of those characters (see :func:`_blocks`): bulk input has few such values.
+    A value is plain when it is not null, Python need not canonicalise it, it holds none of
+    ``_NOT_PLAIN`` and does not start with a defanged scheme (and, see
+    :func:`seawall.intel.lookup_probes.plain_probes`, is no zero-padded address). The
+    per-value substring searches only run on the blocks whose bytes hold one of those
+    characters (see :func:`_blocks`): bulk input has few such values.
     """
     match_values = pc.utf8_trim(pc.ascii_lower(values), characters=_TRIMMED)
     blocks = _blocks(values)
@@ -232,28 +249,29 @@ def _prepare(values: pa.Array) -> _Prepared:
         suspects.update(
             block.start + i for i in pc.indices_nonzero(pc.invert(ascii_only)).to_pylist()
         )
-    plain = pc.invert(pc.fill_null(_not_plain(match_values, blocks), False))
-    return _Prepared(match_values, sorted(suspects), plain)
+    plain = np.logical_not(_not_plain(match_values, blocks))
+    if match_values.null_count:
+        plain &= pc.is_valid(match_values).to_numpy(zero_copy_only=False)
+    plain[list(suspects)] = False
+    probes = lookup_probes.plain_probes(
+        match_values, plain, first_qid, plan.parent_sizes, plan.plens
+    )
+    return _Prepared(match_values, sorted(suspects), probes)
 
 
-def _not_plain(match_values: pa.Array, blocks: _Blocks) -> pa.Array:
-    """True for the values that are not plain: each block's own tests, false elsewhere."""
-    schemes = {block.start for block in blocks.scheme}
-    specials = {block.start for block in blocks.special}
-    tested = {block.start: block for block in blocks.scheme + blocks.special}
-    pieces, done = [], 0
-    for start in sorted(tested):
-        block = tested[start]
+def _not_plain(match_values: pa.Array, blocks: _Blocks) -> lookup_probes.Mask:
+    """True for the values that are not plain, by the tests of the blocks that need them."""
+    found = np.zeros(len(match_values), np.bool_)
+    tests: list[tuple[slice, tuple[str, ...], tuple[str, ...]]]
+    tests = [(block, _DEFANGED_SCHEMES, ()) for block in blocks.scheme]
+    tests += [(block, (), _NOT_PLAIN) for block in blocks.special]
+    for block, schemes, needles in tests:
         part = match_values[block]
-        hits = []
-        if start in schemes:
-            hits += [pc.starts_with(part, scheme) for scheme in _DEFANGED_SCHEMES]
-        if start in specials:
-            hits += [pc.match_substring(part, needle) for needle in _NOT_PLAIN]
-        pieces += [pa.repeat(False, start - done), functools.reduce(pc.or_, hits)]
-        done = block.stop
-    pieces.append(pa.repeat(False, len(match_values) - done))
-    return pa.concat_arrays(pieces)
+        hits = [pc.starts_with(part, scheme) for scheme in schemes]
+        hits += [pc.match_substring(part, needle) for needle in needles]
+        hit = pc.fill_null(functools.reduce(pc.or_, hits), False)
+        found[block] |= hit.to_numpy(zero_copy_only=False)
+    return found
 
 
 _BLOCK_ROWS = 1 << 14
@@ -340,17 +358,32 @@ def _probe_plan(store: CaseStore) -> ProbePlan:
     return ProbePlan(tuple(plens or ()), tuple(sizes or ()), bool(stored_hash))
 
 
-@contextmanager
-def _registered_queries(store: CaseStore, values: pa.Array) -> Iterator[ProbePlan]:
-    """Register the query table (and its IPv6 network matches) for one lookup.
+# What the match SQL depends on: the case's probe plan, and whether some values are not plain.
+_Shape = tuple[ProbePlan, bool]
 
-    Yields the probe plan for :func:`seawall.intel.lookup_sql.matches_sql`.
+
+@contextmanager
+def _registered_queries(store: CaseStore, values: pa.Array) -> Iterator[_Shape]:
+    """Register the query tables (and the IPv6 network matches) for one lookup.
+
+    Yields the arguments of :func:`seawall.intel.lookup_sql.matches_sql` for them.
     """
-    query, canonical = _query_table(values)
-    extra = _ipv6_network_matches(store, canonical)
     plan = _probe_plan(store)
-    with store.registered("_lookup_query", query), store.registered("_lookup_extra", extra):
-        yield plan
+    query = _query_table(values, plan)
+    with _registered(store, query, _ipv6_network_matches(store, query.canonical)):
+        yield plan, query.general
+
+
+@contextmanager
+def _registered(store: CaseStore, query: _Query, extra: pa.Table) -> Iterator[None]:
+    """The tables of :mod:`seawall.intel.lookup_sql`, registered for the block."""
+    with (
+        store.registered("_lookup_query", query.table),
+        store.registered("_lookup_parents", query.parents),
+        store.registered("_lookup_networks", query.networks),
+        store.registered("_lookup_extra", extra),
+    ):
+        yield
 
 
 def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
@@ -372,129 +405,24 @@ def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
       (``.cast(pa.string())``) before grouping or comparing by index.
     """
     array = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
-    with _registered_queries(store, array) as plan:
-        matched = _match_rows(store, plan)
-    return pa.table({"query": array, **_per_value(matched, len(array))})
+    with _registered_queries(store, array) as shape:
+        matched = _match_rows(store, shape)
+    return pa.table({"query": array, **per_value(matched, len(array))})
 
 
-def _match_rows(store: CaseStore, plan: ProbePlan) -> pa.Table:
+def _match_rows(store: CaseStore, shape: _Shape) -> pa.Table:
     """Every match as (qid, verdict class, how, indicator), in no particular order."""
-    relation = store.con.sql(match_rows_sql(plan), params=_verdict_params())
+    relation = store.con.sql(match_rows_sql(*shape), params=_verdict_params())
     assert relation is not None  # a SELECT always gives a relation
     return relation.to_arrow_table().combine_chunks()
-
-
-def _row_numbers(count: int) -> pa.Array:
-    """0..count-1 as int32, without a Python range (which costs more than the Arrow work).
-
-    int32 rather than int64: scattering and taking by half-width numbers is markedly faster.
-    """
-    return pc.indices_nonzero(pa.repeat(True, count)).cast(pa.int32())
-
-
-def _per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
-    """Fold match rows into one answer per value, in input order (the ``lookup_bulk`` columns).
-
-    The answer: the best verdict class, the number of matches, and the strongest match (lowest
-    ``how``; among equally strong ones the most specific, i.e. longest, indicator — the nearest
-    parent domain — then the smallest, so that the answer is stable).
-    Values matched once (nearly all) take their row as it is; only values with several rows are
-    grouped. Each row's number is written at its value's slot: when fewer slots are filled than
-    there are rows, some values matched several times, and a row that does not read its own
-    number back names one of them.
-
-    No string is copied per value: the columns are dictionary-encoded (see :func:`lookup_bulk`).
-    """
-    qid = matched.column("qid").combine_chunks()
-    codes = matched.column("code").combine_chunks()
-    rows = _row_numbers(matched.num_rows)
-    # a row of each matched value: scattering the row numbers by qid, which is the inverse
-    # permutation of qid itself (Arrow's scatter is that and a take; the take is not needed)
-    slot = pc.inverse_permutation(qid, max_index=size - 1, output_type=pa.int32())
-    code = pc.take(codes, slot)
-    slot, matches, best = _several(matched, qid, rows, slot)
-    if best is not None:
-        code = pc.coalesce(best, code)
-    code = pc.fill_null(code, _NO_MATCH)
-    how = pc.take(_HOW_OF_CODE, code)
-    # no how where there is no match: the slot's validity is exactly that
-    if slot.offset == how.offset == 0:  # fresh kernel outputs, as they always are here
-        validity = slot.buffers()[0]
-        how = pa.Array.from_buffers(how.type, size, [validity, how.buffers()[1]], slot.null_count)
-    else:
-        how = pc.if_else(pc.is_valid(slot), how, pa.scalar(None, how.type))
-    return {
-        "verdict": pa.DictionaryArray.from_arrays(pc.take(_VERDICT_OF_CODE, code), _VERDICT_NAMES),
-        "matches": matches,
-        "how": pa.DictionaryArray.from_arrays(how, _HOW_NAMES),
-        "indicator": pa.DictionaryArray.from_arrays(
-            slot, matched.column("indicator").combine_chunks()
-        ),
-    }
-
-
-def _several(
-    matched: pa.Table, qid: pa.Array, rows: pa.Array, slot: pa.Array
-) -> tuple[pa.Array, pa.Array, pa.Array | None]:
-    """The slots and match counts with values matched several times folded in (see
-    :func:`_per_value`), and those values' codes in their slots (null elsewhere; None: there
-    are no such values)."""
-    size = len(slot)
-    matches = pc.is_valid(slot).cast(pa.int64())
-    if size - slot.null_count == matched.num_rows:
-        return slot, matches, None
-    # a value's rows: those that lost their slot, and the one that holds it
-    lost = pc.indices_nonzero(pc.not_equal(pc.take(slot, qid), rows)).cast(pa.int32())
-    held = pc.take(slot, pc.unique(pc.take(qid, lost)))
-    several = pa.concat_arrays([lost, held])
-    grouped = matched.take(several).append_column("row", several)
-    group_codes = grouped.column("code").combine_chunks()
-    width = pa.scalar(len(VERDICTS), pa.uint8())
-    how = pc.divide(group_codes, width)
-    grouped = grouped.append_column("how", how).append_column(
-        "verdict", pc.subtract(group_codes, pc.multiply(how, width))
-    )
-    grouped = grouped.append_column("length", pc.binary_length(grouped.column("indicator")))
-    order = pc.sort_indices(
-        grouped,
-        [
-            ("qid", "ascending"),
-            ("how", "ascending"),
-            ("length", "descending"),
-            ("indicator", "ascending"),
-        ],
-    )
-    grouped = grouped.take(order)
-    # the first row of each value's run is its strongest match, as sorted
-    ids = grouped.column("qid").combine_chunks()
-    previous = pa.concat_arrays([pa.nulls(1, ids.type), ids[:-1]])
-    strongest = grouped.filter(pc.fill_null(pc.not_equal(ids, previous), True))
-    # in qid order, like `strongest`
-    totals = (
-        grouped.group_by("qid").aggregate([("verdict", "max"), ("qid", "count")]).sort_by("qid")
-    )
-    at = totals.column("qid").combine_chunks()
-    best = pc.add(
-        pc.multiply(strongest.column("how").combine_chunks(), width),
-        totals.column("verdict_max").combine_chunks(),
-    )
-
-    where = pc.inverse_permutation(at, max_index=size - 1)  # once for the three scatters
-
-    def placed(values: pa.Array, base: pa.DataType) -> pa.Array:
-        return pc.take(values.cast(base), where)
-
-    slot = pc.coalesce(placed(strongest.column("row").combine_chunks(), slot.type), slot)
-    matches = pc.coalesce(placed(totals.column("qid_count").combine_chunks(), pa.int64()), matches)
-    return slot, matches, placed(best, group_codes.type)
 
 
 def lookup(store: CaseStore, values: Sequence[str]) -> list[LookupResult]:
     """Verdict plus every source's sighting, for each value (for people and reports)."""
     array = pa.array(list(values), pa.string())
-    with _registered_queries(store, array) as plan:
-        answers = _per_value(_match_rows(store, plan), len(array))
-        details = store.con.execute(details_sql(plan)).fetchall()
+    with _registered_queries(store, array) as shape:
+        answers = per_value(_match_rows(store, shape), len(array))
+        details = store.con.execute(details_sql(*shape)).fetchall()
     verdicts = answers["verdict"].to_pylist()
     matches: dict[int, list[SourceMatch]] = {}
     for row in details:

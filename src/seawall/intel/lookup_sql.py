@@ -2,23 +2,22 @@
 
 The query values arrive as a registered Arrow table
 ``_lookup_query(qid, query, match_value, plain)``, ``match_value`` already lower-cased and
-trimmed, ``plain`` true for values the caller found to need no refanging and to be neither a URL
-nor an e-mail address (their typing skips those searches); ``_lookup_extra`` holds the few
-matches Python found itself (IPv6 networks). Every way a value can match is turned into *probe
-keys* — the value itself, a URL's host, an e-mail's domain, each parent domain, each IPv4
-network prefix — and the probes meet the case's stored probe index ``indicator_keys`` (see
-:mod:`seawall.case.schema`, kept current by the importer) in one hash join. That keeps a million
-lookups close to the cost of a plain equi-join: the indicator side is not rebuilt per call, the
-string work is done once (``MATERIALIZED``), IPv4 networks are matched by equality rather than
-by a range join, and probes that cannot match are never made: network probes only for the
-prefix lengths the case holds, parent-domain probes only for the label counts its domain
-indicators have (never fewer than two labels: the shortest name an indicator can be).
+trimmed. Every way a value can match is turned into *probe keys* — the value itself, a URL's
+host, an e-mail's domain, each parent domain, each IPv4 network — and the probes meet the
+case's stored probe index ``indicator_keys`` (see :mod:`seawall.case.schema`, kept current by
+the importer) in one hash join. That keeps a million lookups close to the cost of a plain
+equi-join: the indicator side is not rebuilt per call, IPv4 networks are matched by equality
+rather than by a range join, and probes that cannot match are never made: network probes only
+for the prefix lengths the case holds, parent-domain probes only for the label counts its
+domain indicators have (never fewer than two labels: the shortest name an indicator can be).
 
-Networks of whole octets (/8, /16, /24, /32, nearly all real ones) are the exception to the one
-join: an address meets them by its leading octets as text (``1.2.3.`` for a /24), a few byte
-searches per address instead of splitting it into numbers, in a small join with the case's
-networks of those lengths, spelled the same way at lookup time. Other prefix lengths are probed
-in the main join by the exact ``(prefix length, network)`` code.
+The probes come by two paths. The *plain* values (``plain`` true: nearly all of a bulk lookup)
+were taken apart in numpy (:mod:`seawall.intel.lookup_probes`): their exact probe is the match
+value itself, their parents and networks arrive ready as ``_lookup_parents(qid, key)`` (key
+null every other row) and ``_lookup_networks(qid, net)``. The others (URLs, e-mail addresses,
+defanged values, zero-padded addresses, what Python canonicalised) are typed, refanged and
+taken apart here, by SQL string functions; the statement has that part only when there are
+such values. ``_lookup_extra`` holds the few matches Python found itself (IPv6 networks).
 
 The join runs on the index's stored 64-bit hash of each key rather than on the strings (equal
 hashes are then checked against the key itself), and match kinds, value kinds and query ids
@@ -63,21 +62,20 @@ typed AS MATERIALIZED (
             -- an address has neither '://' nor '@', so it may be tested first; "starts with a
             -- digit" as a range test is far cheaper than taking v[1]
             WHEN v >= '0' AND v < ':' AND regexp_full_match(v, '{_IPV4}') THEN 3  -- ipv4
-            -- a plain value has neither: nearly every value skips these two searches
-            WHEN NOT plain AND contains(v, '://') THEN 1  -- url
-            WHEN NOT plain AND contains(v, '@') THEN 2  -- email
+            WHEN contains(v, '://') THEN 1  -- url
+            WHEN contains(v, '@') THEN 2  -- email
             -- anything else with a dot is probed as a name; names that are not domains
             -- (file names, paths) simply find no parent-domain indicator
             WHEN contains(v, '.') THEN 4  -- domain
             ELSE 0  -- other
         END::UTINYINT AS kind
     FROM (
-        SELECT qid, plain,
+        SELECT qid,
             -- the defanged schemes are the importer's (seawall.intel.normalize.refang), and
             -- only before a colon: fxpro.com is a name, not ftpro.com
-            CASE WHEN NOT plain AND (contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
+            CASE WHEN contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
                       OR starts_with(v0, 'hxxp') OR starts_with(v0, 'hxp')
-                      OR starts_with(v0, 'h**p') OR starts_with(v0, 'fxp'))
+                      OR starts_with(v0, 'h**p') OR starts_with(v0, 'fxp')
                  THEN rtrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
                         regexp_replace(v0,
                         '\[\.\]|\(\.\)|\{{\.\}}|\[dot\]|\(dot\)', '.', 'g'),
@@ -86,7 +84,7 @@ typed AS MATERIALIZED (
                         '^(?:hxxp|hxp|h\*\*p)(s?):', 'http\1:'),
                         '^fxp(s?):', 'ftp\1:'), '.')
                  ELSE v0 END AS v
-        FROM (SELECT qid, plain, match_value AS v0 FROM _lookup_query)
+        FROM (SELECT qid, match_value AS v0 FROM _lookup_query WHERE NOT plain)
     ))
 ),
 hosts AS (
@@ -100,93 +98,53 @@ hosts AS (
     FROM typed WHERE kind <> 0
 )"""
 
+# The probes of the values that are not plain (see the module docstring), by SQL:
 _EXACT_PROBES = f"SELECT qid, v AS key, hash(v) AS h, {_EXACT}::UTINYINT AS how FROM typed"
 _HOST_PROBES = f"""SELECT qid, host, hash(host),
             (CASE kind WHEN 1 THEN {_URL_HOST} ELSE {_EMAIL_DOMAIN} END)::UTINYINT
         FROM hosts WHERE kind IN (1, 2)"""
-# The names that have parents at all: hosts of at least three labels ("at least two dots" is
-# tested without counting them: a split or a replace per value costs more than a LIKE), with
-# their label count when it is three or four (nearly every name), else 5 for "more". A name's
-# host is the name itself: read from ``typed`` directly, the many names skip the CASE of ``hosts``.
-_NAMES = """names AS MATERIALIZED (
-    SELECT qid, host,
-        CASE WHEN NOT host LIKE '%.%.%.%' THEN 3 WHEN NOT host LIKE '%.%.%.%.%' THEN 4 ELSE 5 END
-            ::UTINYINT AS labels
-    FROM (
-        SELECT qid, v AS host FROM typed WHERE kind = 4
-        UNION ALL
-        SELECT qid, host FROM hosts WHERE kind IN (1, 2)
-    )
-    WHERE host LIKE '%.%.%'
-)"""
-# The parent with ``size`` labels of a name of three or four labels: the name without its first
-# label or two, a byte search and a substring each, several times cheaper than splitting the
-# name into a list of labels and joining the last ones again.
-_DROP_LABEL = "substring({name}, strpos({name}, '.') + 1)"
-_SHORT_PARENT_PROBES = """SELECT qid, {parent} AS parent FROM names WHERE labels = {labels}"""
-# Longer names (rare): the parent with ``size`` labels, for every size shorter than the name.
-_LONG_PARENT_PROBES = """SELECT qid,
-                array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)), '.')
-            FROM (SELECT qid, string_split(host, '.') AS parts FROM names WHERE labels = 5)
-            CROSS JOIN (VALUES {sizes}) AS s(size)
-            WHERE size < len(parts)"""
+# A name's parents: the last ``size`` labels, for every size the case holds shorter than the
+# name; only names (and URL and e-mail hosts) of three labels or more have any.
 _PARENT_PROBES = """SELECT qid, parent, hash(parent), {how}::UTINYINT
-        FROM ({parents}) p(qid, parent)"""
-
-
-def _parent_probes(sizes: tuple[int, ...]) -> str:
-    """Every parent with a label count in ``sizes`` (all at least two) of every name."""
-    parents = []
-    for labels in (3, 4):
-        for size in sizes:
-            if size < labels:
-                parent = "host"
-                for _ in range(labels - size):
-                    parent = _DROP_LABEL.format(name=parent)
-                parents.append(_SHORT_PARENT_PROBES.format(parent=parent, labels=labels))
-    values = ", ".join(f"({int(s)})" for s in sizes)
-    parents.append(_LONG_PARENT_PROBES.format(sizes=values))
-    union = "\n            UNION ALL\n            ".join(parents)
-    return _PARENT_PROBES.format(how=_PARENT, parents=union)
-
-
-# The looked-up IPv4 addresses in canonical form (no zero-padded octets), as the network probes
-# need them: typed values already are; a URL's address host is made so here (rare, so the list
-# work does not matter), while its url-host probe keeps the host as written.
-_ADDRESSES = """addresses AS (
-    SELECT qid, v AS ip FROM typed WHERE kind = 3
-    UNION ALL
-    SELECT qid, array_to_string(
-            list_transform(string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
-        FROM hosts WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
-)"""
-# Networks of a whole number of octets (/8, /16, /24, /32: nearly all real ones) are matched by
-# the address's leading octets as text, "1.2.3." for a /24, against the case's few networks of
-# those lengths, spelled the same way at lookup time: a small join of its own, and per address
-# only a few byte searches rather than splitting it into numbers. An address's first ``n``
-# octets, each with its dot, by the number of octets:
-_LEADING_OCTETS = {
-    1: "substring(ip, 1, strpos(ip, '.'))",
-    2: "substring(ip, 1, strpos(ip, '.') + strpos(substring(ip, strpos(ip, '.') + 1), '.'))",
-    3: "substring(ip, 1, strlen(ip) - strpos(reverse(ip), '.') + 1)",  # all but the last octet
-    4: "ip || '.'",
-}
-_OCTET_PLENS = tuple(8 * n for n in _LEADING_OCTETS)
-_PREFIX_PROBES = "SELECT qid, {prefix} AS prefix FROM addresses"
-# A network key's network is the low 32 bits of its h (see seawall.case.schema).
-_PREFIX_NETWORKS = """SELECT array_to_string(list_slice(
-            [((h >> 24) & 255)::VARCHAR, ((h >> 16) & 255)::VARCHAR, ((h >> 8) & 255)::VARCHAR,
-             (h & 255)::VARCHAR], 1, net_plen // 8), '.') || '.' AS prefix,
-        type, value, benign_reason, confidence, valid_until
-    FROM indicator_keys WHERE net_plen IN ({plens})"""
-_PREFIX_MATCHES = """SELECT a.qid, {how}::UTINYINT AS how, k.type, k.value, k.benign_reason,
-    k.confidence, k.valid_until
-FROM ({probes}) a JOIN ({networks}) k ON k.prefix = a.prefix"""
-# Any other prefix length: a network probe without a key string, whose h is the exact
-# (prefix length, network) code, in the main join.
+        FROM (
+            SELECT qid,
+                array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)), '.')
+                    AS parent
+            FROM (
+                SELECT qid, string_split(host, '.') AS parts
+                FROM (
+                    SELECT qid, v AS host FROM typed WHERE kind = 4
+                    UNION ALL
+                    SELECT qid, host FROM hosts WHERE kind IN (1, 2)
+                )
+                WHERE host LIKE '%.%.%'
+            )
+            CROSS JOIN (VALUES {sizes}) AS s(size)
+            WHERE size < len(parts)
+        )"""
+# The addresses in canonical form (no zero-padded octets): typed values already are; a URL's
+# address host is made so here, while its url-host probe keeps the host as written. A network
+# probe has no key string: its h is the exact (prefix length, network) code.
 _CIDR_PROBES = """SELECT qid, NULL, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen)),
             {how}::UTINYINT
-        FROM (SELECT qid, {ip} AS ip FROM addresses) a CROSS JOIN (VALUES {plens}) AS l(plen)"""
+        FROM (
+            SELECT qid, {ip} AS ip
+            FROM (
+                SELECT qid, v AS ip FROM typed WHERE kind = 3
+                UNION ALL
+                SELECT qid, array_to_string(list_transform(
+                        string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+                    FROM hosts WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
+            )
+        ) a
+        CROSS JOIN (VALUES {plens}) AS l(plen)"""
+# The probes of the plain values, made in numpy: the value itself, its parents and networks.
+_PLAIN_PROBES = f"""SELECT qid, match_value AS key, hash(match_value) AS h,
+            {_EXACT}::UTINYINT AS how
+        FROM _lookup_query WHERE plain"""
+_PLAIN_PARENT_PROBES = f"""SELECT qid, key, hash(key), {_PARENT}::UTINYINT
+        FROM _lookup_parents WHERE key IS NOT NULL"""
+_PLAIN_CIDR_PROBES = f"SELECT qid, NULL, net, {_CIDR}::UTINYINT FROM _lookup_networks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +162,11 @@ class ProbePlan:
     sizes: tuple[int, ...]
     stored_hash: bool = True
 
+    @property
+    def parent_sizes(self) -> tuple[int, ...]:
+        """The sizes a parent can have: two labels at least."""
+        return tuple(s for s in self.sizes if s >= 2)
+
 
 # One cheap scan of the index's two small columns, plus a sample for the hash check. Grouping
 # the pairs first and listing the few groups takes half the time of DISTINCT lists over every row.
@@ -218,24 +181,29 @@ FROM kinds
 
 
 @lru_cache(maxsize=64)
-def matches_sql(plan: ProbePlan) -> str:
-    """Every (qid, how, indicator) match: all probes joined with the probe index at once, and
-    the networks of whole octets in a small join of their own."""
-    probes = [_EXACT_PROBES, _HOST_PROBES]
-    ctes = [_TYPED.strip()]  # and what the probes of this plan read besides
-    sizes = tuple(s for s in plan.sizes if s >= 2)  # a parent has at least two labels
+def matches_sql(plan: ProbePlan, general: bool) -> str:
+    """Every (qid, how, indicator) match: all probes joined with the probe index at once.
+
+    ``general``: whether some values are not plain, so that the SQL path is needed.
+    """
+    sizes = plan.parent_sizes
+    probes = [_PLAIN_PROBES]
     if sizes:
-        ctes.append(_NAMES)
-        probes.append(_parent_probes(sizes))
+        probes.append(_PLAIN_PARENT_PROBES)
     if plan.plens:
-        ctes.append(_ADDRESSES.format(ipv4=_IPV4))
-    other_plens = [p for p in plan.plens if p not in _OCTET_PLENS]
-    if other_plens:
-        values = ", ".join(f"({int(p)}::UBIGINT)" for p in other_plens)
-        ip = _IPV4_INT.format(o="string_split(ip, '.')")
-        probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, plens=values))
+        probes.append(_PLAIN_CIDR_PROBES)
+    ctes = ""
+    if general:
+        ctes = _TYPED.strip() + ",\n"
+        probes += [_EXACT_PROBES, _HOST_PROBES]
+        if sizes:
+            values = ", ".join(f"({int(s)})" for s in sizes)
+            probes.append(_PARENT_PROBES.format(how=_PARENT, sizes=values))
+        if plan.plens:
+            values = ", ".join(f"({int(p)}::UBIGINT)" for p in plan.plens)
+            ip = _IPV4_INT.format(o="string_split(ip, '.')")
+            probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, plens=values, ipv4=_IPV4))
     union = "\n    UNION ALL\n    ".join(probes)
-    with_ctes = ",\n".join(ctes)
     index = (
         "indicator_keys"
         if plan.stored_hash
@@ -243,8 +211,7 @@ def matches_sql(plan: ProbePlan) -> str:
         " FROM indicator_keys)"
     )
     return f"""
-WITH {with_ctes},
-probes AS (
+WITH {ctes}probes AS (
     {union}
 )
 SELECT p.qid, p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason, k.confidence,
@@ -257,24 +224,11 @@ WHERE CASE WHEN p.how = {_CIDR} THEN k.net_plen IS NOT NULL ELSE k.key = p.key E
     AND (p.how = {_EXACT} OR p.how = {_CIDR}
         OR (p.how = {_PARENT} AND k.type = 'domain')
         OR (p.how IN ({_URL_HOST}, {_EMAIL_DOMAIN}) AND k.type IN ('domain', 'ipv4', 'ipv6')))
-{_octet_network_matches(plan.plens)}
 UNION ALL
 SELECT e.qid, e.how, k.type, coalesce(k.value, k.key), k.benign_reason, k.confidence,
     k.valid_until
 FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.type
 """
-
-
-def _octet_network_matches(plens: tuple[int, ...]) -> str:
-    """The matches with networks of whole octets (``UNION ALL`` and a join; none: nothing)."""
-    octet_plens = [p for p in plens if p in _OCTET_PLENS]
-    if not octet_plens:
-        return ""
-    probes = "\n    UNION ALL\n    ".join(
-        _PREFIX_PROBES.format(prefix=_LEADING_OCTETS[p // 8]) for p in octet_plens
-    )
-    networks = _PREFIX_NETWORKS.format(plens=", ".join(str(int(p)) for p in octet_plens))
-    return "UNION ALL\n" + _PREFIX_MATCHES.format(how=_CIDR, probes=probes, networks=networks)
 
 
 # One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength
@@ -293,20 +247,20 @@ CODES: tuple[tuple[str, str], ...] = tuple((how, verdict) for how in HOW for ver
 
 
 @lru_cache(maxsize=64)
-def match_rows_sql(plan: ProbePlan) -> str:
+def match_rows_sql(plan: ProbePlan, general: bool) -> str:
     return f"""
 SELECT qid::INTEGER AS qid, (how * {len(VERDICTS)} + {_VERDICT_CLASS})::UTINYINT AS code,
     value AS indicator
-FROM ({matches_sql(plan)})
+FROM ({matches_sql(plan, general)})
 """
 
 
 @lru_cache(maxsize=64)
-def details_sql(plan: ProbePlan) -> str:
+def details_sql(plan: ProbePlan, general: bool) -> str:
     """Every sighting behind every match, for the detailed (per-source) answer."""
     names = ", ".join(f"'{h}'" for h in HOW)
     return f"""
-WITH m AS ({matches_sql(plan)})
+WITH m AS ({matches_sql(plan, general)})
 SELECT DISTINCT m.qid, [{names}][m.how + 1] AS how, m.type, m.value, m.benign_reason,
     src.name AS source, src.source_id, src.path AS source_file, s.confidence,
     coalesce(s.first_seen, s.valid_from) AS first_seen,
