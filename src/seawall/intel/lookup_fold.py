@@ -47,15 +47,21 @@ def per_value(matched: pa.Table, size: int) -> dict[str, pa.Array]:
     lost = np.flatnonzero(slot[qid] != rows)
     if len(lost):
         _fold_several(matched, qid, slot, lost, matches, code)
-    missing = slot < 0
+    # how and indicator are null where nothing matched: one validity bitmap for both
+    found = slot >= 0
+    matched_bits = pa.py_buffer(np.packbits(found, bitorder="little"))
+    unmatched = size - int(np.count_nonzero(found))
+
+    def where_matched(values: npt.NDArray[np.int8] | npt.NDArray[np.int32]) -> pa.Array:
+        kind = pa.from_numpy_dtype(values.dtype)
+        return pa.Array.from_buffers(kind, size, [matched_bits, pa.py_buffer(values)], unmatched)
+
     return {
         "verdict": pa.DictionaryArray.from_arrays(pa.array(_VERDICT_OF_CODE[code]), _VERDICT_NAMES),
         "matches": pa.array(matches),
-        "how": pa.DictionaryArray.from_arrays(
-            pa.array(_HOW_OF_CODE[code], mask=missing), _HOW_NAMES
-        ),
+        "how": pa.DictionaryArray.from_arrays(where_matched(_HOW_OF_CODE[code]), _HOW_NAMES),
         "indicator": pa.DictionaryArray.from_arrays(
-            pa.array(slot, mask=missing), matched.column("indicator").combine_chunks()
+            where_matched(slot), matched.column("indicator").combine_chunks()
         ),
     }
 

@@ -108,29 +108,37 @@ def _ipv4(
     three_dots: Mask,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint64], Mask]:
     """The positions of the IPv4 addresses among the values with ``three_dots``, their numbers,
-    and which of them are zero-padded: each of the four runs between the dots (the rows of
-    ``lo:hi``) is one to three digits, at most 255."""
+    and which of them are zero-padded: each of the four runs between the dots is one to three
+    digits, at most 255.
+
+    The runs are the columns of (address, run) arrays, and each test is one operation over all
+    of them, on bytes where it can be: numpy's cost here is per operation and element.
+    """
     candidates = np.flatnonzero(three_dots & (ends > starts))
-    candidates = candidates[data[starts[candidates]] - np.uint8(_ZERO) <= 9]  # starts a digit
+    zero = np.uint8(_ZERO)
+    candidates = candidates[data[starts[candidates]] - zero <= 9]  # starts with a digit
     at = before[candidates]
-    bounds = np.stack(
-        [starts[candidates] - 1, dots[at], dots[at + 1], dots[at + 2], ends[candidates]], axis=1
-    )
-    lo, hi = bounds[:, :4] + 1, bounds[:, 1:]
-    length = hi - lo
-    valid = (length >= 1) & (length <= 3)
-    number = np.zeros(length.shape, np.uint32)
-    for place, scale in enumerate((1, 10, 100)):  # the last digit, then the one before, ...
-        present = length > place
-        # clipped: a missing digit reads some byte before the run, which ``present`` masks
-        digit = data[np.maximum(hi - 1 - place, 0)] - np.uint8(_ZERO)
-        valid &= ~present | (digit <= 9)
-        number += np.where(present, digit, 0).astype(np.uint32) * np.uint32(scale)
-    valid &= number <= 255
-    ok = valid.all(axis=1)
-    padded = ((length >= 2) & (data[np.minimum(lo, max(len(data) - 1, 0))] == _ZERO)).any(axis=1)
-    number = number[ok].astype(np.uint64)
-    packed = (number[:, 0] << 24) | (number[:, 1] << 16) | (number[:, 2] << 8) | number[:, 3]
+    first = dots[at]
+    # each run's end (exclusive), and the byte before its start
+    hi = np.stack([first, dots[at + 1], dots[at + 2], ends[candidates]], axis=1)
+    edge = np.stack([starts[candidates] - 1, first, dots[at + 1], dots[at + 2]], axis=1)
+    length = hi - edge - 1
+    if len(data) < 3:  # the digits are read at hi - 3 and masked: keep those reads inside
+        data = np.concatenate([data, np.zeros(3, np.uint8)])
+    tens, hundreds = length >= 2, length >= 3
+    # bytes below '0' wrap round to large numbers: they fail the digit test like the others
+    ones_digit = data[hi - 1] - zero
+    tens_digit = (data[hi - 2] - zero) * tens
+    hundreds_digit = (data[hi - 3] - zero) * hundreds
+    number = ones_digit + tens_digit * np.uint16(10) + hundreds_digit * np.uint16(100)
+    valid = (length >= 1) & (length <= 3) & (number <= 255)
+    valid &= (ones_digit <= 9) & (tens_digit <= 9) & (hundreds_digit <= 9)
+    # a row of four booleans is one 32-bit word: all four true, or any true
+    ok = valid.view(np.uint32).ravel() == 0x01010101
+    leading_zero = data[np.minimum(edge + 1, len(data) - 1)] == zero
+    padded = (tens & leading_zero).view(np.uint32).ravel() != 0
+    # four octets in a row are the address's four bytes, most significant first
+    packed = number[ok].astype(np.uint8).view(">u4").ravel().astype(np.uint64)
     return candidates[ok], packed, padded[ok]
 
 

@@ -124,9 +124,8 @@ _PARENT_PROBES = """SELECT qid, parent, hash(parent), {how}::UTINYINT
         )"""
 # The addresses in canonical form (no zero-padded octets): typed values already are; a URL's
 # address host is made so here, while its url-host probe keeps the host as written. A network
-# probe has no key string: its h is the exact (prefix length, network) code.
-_CIDR_PROBES = """SELECT qid, NULL, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen)),
-            {how}::UTINYINT
+# probe is the exact (prefix length, network) code of the index.
+_NETWORK_PROBES = """SELECT qid, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen))
         FROM (
             SELECT qid, {ip} AS ip
             FROM (
@@ -138,13 +137,13 @@ _CIDR_PROBES = """SELECT qid, NULL, (l.plen << 32) | ((a.ip >> (32 - l.plen)) <<
             )
         ) a
         CROSS JOIN (VALUES {plens}) AS l(plen)"""
-# The probes of the plain values, made in numpy: the value itself, its parents and networks.
+# The key probes of the plain values, made in numpy: the value itself and its parents (their
+# networks are in _lookup_networks).
 _PLAIN_PROBES = f"""SELECT qid, match_value AS key, hash(match_value) AS h,
             {_EXACT}::UTINYINT AS how
         FROM _lookup_query WHERE plain"""
 _PLAIN_PARENT_PROBES = f"""SELECT qid, key, hash(key), {_PARENT}::UTINYINT
         FROM _lookup_parents WHERE key IS NOT NULL"""
-_PLAIN_CIDR_PROBES = f"SELECT qid, NULL, net, {_CIDR}::UTINYINT FROM _lookup_networks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,16 +181,16 @@ FROM kinds
 
 @lru_cache(maxsize=64)
 def matches_sql(plan: ProbePlan, general: bool) -> str:
-    """Every (qid, how, indicator) match: all probes joined with the probe index at once.
+    """Every (qid, how, indicator) match: the key probes joined with the probe index at once,
+    and the network probes with its networks.
 
     ``general``: whether some values are not plain, so that the SQL path is needed.
     """
     sizes = plan.parent_sizes
     probes = [_PLAIN_PROBES]
+    networks = ["SELECT qid, net FROM _lookup_networks"]
     if sizes:
         probes.append(_PLAIN_PARENT_PROBES)
-    if plan.plens:
-        probes.append(_PLAIN_CIDR_PROBES)
     ctes = ""
     if general:
         ctes = _TYPED.strip() + ",\n"
@@ -202,8 +201,7 @@ def matches_sql(plan: ProbePlan, general: bool) -> str:
         if plan.plens:
             values = ", ".join(f"({int(p)}::UBIGINT)" for p in plan.plens)
             ip = _IPV4_INT.format(o="string_split(ip, '.')")
-            probes.append(_CIDR_PROBES.format(how=_CIDR, ip=ip, plens=values, ipv4=_IPV4))
-    union = "\n    UNION ALL\n    ".join(probes)
+            networks.append(_NETWORK_PROBES.format(ip=ip, plens=values, ipv4=_IPV4))
     index = (
         "indicator_keys"
         if plan.stored_hash
@@ -212,23 +210,34 @@ def matches_sql(plan: ProbePlan, general: bool) -> str:
     )
     return f"""
 WITH {ctes}probes AS (
-    {union}
+    {_UNION.join(probes)}
+),
+networks AS (
+    {_UNION.join(networks)}
 )
 SELECT p.qid, p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason, k.confidence,
     k.valid_until
 FROM probes p JOIN {index} k ON k.h = p.h
--- equal hashes are only candidates: the key itself must be equal (a network probe has the exact
--- code, so it only has to meet a network key); inside a CASE the string comparison stays out
--- of the hash table, which then holds integers only
-WHERE CASE WHEN p.how = {_CIDR} THEN k.net_plen IS NOT NULL ELSE k.key = p.key END
-    AND (p.how = {_EXACT} OR p.how = {_CIDR}
-        OR (p.how = {_PARENT} AND k.type = 'domain')
-        OR (p.how IN ({_URL_HOST}, {_EMAIL_DOMAIN}) AND k.type IN ('domain', 'ipv4', 'ipv6')))
+-- equal hashes are only candidates: the key itself must be equal. Inside a CASE the string
+-- comparison stays out of the hash table, which then holds integers only (as a join condition
+-- of its own, every key string would be hashed and kept there).
+WHERE CASE p.how
+    WHEN {_EXACT} THEN k.key = p.key
+    WHEN {_PARENT} THEN k.key = p.key AND k.type = 'domain'
+    ELSE k.key = p.key AND k.type IN ('domain', 'ipv4', 'ipv6')  -- a URL's host, a mail domain
+END
+UNION ALL
+-- a network probe is the exact (prefix length, network) code: equal codes are the match
+SELECT n.qid, {_CIDR}::UTINYINT, k.type, k.value, k.benign_reason, k.confidence, k.valid_until
+FROM networks n JOIN (SELECT * FROM indicator_keys WHERE net_plen IS NOT NULL) k ON k.h = n.net
 UNION ALL
 SELECT e.qid, e.how, k.type, coalesce(k.value, k.key), k.benign_reason, k.confidence,
     k.valid_until
 FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.type
 """
+
+
+_UNION = "\n    UNION ALL\n    "
 
 
 # One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength
