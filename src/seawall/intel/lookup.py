@@ -414,7 +414,7 @@ def _match_rows(store: CaseStore, shape: _Shape) -> pa.Table:
     """Every match as (qid, verdict class, how, indicator), in no particular order."""
     relation = store.con.sql(match_rows_sql(*shape), params=_verdict_params())
     assert relation is not None  # a SELECT always gives a relation
-    return relation.to_arrow_table().combine_chunks()
+    return relation.to_arrow_table()
 
 
 def lookup(store: CaseStore, values: Sequence[str]) -> list[LookupResult]:
