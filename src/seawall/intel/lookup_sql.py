@@ -5,11 +5,12 @@ The query values arrive as a registered Arrow table
 trimmed. Every way a value can match is turned into *probe keys* — the value itself, a URL's
 host, an e-mail's domain, each parent domain, each IPv4 network — and the probes meet the
 case's stored probe index ``indicator_keys`` (see :mod:`seawall.case.schema`, kept current by
-the importer) in one hash join. That keeps a million lookups close to the cost of a plain
-equi-join: the indicator side is not rebuilt per call, IPv4 networks are matched by equality
-rather than by a range join, and probes that cannot match are never made: network probes only
-for the prefix lengths the case holds, parent-domain probes only for the label counts its
-domain indicators have (never fewer than two labels: the shortest name an indicator can be).
+the importer) in one hash join (the network probes, exact codes, in a small one with its
+networks). That keeps a million lookups close to the cost of a plain equi-join: the indicator
+side is not rebuilt per call, IPv4 networks are matched by equality rather than by a range
+join, and probes that cannot match are never made: network probes only for the prefix lengths
+the case holds, parent-domain probes only for the label counts its domain indicators have
+(never fewer than two labels: the shortest name an indicator can be).
 
 The probes come by two paths. The *plain* values (``plain`` true: nearly all of a bulk lookup)
 were taken apart in numpy (:mod:`seawall.intel.lookup_probes`): their exact probe is the match
@@ -41,8 +42,8 @@ _EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
 _OCTET = r"(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
 
-# From the list of an address's four octets (one split, four casts: three times cheaper than
-# four split_part calls). Must agree with the indicator side in seawall.case.schema.
+# From the list of an address's four octets. Must agree with the indicator side in
+# seawall.case.schema.
 _IPV4_INT = """(({o}[1]::UBIGINT << 24) + ({o}[2]::UBIGINT << 16) + ({o}[3]::UBIGINT << 8)
         + {o}[4]::UBIGINT)"""
 
