@@ -14,10 +14,11 @@ network). The verdict, per value:
 - ``unknown``: nothing matched. Unknown is not clean: it means no source in this case knows it.
 
 All matching is one SQL statement (:mod:`seawall.intel.lookup_sql`), so a million values are one
-join, against the probe index the case keeps (``indicator_keys``). Only rare forms SQL cannot
-canonicalise (IPv6, non-ASCII names) are normalised in Python first, and IPv6 networks are
-checked there. The match rows are folded into one answer per value in numpy
-(:mod:`seawall.intel.lookup_fold`).
+join, against the probe index the case keeps (``indicator_keys``). The plain values (names,
+addresses, hashes: nearly all) have their probes made in numpy first
+(:mod:`seawall.intel.lookup_probes`); only rare forms SQL cannot canonicalise (IPv6, non-ASCII
+names) are normalised in Python, and IPv6 networks are checked there. The match rows are folded
+into one answer per value in numpy (:mod:`seawall.intel.lookup_fold`).
 """
 
 from __future__ import annotations
@@ -411,7 +412,8 @@ def lookup_bulk(store: CaseStore, values: pa.Array | Sequence[str]) -> pa.Table:
 
 
 def _match_rows(store: CaseStore, shape: _Shape) -> pa.Table:
-    """Every match as (qid, verdict class, how, indicator), in no particular order."""
+    """Every match as (qid, code: its how and verdict class, indicator), in no particular
+    order."""
     relation = store.con.sql(match_rows_sql(*shape), params=_verdict_params())
     assert relation is not None  # a SELECT always gives a relation
     return relation.to_arrow_table()

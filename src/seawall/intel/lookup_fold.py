@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from seawall.intel.lookup_sql import CODES, HOW, VERDICTS
 
-UNKNOWN = "unknown"
+UNKNOWN = "unknown"  # the verdict of a value nothing matched (lookup.Verdict.UNKNOWN)
 # The answer's verdict and how are dictionary-encoded, each name once (so that grouping by the
 # column groups by name). A match code (see lookup_sql.CODES) becomes their indices through
 # these small tables; the code past the last means "no match" (verdict unknown, how null).
