@@ -186,6 +186,25 @@ def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Pa
         assert [r["how"] for r in rows] == ["parent-domain", "cidr", None]
 
 
+def test_the_probe_index_keeps_its_text_uncompressed(case_dir: Path, tmp_path: Path) -> None:
+    """Every bulk lookup scans the whole index: its text columns are stored as they are (no
+    dictionary or FSST strings to decode), in new cases and in cases from before (see
+    test_an_older_case_gets_its_probe_index_on_open for an index rebuilt by the migrations)."""
+    rows = "".join(f"host{i}.example-{i % 97}.net,domain,{i % 100},x\n" for i in range(4000))
+    ours = _csv(tmp_path, "many.csv", rows + "10.1.2.3,ipv4,90,private\n")
+    with CaseStore.open(case_dir) as case:
+        import_files(case, [ours], source_name="many")
+        case.con.execute("CHECKPOINT")
+        stored = case.con.execute(
+            "SELECT column_name, list(DISTINCT compression ORDER BY compression)"
+            " FROM pragma_storage_info('indicator_keys') WHERE segment_type = 'VARCHAR'"
+            " GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert [name for name, _ in stored] == ["benign_reason", "key", "type", "value"]
+    assert {kind for _, kinds in stored for kind in kinds} <= {"Uncompressed", "Constant"}
+    assert ("key", ["Uncompressed"]) in stored
+
+
 def test_several_matches_fold_into_one_answer(case_dir: Path, tmp_path: Path) -> None:
     ours = _csv(
         tmp_path,

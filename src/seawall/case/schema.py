@@ -249,12 +249,35 @@ _V5 = (
     )""",
 )
 
+# The lookup scans every row of the probe index for each bulk lookup: its text columns are kept
+# uncompressed, which makes that scan about three times cheaper (decoding dictionary/FSST
+# strings was a tenth of a lookup's CPU) for about a quarter more disk for the index. A column's
+# compression is fixed when its table is created, so the table is made anew and refilled.
+_V6 = (
+    "CREATE TEMPORARY TABLE _indicator_keys_v5 AS SELECT * FROM indicator_keys",
+    "DROP TABLE indicator_keys",
+    """CREATE TABLE indicator_keys (
+        key VARCHAR USING COMPRESSION uncompressed NOT NULL,
+        h UBIGINT NOT NULL,
+        type VARCHAR USING COMPRESSION uncompressed NOT NULL,
+        value VARCHAR USING COMPRESSION uncompressed,
+        benign_reason VARCHAR USING COMPRESSION uncompressed,
+        confidence INTEGER,
+        valid_until TIMESTAMP,
+        net_plen UTINYINT,
+        labels UTINYINT
+    )""",
+    "INSERT INTO indicator_keys BY NAME SELECT * FROM _indicator_keys_v5",
+    "DROP TABLE _indicator_keys_v5",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
     Migration(3, "indicator_keys: the reputation lookup's probe index", _V3),
     Migration(4, "files: webshell (the web-shell assessment made at collect time)", _V4),
     Migration(5, "sweep_kept: the previous rows a sweep in progress keeps", _V5),
+    Migration(6, "indicator_keys: text columns uncompressed (the lookup scans them)", _V6),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
