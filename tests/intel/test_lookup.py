@@ -402,10 +402,9 @@ def test_lookups_read_values_as_the_importer_does(case_dir: Path, tmp_path: Path
 def test_networks_of_every_prefix_length_match_like_ipaddress(
     case_dir: Path, tmp_path: Path
 ) -> None:
-    """Whole-octet networks (matched by their leading octets as text) and any other prefix
-    length (matched by number) find exactly the networks Python's ipaddress says hold the
-    address: zero-padded octets are decimal, a URL's address host counts, and an octet out of
-    range makes no address."""
+    """Networks of every prefix length (plain addresses numbered in numpy, the others in SQL)
+    find exactly the networks Python's ipaddress says hold the address: zero-padded octets are
+    decimal, a URL's address host counts, and an octet out of range makes no address."""
     networks = ["45.0.0.0/8", "45.77.0.0/16", "45.77.12.0/24", "45.77.12.34/32"]
     networks += ["45.77.12.32/27", "45.64.0.0/10", "45.77.0.0/20", "5.6.0.0/16"]
     rows = "".join(f"{network},cidr,90,n\n" for network in networks)
@@ -450,9 +449,9 @@ def test_networks_of_every_prefix_length_match_like_ipaddress(
 
 
 def test_parent_domains_of_names_of_every_length(case_dir: Path, tmp_path: Path) -> None:
-    """Parents are found for names of three, four and more labels (the short ones by dropping
-    leading labels, the long ones by splitting), for URL hosts and e-mail domains too, and only
-    whole labels match: every indicator domain the name ends in after a dot, as Python sees it."""
+    """Parents are found for names of three, four and more labels (plain names in numpy, the
+    others in SQL), for URL hosts and e-mail domains too, and only whole labels match: every
+    indicator domain the name ends in after a dot, as Python sees it."""
     domains = ["evil-example.net", "mail1.co.uk", "a.b.deep-example.org", "b.deep-example.org"]
     ours = _csv(tmp_path, "names.csv", "".join(f"{d},domain,90,x\n" for d in domains))
     values = [

@@ -180,7 +180,9 @@ _V2 = (
 # `net_plen` and `labels` (a domain's label count) tell a lookup which probes can match at all.
 # The importer keeps the table current inside its transaction (`INDICATOR_KEYS_SQL`, filtered to
 # the indicators it touched); this migration fills it for cases imported before it existed.
-_IPV4_INT = """((octets[1]::UBIGINT << 24) + (octets[2]::UBIGINT << 16)
+# An IPv4 address's number from the list ``octets`` of its four octets (the lookup's SQL path
+# numbers a URL's address host with it too).
+IPV4_NUMBER = """((octets[1]::UBIGINT << 24) + (octets[2]::UBIGINT << 16)
         + (octets[3]::UBIGINT << 8) + octets[4]::UBIGINT)"""
 
 INDICATOR_KEYS_SQL = f"""
@@ -191,7 +193,7 @@ WITH usable AS (
 networks AS (
     SELECT *, (ip >> (32 - plen)) << (32 - plen) AS network
     FROM (
-        SELECT *, {_IPV4_INT} AS ip
+        SELECT *, {IPV4_NUMBER} AS ip
         FROM (
             SELECT *, split_part(value, '/', 2)::UBIGINT AS plen,
                 string_split(split_part(value, '/', 1), '.') AS octets

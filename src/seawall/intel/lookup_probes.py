@@ -56,7 +56,7 @@ def plain_probes(
     start at ``first_qid``."""
     offsets, data = _buffers(values)
     starts, ends = offsets[:-1], offsets[1:]
-    first = int(offsets[0]) if len(offsets) else 0
+    first = int(offsets[0])  # offsets always hold len + 1 entries
     dots = np.flatnonzero(data[first : offsets[-1]] == _DOT).astype(np.int32) + first
     # how many dots come before each value's start: a value's dots are dots[before[i]:before[i+1]]
     before = np.searchsorted(dots, offsets).astype(np.int32)

@@ -33,6 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from seawall.case.schema import IPV4_NUMBER
+
 # The ways a value can match, strongest first; a probe's ``how`` is its index here.
 HOW: tuple[str, ...] = ("exact", "url-host", "email-domain", "parent-domain", "cidr")
 _EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
@@ -41,11 +43,6 @@ _EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
 # 10); a larger octet is no address, and would carry into the next octet's bits of a network.
 _OCTET = r"(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
-
-# From the list of an address's four octets. Must agree with the indicator side in
-# seawall.case.schema.
-_IPV4_INT = """(({o}[1]::UBIGINT << 24) + ({o}[2]::UBIGINT << 16) + ({o}[3]::UBIGINT << 8)
-        + {o}[4]::UBIGINT)"""
 
 _TYPED = rf"""
 typed AS MATERIALIZED (
@@ -130,11 +127,14 @@ _NETWORK_PROBES = """SELECT qid, (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (3
         FROM (
             SELECT qid, {ip} AS ip
             FROM (
-                SELECT qid, v AS ip FROM typed WHERE kind = 3
-                UNION ALL
-                SELECT qid, array_to_string(list_transform(
-                        string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
-                    FROM hosts WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
+                SELECT qid, string_split(ip, '.') AS octets
+                FROM (
+                    SELECT qid, v AS ip FROM typed WHERE kind = 3
+                    UNION ALL
+                    SELECT qid, array_to_string(list_transform(
+                            string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+                        FROM hosts WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
+                )
             )
         ) a
         CROSS JOIN (VALUES {plens}) AS l(plen)"""
@@ -201,8 +201,7 @@ def matches_sql(plan: ProbePlan, general: bool) -> str:
             probes.append(_PARENT_PROBES.format(how=_PARENT, sizes=values))
         if plan.plens:
             values = ", ".join(f"({int(p)}::UBIGINT)" for p in plan.plens)
-            ip = _IPV4_INT.format(o="string_split(ip, '.')")
-            networks.append(_NETWORK_PROBES.format(ip=ip, plens=values, ipv4=_IPV4))
+            networks.append(_NETWORK_PROBES.format(ip=IPV4_NUMBER, plens=values, ipv4=_IPV4))
     index = (
         "indicator_keys"
         if plan.stored_hash
