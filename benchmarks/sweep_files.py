@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from seawall.case.store import CaseStore
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
-from seawall.collect.hashing import CHUNK_SIZE, open_evidence
+from seawall.features.hashing import CHUNK_SIZE, open_evidence
 
 
 def _cpu() -> float:

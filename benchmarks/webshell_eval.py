@@ -1,8 +1,8 @@
-"""Evaluation of the web-shell assessor (`seawall.detect.webshell`): recall and false positives.
+"""Evaluation of the web-shell assessor (`seawall.features.webshell`): recall and false positives.
 
 Recall is measured per folder of the tennc web-shell corpus (``../shared/data/webshells/
 tennc-webshell/{php,asp}``), counting only files whose extension a web server would execute
-(:data:`~seawall.detect.webshell.WEB_EXTENSIONS`): the corpus also holds READMEs and images.
+(:data:`~seawall.features.webshell.WEB_EXTENSIONS`): the corpus also holds READMEs and images.
 False positives are measured on benign web roots shipped by Debian (``wordpress``,
 ``tomcat10-examples``; ``apt-get install wordpress tomcat10-examples``), found with ``dpkg -L``,
 and printed per 1,000 benign web files. Corpus files are read as bytes only, never executed.
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seawall.detect.webshell import WebshellAssessment, assess, read_head, web_files
+from seawall.features.webshell import WebshellAssessment, assess, read_head, web_files
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "webshells" / "tennc-webshell"
 FOLDERS = ("php", "asp")

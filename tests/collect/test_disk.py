@@ -20,8 +20,9 @@ from seawall.case.store import CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
 from seawall.collect.disk import DiskWarning, collect_disk, import_csv, snapshot_mounts
-from seawall.collect.disk_growth import load_detection, run_growth_query
-from seawall.errors import BadInputError
+from seawall.detect.engine import HuntRequest, hunt
+from seawall.detect.schema import shipped_detections
+from seawall.errors import BadInputError, UsageError
 
 GB = 1_000_000_000
 START = datetime(2024, 3, 1, 2, 0, 0)
@@ -54,8 +55,26 @@ def _import(case_dir: Path, *csvs: Path) -> list[DiskWarning]:
 
 
 def _findings(case_dir: Path, **parameters: Any) -> list[dict[str, Any]]:
+    """``host.disk-growth``'s findings through the hunt engine, each flattened to its evidence
+    row plus the finding's own fields (times back as datetimes, as the SQL returned them)."""
+    request = HuntRequest(
+        detection_ids=("host.disk-growth",), parameters={"host.disk-growth": parameters}
+    )
     with CaseStore.open(case_dir) as store:
-        return run_growth_query(store, parameters)
+        document = hunt(store, request)
+    assert [e.status for e in document.coverage] == ["ran"]
+    flat: list[dict[str, Any]] = []
+    for finding in sorted(document.findings, key=lambda f: (f.first_seen or START, f.host or "")):
+        row: dict[str, Any] = dict(finding.evidence[0].row)
+        row.update(
+            host=finding.host,
+            summary=finding.summary,
+            score=finding.score,
+            first_seen=finding.first_seen,
+            last_seen=finding.last_seen,
+        )
+        flat.append(row)
+    return flat
 
 
 def test_live_snapshot_has_the_root_file_system(tmp_path: Path) -> None:
@@ -207,16 +226,21 @@ def test_reimport_adds_nothing_and_cli_prints_one_document(tmp_path: Path) -> No
     assert counts == (3, 2)
 
 
-def test_detection_has_every_required_key() -> None:
-    detection = load_detection()
-    required = {
-        "id", "title", "description", "techniques", "guidance", "severity", "requires", "sql",
-        "python", "parameters", "false_positives", "triage",
-    }  # fmt: skip
-    assert set(detection) == required
-    assert detection["id"] == "host.disk-growth" and detection["techniques"] == ["T1074"]
-    assert detection["requires"] == ["disk"] and detection["python"] is None
-    assert detection["severity"] in {"low", "medium", "high", "critical"}
-    assert len(detection["false_positives"]) >= 3 and detection["triage"].strip()
-    for name in detection["parameters"]:
-        assert f"${name}" in detection["sql"]
+def test_detection_is_complete_and_uses_every_parameter() -> None:
+    (detection,) = [
+        d.detection for d in shipped_detections() if d.detection.id == "host.disk-growth"
+    ]
+    assert detection.techniques == ["T1074"] and detection.python is None
+    assert detection.requires == ["disk"] and detection.sql is not None
+    assert detection.severity in {"low", "medium", "high", "critical"}
+    assert len(detection.false_positives) >= 3 and detection.triage.strip()
+    for name in detection.parameters:
+        assert f"${name}" in detection.sql
+
+
+def test_unknown_parameter_is_a_usage_error(tmp_path: Path) -> None:
+    _import(
+        tmp_path / "case", _write_csv(tmp_path / "a.csv", _noisy("h", "/", GB, 2, random.Random(3)))
+    )
+    with pytest.raises(UsageError, match="no parameter min_growth"):
+        _findings(tmp_path / "case", min_growth=1)

@@ -22,7 +22,7 @@ from seawall.cli import collect
 from seawall.cli.output import CliState
 from seawall.collect import files, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
-from seawall.collect.hashing import hash_file
+from seawall.features.hashing import hash_file
 from seawall.collect.paths import parse_root_map, windows_path
 from seawall.errors import UsageError
 from tests.conftest import shared

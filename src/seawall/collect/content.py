@@ -20,11 +20,11 @@ import errno
 import os
 from dataclasses import dataclass, field
 
-from seawall.collect.filetype import FileType, identify, is_pe
-from seawall.collect.hashing import Digests, ensure_regular, hash_fd, open_evidence
-from seawall.collect.pe import MAX_PE_BYTES, PeInfo, inspect_pe
-from seawall.detect.webshell import MAX_BYTES as WEBSHELL_MAX_BYTES
-from seawall.detect.webshell import assess, assessment_to_json, is_web_script
+from seawall.features.filetype import FileType, identify, is_pe
+from seawall.features.hashing import Digests, ensure_regular, hash_fd, open_evidence
+from seawall.features.pe import MAX_PE_BYTES, PeInfo, inspect_pe
+from seawall.features.webshell import MAX_BYTES as WEBSHELL_MAX_BYTES
+from seawall.features.webshell import assess, assessment_to_json, is_web_script
 
 CONTENT_COLUMNS = (
     "file_type",

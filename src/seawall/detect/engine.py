@@ -86,6 +86,8 @@ class HuntRequest:
     detection_dirs: tuple[Path, ...] = ()
     pack: str | None = None
     options: HuntOptions = field(default_factory=HuntOptions)
+    parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per detection id, parameter values that replace the detection file's defaults."""
 
 
 @dataclass(slots=True)
@@ -169,15 +171,31 @@ def _not_run_reason(empty: list[str]) -> str:
     return "; ".join(parts)
 
 
-def bound_parameters(detection: Detection) -> dict[str, Any]:
+def effective_parameters(
+    detection: Detection, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The detection's parameters with the user's values for this hunt; a name the detection
+    does not declare is a usage error (a typo must not silently leave the default in force)."""
+    values: dict[str, Any] = dict(detection.parameters)
+    unknown = sorted(set(overrides or {}) - set(values))
+    if unknown:
+        known = ", ".join(sorted(values)) or "none"
+        raise UsageError(
+            f"detection {detection.id} has no parameter {', '.join(unknown)} (known: {known})"
+        )
+    values.update(overrides or {})
+    return values
+
+
+def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters the SQL refers to (DuckDB refuses unused named parameters)."""
     used = set(_PARAMETER_REF.findall(detection.sql or ""))
-    return {name: value for name, value in detection.parameters.items() if name in used}
+    return {name: value for name, value in values.items() if name in used}
 
 
-def _sql_hits(store: CaseStore, detection: Detection) -> list[Hit]:
+def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
     """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
-    relation = store.con.sql(detection.sql or "", params=bound_parameters(detection))
+    relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
     columns = list(relation.columns)
     if "summary" not in columns:
         raise SeawallError(
@@ -229,7 +247,11 @@ def _finding(detection: Detection, hit: Hit) -> Finding:
 
 
 def run_detection(
-    store: CaseStore, loaded: LoadedDetection, run_id: str, options: HuntOptions
+    store: CaseStore,
+    loaded: LoadedDetection,
+    run_id: str,
+    options: HuntOptions,
+    parameters: Mapping[str, Any] | None = None,
 ) -> _Outcome:
     """Run one detection; never raises for the detection's own failures (they are coverage)."""
     detection = loaded.detection
@@ -250,11 +272,12 @@ def run_detection(
     empty = _missing_tables(store, detection)
     if empty:
         return _Outcome(entry("not-run", _not_run_reason(empty)), [])
+    values = effective_parameters(detection, parameters)
     context = AnalyticContext(
         store=store,
         run_id=run_id,
         detection_id=detection.id,
-        parameters=dict(detection.parameters),
+        parameters=values,
         options=options,
         now=utcnow(),
     )
@@ -262,7 +285,7 @@ def run_detection(
         if detection.python is not None:
             hits = list(get_analytic(detection.python)(context))
         else:
-            hits = _sql_hits(store, detection)
+            hits = _sql_hits(store, detection, values)
     except NotRun as not_run:
         return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
     except duckdb.BinderException as error:
@@ -310,15 +333,25 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     started = utcnow()
     loaded = load_detections(request.detection_dirs)
     selected, absent, pack_id = select(loaded, request)
+    for ident in request.parameters:
+        if ident not in loaded:
+            raise UsageError(f"--param names no detection {ident!r}")
+        effective_parameters(loaded[ident].detection, request.parameters[ident])
     arguments = {
         "detections": list(request.detection_ids),
         "detection_dirs": [str(d) for d in request.detection_dirs],
         "pack": request.pack,
         "yara": [str(d) for d in request.options.yara_dirs],
         "webroots": list(request.options.webroots),
+        "parameters": {k: dict(v) for k, v in request.parameters.items()},
     }
     run_id = store.start_run("hunt", arguments)
-    outcomes = [run_detection(store, item, run_id, request.options) for item in selected]
+    outcomes = [
+        run_detection(
+            store, item, run_id, request.options, request.parameters.get(item.detection.id)
+        )
+        for item in selected
+    ]
     findings = [f for outcome in outcomes for f in outcome.findings]
     findings.sort(key=lambda f: (f.suppressed, -f.score, f.detection_id, f.summary))
     coverage = [outcome.entry for outcome in outcomes] + absent

@@ -3,7 +3,7 @@
 Files under a web root (auto-detected IIS, Apache/nginx, Tomcat and WordPress roots, plus the
 user's ``--webroot`` folders) with a server-side script extension are judged from the assessment
 the sweep stored for them (scripts under a well-known web root), or else re-read from the
-evidence while it is reachable, by :func:`seawall.detect.webshell.assess`: request data flowing
+evidence while it is reachable, by :func:`seawall.features.webshell.assess`: request data flowing
 into code evaluation, China Chopper one-liners, obfuscation, uploader/file-manager traits. A file
 much newer than its neighbours in the same folder is named in the reasons, since a planted shell
 usually is. Evidence that is no longer reachable is counted in the coverage, never taken as clean.
@@ -19,7 +19,7 @@ from typing import Any
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judged_path
-from seawall.detect.webshell import WEB_EXTENSIONS, assess, assessment_from_json, is_web_root
+from seawall.features.webshell import WEB_EXTENSIONS, assess, assessment_from_json, is_web_root
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 

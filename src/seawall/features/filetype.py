@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import magic
 
-from seawall.collect.hashing import HEAD_BYTES
+from seawall.features.hashing import HEAD_BYTES
 
 DESCRIPTION_CHARS = 120
 

@@ -1,4 +1,4 @@
-"""A tiny, bounded de-obfuscator for PHP used by :mod:`seawall.detect.webshell`.
+"""A tiny, bounded de-obfuscator for PHP used by :mod:`seawall.features.webshell`.
 
 Web shells hide the names of the functions they call: ``$c = "a"."s"."sert"``,
 ``str_replace('km', '', 'crkmeate_fkmunction')``, ``$s[4].$s[5]`` indexing into an alphabet,

@@ -1,4 +1,4 @@
-"""Request data reaching a sink through a helper function, for :mod:`seawall.detect.webshell`.
+"""Request data reaching a sink through a helper function, for :mod:`seawall.features.webshell`.
 
 Full-featured web shells seldom call ``system($_POST['c'])`` in one statement: they define a
 helper (``function shell($cmd) { $fp = popen($cmd, "r"); ... }``, VBScript
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from seawall.detect.webshell_flow import (
+from seawall.features.webshell.flow import (
     _SINKS,
     _SRC_RE,
     _label,

@@ -6,9 +6,9 @@ hands attacker-controlled request data to something that runs code or commands, 
 behind encoding so that a grep for ``eval($_POST`` misses it. This module scores a file on those
 two axes (request data reaching a code/command sink, and obfuscation) plus file-manager markers,
 and keeps one human sentence per contributing feature so that every score can be explained to an
-analyst and argued with. Helper modules hold the passes: ``webshell_flow`` (request data to
-sinks, de-obfuscation), ``webshell_wrap`` (the same through a helper function),
-``webshell_php`` (PHP-only tricks) and ``webshell_host`` (server abuse in any language: XSLT
+analyst and argued with. Helper modules hold the passes: ``flow`` (request data to
+sinks, de-obfuscation), ``wrap`` (the same through a helper function),
+``php`` (PHP-only tricks) and ``host`` (server abuse in any language: XSLT
 script, droppers, hidden files, IIS credentials, file managers, image headers).
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from seawall.detect.alternation import Alternation
-from seawall.detect.webshell_flow import (
+from seawall.features.webshell.alternation import Alternation
+from seawall.features.webshell.flow import (
     _CMD_SINKS,
     _DECODE_CHAIN_RE,
     _EVAL_STRING_DECODE_RE,
@@ -44,10 +44,10 @@ from seawall.detect.webshell_flow import (
     _standalone,
     _wrappers,
 )
-from seawall.detect.webshell_host import host_abuse
-from seawall.detect.webshell_php import PREG_E_RE, php_tricks
-from seawall.detect.webshell_tokens import fold_variables, join_literals
-from seawall.detect.webshell_wrap import wrapped_sinks
+from seawall.features.webshell.host import host_abuse
+from seawall.features.webshell.php import PREG_E_RE, php_tricks
+from seawall.features.webshell.tokens import fold_variables, join_literals
+from seawall.features.webshell.wrap import wrapped_sinks
 
 __all__ = [
     "ASSESSOR_VERSION",

@@ -16,8 +16,8 @@ import pytest
 from seawall.case.store import CaseStore
 from seawall.collect.content import examine_file
 from seawall.collect.files import CollectOptions, collect_files
-from seawall.collect.filetype import identify, is_pe, label_of
-from seawall.collect.pe import PeInfo, inspect_pe
+from seawall.features.filetype import identify, is_pe, label_of
+from seawall.features.pe import PeInfo, inspect_pe
 from tests.conftest import shared
 from tests.pe_files import flip_in_first_section
 

@@ -1,4 +1,4 @@
-"""PHP web-shell tricks beyond the plain request-to-sink flow, for :mod:`seawall.detect.webshell`.
+"""PHP web-shell tricks beyond the plain request-to-sink flow, for :mod:`seawall.features.webshell`.
 
 Each check below is one technique seen in PHP web shells, scored with one explainable reason:
 uploads saved under the client's own file name, code fetched from elsewhere and evaluated, the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from seawall.detect.webshell_flow import _SRC_RE, _names_re, _Scorer, _statement_at
-from seawall.detect.webshell_tokens import DANGEROUS, join_literals
+from seawall.features.webshell.flow import _SRC_RE, _names_re, _Scorer, _statement_at
+from seawall.features.webshell.tokens import DANGEROUS, join_literals
 
 __all__ = ["PREG_E_RE", "php_tricks"]
 

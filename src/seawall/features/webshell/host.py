@@ -1,4 +1,4 @@
-"""Server-abuse markers common to ASP, ASP.NET and PHP shells, for :mod:`seawall.detect.webshell`.
+"""Server-abuse markers common to ASP, ASP.NET and PHP shells, for :mod:`seawall.features.webshell`.
 
 These are things a web page has no business doing, whatever its language: an XSLT stylesheet
 whose embedded script or PHP-function bridge runs commands or code; a page that writes a script
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from seawall.detect.alternation import Alternation
-from seawall.detect.webshell_flow import (
+from seawall.features.webshell.alternation import Alternation
+from seawall.features.webshell.flow import (
     _SRC_RE,
     _names_re,
     _Scorer,
@@ -21,7 +21,7 @@ from seawall.detect.webshell_flow import (
     _statement_at,
     _tainted_names,
 )
-from seawall.detect.webshell_tokens import DANGEROUS
+from seawall.features.webshell.tokens import DANGEROUS
 
 __all__ = ["host_abuse"]
 

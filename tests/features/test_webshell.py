@@ -15,7 +15,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from seawall.detect.webshell import (
+from seawall.features.webshell import (
     THRESHOLD,
     WEB_EXTENSIONS,
     assess,
@@ -353,7 +353,7 @@ def test_new_features_stay_quiet_on_benign_code(snippet: bytes, name: str) -> No
 def test_names_regex_trie_matches_like_a_plain_alternation() -> None:
     import re
 
-    from seawall.detect.webshell_flow import _names_re
+    from seawall.features.webshell.flow import _names_re
 
     names = {"$a", "$ab", "$abc", "$b1", "x", "xy", "$é"}
     plain = re.compile(
@@ -371,7 +371,7 @@ def test_names_regex_trie_matches_like_a_plain_alternation() -> None:
 
 
 def test_alternation_reduced_to_present_literals_finds_the_same() -> None:
-    from seawall.detect.webshell_flow import _CALLBACKS, _SINKS
+    from seawall.features.webshell.flow import _CALLBACKS, _SINKS
 
     text = "x = new  function ( ) ; $db->exec($q); system ($c); usort($a, $f); shell_exec('x')"
     for alternation in (_SINKS, _CALLBACKS):
@@ -390,7 +390,7 @@ def test_blob_guards_keep_mixed_case_escapes_and_long_runs() -> None:
 
 
 def test_definitions_scan_matches_the_definition_regex() -> None:
-    from seawall.detect.webshell_wrap import _DEF_RE, _definitions
+    from seawall.features.webshell.wrap import _DEF_RE, _definitions
 
     text = (
         "function a($x) { }\n;function b($y){} sub c(d)\nprivate static string E(int f) {"
@@ -402,7 +402,7 @@ def test_definitions_scan_matches_the_definition_regex() -> None:
 
 
 def test_constant_folding_still_folds_after_the_first_token_check() -> None:
-    from seawall.detect.webshell_tokens import fold_variables
+    from seawall.features.webshell.tokens import fold_variables
 
     env = fold_variables("$a = strrev('metsys'); $b = array(1); $c = @STRREV('lave'); $d = $a;")
     assert env == {"a": "system", "c": "eval", "d": "system"}

@@ -1,4 +1,4 @@
-"""Request-data flow and de-obfuscation passes of :mod:`seawall.detect.webshell`.
+"""Request-data flow and de-obfuscation passes of :mod:`seawall.features.webshell`.
 
 The assessor's core question is whether request data reaches something that runs code or
 commands. This module holds the patterns for request sources and code/command sinks, the rough
@@ -17,8 +17,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from seawall.detect.alternation import Alternation, each
-from seawall.detect.webshell_tokens import (
+from seawall.features.webshell.alternation import Alternation, each
+from seawall.features.webshell.tokens import (
     DANGEROUS,
     decoded_literals,
     fold_expression,

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from seawall.collect import filetype
-from seawall.collect.filetype import identify, label_of
+from seawall.features import filetype
+from seawall.features.filetype import identify, label_of
 
 
 def _terminfo(names: bytes) -> bytes:

@@ -1,0 +1,40 @@
+"""Web-shell features: the assessment of a server-side script's bytes (ATT&CK T1505.003).
+
+Extracted at collect time, like hashes and PE metadata, and stored in the case; the hunt's
+``web.webshell`` detection judges the stored assessment. The passes live in this package's
+modules: ``assessor`` (the score and its reasons), ``flow`` (request data to sinks,
+de-obfuscation), ``wrap`` (the same through a helper function), ``php`` (PHP-only tricks),
+``host`` (server abuse in any language) and ``tokens`` (a bounded PHP de-obfuscator).
+"""
+
+from seawall.features.webshell.assessor import (
+    ASSESSOR_VERSION,
+    MAX_BYTES,
+    THRESHOLD,
+    WEB_EXTENSIONS,
+    WebshellAssessment,
+    assess,
+    assessment_from_json,
+    assessment_to_json,
+    is_web_root,
+    is_web_script,
+    read_head,
+    suffix_of,
+    web_files,
+)
+
+__all__ = [
+    "ASSESSOR_VERSION",
+    "MAX_BYTES",
+    "THRESHOLD",
+    "WEB_EXTENSIONS",
+    "WebshellAssessment",
+    "assess",
+    "assessment_from_json",
+    "assessment_to_json",
+    "is_web_root",
+    "is_web_script",
+    "read_head",
+    "suffix_of",
+    "web_files",
+]
