@@ -22,9 +22,9 @@ from seawall.cli import collect
 from seawall.cli.output import CliState
 from seawall.collect import files, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
-from seawall.features.hashing import hash_file
 from seawall.collect.paths import parse_root_map, windows_path
 from seawall.errors import UsageError
+from seawall.features.hashing import hash_file
 from tests.conftest import shared
 
 BIG = bytes(range(256)) * 10_000  # 2.56 MB: several 1 MiB chunks, the last one partial
