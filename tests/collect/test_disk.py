@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -19,7 +20,8 @@ from typer.testing import CliRunner
 from seawall.case.store import CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
-from seawall.collect.disk import DiskWarning, collect_disk, import_csv, snapshot_mounts
+from seawall.collect.base import Mediator, ReadWarning, SourceFile, sha256_of
+from seawall.collect.disk import DiskCsvReader, collect_disk, snapshot_mounts
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.detect.schema import shipped_detections
 from seawall.errors import BadInputError, UsageError
@@ -48,10 +50,18 @@ def _noisy(host: str, mount: str, used: int, days: int, rng: random.Random) -> l
     ]
 
 
-def _import(case_dir: Path, *csvs: Path) -> list[DiskWarning]:
+def _import(case_dir: Path, *csvs: Path) -> list[ReadWarning]:
     with CaseStore.open(case_dir) as store:
         report = collect_disk(store, imports=list(csvs), snapshot=False)
     return report.warnings
+
+
+def import_csv(path: Path, mediator: Mediator | None = None) -> pa.Table:
+    """The rows the reader makes of one CSV (what the ingest then writes)."""
+    source = SourceFile(path, str(path), sha256_of(path), path.stat().st_size)
+    reader = DiskCsvReader()
+    batches = [b.data for b in reader.read(source, mediator or Mediator())]
+    return pa.concat_tables(batches)
 
 
 def _findings(case_dir: Path, **parameters: Any) -> list[dict[str, Any]]:
@@ -82,8 +92,9 @@ def test_live_snapshot_has_the_root_file_system(tmp_path: Path) -> None:
     (tmp_path / "sub" / "blob").write_bytes(b"x" * 5000)
     (tmp_path / "top").write_bytes(b"y" * 10)
     (tmp_path / "link").symlink_to("/usr")  # never followed
-    warnings: list[DiskWarning] = []
-    table = snapshot_mounts("me", [str(tmp_path), str(tmp_path / "missing")], warnings=warnings)
+    mediator = Mediator()
+    table = snapshot_mounts("me", [str(tmp_path), str(tmp_path / "missing")], mediator=mediator)
+    warnings = mediator.kept
     rows = table.to_pylist()
     root = [r for r in rows if r["mount"] == "/" and r["path"] is None]
     assert len(root) == 1
@@ -180,12 +191,11 @@ def test_bad_rows_warn_with_file_and_line(tmp_path: Path) -> None:
     ]
     data = "\n".join(lines).encode() + b"\n2024-03-06T00:00:00,h\xff,/,1,1,red\n" + good.encode()
     path.write_bytes(data + b",blue\n")
-    warnings: list[DiskWarning] = []
-    rows = import_csv(path, warnings=warnings).to_pylist()
+    mediator = Mediator()
+    rows = import_csv(path, mediator).to_pylist()
     assert [r["record_ref"] for r in rows] == ["2", "9"]
     assert rows[0]["time"] == datetime(2024, 2, 29, 22, 0)  # converted to UTC
-    assert rows[0]["source_sha256"] and rows[0]["source_file"] == str(path)
-    located = {w.location: w.message for w in warnings}
+    located = {w.location: w.message for w in mediator.kept}
     assert set(located) == {f"{path}:{n}" for n in (1, 3, 4, 5, 6, 7, 8)}
     assert "colour" in located[f"{path}:1"] and "ISO 8601" in located[f"{path}:3"]
     assert "more than total_bytes" in located[f"{path}:4"]
@@ -198,6 +208,33 @@ def test_missing_required_column_fails_at_line_one(tmp_path: Path) -> None:
     with pytest.raises(BadInputError) as raised:
         import_csv(path)
     assert raised.value.location == f"{path}:1" and "total_bytes" in raised.value.message
+
+
+def test_a_refused_csv_costs_only_itself(tmp_path: Path) -> None:
+    """One CSV without a required column is refused (exit 3, with its location); the good one
+    beside it is imported with its provenance."""
+    bad = tmp_path / "short.csv"
+    bad.write_text("time,host,mount,used_bytes\n2024-03-01T00:00:00,h,/,1\n", encoding="utf-8")
+    good = _write_csv(tmp_path / "good.csv", _noisy("h2", "/", GB, 2, random.Random(5)))
+    root = typer.Typer()
+
+    @root.callback()
+    def _root(ctx: typer.Context) -> None:
+        ctx.obj = CliState(case_dir=tmp_path / "case")
+
+    root.add_typer(collect.app, name="collect")
+    args = ["collect", "disk", "--import", str(bad), "--import", str(good), "--json"]
+    result = CliRunner().invoke(root, args)
+    assert result.exit_code == 3
+    document = json.loads(result.stdout)
+    assert [i["refused"] is not None for i in document["imports"]] == [True, False]
+    assert "total_bytes" in document["imports"][0]["refused"]
+    assert f"{bad}:1" in [w["location"] for w in document["warnings"]]
+    with CaseStore.open(tmp_path / "case") as store:
+        rows = store.con.execute(
+            "SELECT DISTINCT source_file, source_sha256, run_id IS NOT NULL FROM disk"
+        ).fetchall()
+    assert rows == [(str(good), sha256_of(good), True)]
 
 
 def test_reimport_adds_nothing_and_cli_prints_one_document(tmp_path: Path) -> None:
@@ -213,10 +250,10 @@ def test_reimport_adds_nothing_and_cli_prints_one_document(tmp_path: Path) -> No
     assert first.exit_code == 0, first.output
     document = json.loads(first.stdout)
     assert document["snapshots"] == 3 and document["warnings"] == []
-    assert document["imports"][0]["already_imported"] is False
+    assert document["imports"][0]["already_collected"] is False
     again = CliRunner().invoke(root, ["collect", "disk", "--import", str(csv_path), "--json"])
     assert json.loads(again.stdout)["snapshots"] == 0
-    assert json.loads(again.stdout)["imports"][0]["already_imported"] is True
+    assert json.loads(again.stdout)["imports"][0]["already_collected"] is True
     live = CliRunner().invoke(root, ["collect", "disk", "--host", "here", "--json"])
     assert json.loads(live.stdout)["mounts"] >= 1
     with CaseStore.open(tmp_path / "case") as store:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from seawall.case.schema import INDICATOR_KEYS_SQL, LATEST_VERSION
+from seawall.case.schema import INDICATOR_KEYS_SQL, LATEST_VERSION, MIGRATIONS
 from seawall.case.store import CaseStore
 from seawall.intel import lookup as lookup_module
 from seawall.intel.importer import import_files
@@ -172,11 +172,26 @@ def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Pa
     ours = _csv(tmp_path, "ours.csv", "old-threat.org,domain,90,x\n45.77.0.0/16,cidr,70,y\n")
     with CaseStore.open(case_dir) as case:
         import_files(case, [ours], source_name="ours")
-        # make it a case written before the index existed
+        # make it a case written before the index existed (undo migrations 3 to 7)
         case.con.execute("DROP TABLE indicator_keys")
         case.con.execute("ALTER TABLE files DROP COLUMN webshell")  # migration 4
         case.con.execute("DROP TABLE sweep_kept")  # migration 5
-        case.con.execute("DELETE FROM schema_version WHERE version >= 3")
+        for table in ("events", "dns", "http", "conn", "auth", "web"):  # migration 7
+            case.con.execute(f"DROP TABLE {table}")
+        for statement in MIGRATIONS[0].statements:
+            if statement.split("(")[0].split()[-1] in (
+                "events",
+                "dns",
+                "http",
+                "conn",
+                "auth",
+                "web",
+            ):
+                case.con.execute(statement)
+        for table in ("evidence_sources", "tls", "smb", "netlog", "scan"):
+            case.con.execute(f"DROP TABLE {table}")
+        case.con.execute("DELETE FROM schema_version")
+        case.con.execute("INSERT INTO schema_version VALUES (2, 'v2', now(), 'old')")
         assert case.schema_version() == 2
     with CaseStore.open(case_dir) as case:
         assert case.schema_version() == LATEST_VERSION

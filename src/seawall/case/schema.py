@@ -1,16 +1,24 @@
-"""The case schema as an ordered list of migrations.
+"""How a case gets its tables: created from the schema, or upgraded by migrations.
 
-A case records the highest migration applied in ``schema_version``. Opening a case applies the
-missing ones (a newer seawall upgrades an older case); a case whose version is higher than
+The tables are defined once, as Arrow schemas, in :mod:`seawall.model.tables`: a new case is
+created from them directly (``CREATE_STATEMENTS``) at ``LATEST_VERSION``. A case made by an older
+seawall records the highest migration applied in ``schema_version`` and gets the missing ones
+(a newer seawall upgrades an older case); a case whose version is higher than
 ``LATEST_VERSION`` was written by a newer seawall and is refused rather than misread.
 
-Every evidence table carries the same provenance columns (``PROVENANCE``), so any row can be traced
-back to the input file, its SHA-256 and the record within it.
+``MIGRATIONS`` is history: its statements bring a case of any earlier version to the current
+tables, and a test checks that an upgraded case and a new one have exactly the same columns,
+types and keys. Migrations 1 to 6 are the SQL of their day, kept as it was. From 7 on, a
+migration that creates a table derives it from the table's current schema, so a later change to
+that table must be written so that it also holds after such a creation (``ADD COLUMN IF NOT
+EXISTS``, ``DROP COLUMN IF EXISTS``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from seawall.model.tables import TABLES, create_tables_ddl
 
 PROVENANCE = """
     run_id VARCHAR,
@@ -273,6 +281,17 @@ _V6 = (
     "DROP TABLE _indicator_keys_v5",
 )
 
+# The reader contract (issue 10): evidence tables defined once in ``seawall.model.tables``. The
+# event and network tables of migration 1 were never filled (no reader wrote them), so they are
+# made anew in their designed shape, with the tables the readers add and ``evidence_sources``,
+# which makes collecting an evidence file twice add nothing.
+_REPLACED = ("events", "dns", "http", "conn", "auth", "web")
+_ADDED = ("evidence_sources", "tls", "smb", "netlog", "scan")
+_V7 = (
+    *(f"DROP TABLE {name}" for name in _REPLACED),
+    *create_tables_ddl((*_REPLACED, *_ADDED)),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
@@ -280,23 +299,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "files: webshell (the web-shell assessment made at collect time)", _V4),
     Migration(5, "sweep_kept: the previous rows a sweep in progress keeps", _V5),
     Migration(6, "indicator_keys: text columns uncompressed (the lookup scans them)", _V6),
+    Migration(7, "evidence tables from the reader contract; evidence_sources", _V7),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
 
+# A new case: every table from its schema.
+CREATE_STATEMENTS: tuple[str, ...] = create_tables_ddl(t.name for t in TABLES)
+
+# Tables that only serve other tables (the lookup's probe index, a sweep's bookkeeping).
+INTERNAL_TABLES = ("indicator_keys", "sweep_kept")
 # The tables `seawall case info` reports, in a stable order.
-CASE_TABLES: tuple[str, ...] = (
-    "sources",
-    "indicators",
-    "sightings",
-    "runs",
-    "files",
-    "events",
-    "dns",
-    "http",
-    "conn",
-    "auth",
-    "disk",
-    "web",
-    "findings",
-)
+CASE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.name not in INTERNAL_TABLES)

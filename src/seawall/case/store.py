@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from seawall import __version__
-from seawall.case.schema import CASE_TABLES, LATEST_VERSION, MIGRATIONS
+from seawall.case.schema import CASE_TABLES, CREATE_STATEMENTS, LATEST_VERSION, MIGRATIONS
 from seawall.errors import CaseError
 
 DATABASE_NAME = "case.duckdb"
@@ -79,6 +79,8 @@ class CaseStore:
             # DuckDB draws a progress bar on stdout for queries over two seconds: that would
             # break ``--json``'s one document on stdout (seen on re-sweeps of 200k files).
             connection.execute("SET enable_progress_bar = false")
+            # Zone-aware times are read back in UTC, whatever this machine's zone.
+            connection.execute("SET TimeZone = 'UTC'")
             connection.complete()
         except duckdb.Error as error:
             raise CaseError(f"cannot open case database {database}: {error}") from error
@@ -107,6 +109,15 @@ class CaseStore:
                 "version INTEGER NOT NULL, description VARCHAR, applied_at TIMESTAMP NOT NULL,"
                 " seawall_version VARCHAR NOT NULL)"
             )
+            if current == 0 and not self._has_tables():
+                # A new case: its tables straight from the schema, at the latest version.
+                for statement in CREATE_STATEMENTS:
+                    con.execute(statement)
+                con.execute(
+                    "INSERT INTO schema_version VALUES (?, 'created', ?, ?)",
+                    [LATEST_VERSION, utcnow(), __version__],
+                )
+                return
             for migration in pending:
                 for statement in migration.statements:
                     con.execute(statement)
@@ -114,6 +125,13 @@ class CaseStore:
                     "INSERT INTO schema_version VALUES (?, ?, ?, ?)",
                     [migration.version, migration.description, utcnow(), __version__],
                 )
+
+    def _has_tables(self) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = 'main' AND table_name <> 'schema_version'"
+        ).fetchone()
+        return bool(row and row[0])
 
     def _discard_interrupted_runs(self) -> None:
         """Roll back what runs that never finished committed (a sweep commits in batches).

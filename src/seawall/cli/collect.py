@@ -1,8 +1,8 @@
-"""`seawall collect` commands: read evidence into the case (files, disk usage; logs later)."""
+"""`seawall collect` commands: read evidence into the case (files, disk usage, logs)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from seawall.case.store import CaseStore
 from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
+from seawall.collect.base import IngestReport, evidence_files, ingest_files
+from seawall.collect.base import Progress as IngestProgress
 from seawall.collect.disk import collect_disk
 from seawall.collect.files import (
     CollectOptions,
@@ -32,7 +35,7 @@ from seawall.collect.files import (
     prepare_roots,
 )
 from seawall.collect.paths import parse_root_map
-from seawall.errors import UsageError
+from seawall.errors import ExitCode, UsageError
 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
@@ -74,6 +77,113 @@ def _progress_bar(total: int | None) -> Iterator[_Bar]:
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
         yield _Bar(progress, progress.add_task("sweep", total=total, nbytes=0))
+
+
+class _ItemRate(ProgressColumn):
+    """Items per second (events, rows) and MB/s of input read since the start."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        items = task.fields.get("items", 0) / elapsed if elapsed else 0.0
+        megabytes = task.completed / 1e6 / elapsed if elapsed else 0.0
+        return Text(
+            f"{items:,.0f} {self.unit}/s {megabytes:,.1f} MB/s", style="progress.data.speed"
+        )
+
+
+class _IngestBar:
+    """A rich task over the input's bytes (so the ETA is the input's), counting items too."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self.progress = progress
+        self.task = task
+        self.items = 0
+
+    def advance(self, items: int, nbytes: int) -> None:
+        self.items += items
+        self.progress.update(self.task, advance=nbytes, items=self.items)
+
+
+@contextmanager
+def _ingest_bar(unit: str, total_bytes: int) -> Iterator[_IngestBar]:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("reading"),
+        BarColumn(),
+        _ItemRate(unit),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        yield _IngestBar(progress, progress.add_task("ingest", total=total_bytes, items=0))
+
+
+Ingest = Callable[[CaseStore, IngestProgress | None], IngestReport]
+
+
+def run_ingest(
+    ctx: typer.Context, paths: list[str], unit: str, ingest: Ingest, *, as_json: bool
+) -> None:
+    """Run a reader-based collection with progress, print its report, exit 3 if a file was
+    refused (the others are in the case)."""
+    with open_case(ctx) as store:
+        if as_json or not stderr.is_terminal:
+            report = ingest(store, None)
+        else:
+            total = sum(p.stat().st_size for p in evidence_files(paths, skip=store.case_dir))
+            with _ingest_bar(unit, total) as bar:
+                report = ingest(store, bar)
+    for item in report.warnings:
+        warn(f"{item.location}: {item.message}")
+    hidden = report.warning_count - len(report.warnings)
+    if hidden > 0:
+        warn(f"… and {hidden:,} more warnings (counted in the run's summary)")
+
+    def render(console: Console) -> None:
+        done = [s for s in report.sources if not s.already_collected and s.refused is None]
+        again = sum(1 for s in report.sources if s.already_collected)
+        rows = ", ".join(f"{n:,} {t}" for t, n in sorted(report.rows.items())) or "no rows"
+        console.print(
+            escape(
+                f"{rows} from {len(done)} file{'' if len(done) == 1 else 's'}"
+                f" ({again} already collected, {len(report.refused)} refused),"
+                f" {report.warning_count:,} warning{'' if report.warning_count == 1 else 's'}"
+                f" (run {report.run_id})"
+            )
+        )
+
+    emit(as_json, report.as_dict(), render)
+    if report.refused:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., help="Log files or folders (read recursively)."),
+    log_format: str = typer.Option(
+        "auto", "--format", help="auto (told from content) or a format name: see --list."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the logs describe (default: as the logs say, if they do)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read network, DNS, web and authentication logs into the case (gzip, zip, tar read)."""
+    from seawall.collect.logs import choose_logs
+
+    choose = choose_logs(None if log_format == "auto" else log_format)
+
+    def ingest(store: CaseStore, progress: IngestProgress | None) -> IngestReport:
+        arguments = {"format": log_format}
+        return ingest_files(
+            store, "collect logs", paths, choose, host=host, arguments=arguments, progress=progress
+        )
+
+    run_ingest(ctx, paths, "rows", ingest, as_json=as_json)
 
 
 @app.command("files")
@@ -163,16 +273,21 @@ def disk(
         report = collect_disk(store, host=host, paths=paths, imports=imports, snapshot=snapshot)
     for item in report.warnings:
         warn(f"{item.location}: {item.message}")
+    refused = [i for i in report.imports if i.refused is not None]
 
     def render(console: Console) -> None:
-        skipped = sum(1 for i in report.imports if i.already_imported)
+        skipped = sum(1 for i in report.imports if i.already_collected)
+        read = len(report.imports) - skipped - len(refused)
         console.print(
             escape(
                 f"{report.snapshots} disk snapshot rows: {report.mounts} file systems and"
                 f" {report.directories} directories on {report.host}, {report.imported_rows}"
-                f" imported from {len(report.imports) - skipped} CSV files ({skipped} already"
-                f" imported), {len(report.warnings)} warnings (run {report.run_id})"
+                f" imported from {read} CSV files ({skipped} already imported,"
+                f" {len(refused)} refused), {len(report.warnings)} warnings"
+                f" (run {report.run_id})"
             )
         )
 
     emit(as_json, report.as_dict(), render)
+    if refused:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))

@@ -63,7 +63,19 @@ from typing import Any
 import pyarrow as pa
 
 from seawall.case.store import CaseStore, utcnow
+from seawall.collect.base import (
+    BATCH_ROWS,
+    Batch,
+    IngestRun,
+    Mediator,
+    ReadWarning,
+    SourceFile,
+    SourceReport,
+    ingest_file,
+)
+from seawall.collect.lines import Lines
 from seawall.errors import BadInputError, UsageError
+from seawall.model.tables import DISK
 
 MOUNTS_FILE = "/proc/self/mounts"
 
@@ -97,22 +109,10 @@ PSEUDO_FS: frozenset[str] = frozenset(
 # Anything mounted inside these is the kernel's (e.g. the tmpfs holding the cgroup mounts).
 KERNEL_TREES = ("/proc/", "/sys/")
 
-DISK_SCHEMA = pa.schema(
-    [
-        ("time", pa.timestamp("us")),
-        ("mount", pa.string()),
-        ("device", pa.string()),
-        ("fs_type", pa.string()),
-        ("path", pa.string()),
-        ("total_bytes", pa.int64()),
-        ("used_bytes", pa.int64()),
-        ("run_id", pa.string()),
-        ("host", pa.string()),
-        ("source_file", pa.string()),
-        ("source_sha256", pa.string()),
-        ("record_ref", pa.string()),
-    ]
-)
+# A live snapshot's rows carry their own provenance (the mounts file, or the directory sized);
+# an imported CSV's rows get the file's from the ingest.
+DISK_SCHEMA = pa.schema([f for f in DISK.schema if f.name != "run_id"])
+CSV_SCHEMA = pa.schema([f for f in DISK_SCHEMA if f.name not in ("source_file", "source_sha256")])
 
 REQUIRED_COLUMNS = ("time", "host", "mount", "total_bytes", "used_bytes")
 OPTIONAL_COLUMNS = ("device", "fs_type", "path")
@@ -122,27 +122,11 @@ _OCTAL = re.compile(rb"\\([0-7]{3})")
 
 
 @dataclass(frozen=True, slots=True)
-class DiskWarning:
-    """A problem that cost one row (or one directory entry), never the whole collection."""
-
-    location: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Mount:
     device: str
     mount: str
     fs_type: str
     line: int
-
-
-@dataclass(slots=True)
-class ImportResult:
-    file: str
-    sha256: str
-    rows: int = 0
-    already_imported: bool = False
 
 
 @dataclass(slots=True)
@@ -155,8 +139,8 @@ class DiskReport:
     mounts: int = 0
     directories: int = 0
     imported_rows: int = 0
-    imports: list[ImportResult] = field(default_factory=list)
-    warnings: list[DiskWarning] = field(default_factory=list)
+    imports: list[SourceReport] = field(default_factory=list)
+    warnings: list[ReadWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)  # nested dataclasses in lists are converted too
@@ -196,7 +180,7 @@ def _containing_mount(directory: str, mounts: list[Mount]) -> Mount | None:
     return best
 
 
-def _tree_size(top: str, device: int, warnings: list[DiskWarning]) -> int:
+def _tree_size(top: str, device: int, mediator: Mediator) -> int:
     """Apparent size of the regular files under ``top``: no symlinks followed, one file system."""
     total = 0
     stack = [top]
@@ -208,25 +192,25 @@ def _tree_size(top: str, device: int, warnings: list[DiskWarning]) -> int:
                     try:
                         info = entry.stat(follow_symlinks=False)
                     except OSError as error:
-                        warnings.append(DiskWarning(entry.path, error.strerror or str(error)))
+                        mediator.warn(entry.path, error.strerror or str(error))
                         continue
                     if stat.S_ISREG(info.st_mode):
                         total += info.st_size
                     elif stat.S_ISDIR(info.st_mode) and info.st_dev == device:
                         stack.append(entry.path)
         except OSError as error:
-            warnings.append(DiskWarning(current, error.strerror or str(error)))
+            mediator.warn(current, error.strerror or str(error))
     return total
 
 
-def _directory_sizes(directory: str, warnings: list[DiskWarning]) -> Iterator[tuple[str, int]]:
+def _directory_sizes(directory: str, mediator: Mediator) -> Iterator[tuple[str, int]]:
     """``directory`` itself, then each immediate sub-directory, with its total size."""
     try:
         device = os.lstat(directory).st_dev
         with os.scandir(directory) as entries:
             children = sorted(e.path for e in entries if e.is_dir(follow_symlinks=False))
     except OSError as error:
-        warnings.append(DiskWarning(directory, error.strerror or str(error)))
+        mediator.warn(directory, error.strerror or str(error))
         return
     sizes = []
     for child in children:
@@ -234,9 +218,9 @@ def _directory_sizes(directory: str, warnings: list[DiskWarning]) -> Iterator[tu
             if os.lstat(child).st_dev != device:
                 continue  # another file system: it has its own mount row
         except OSError as error:
-            warnings.append(DiskWarning(child, error.strerror or str(error)))
+            mediator.warn(child, error.strerror or str(error))
             continue
-        sizes.append((child, _tree_size(child, device, warnings)))
+        sizes.append((child, _tree_size(child, device, mediator)))
     own = 0
     try:
         with os.scandir(directory) as entries:
@@ -244,7 +228,7 @@ def _directory_sizes(directory: str, warnings: list[DiskWarning]) -> Iterator[tu
                 if entry.is_file(follow_symlinks=False):
                     own += entry.stat(follow_symlinks=False).st_size
     except OSError as error:
-        warnings.append(DiskWarning(directory, error.strerror or str(error)))
+        mediator.warn(directory, error.strerror or str(error))
     yield directory, own + sum(size for _, size in sizes)
     yield from sizes
 
@@ -253,14 +237,12 @@ def snapshot_mounts(
     host: str | None = None,
     paths: Iterable[str] = (),
     *,
-    warnings: list[DiskWarning] | None = None,
+    mediator: Mediator | None = None,
     mounts_file: str = MOUNTS_FILE,
 ) -> pa.Table:
-    """Snapshot this machine's file systems (and optional directories) as ``disk`` rows.
-
-    ``run_id`` is left empty: :func:`collect_disk` sets it when the rows are written.
-    """
-    sink = warnings if warnings is not None else []
+    """Snapshot this machine's file systems (and optional directories) as ``disk`` rows (the
+    run's id is added when they are written)."""
+    mediator = mediator if mediator is not None else Mediator()
     host = host or socket.gethostname()
     now = utcnow()
     data = Path(mounts_file).read_bytes()
@@ -273,7 +255,7 @@ def snapshot_mounts(
         try:
             info = os.statvfs(mount.mount)
         except OSError as error:
-            sink.append(DiskWarning(f"{mounts_file}:{mount.line}", f"{mount.mount}: {error}"))
+            mediator.warn(f"{mounts_file}:{mount.line}", f"{mount.mount}: {error}")
             continue
         if info.f_blocks == 0:
             continue
@@ -293,10 +275,10 @@ def snapshot_mounts(
     for given in paths:
         directory = os.path.realpath(given)
         if not Path(directory).is_dir():
-            sink.append(DiskWarning(given, "not a directory: no size recorded"))
+            mediator.warn(given, "not a directory: no size recorded")
             continue
         owner = _containing_mount(directory, mounts)
-        for path, size in _directory_sizes(directory, sink):
+        for path, size in _directory_sizes(directory, mediator):
             rows.append(
                 {
                     "mount": owner.mount if owner else None,
@@ -311,44 +293,11 @@ def snapshot_mounts(
                 }
             )
     for row in rows:
-        row.update(time=now, host=host, run_id=None)
+        row.update(time=now, host=host)
     return pa.Table.from_pylist(rows, schema=DISK_SCHEMA)
 
 
 # -- CSV import ---------------------------------------------------------------------------------
-
-
-class _Lines:
-    """Strictly decoded, length-bounded lines; ``number`` is the last physical line read.
-
-    A line that is not UTF-8 or is too long becomes a warning and is dropped, so one bad line
-    never stops the file (the csv module would otherwise raise mid-file).
-    """
-
-    def __init__(self, handle: Any, location: str, warnings: list[DiskWarning]) -> None:
-        self.handle = handle
-        self.location = location
-        self.warnings = warnings
-        self.number = 0
-
-    def __iter__(self) -> Iterator[str]:
-        while True:
-            raw: bytes = self.handle.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            self.number += 1
-            where = f"{self.location}:{self.number}"
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                while (rest := self.handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                    pass
-                self.warnings.append(DiskWarning(where, f"line longer than {MAX_LINE_BYTES} bytes"))
-                continue
-            if self.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                self.warnings.append(DiskWarning(where, f"not UTF-8: {error.reason}"))
 
 
 def parse_time(text: str) -> datetime:
@@ -396,86 +345,72 @@ def _row(record: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+class DiskCsvReader:
+    """Disk-usage CSV exports (columns in the module docstring) as ``disk`` rows."""
 
+    format = "disk-csv"
 
-def import_csv(path: Path, *, warnings: list[DiskWarning] | None = None) -> pa.Table:
-    """Read a disk-usage CSV export (columns in the module docstring) as ``disk`` rows."""
-    sink = warnings if warnings is not None else []
-    location = str(path)
-    try:
-        sha256 = _sha256(path)
-        handle = path.open("rb")
-    except OSError as error:
-        raise BadInputError(f"cannot read {path}: {error.strerror or error}") from error
-    rows: list[dict[str, Any]] = []
-    with handle:
-        lines = _Lines(handle, location, sink)
-        reader = csv.reader(iter(lines))
+    def read(self, source: SourceFile, mediator: Mediator) -> Iterator[Batch]:
+        location = source.display
         try:
-            header = [name.strip().lower() for name in next(reader)]
-        except StopIteration:
-            raise BadInputError("empty file: no header line", f"{location}:1") from None
-        except csv.Error as error:
-            raise BadInputError(f"unreadable header: {error}", f"{location}:1") from error
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise BadInputError(
-                f"missing required column(s) {', '.join(missing)}"
-                f" (required: {', '.join(REQUIRED_COLUMNS)})",
-                f"{location}:1",
-            )
-        unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        if unknown:
-            sink.append(DiskWarning(f"{location}:1", f"ignored column(s) {', '.join(unknown)}"))
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                sink.append(DiskWarning(f"{location}:{lines.number}", str(error)))
-                continue
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            where = f"{location}:{lines.number}"
-            if len(fields) != len(header):
-                message = f"{len(fields)} fields, the header has {len(header)}"
-                sink.append(DiskWarning(where, message))
-                continue
-            try:
-                row = _row(dict(zip(header, fields, strict=True)))
-            except ValueError as error:
-                sink.append(DiskWarning(where, str(error)))
-                continue
-            row.update(
-                source_file=location,
-                source_sha256=sha256,
-                record_ref=str(lines.number),
-                run_id=None,
-            )
-            rows.append(row)
-    return pa.Table.from_pylist(rows, schema=DISK_SCHEMA)
+            handle = source.path.open("rb")
+        except OSError as error:
+            raise BadInputError(f"cannot read: {error.strerror or error}", location) from error
+        with handle:
+            lines = Lines(handle, location, mediator, max_bytes=MAX_LINE_BYTES)
+            reader = csv.reader(iter(lines))
+            header = _header(reader, location, mediator)
+            rows: list[dict[str, Any]] = []
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    mediator.warn(lines.where, str(error))
+                    continue
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(fields) != len(header):
+                    mediator.warn(
+                        lines.where, f"{len(fields)} fields, the header has {len(header)}"
+                    )
+                    continue
+                try:
+                    row = _row(dict(zip(header, fields, strict=True)))
+                except ValueError as error:
+                    mediator.warn(lines.where, str(error))
+                    continue
+                row["record_ref"] = str(lines.number)
+                rows.append(row)
+                if len(rows) >= BATCH_ROWS:
+                    yield Batch("disk", pa.Table.from_pylist(rows, CSV_SCHEMA), lines.position)
+                    rows = []
+            yield Batch("disk", pa.Table.from_pylist(rows, CSV_SCHEMA), lines.position)
 
 
-# -- writing ------------------------------------------------------------------------------------
+def _header(reader: Iterator[list[str]], location: str, mediator: Mediator) -> list[str]:
+    """The header's column names; a file without the required ones is refused."""
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise BadInputError("empty file: no header line", f"{location}:1") from None
+    except csv.Error as error:
+        raise BadInputError(f"unreadable header: {error}", f"{location}:1") from error
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BadInputError(
+            f"missing required column(s) {', '.join(missing)}"
+            f" (required: {', '.join(REQUIRED_COLUMNS)})",
+            f"{location}:1",
+        )
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        mediator.warn(f"{location}:1", f"ignored column(s) {', '.join(unknown)}")
+    return header
 
 
-def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
-    index = table.schema.get_field_index("run_id")
-    return table.set_column(index, "run_id", pa.array([run_id] * table.num_rows, pa.string()))
-
-
-def _already_imported(store: CaseStore, sha256: str) -> bool:
-    row = store.con.execute(
-        "SELECT count(*) FROM disk WHERE source_sha256 = ? LIMIT 1", [sha256]
-    ).fetchone()
-    return bool(row and row[0])
+# -- collecting ---------------------------------------------------------------------------------
 
 
 def collect_disk(
@@ -486,47 +421,42 @@ def collect_disk(
     imports: list[Path] | None = None,
     snapshot: bool = True,
 ) -> DiskReport:
-    """Take a live snapshot and/or import CSVs into ``disk``, all in one transaction.
+    """Take a live snapshot and/or import CSVs into ``disk``, in one run.
 
-    Every input is read before the transaction opens, so a CSV that fails with ``BadInputError``
-    leaves the case untouched.
+    A CSV that cannot be read at all (a required column missing) is refused with the reason
+    and the others are still imported (the CLI then exits 3); a CSV already in the case adds
+    nothing.
     """
     paths = paths or []
     imports = imports or []
     report = DiskReport(host=host or socket.gethostname())
     if not snapshot and not imports:
         raise UsageError("nothing to do: take a snapshot or give --import CSV")
-    live: pa.Table | None = None
-    if snapshot:
-        live = snapshot_mounts(report.host, paths, warnings=report.warnings)
-    parsed = [(p, import_csv(p, warnings=report.warnings)) for p in imports]
+    for path in imports:
+        if not path.is_file():
+            raise UsageError(f"--import {path}: no such file")
     arguments = {
         "host": report.host,
         "paths": paths,
         "imports": [str(p) for p in imports],
         "snapshot": snapshot,
     }
-    with store.transaction():
-        report.run_id = store.start_run("collect disk", arguments)
-        if live is not None:
-            store.insert_arrow("disk", _with_run_id(live, report.run_id))
-            directories = sum(1 for p in live.column("path").to_pylist() if p is not None)
-            report.directories = directories
-            report.mounts = live.num_rows - directories
+    mediator = Mediator(report.warnings)
+    reader = DiskCsvReader()
+    with IngestRun(store, "collect disk", arguments) as run:
+        report.run_id = run.run_id
+        if snapshot:
+            live = snapshot_mounts(report.host, paths, mediator=mediator)
+            run.write("disk", live, None)
+            report.directories = sum(1 for p in live.column("path").to_pylist() if p is not None)
+            report.mounts = live.num_rows - report.directories
             report.snapshots += live.num_rows
-        seen: set[str] = set()
-        for path, table in parsed:
-            sha256 = _sha256(path) if table.num_rows == 0 else table["source_sha256"][0].as_py()
-            result = ImportResult(file=str(path), sha256=sha256)
-            if sha256 in seen or _already_imported(store, sha256):
-                result.already_imported = True
-            else:
-                result.rows = store.insert_arrow("disk", _with_run_id(table, report.run_id))
-                report.imported_rows += result.rows
-                report.snapshots += result.rows
-            seen.add(sha256)
+        for path in imports:
+            result = ingest_file(run, path, lambda _: reader, mediator)
             report.imports.append(result)
+            report.imported_rows += result.rows.get("disk", 0)
+        report.snapshots += report.imported_rows
         summary = report.as_dict()
-        summary["warnings"] = len(report.warnings)
-        store.finish_run(report.run_id, "ok", summary)
+        summary["warnings"] = mediator.count
+        run.finish(summary)
     return report

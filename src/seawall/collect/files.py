@@ -35,13 +35,14 @@ import socket
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seawall.case.store import CaseStore, one_pass
+from seawall.case.store import CaseStore
 from seawall.collect import previous
+from seawall.collect.base import IngestRun, Progress
 from seawall.collect.content import Examined, examine_chunk
 from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
 from seawall.collect.sweep_worker import (
@@ -130,12 +131,6 @@ class CollectReport:
         return asdict(self)  # nested dataclasses in lists are converted too
 
 
-class Progress(Protocol):
-    """Where the sweep reports progress (the CLI draws a bar; the library draws nothing)."""
-
-    def advance(self, files: int, nbytes: int) -> None: ...
-
-
 def prepare_roots(paths: list[str]) -> list[bytes]:
     """Absolute roots without duplicates or roots nested in another (they would record twice)."""
     roots = sorted({absolute(p) for p in paths})
@@ -216,12 +211,13 @@ class _Sweep:
 
     def __init__(
         self,
-        store: CaseStore,
+        run: IngestRun,
         options: CollectOptions,
         report: CollectReport,
         progress: Progress | None,
     ) -> None:
-        self.store = store
+        self.ingest = run
+        self.store = run.store
         self.options = options
         self.report = report
         self.progress = progress
@@ -239,9 +235,6 @@ class _Sweep:
         self.queued = 0  # rows in ``chunks``
         self.listed: list[pa.Table] = []
         self.listed_rows = 0
-        self.out: list[pa.Table] = []
-        self.out_rows = 0
-        self.out_bytes = 0
         self.pool: ProcessPoolExecutor | None = None
 
     # -- warnings and results -------------------------------------------------------------------
@@ -262,30 +255,18 @@ class _Sweep:
             self.listed_rows += listed.table.num_rows
 
     def output(self, table: pa.Table, nbytes: int) -> None:
+        """Hand finished rows to the run, which writes them in batches (Arrow all the way): the
+        walk's bookkeeping columns go, the file itself is each row's provenance."""
         if not table.num_rows:
             return
-        self.out.append(table)
-        self.out_rows += table.num_rows
-        self.out_bytes += nbytes
-        if self.out_rows >= self.batch_rows:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the finished rows with one INSERT (the table stays Arrow all the way)."""
-        if not self.out:
-            return
-        table = pa.concat_tables(self.out)
-        with self.store.registered("_sweep_rows", one_pass(table)) as view:
-            self.store.con.execute(
-                "INSERT INTO files BY NAME SELECT * EXCLUDE (raw, followed),"
-                " ? AS run_id, ? AS host, path AS source_file, sha256 AS source_sha256,"
-                f" CAST(inode AS VARCHAR) AS record_ref FROM {view}",
-                [self.report.run_id, self.report.host],
-            )
+        rows = table.drop_columns(["raw", "followed"])
+        rows = rows.append_column("source_file", rows.column("path"))
+        rows = rows.append_column("source_sha256", rows.column("sha256"))
+        rows = rows.append_column("record_ref", pc.cast(rows.column("inode"), pa.string()))
+        self.ingest.write("files", rows, None)
         self.report.files += table.num_rows
         if self.progress is not None:
-            self.progress.advance(table.num_rows, self.out_bytes)
-        self.out, self.out_rows, self.out_bytes = [], 0, 0
+            self.progress.advance(table.num_rows, nbytes)
 
     # -- unchanged files ------------------------------------------------------------------------
 
@@ -455,7 +436,6 @@ class _Sweep:
                         self.take_listing(self.walk_jobs.pop(job), result)
                 for work in [j for j in self.hash_jobs if j in done]:
                     self.examined(self.hash_jobs.pop(work), work.result())
-        self.flush()
 
 
 def collect_files(
@@ -472,7 +452,6 @@ def collect_files(
     swept = prepare_roots(roots)
     report = CollectReport(host=options.host or socket.gethostname())
     report.roots = [show(r) for r in swept]
-    sweep = _Sweep(store, options, report, progress)
     arguments = {
         "roots": report.roots,
         "host": report.host,
@@ -483,26 +462,22 @@ def collect_files(
         "follow_symlinks": options.follow_symlinks,
     }
     # Rows are committed in batches as the sweep goes (one transaction would hold every row in
-    # memory until its end) and become the host's state in the last transaction. A failed sweep
-    # discards its rows; one cut short leaves its run 'running', and the next open of the case
-    # discards them.
-    report.run_id = store.start_run("collect files", arguments)
-    try:
-        with store.memory_limit(SWEEP_MEMORY):
-            sweep.run(swept)
-            _make_current(store, report, swept)
-    except BaseException:
-        store.discard_run(report.run_id, "failed")
-        raise
-    return report
-
-
-def _make_current(store: CaseStore, report: CollectReport, roots: list[bytes]) -> None:
-    """The sweep's last transaction: delete the host's previous rows under ``roots`` that it did
-    not keep (files changed or gone) and mark the run done."""
-    with store.transaction():
-        previous.replace(store, report.host, report.run_id, roots)
+    # memory until its end) and become the host's state in the run's last transaction, which
+    # also deletes the host's previous rows under the roots that the sweep did not keep.
+    run = IngestRun(
+        store,
+        "collect files",
+        arguments,
+        host=report.host,
+        force_host=True,
+        batch_rows=options.batch_rows,
+        memory=SWEEP_MEMORY,
+    )
+    with run:
+        report.run_id = run.run_id
+        _Sweep(run, options, report, progress).run(swept)
         report.warnings.sort(key=lambda w: w.path)
         summary = report.as_dict()
         summary["warnings"] = len(report.warnings)
-        store.finish_run(report.run_id, "ok", summary)
+        run.finish(summary, lambda s: previous.replace(s, report.host, report.run_id, swept))
+    return report

@@ -1,0 +1,574 @@
+"""Every table of the case, defined once, as Arrow schemas; the DuckDB DDL is derived from them.
+
+Readers build Arrow record batches of exactly these schemas, the store creates a new case from
+them, and a test checks that a case upgraded through every migration has the same tables as a
+new one. A column's Arrow type gives its SQL type; field metadata adds what Arrow cannot say:
+``sql`` (a type such as ``JSON``), ``unique`` and ``compression``. A non-nullable field is
+``NOT NULL``. ``Table.key`` is the primary key.
+
+Evidence tables end with the same provenance columns (``PROVENANCE``): the run that wrote the
+row, the host it describes, the input file, that file's SHA-256 and the record within it (line,
+packet, record id, inode…), so any row can be traced back to its input. Times of evidence
+tables added since the reader contract are time-zone aware (``TIMESTAMPTZ``, stored as UTC);
+the older ``files`` and ``disk`` tables keep naive UTC timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_TIME = pa.timestamp("us", tz="UTC")
+NAIVE_TIME = pa.timestamp("us")
+TEXT = pa.string()
+TEXT_LIST = pa.list_(pa.string())
+
+
+def json_field(name: str, nullable: bool = True) -> pa.Field:
+    """A column DuckDB stores as ``JSON`` (Arrow carries it as a string)."""
+    return pa.field(name, pa.string(), nullable=nullable, metadata={"sql": "JSON"})
+
+
+def required(name: str, kind: pa.DataType) -> pa.Field:
+    return pa.field(name, kind, nullable=False)
+
+
+PROVENANCE: tuple[pa.Field, ...] = (
+    pa.field("run_id", TEXT),
+    pa.field("host", TEXT),
+    pa.field("source_file", TEXT),
+    pa.field("source_sha256", TEXT),
+    pa.field("record_ref", TEXT),
+)
+PROVENANCE_NAMES = tuple(f.name for f in PROVENANCE)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of the case: its name, schema, primary key, and whether it holds evidence."""
+
+    name: str
+    schema: pa.Schema
+    doc: str
+    key: tuple[str, ...] = ()
+    evidence: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.schema.names)
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+
+def _evidence(name: str, doc: str, *fields: pa.Field) -> Table:
+    return Table(name, pa.schema([*fields, *PROVENANCE]), doc, evidence=True)
+
+
+# -- intel and bookkeeping ---------------------------------------------------------------------
+
+RUNS = Table(
+    "runs",
+    pa.schema(
+        [
+            required("run_id", TEXT),
+            required("command", TEXT),
+            json_field("arguments"),
+            required("started_at", NAIVE_TIME),
+            pa.field("finished_at", NAIVE_TIME),
+            required("status", TEXT),
+            required("seawall_version", TEXT),
+            json_field("summary"),
+        ]
+    ),
+    "every command that wrote to the case: its arguments, status and summary",
+    key=("run_id",),
+)
+
+SOURCES = Table(
+    "sources",
+    pa.schema(
+        [
+            required("source_id", TEXT),
+            required("name", TEXT),
+            pa.field("path", TEXT),
+            pa.field("sha256", TEXT, nullable=False, metadata={"unique": "true"}),
+            pa.field("size", pa.int64()),
+            required("format", TEXT),
+            pa.field("title", TEXT),
+            pa.field("producer", TEXT),
+            pa.field("techniques", TEXT_LIST),
+            required("imported_at", NAIVE_TIME),
+            pa.field("run_id", TEXT),
+            pa.field("indicator_count", pa.int32()),
+            pa.field("warning_count", pa.int32()),
+        ]
+    ),
+    "imported intel files, known by SHA-256",
+    key=("source_id",),
+)
+
+INDICATORS = Table(
+    "indicators",
+    pa.schema(
+        [
+            required("type", TEXT),
+            required("value", TEXT),
+            pa.field("benign_reason", TEXT),
+            pa.field("rejected_reason", TEXT),
+            # Summaries of the sightings, kept current by every import so that a lookup needs no
+            # join with sightings: best confidence (a source that states none counts as 100),
+            # latest valid_until (NULL when some source sets no end), number of sources.
+            pa.field("confidence", pa.int32()),
+            pa.field("valid_until", NAIVE_TIME),
+            pa.field("source_count", pa.int32()),
+            required("first_added", NAIVE_TIME),
+        ]
+    ),
+    "one row per normalised indicator value, whatever the number of sources",
+    key=("type", "value"),
+)
+
+SIGHTINGS = Table(
+    "sightings",
+    pa.schema(
+        [
+            required("type", TEXT),
+            required("value", TEXT),
+            required("source_id", TEXT),
+            pa.field("original", TEXT),
+            pa.field("location", TEXT),
+            pa.field("external_id", TEXT),
+            pa.field("title", TEXT),
+            pa.field("description", TEXT),
+            pa.field("confidence", pa.int32()),
+            pa.field("valid_from", NAIVE_TIME),
+            pa.field("valid_until", NAIVE_TIME),
+            pa.field("first_seen", NAIVE_TIME),
+            pa.field("last_seen", NAIVE_TIME),
+            pa.field("techniques", TEXT_LIST),
+            pa.field("tags", TEXT_LIST),
+            json_field("context"),
+        ]
+    ),
+    "what each source says of an indicator",
+    key=("type", "value", "source_id"),
+)
+
+_UNCOMPRESSED = {"compression": "uncompressed"}
+
+# The reputation lookup's probe index (see ``seawall.case.schema.INDICATOR_KEYS_SQL``); its text
+# columns are uncompressed because every bulk lookup scans them all.
+INDICATOR_KEYS = Table(
+    "indicator_keys",
+    pa.schema(
+        [
+            pa.field("key", TEXT, nullable=False, metadata=_UNCOMPRESSED),
+            required("h", pa.uint64()),
+            pa.field("type", TEXT, nullable=False, metadata=_UNCOMPRESSED),
+            pa.field("value", TEXT, metadata=_UNCOMPRESSED),
+            pa.field("benign_reason", TEXT, metadata=_UNCOMPRESSED),
+            pa.field("confidence", pa.int32()),
+            pa.field("valid_until", NAIVE_TIME),
+            pa.field("net_plen", pa.uint8()),
+            pa.field("labels", pa.uint8()),
+        ]
+    ),
+    "every key a looked-up value can meet a usable indicator by",
+)
+
+FINDINGS = Table(
+    "findings",
+    pa.schema(
+        [
+            required("finding_id", TEXT),
+            pa.field("run_id", TEXT),
+            required("detection_id", TEXT),
+            pa.field("title", TEXT),
+            pa.field("severity", TEXT),
+            pa.field("score", pa.float64()),
+            pa.field("host", TEXT),
+            pa.field("user_name", TEXT),
+            pa.field("techniques", TEXT_LIST),
+            pa.field("first_seen", NAIVE_TIME),
+            pa.field("last_seen", NAIVE_TIME),
+            pa.field("verdict", TEXT),
+            json_field("document"),
+        ]
+    ),
+    "the latest finding of each stable finding id, with its whole document",
+    key=("finding_id",),
+)
+
+SWEEP_KEPT = Table(
+    "sweep_kept",
+    pa.schema(
+        [
+            required("run_id", TEXT),
+            required("path", TEXT),
+            pa.field("device", pa.uint64()),
+            pa.field("inode", pa.uint64()),
+            pa.field("size", pa.int64()),
+            pa.field("mtime_ns", pa.int64()),
+        ]
+    ),
+    "the previous rows a file sweep in progress keeps (see seawall.collect.previous)",
+)
+
+EVIDENCE_SOURCES = Table(
+    "evidence_sources",
+    pa.schema(
+        [
+            required("sha256", TEXT),
+            required("path", TEXT),
+            pa.field("size", pa.int64()),
+            required("format", TEXT),
+            pa.field("host", TEXT),
+            pa.field("tables", TEXT_LIST),
+            pa.field("rows", pa.int64()),
+            pa.field("warnings", pa.int64()),
+            pa.field("collected_at", NAIVE_TIME),
+            pa.field("run_id", TEXT),
+        ]
+    ),
+    "every evidence file a reader ingested, known by SHA-256: collecting it again adds nothing",
+    key=("sha256",),
+)
+
+# -- evidence ----------------------------------------------------------------------------------
+
+FILES = Table(
+    "files",
+    pa.schema(
+        [
+            pa.field("path", TEXT),
+            pa.field("name", TEXT),
+            pa.field("size", pa.int64()),
+            pa.field("mtime", NAIVE_TIME),
+            pa.field("atime", NAIVE_TIME),
+            pa.field("ctime", NAIVE_TIME),
+            pa.field("btime", NAIVE_TIME),
+            pa.field("owner", TEXT),
+            pa.field("mode", pa.int32()),
+            pa.field("inode", pa.uint64()),
+            pa.field("device", pa.uint64()),
+            pa.field("md5", TEXT),
+            pa.field("sha1", TEXT),
+            pa.field("sha256", TEXT),
+            pa.field("file_type", TEXT),
+            pa.field("pe_original_name", TEXT),
+            pa.field("pe_company", TEXT),
+            pa.field("pe_product", TEXT),
+            pa.field("pe_description", TEXT),
+            pa.field("imphash", TEXT),
+            pa.field("signature_status", TEXT),
+            pa.field("signer", TEXT),
+            *PROVENANCE,
+            # Added by migration 2: the exact mtime the re-sweep compares, the evidence's OS and
+            # its mapped Windows path (lower-cased), regular file or symlink, numeric owner ids,
+            # and a note saying why a row has no hashes.
+            pa.field("mtime_ns", pa.int64()),
+            pa.field("os", TEXT),
+            pa.field("windows_path", TEXT),
+            pa.field("file_kind", TEXT),
+            pa.field("uid", pa.int64()),
+            pa.field("gid", pa.int64()),
+            pa.field("note", TEXT),
+            json_field("webshell"),
+        ]
+    ),
+    "every swept file: metadata, hashes and content features; each host's latest sweep",
+    evidence=True,
+)
+
+DISK = _evidence(
+    "disk",
+    "disk usage snapshots: one row per file system (or directory) and instant",
+    pa.field("time", NAIVE_TIME),
+    pa.field("mount", TEXT),
+    pa.field("device", TEXT),
+    pa.field("fs_type", TEXT),
+    pa.field("path", TEXT),
+    pa.field("total_bytes", pa.int64()),
+    pa.field("used_bytes", pa.int64()),
+)
+
+EVENTS = _evidence(
+    "events",
+    "Windows events (EVTX and JSON exports): system fields as columns, the event's own fields"
+    " flattened in `data`, the whole event in `raw`",
+    pa.field("time", UTC_TIME),
+    pa.field("computer", TEXT),
+    pa.field("channel", TEXT),
+    pa.field("provider", TEXT),
+    pa.field("event_id", pa.int32()),
+    pa.field("record_id", pa.uint64()),
+    pa.field("level", pa.int32()),
+    pa.field("process_id", pa.int64()),
+    pa.field("thread_id", pa.int64()),
+    pa.field("user_sid", TEXT),
+    pa.field("user_name", TEXT),
+    pa.field("user_domain", TEXT),
+    # EventData/UserData flattened to one object of field name -> value (nested names joined
+    # with '.'), which SQL reads as data->>'CommandLine'.
+    json_field("data"),
+    json_field("raw"),
+    pa.field("format", TEXT),
+)
+
+DNS = _evidence(
+    "dns",
+    "DNS queries and answers (Zeek, DNS server logs, pcap, Sysmon 22)",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("proto", TEXT),
+    pa.field("query", TEXT),
+    pa.field("qtype", TEXT),
+    pa.field("rcode", TEXT),
+    pa.field("answers", TEXT_LIST),
+    # what the line or packet records: query, response, or both (a Zeek row), forwarded,
+    # cached… (DNS server logs write one line per step)
+    pa.field("message", TEXT),
+    pa.field("trans_id", pa.int32()),
+    pa.field("uid", TEXT),
+)
+
+CONN = _evidence(
+    "conn",
+    "network flows (Zeek conn, pcap flows, firewall/flow CSV)",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("proto", TEXT),
+    pa.field("service", TEXT),
+    pa.field("duration", pa.float64()),
+    pa.field("bytes_out", pa.int64()),
+    pa.field("bytes_in", pa.int64()),
+    pa.field("packets_out", pa.int64()),
+    pa.field("packets_in", pa.int64()),
+    pa.field("state", TEXT),
+    pa.field("action", TEXT),
+    pa.field("uid", TEXT),
+)
+
+HTTP = _evidence(
+    "http",
+    "HTTP requests seen on the wire or by a proxy (Zeek http, pcap, Squid)",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("method", TEXT),
+    pa.field("http_host", TEXT),
+    pa.field("url", TEXT),
+    pa.field("user_agent", TEXT),
+    pa.field("referrer", TEXT),
+    pa.field("status", pa.int32()),
+    pa.field("request_bytes", pa.int64()),
+    pa.field("response_bytes", pa.int64()),
+    pa.field("content_type", TEXT),
+    pa.field("action", TEXT),
+    pa.field("uid", TEXT),
+)
+
+WEB = _evidence(
+    "web",
+    "web server access logs (IIS W3C, Apache/nginx, Tomcat)",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("vhost", TEXT),
+    pa.field("method", TEXT),
+    pa.field("uri", TEXT),
+    pa.field("query", TEXT),
+    pa.field("status", pa.int32()),
+    pa.field("bytes_sent", pa.int64()),
+    pa.field("bytes_received", pa.int64()),
+    pa.field("duration_ms", pa.float64()),
+    pa.field("referrer", TEXT),
+    pa.field("user_agent", TEXT),
+    pa.field("user_name", TEXT),
+)
+
+TLS = _evidence(
+    "tls",
+    "TLS sessions (Zeek ssl, pcap ClientHello): server name, version, certificate",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("server_name", TEXT),
+    pa.field("version", TEXT),
+    pa.field("cipher", TEXT),
+    pa.field("subject", TEXT),
+    pa.field("issuer", TEXT),
+    pa.field("ja3", TEXT),
+    pa.field("established", pa.bool_()),
+    pa.field("uid", TEXT),
+)
+
+SMB = _evidence(
+    "smb",
+    "SMB tree mappings and file actions on the wire (Zeek smb_mapping, smb_files)",
+    pa.field("time", UTC_TIME),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("action", TEXT),
+    pa.field("share_path", TEXT),
+    pa.field("share_type", TEXT),
+    pa.field("file_name", TEXT),
+    pa.field("size", pa.int64()),
+    pa.field("uid", TEXT),
+)
+
+AUTH = _evidence(
+    "auth",
+    "authentication outside Windows event logs: VPN, webmail, SSO, Entra ID, Zeek"
+    " kerberos/ntlm/rdp",
+    pa.field("time", UTC_TIME),
+    pa.field("user_name", TEXT),
+    pa.field("user_domain", TEXT),
+    pa.field("source_ip", TEXT),
+    pa.field("source_location", TEXT),
+    pa.field("target", TEXT),
+    pa.field("service", TEXT),
+    pa.field("logon_type", TEXT),
+    pa.field("method", TEXT),
+    pa.field("result", TEXT),
+    pa.field("mfa", TEXT),
+    pa.field("reason", TEXT),
+    pa.field("device", TEXT),
+)
+
+NETLOG = _evidence(
+    "netlog",
+    "network log rows no specific table holds (Zeek weird, x509, files and unknown logs):"
+    " their columns as JSON, never dropped",
+    pa.field("time", UTC_TIME),
+    pa.field("log_type", TEXT),
+    pa.field("client_ip", TEXT),
+    pa.field("client_port", pa.int32()),
+    pa.field("server_ip", TEXT),
+    pa.field("server_port", pa.int32()),
+    pa.field("uid", TEXT),
+    json_field("fields"),
+)
+
+SCAN = _evidence(
+    "scan",
+    "port scan results (nmap -oX): one row per address, port and protocol",
+    pa.field("time", UTC_TIME),
+    pa.field("address", TEXT),
+    pa.field("hostname", TEXT),
+    pa.field("port", pa.int32()),
+    pa.field("proto", TEXT),
+    pa.field("state", TEXT),
+    pa.field("service", TEXT),
+    pa.field("product", TEXT),
+)
+
+# In the order `seawall case info` reports them.
+TABLES: tuple[Table, ...] = (
+    SOURCES,
+    INDICATORS,
+    SIGHTINGS,
+    INDICATOR_KEYS,
+    RUNS,
+    EVIDENCE_SOURCES,
+    FILES,
+    SWEEP_KEPT,
+    DISK,
+    EVENTS,
+    DNS,
+    CONN,
+    HTTP,
+    WEB,
+    TLS,
+    SMB,
+    AUTH,
+    NETLOG,
+    SCAN,
+    FINDINGS,
+)
+BY_NAME: Mapping[str, Table] = {table.name: table for table in TABLES}
+EVIDENCE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.evidence)
+
+
+def table(name: str) -> Table:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no table {name!r} in the case schema") from None
+
+
+# -- DDL -----------------------------------------------------------------------------------------
+
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT",
+    pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.binary(): "BLOB",
+    pa.date32(): "DATE",
+    NAIVE_TIME: "TIMESTAMP",
+    UTC_TIME: "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def sql_type(field: pa.Field) -> str:
+    """The DuckDB type of an Arrow field (its ``sql`` metadata wins)."""
+    meta = field.metadata or {}
+    if b"sql" in meta:
+        return str(meta[b"sql"].decode())
+    kind = field.type
+    if pa.types.is_list(kind):
+        return sql_type(pa.field("item", kind.value_type)) + "[]"
+    if kind in _SQL_TYPES:
+        return _SQL_TYPES[kind]
+    raise TypeError(f"column {field.name}: no DuckDB type for Arrow {kind}")
+
+
+def column_ddl(field: pa.Field) -> str:
+    meta = field.metadata or {}
+    parts = [field.name, sql_type(field)]
+    if b"compression" in meta:
+        parts.append(f"USING COMPRESSION {meta[b'compression'].decode()}")
+    if not field.nullable:
+        parts.append("NOT NULL")
+    if meta.get(b"unique") == b"true":
+        parts.append("UNIQUE")
+    return " ".join(parts)
+
+
+def create_table_ddl(spec: Table) -> str:
+    """``CREATE TABLE`` for ``spec``, derived from its Arrow schema."""
+    columns = [column_ddl(f) for f in spec.schema]
+    if spec.key:
+        columns.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+    body = ",\n    ".join(columns)
+    return f"CREATE TABLE {spec.name} (\n    {body}\n)"
+
+
+def create_tables_ddl(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(create_table_ddl(table(name)) for name in names)
