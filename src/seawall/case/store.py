@@ -22,6 +22,7 @@ import pyarrow as pa
 from seawall import __version__
 from seawall.case.schema import CASE_TABLES, CREATE_STATEMENTS, LATEST_VERSION, MIGRATIONS
 from seawall.errors import CaseError
+from seawall.intel.lookup_sql import MACROS
 
 DATABASE_NAME = "case.duckdb"
 
@@ -88,6 +89,8 @@ class CaseStore:
         try:
             store._migrate()
             store._discard_interrupted_runs()
+            for statement in MACROS:
+                connection.execute(statement)
         except BaseException:
             connection.close()
             raise

@@ -25,7 +25,7 @@ import pyarrow as pa
 from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
-from seawall.detect.evidence import evidence, jsonable
+from seawall.detect.evidence import describe_sources, evidence, indicator_refs, jsonable
 from seawall.detect.schema import (
     Detection,
     LoadedDetection,
@@ -42,6 +42,7 @@ from seawall.model.finding import (
     SEVERITY_SCORES,
     CoverageEntry,
     Finding,
+    IndicatorRef,
     ResultDocument,
     finding_id,
     technique_coverage,
@@ -57,6 +58,8 @@ TABLE_HINTS: Mapping[str, str] = {
 }
 # Columns of a SQL detection's result that are finding fields, not evidence.
 FINDING_COLUMNS = ("host", "user_name", "first_seen", "last_seen", "score", "summary")
+# Columns that name the indicator a row matched (as ``ioc_match`` returns them).
+INDICATOR_COLUMNS = ("indicator_type", "indicator")
 _PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _FINDINGS_SCHEMA = pa.schema(
@@ -194,32 +197,45 @@ def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[st
 
 
 def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
-    """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
+    """Run a SQL detection; each result row becomes a hit (``summary`` is required).
+
+    A row with ``indicator_type`` and ``indicator`` columns (what ``ioc_match`` returns) matched
+    an indicator: its evidence carries that indicator with every source that reported it.
+    """
     relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
     columns = list(relation.columns)
     if "summary" not in columns:
         raise SeawallError(
             f"its query returns no `summary` column (it returns {', '.join(columns)})"
         )
+    rows = [row for batch in relation.to_arrow_reader(10_000) for row in batch.to_pylist()]
+    refs: dict[tuple[str, str], IndicatorRef] = {}
+    if INDICATOR_COLUMNS[0] in columns and INDICATOR_COLUMNS[1] in columns:
+        wanted = [(r[INDICATOR_COLUMNS[0]], r[INDICATOR_COLUMNS[1]]) for r in rows]
+        refs = indicator_refs(store, (k for k in wanted if None not in k))
     hits: list[Hit] = []
-    for batch in relation.to_arrow_reader(10_000):
-        for row in batch.to_pylist():
-            fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
-            score = fixed["score"]
-            keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
-            hits.append(
-                Hit(
-                    summary=str(fixed["summary"] or detection.title),
-                    keys=keys,
-                    evidence=(evidence(row),),
-                    host=None if fixed["host"] is None else str(fixed["host"]),
-                    user=None if fixed["user_name"] is None else str(fixed["user_name"]),
-                    first_seen=fixed["first_seen"],
-                    last_seen=fixed["last_seen"],
-                    score=None if score is None else max(0.0, min(100.0, float(score))),
-                    reasons=(str(fixed["summary"] or detection.title),),
-                )
+    for row in rows:
+        fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
+        score = fixed["score"]
+        keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
+        ref = refs.get((row.get(INDICATOR_COLUMNS[0]), row.get(INDICATOR_COLUMNS[1])))
+        summary = str(fixed["summary"] or detection.title)
+        reasons = [summary]
+        if ref is not None:
+            reasons.append(f"{ref.type} {ref.value} reported by {describe_sources(ref)}")
+        hits.append(
+            Hit(
+                summary=summary,
+                keys=keys,
+                evidence=(evidence(row, ref),),
+                host=None if fixed["host"] is None else str(fixed["host"]),
+                user=None if fixed["user_name"] is None else str(fixed["user_name"]),
+                first_seen=fixed["first_seen"],
+                last_seen=fixed["last_seen"],
+                score=None if score is None else max(0.0, min(100.0, float(score))),
+                reasons=tuple(reasons),
             )
+        )
     return hits
 
 

@@ -42,13 +42,12 @@ from seawall.intel import hygiene, lookup_probes, normalize
 from seawall.intel.lookup_fold import per_value
 from seawall.intel.lookup_sql import (
     HOW,
+    MALICIOUS_CONFIDENCE,
     PROBE_PLAN_SQL,
     ProbePlan,
     details_sql,
     match_rows_sql,
 )
-
-MALICIOUS_CONFIDENCE = 50
 
 
 class Verdict(StrEnum):
