@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from typer.testing import CliRunner
 from seawall.case.store import DATABASE_NAME, CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
-from seawall.collect import files, sweep_worker, walk
+from seawall.collect import files, orphans, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.collect.paths import parse_root_map, windows_path
 from seawall.errors import UsageError
@@ -493,6 +495,28 @@ with CaseStore.open(Path(sys.argv[1])) as store:
 """
 
 
+def _survivors(marker: str, deadline: float) -> list[int]:
+    """Live processes whose command line names ``marker``, once ``deadline`` seconds have
+    passed without all of them exiting (zombies are dead: only their parent must reap them)."""
+    end = time.monotonic() + deadline
+    while True:
+        alive: list[int] = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            except OSError:
+                continue  # gone meanwhile
+            if state != "Z" and os.fsencode(marker) in argv:
+                alive.append(int(entry.name))
+        if not alive or time.monotonic() > end:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
 def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
     tmp_path: Path, case_dir: Path
 ) -> None:
@@ -502,10 +526,13 @@ def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
         _sweep(store, [evidence])
         before = _state(store)
     _change_tree(evidence)
-    killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_SWEEP, str(case_dir), str(evidence)], check=False
-    )
-    assert killed.returncode == 9
+    killed = subprocess.Popen([sys.executable, "-c", _KILLED_SWEEP, str(case_dir), str(evidence)])
+    assert killed.wait(timeout=120) == 9
+    # its workers die with it instead of waiting for work for ever (reparented to pid 1)
+    survivors = _survivors(str(case_dir), deadline=5.0)
+    for pid in survivors:  # ours: do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
     # the killed sweep had committed rows: opened bare, the case still holds them
     with duckdb.connect(str(case_dir / DATABASE_NAME)) as bare:
         left = bare.execute(
@@ -538,3 +565,13 @@ def test_a_changed_max_size_changes_the_rows_it_concerns(tmp_path: Path, case_di
     assert noted["note"] == "larger than --max-size 1000: not hashed"
     assert again.hashed == 1 and hashed["note"] is None
     assert hashed["sha256"] == hashlib.sha256(BIG).hexdigest()
+
+
+def test_a_worker_whose_parent_is_already_gone_exits() -> None:
+    """The parent may die between the fork and the death-signal request: the worker checks."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        orphans.die_with_parent(os.getppid() + 1)  # "forked by" a process that is not its parent
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 1

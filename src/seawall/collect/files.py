@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from seawall.case.store import CaseStore, one_pass
 from seawall.collect import previous
 from seawall.collect.content import Examined, examine_chunk
+from seawall.collect.orphans import die_with_parent
 from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
 from seawall.collect.sweep_worker import (
     ROW_SCHEMA,
@@ -429,8 +430,15 @@ class _Sweep:
         # Python, so threads would queue for the GIL. "fork", not "forkserver" (which re-imports
         # the caller's __main__): the children only walk, hash, type and parse files; they
         # never touch the DuckDB connection or its threads.
+        # Workers die with this process (``die_with_parent``): a sweep killed outright must not
+        # leave them blocked on their queue for ever.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             self.pool = pool
             while True:
                 self.feed()
