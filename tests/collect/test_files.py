@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from seawall.case.store import DATABASE_NAME, CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
-from seawall.collect import files, orphans, sweep_worker, walk
+from seawall.collect import files, orphans, paths, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.collect.paths import parse_root_map, windows_path
 from seawall.errors import UsageError
@@ -575,3 +575,50 @@ def test_a_worker_whose_parent_is_already_gone_exits() -> None:
         os._exit(0)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 1
+
+
+def test_part_of_a_windows_image_gets_the_volume_s_windows_paths(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    """Sweeping ``image/Users`` alone: the volume's top is found above it and mapped to C:."""
+    image = tmp_path / "image"
+    (image / "Windows" / "System32").mkdir(parents=True)
+    (image / "Users" / "bob" / "Downloads").mkdir(parents=True)
+    (image / "Users" / "bob" / "Downloads" / "putty.exe").write_bytes(b"MZ not really")
+    for os_name in ("windows", "auto"):
+        with CaseStore.open(case_dir) as store:
+            options = CollectOptions(host=f"img-{os_name}", os_name=os_name)
+            report = collect_files(store, [str(image / "Users")], options)
+            store.con.complete()
+            rows = store.con.execute(
+                "SELECT os, windows_path FROM files WHERE host = ?", [f"img-{os_name}"]
+            ).fetchall()
+        assert report.assumed_root_maps == [f"{image}=C:\\"]
+        assert rows == [("windows", "c:\\users\\bob\\downloads\\putty.exe")]
+        assert report.warnings == []
+
+
+def test_users_and_program_files_make_a_windows_volume_too(tmp_path: Path) -> None:
+    image = tmp_path / "export"
+    (image / "users" / "bob").mkdir(parents=True)
+    (image / "Program Files").mkdir()
+    below = os.fsencode(image / "users" / "bob")
+    assert paths.windows_volume_of(below) == os.fsencode(image)
+    (image / "Program Files").rmdir()
+    assert paths.windows_volume_of(below) is None
+
+
+def test_a_windows_folder_swept_alone_warns_that_it_has_no_windows_path(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    users = tmp_path / "copied" / "Users"
+    (users / "bob").mkdir(parents=True)
+    (users / "bob" / "putty.exe").write_bytes(b"MZ not really")
+    with CaseStore.open(case_dir) as store:
+        report = collect_files(store, [str(users)], CollectOptions(host="h", os_name="windows"))
+        store.con.complete()
+        rows = store.con.sql("SELECT os, windows_path FROM files").fetchall()
+    assert rows == [("windows", None)] and report.assumed_root_maps == []
+    [warning] = report.warnings
+    assert warning.path == str(users) and "--root-map SRC=DST" in warning.message
+    assert f"{users}=C:\\Users" in warning.message

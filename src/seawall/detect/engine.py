@@ -299,8 +299,12 @@ def run_detection(
         findings.setdefault(made.finding_id, made)
     found = list(findings.values())
     suppressed = sum(1 for f in found if f.suppressed)
+    # Partial coverage: it looked, but could not judge part of its input (the reason says what).
+    left_out = "; ".join(context.unjudged) if context.unjudged else None
+    status = "partial" if context.unjudged else "ran"
     return _Outcome(
-        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+        entry(status, left_out, findings=len(found), suppressed=suppressed, notes=context.notes),
+        found,
     )
 
 

@@ -29,7 +29,7 @@ from seawall.detect.evidence import (
     indicator_refs,
     stream,
 )
-from seawall.detect.filejudge import judge_file, judged_path
+from seawall.detect.filejudge import NOT_JUDGED_FIX, judge_file, judged_path
 from seawall.model.finding import IndicatorRef, Severity
 from seawall.triage.knowngood import DUAL_USE_TAG
 from seawall.triage.locations import ToolLocations, split_env_prefix
@@ -184,6 +184,8 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
     if not names and not paths:
         context.note("no usable file_name or file_path indicators in the case")
         return
+    if any(_windows_indicator(p) for p in paths):
+        _note_unmapped(context, "Windows file_path indicators were not compared with")
     matched: list[tuple[int, str, str, str]] = []
     for row_id, name, key, windows, _shown in _path_keys(context.store):
         if name in names:
@@ -199,6 +201,19 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
     locations = context.tool_locations()
     for row_id, kind, value, how in matched:
         yield _file_hit(rows[row_id], refs[(kind, value)], locations, how)
+
+
+def _note_unmapped(context: AnalyticContext, what: str) -> None:
+    """Coverage ``partial`` for each host whose Windows files were swept without their Windows
+    paths (part of an image without ``--root-map``): ``what`` could not be judged for them."""
+    rows = context.store.con.sql(
+        "SELECT host, count(*) FROM files WHERE os = 'windows' AND windows_path IS NULL"
+        " GROUP BY ALL ORDER BY host"
+    ).fetchall()
+    for host, count in rows:
+        context.not_judged(
+            f"{what} {count} files of host {host} that have no Windows path: {NOT_JUDGED_FIX}"
+        )
 
 
 def _path_keys(store: CaseStore) -> Iterator[tuple[int, str, str, bool, str]]:
