@@ -102,7 +102,9 @@ def hunt(
     ),
     yara: list[Path] = typer.Option([], "--yara", help="YARA rules directory (repeatable)."),
     webroot: list[str] = typer.Option(
-        [], "--webroot", help="Web root to check for web shells (repeatable)."
+        [],
+        "--webroot",
+        help="Web root to check for web shells, as swept or its Windows path (repeatable).",
     ),
     locations: Path | None = typer.Option(
         None,

@@ -47,6 +47,8 @@ class HuntOptions:
 
     yara_dirs: tuple[Path, ...] = ()
     webroots: tuple[str, ...] = ()
+    """``--webroot`` folders; the engine replaces them by the forms swept paths use
+    (:func:`seawall.detect.webroots.resolve_webroots`) before any analytic runs."""
     location_file: Path | None = None
 
 
