@@ -9,6 +9,11 @@ reasons behind it, strongest evidence first:
     The Authenticode signature does not verify (tampered binary; T1036.001).
 ``renamed-binary``
     The PE's original file name differs from its name on disk (T1036.003).
+``signature-untrusted``
+    A known tool in its standard folder, signed by a certificate that chains to no trusted root
+    (self-signed, or an unknown CA): vendors sign releases with trusted certificates, so this is
+    a copy someone re-signed (T1036.001). Never suppressed; outside the standard folder the
+    location verdict stands and the signature is one more reason.
 ``legit-tool-nonstandard-location``
     A known tool outside every folder it is installed in (T1036.005).
 ``legit-tool-standard-location``
@@ -33,6 +38,7 @@ from seawall.triage.locations import LocationJudgement, ToolLocations, Verdict
 
 SIGNATURE_INVALID = "signature-invalid"
 NOT_JUDGED = "location-not-judged"
+SIGNATURE_UNTRUSTED = "signature-untrusted"
 RENAMED_BINARY = "renamed-binary"
 RENAMED_TECHNIQUE = "T1036.003"
 INVALID_SIGNATURE_TECHNIQUE = "T1036.001"
@@ -120,18 +126,28 @@ def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgemen
         reasons.append(f"its Authenticode signature is invalid{signer}: the file was altered")
         techniques.append(INVALID_SIGNATURE_TECHNIQUE)
         verdict = SIGNATURE_INVALID
+    untrusted = status == "signed-untrusted" and locations.is_known_tool(name)
+    if untrusted:
+        signer = f" ({row['signer']})" if row.get("signer") else ""
+        reasons.append(
+            f"signed by a certificate that chains to no trusted root{signer}: self-signed or"
+            " an unknown CA, where a known tool's vendor signs with a trusted one"
+        )
+        techniques.append(INVALID_SIGNATURE_TECHNIQUE)
     original = row.get("pe_original_name")
     if is_renamed(name, original):
         reasons.append(f"renamed: the PE was built as {original!r} but is called {name!r} on disk")
         techniques.append(RENAMED_TECHNIQUE)
         if verdict != SIGNATURE_INVALID:
             verdict = RENAMED_BINARY
+    if untrusted and verdict == Verdict.STANDARD.value:  # in place, but not the vendor's
+        verdict = SIGNATURE_UNTRUSTED
     reasons.extend(location.reasons)
     techniques.extend(location.techniques)
     suppressed = verdict == Verdict.STANDARD.value
     if suppressed:
         reasons.append("suppressed: a legitimate tool in its standard location is a false positive")
-    elif status and status != "invalid":
+    elif status and status != "invalid" and not untrusted:
         reasons.append(f"signature status: {status}")
     return FileJudgement(verdict, suppressed, tuple(reasons), tuple(dict.fromkeys(techniques)))
 

@@ -6,6 +6,9 @@ analytics look at every swept file (T1036):
 
 ``host.legit-tool-location``
     A file named like a known tool of its platform outside every standard folder (T1036.005).
+    A known tool signed by a certificate that chains to no trusted root (self-signed: someone
+    re-signed it) is reported too, with that reason and T1036.001: at the detection's severity
+    outside its folders, at low severity in them (never suppressed).
     Files of a Windows host swept without a Windows path (part of an image, no ``--root-map``)
     cannot be judged: they make the coverage ``partial``, with the fix, never a silent zero.
 ``host.renamed-binary``
@@ -79,7 +82,7 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
     locations = context.tool_locations()
     windows_names, posix_names = locations.names(posix=False), locations.names(posix=True)
     names = pa.table({"name": sorted(windows_names | posix_names)})
-    standard = elsewhere = foreign = 0
+    standard = elsewhere = foreign = resigned = 0
     unjudged: dict[str, int] = {}
     with context.store.registered(f"_tools_{uuid.uuid4().hex}", names) as table:
         sql = (
@@ -98,17 +101,24 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
             foreign += name in windows_names
             continue
         location = locations.judge(judged_path(row))
+        untrusted = row.get("signature_status") == "signed-untrusted"
+        resigned += untrusted
         if location.verdict is not Verdict.NONSTANDARD:
             standard += 1
+            if untrusted:  # in place, but signed by nobody its vendor's certificate chains to
+                summary = f"{name} in its standard folder, signed by an untrusted certificate"
+                yield _hit(row, judge_file(row, locations), summary, severity="low")
             continue
         elsewhere += 1
         judgement = judge_file(row, locations)
-        yield _hit(row, judgement, f"{name} outside its standard folders")
+        signed = " (signed by an untrusted certificate)" if untrusted else ""
+        yield _hit(row, judgement, f"{name} outside its standard folders{signed}")
     not_judged = sum(unjudged.values())
     context.note(
         f"{standard + elsewhere + not_judged} of {total} swept files are named like a known tool"
         f" of their platform: {standard} in a standard location, {elsewhere} elsewhere"
         + (f", {not_judged} not judged (no Windows path)" if not_judged else "")
+        + (f"; {resigned} of them signed by an untrusted certificate" if resigned else "")
     )
     for host, count in sorted(unjudged.items()):
         context.not_judged(
