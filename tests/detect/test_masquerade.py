@@ -82,7 +82,9 @@ def test_windows_tool_names_on_a_linux_host_are_not_judged(tmp_path: Path, case_
         collect_files(store, [str(root)], CollectOptions(host="lin1", os_name="linux"))
     document = _hunt(case_dir, LOCATION)
     assert document.findings == []
-    assert "0 of 1 swept files" in " ".join(_coverage(document, LOCATION).notes)
+    notes = " ".join(_coverage(document, LOCATION).notes)
+    assert "0 of 1 swept files" in notes
+    assert "1 files swept as Linux are named like a Windows tool and were not judged" in notes
 
 
 def test_putty_called_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path) -> None:
