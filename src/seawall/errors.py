@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     INTERNAL = 4
+    INCOMPLETE = 5
+    """``hunt``: no unsuppressed finding, but a detection could not judge all of its input."""
 
 
 class SeawallError(Exception):

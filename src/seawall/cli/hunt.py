@@ -1,4 +1,5 @@
-"""`seawall hunt`: run detections on the case; exit 1 when unsuppressed findings are present.
+"""`seawall hunt`: run detections on the case; exit 1 when unsuppressed findings are present,
+5 when there are none but a detection could not judge all of its input (coverage ``partial``).
 
 Argument handling and rendering only: the hunt itself is :func:`seawall.detect.engine.hunt`, and
 the text view reads nothing but the result document, like every other renderer.
@@ -28,7 +29,7 @@ _SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-_STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
+_STATUS_STYLE = {"ran": "green", "partial": "bold yellow", "not-run": "yellow", "error": "red"}
 
 
 def _findings_table(document: ResultDocument) -> Table:
@@ -66,7 +67,7 @@ def _coverage_table(document: ResultDocument) -> Table:
             entry.detection_id,
             " ".join(entry.techniques),
             status,
-            found if entry.status == "ran" else "",
+            found if entry.status in ("ran", "partial") else "",
             escape("\n".join(n for n in notes if n)),
         )
     return table
@@ -79,11 +80,13 @@ def _render(console: Console, document: ResultDocument) -> None:
         console.print("No findings.")
     console.print(_coverage_table(document))
     open_count = len(document.unsuppressed)
-    ran = sum(1 for e in document.coverage if e.status == "ran")
+    ran = sum(1 for e in document.coverage if e.status in ("ran", "partial"))
     console.print(
         f"{len(document.findings)} findings ({open_count} unsuppressed); "
         f"{ran} of {len(document.coverage)} detections ran"
     )
+    for entry in document.incomplete:
+        console.print(escape(f"INCOMPLETE {entry.detection_id}: {entry.reason}"), style="yellow")
 
 
 def hunt(
@@ -99,7 +102,9 @@ def hunt(
     ),
     yara: list[Path] = typer.Option([], "--yara", help="YARA rules directory (repeatable)."),
     webroot: list[str] = typer.Option(
-        [], "--webroot", help="Web root to check for web shells (repeatable)."
+        [],
+        "--webroot",
+        help="Web root to check for web shells, as swept or its Windows path (repeatable).",
     ),
     locations: Path | None = typer.Option(
         None,
@@ -108,7 +113,8 @@ def hunt(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run detections on the case; exit 1 when unsuppressed findings are present."""
+    """Run detections on the case; exit 1 when unsuppressed findings are present, 5 when none
+    are but a detection could not judge all of its input."""
     if locations is not None:
         # A broken extension file is the user's input error (exit 3 at file:line), not a
         # detection error to discover in the coverage of every file detection.
@@ -128,3 +134,5 @@ def hunt(
     emit(as_json, document.model_dump(mode="json"), lambda c: _render(c, document))
     if document.unsuppressed:
         raise typer.Exit(int(ExitCode.FINDINGS))
+    if document.incomplete:  # nothing found, but not everything was judged: not "clean"
+        raise typer.Exit(int(ExitCode.INCOMPLETE))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from seawall.detect.schema import (
     shipped_detections,
 )
 from seawall.detect.techniques import current_techniques
+from seawall.detect.webroots import resolve_webroots
 from seawall.errors import SeawallError, UsageError
 from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
@@ -315,8 +316,12 @@ def run_detection(
         findings.setdefault(made.finding_id, made)
     found = list(findings.values())
     suppressed = sum(1 for f in found if f.suppressed)
+    # Partial coverage: it looked, but could not judge part of its input (the reason says what).
+    left_out = "; ".join(context.unjudged) if context.unjudged else None
+    status = "partial" if context.unjudged else "ran"
     return _Outcome(
-        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+        entry(status, left_out, findings=len(found), suppressed=suppressed, notes=context.notes),
+        found,
     )
 
 
@@ -361,11 +366,12 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
     }
+    options = request.options
+    if options.webroots:  # as the sweep recorded paths; one that names no swept file is an error
+        options = replace(options, webroots=resolve_webroots(store, options.webroots))
     run_id = store.start_run("hunt", arguments)
     outcomes = [
-        run_detection(
-            store, item, run_id, request.options, request.parameters.get(item.detection.id)
-        )
+        run_detection(store, item, run_id, options, request.parameters.get(item.detection.id))
         for item in selected
     ]
     findings = [f for outcome in outcomes for f in outcome.findings]
