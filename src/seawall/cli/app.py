@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
-from seawall import __version__
+import seawall
 from seawall.cli import attack, case, collect, intel, locations, pack
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
@@ -33,7 +33,7 @@ app.command("hunt")(hunt)
 
 def _version(value: bool) -> None:
     if value:
-        print(f"seawall {__version__}")
+        print(f"seawall {seawall.__version__}")
         raise typer.Exit()
 
 

@@ -7,6 +7,7 @@ the text view reads nothing but the result document, like every other renderer.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,12 +15,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from seawall.cli.output import JSON_OPTION, emit, open_case, warn
-from seawall.detect.analytics import HuntOptions
-from seawall.detect.engine import HuntRequest
-from seawall.detect.engine import hunt as run_hunt
 from seawall.errors import ExitCode
-from seawall.model.finding import ResultDocument
-from seawall.triage.locations import ToolLocations
+
+if TYPE_CHECKING:  # the engine and its analytics are imported when a hunt runs
+    from seawall.model.finding import ResultDocument
 
 _SEVERITY_STYLE = {
     "critical": "bold red",
@@ -109,6 +108,11 @@ def hunt(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run detections on the case; exit 1 when unsuppressed findings are present."""
+    from seawall.detect.analytics import HuntOptions
+    from seawall.detect.engine import HuntRequest
+    from seawall.detect.engine import hunt as run_hunt
+    from seawall.triage.locations import ToolLocations
+
     if locations is not None:
         # A broken extension file is the user's input error (exit 3 at file:line), not a
         # detection error to discover in the coverage of every file detection.

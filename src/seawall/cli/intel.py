@@ -12,17 +12,18 @@ from rich.table import Table
 
 from seawall.cli.output import JSON_OPTION, emit, open_case, warn
 from seawall.errors import UsageError
-from seawall.intel.catalog import list_indicators, list_sources
-from seawall.intel.importer import DEFAULT_MAX_BYTES, import_files
-from seawall.intel.lookup import Verdict, lookup
+from seawall.intel.sniff import DEFAULT_MAX_BYTES
+
+# The intel modules (Arrow, numpy, pymisp, stix2) are imported by the command that uses them, so
+# that `seawall --help` and every other command start without them.
 
 app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list.")
 
 _VERDICT_STYLE = {
-    Verdict.MALICIOUS: "bold red",
-    Verdict.SUSPICIOUS: "yellow",
-    Verdict.BENIGN: "green",
-    Verdict.UNKNOWN: "dim",
+    "malicious": "bold red",
+    "suspicious": "yellow",
+    "benign": "green",
+    "unknown": "dim",
 }
 
 
@@ -37,6 +38,8 @@ def import_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import indicator files; the format is told from the content."""
+    from seawall.intel.importer import import_files
+
     with open_case(ctx) as store:
         report = import_files(store, files, source, max_size)
     payload = report.as_dict()
@@ -86,6 +89,8 @@ def lookup_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What every source in the case says about each value (multi-source reputation)."""
+    from seawall.intel.lookup import lookup
+
     queries = _read_values(values or [], from_file)
     with open_case(ctx, create=False) as store:
         results = lookup(store, queries)
@@ -94,7 +99,7 @@ def lookup_(
     def render(console: Console) -> None:
         # Intel values are attacker-chosen text: escaped, so they cannot inject rich markup.
         for result in results:
-            style = _VERDICT_STYLE[result.verdict]
+            style = _VERDICT_STYLE[result.verdict.value]
             verdict = f"[{style}]{result.verdict.value:>10}[/{style}]"
             console.print(f"{verdict}  {escape(result.query)}")
             console.print(f"            {escape(result.reason)}")
@@ -121,6 +126,8 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Indicators in the case, with their sources."""
+    from seawall.intel.catalog import list_indicators
+
     with open_case(ctx, create=False) as store:
         rows = list_indicators(store, kind, source, limit)
 
@@ -140,6 +147,8 @@ def list_(
 @app.command("sources")
 def sources(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Imported intel files: name, format, SHA-256 and what each contributed."""
+    from seawall.intel.catalog import list_sources
+
     with open_case(ctx, create=False) as store:
         rows = list_sources(store)
 

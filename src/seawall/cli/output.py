@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from seawall.case.store import CaseStore
+if TYPE_CHECKING:  # the store loads DuckDB and Arrow: only commands that open a case pay for it
+    from seawall.case.store import CaseStore
 
 stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
@@ -69,6 +70,8 @@ def warn(message: str) -> None:
 def open_case(ctx: typer.Context, *, create: bool = True) -> CaseStore:
     """Open the ``--case`` store, and say so if opening it rolled back a run that was cut short
     (otherwise its rows would vanish without a word)."""
+    from seawall.case.store import CaseStore
+
     store = CaseStore.open(state(ctx).case_dir, create=create)
     for message in store.discarded:
         warn(message)

@@ -7,7 +7,7 @@ and cannot look for today, and which of the advisory's ATT&CK ids have moved sin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,15 +15,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from seawall.cli.output import JSON_OPTION, emit, warn
-from seawall.intel.packs.coverage import (
-    AttackEntry,
-    DetectionState,
-    ItemCoverage,
-    PackCoverage,
-    compute_coverage,
-)
-from seawall.intel.packs.loader import list_packs, load_pack, load_pack_file
-from seawall.intel.packs.schema import Pack
+
+if TYPE_CHECKING:  # packs (pydantic, YAML, the ATT&CK extract) load with the command
+    from seawall.intel.packs.coverage import (
+        AttackEntry,
+        DetectionState,
+        ItemCoverage,
+        PackCoverage,
+    )
+    from seawall.intel.packs.schema import Pack
 
 app = typer.Typer(
     no_args_is_help=True, help="Advisory packs: what an advisory asks, what covers it."
@@ -85,6 +85,8 @@ def _pack_row(pack: Pack) -> dict[str, Any]:
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """The advisory packs shipped with seawall."""
+    from seawall.intel.packs.loader import list_packs
+
     rows = [_pack_row(pack) for pack in list_packs()]
 
     def render(console: Console) -> None:
@@ -182,6 +184,9 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A pack's advisory, its ATT&CK ids then and now, and what covers each item today."""
+    from seawall.intel.packs.coverage import compute_coverage
+    from seawall.intel.packs.loader import load_pack
+
     pack = load_pack(pack_ref)
     coverage = compute_coverage(pack)
     for message in coverage.warnings:
@@ -196,6 +201,9 @@ def validate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check a pack file; errors name the file and line (exit 3), ATT&CK drift is a warning."""
+    from seawall.intel.packs.coverage import compute_coverage
+    from seawall.intel.packs.loader import load_pack_file
+
     pack = load_pack_file(path)
     coverage = compute_coverage(pack)
     for message in coverage.warnings:

@@ -22,6 +22,7 @@ from seawall.errors import BadInputError
 from seawall.intel import hygiene, normalize
 from seawall.intel.readers import read_document
 from seawall.intel.sightings import SightingRows
+from seawall.intel.sniff import DEFAULT_MAX_BYTES
 from seawall.model.indicator import (
     HASH_TYPES,
     IndicatorType,
@@ -30,10 +31,6 @@ from seawall.model.indicator import (
     RawIndicator,
 )
 from seawall.triage.knowngood import DUAL_USE_TAG, dual_use_note
-
-# Structured intel (XML/JSON) is parsed whole, so its size is capped; CISA's files are KBs and
-# large MISP exports rarely pass 100 MiB. ``--max-size`` raises the cap deliberately.
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(slots=True)
