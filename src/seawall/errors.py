@@ -13,6 +13,10 @@ class ExitCode(IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     INTERNAL = 4
+    # A hunt in which some detection failed (a YARA rule that does not compile, a missing rules
+    # directory): its answer is incomplete, so it must never pass for a clean hunt (0) nor be
+    # taken for "findings only" (1). It wins over 1; the findings it did make are still output.
+    DETECTION_ERROR = 5
 
 
 class SeawallError(Exception):

@@ -124,3 +124,11 @@ def test_an_assessment_by_another_version_is_not_trusted(tmp_path: Path, case_di
         document = hunt(store, HuntRequest(detection_ids=("web.webshell",)))
     assert document.findings == []
     assert document.coverage[0].status == "not-run"  # nothing reachable, nothing trusted
+
+
+def test_the_summary_names_the_language_with_its_article(tmp_path: Path, case_dir: Path) -> None:
+    site = tmp_path / "img" / "inetpub" / "wwwroot"
+    site.mkdir(parents=True)
+    (site / "x.asp").write_bytes(b'<%eval request("x")%>\n')
+    (finding,) = _hunt(case_dir, tmp_path / "img").findings
+    assert ": looks like an asp web shell (score" in finding.summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +26,7 @@ from rich.progress import (
 from rich.text import Text
 
 from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
-from seawall.errors import UsageError
+from seawall.errors import BadInputError, UsageError
 
 if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the command that runs
     from seawall.collect.files import OsName
@@ -71,6 +73,20 @@ def _progress_bar(total: int | None) -> Iterator[_Bar]:
         yield _Bar(progress, progress.add_task("sweep", total=total, nbytes=0))
 
 
+def _check_roots(paths: list[str]) -> None:
+    """Refuse a root that does not exist or cannot be read, before anything is written: a sweep
+    of nothing would otherwise end "0 files" with exit 0, as if the host had been looked at.
+    (Unreadable entries *inside* a root stay warnings: the rest of the tree is still swept.)"""
+    for path in paths:
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError as error:
+            raise BadInputError(f"cannot sweep: {error.strerror or error}", path) from None
+        wanted = os.R_OK | os.X_OK if stat.S_ISDIR(mode) else os.R_OK
+        if not os.access(path, wanted):
+            raise BadInputError("cannot sweep: permission denied", path)
+
+
 @app.command("files")
 def files(
     ctx: typer.Context,
@@ -111,6 +127,7 @@ def files(
         follow_symlinks=follow_symlinks,
         webshells=webshells,
     )
+    _check_roots(paths)
     with open_case(ctx) as store:
         if as_json or not stderr.is_terminal:
             report = collect_files(store, paths, options)
@@ -150,6 +167,7 @@ def disk(
     imports: list[Path] = typer.Option(
         [],
         "--import",
+        readable=False,
         help="Import a disk-usage CSV exported elsewhere (repeatable); without --path, no live"
         " snapshot is taken.",
     ),

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seawall.cli.output import JSON_OPTION, emit, open_case, warn
-from seawall.errors import UsageError
+from seawall.errors import BadInputError, UsageError
 from seawall.intel.sniff import DEFAULT_MAX_BYTES
 
 # The intel modules (Arrow, numpy, pymisp, stix2) are imported by the command that uses them, so
@@ -30,7 +30,9 @@ _VERDICT_STYLE = {
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="STIX 1.x/2.x, MISP JSON, CSV or text lists."),
+    files: list[Path] = typer.Argument(
+        ..., readable=False, help="STIX 1.x/2.x, MISP JSON, CSV or text lists."
+    ),
     source: str | None = typer.Option(None, "--source", help="Source name (default: file name)."),
     max_size: int = typer.Option(
         DEFAULT_MAX_BYTES, "--max-size", help="Largest intel file accepted, in bytes."
@@ -70,13 +72,26 @@ def import_(
 
 
 def _read_values(values: list[str], from_file: Path | None) -> list[str]:
+    """The values to look up, each distinct one once and in first-seen order: a list of
+    observables pulled from logs repeats the same few values thousands of times."""
     collected = list(values)
     if from_file is not None:
-        text = from_file.read_text(encoding="utf-8", errors="strict")
+        try:
+            data = from_file.read_bytes()
+        except OSError as error:
+            raise BadInputError(f"cannot read: {error.strerror or error}", str(from_file)) from None
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise BadInputError(
+                f"invalid UTF-8 at byte offset {error.start}; save the file as UTF-8",
+                f"{from_file}:{line}",
+            ) from None
         collected += [line.strip() for line in text.splitlines() if line.strip()]
     if not collected:
         raise UsageError("give at least one VALUE or --from-file FILE")
-    return collected
+    return list(dict.fromkeys(collected))
 
 
 @app.command("lookup")
@@ -84,7 +99,7 @@ def lookup_(
     ctx: typer.Context,
     values: list[str] = typer.Argument(None, help="Hashes, domains, URLs, IPs, e-mail addresses."),
     from_file: Path | None = typer.Option(
-        None, "--from-file", help="Also look up every line of this file."
+        None, "--from-file", readable=False, help="Also look up every line of this file."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -26,7 +26,10 @@ app = typer.Typer(
 )
 
 LOCATIONS_OPTION = typer.Option(
-    None, "--locations", help="YAML file of extra standard tool locations (extends the table)."
+    None,
+    "--locations",
+    readable=False,
+    help="YAML file of extra standard tool locations (extends the table).",
 )
 # by the values of seawall.triage.locations.Verdict
 _VERDICT_STYLE = {
@@ -128,7 +131,7 @@ def check(
 
 @app.command("validate")
 def validate(
-    file: Path = typer.Argument(..., help="Extension YAML file to check."),
+    file: Path = typer.Argument(..., readable=False, help="Extension YAML file to check."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check an extension file; errors name the file and line (exit 3)."""

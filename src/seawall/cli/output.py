@@ -24,6 +24,9 @@ stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+# Every file or directory option is declared ``readable=False``: the command reads the input
+# itself and reports one it cannot read as bad input (exit 3) at its path, as the README says,
+# where the parser would call it a usage error (exit 2).
 
 
 @dataclass(frozen=True, slots=True)

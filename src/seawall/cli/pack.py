@@ -197,7 +197,7 @@ def show(
 
 @app.command("validate")
 def validate(
-    path: Path = typer.Argument(..., help="Pack file to check."),
+    path: Path = typer.Argument(..., readable=False, help="Pack file to check."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check a pack file; errors name the file and line (exit 3), ATT&CK drift is a warning."""

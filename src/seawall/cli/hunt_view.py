@@ -1,0 +1,179 @@
+"""How a hunt's findings read for a person: the summary first, then the detail.
+
+A hunt of a real host makes hundreds of findings; printed one table row each they run to
+thousands of lines with no totals. The text view therefore opens with what a responder needs
+before any row: whether the hunt is complete (a detection in error means it may have missed
+what it looked for, and says so before anything else), the findings by severity, by detection
+and by host, and the detections that did not run and why. The rows follow, then the coverage,
+and a closing line repeats the totals at the bottom of a long scroll.
+
+Renderers read only :class:`~seawall.model.finding.ResultDocument` (or the findings stored in
+the case, for ``seawall findings``), like every other view.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from seawall.model.finding import CoverageEntry, Finding, ResultDocument
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+_STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
+DUAL_USE = "dual-use"
+DUAL_USE_RULE = "judged by location"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 finding``, ``2 findings`` (``many`` for irregular plurals)."""
+    return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
+
+
+def _counts(counter: Counter[str], order: Sequence[str] = ()) -> str:
+    """``2 high, 1 medium``: in ``order`` when given, else most common first."""
+    if order:
+        items = [(key, counter[key]) for key in order if counter[key]]
+    else:
+        items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{escape(key)} {count:,}" for key, count in items)
+
+
+def _first_line(text: str | None) -> str:
+    """A coverage reason's first line (a YARA compiler error goes on with a code frame)."""
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
+def is_dual_use(finding: Finding) -> bool:
+    """Whether the finding's indicator is a known-good binary's hash (tagged at import)."""
+    return any(
+        item.indicator is not None and DUAL_USE in item.indicator.tags for item in finding.evidence
+    )
+
+
+def render_summary(
+    console: Console, findings: Sequence[Finding], coverage: Sequence[CoverageEntry]
+) -> None:
+    """The totals a responder reads first; ``coverage`` is empty for stored findings."""
+    failed = [entry for entry in coverage if entry.status == "error"]
+    if failed:
+        console.print(
+            f"[bold red]INCOMPLETE:[/] {plural(len(failed), 'detection')} failed, so this hunt"
+            " may have missed what it looked for (exit 5):"
+        )
+        for entry in failed:
+            console.print(
+                f"  [red]✗[/] {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+            )
+    open_findings = [f for f in findings if not f.suppressed]
+    suppressed = len(findings) - len(open_findings)
+    kept = f" ({suppressed:,} suppressed, with the reason)" if suppressed else ""
+    if not open_findings:
+        console.print(f"[bold]No findings to review[/]{kept}.")
+    else:
+        console.print(f"[bold]{plural(len(open_findings), 'finding')} to review[/]{kept}")
+        severities = Counter(str(f.severity) for f in open_findings)
+        console.print(f"  by severity: {_counts(severities, _SEVERITY_ORDER)}")
+        console.print(f"  by detection: {_counts(Counter(f.detection_id for f in open_findings))}")
+        hosts = Counter(f.host or "(no host)" for f in open_findings)
+        console.print(f"  {plural(len(hosts), 'host')} touched: {_counts(hosts)}")
+        dual = sum(1 for f in open_findings if is_dual_use(f))
+        if dual:
+            console.print(
+                f"  {plural(dual, 'finding')} on dual-use hashes (legitimate tools the actors"
+                f" used): {DUAL_USE_RULE}"
+            )
+    if coverage:
+        statuses = Counter(entry.status for entry in coverage)
+        console.print(
+            f"[bold]Detections:[/] {len(coverage):,} selected, {statuses['ran']:,} ran,"
+            f" {statuses['not-run']:,} not run, {statuses['error']:,} failed"
+        )
+        for entry in coverage:
+            if entry.status == "not-run":
+                console.print(
+                    f"  not run: {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+                )
+
+
+def findings_table(findings: Iterable[Finding], title: str = "Findings") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("severity", "detection", "host", "what", "why"):
+        table.add_column(column, overflow="fold")
+    for finding in findings:
+        style = "dim" if finding.suppressed else SEVERITY_STYLE[finding.severity]
+        severity = f"[{style}]{finding.severity}[/]"
+        if finding.suppressed:
+            severity += "\n[dim](suppressed)[/]"
+        verdict = f"[bold]{escape(finding.verdict)}[/] {escape(' '.join(finding.techniques))}"
+        why = [verdict]
+        if is_dual_use(finding):
+            why.append(f"[magenta]{DUAL_USE}: {DUAL_USE_RULE}[/]")
+        why += [escape(reason) for reason in finding.reasons]
+        table.add_row(
+            severity,
+            finding.detection_id,
+            escape(finding.host or ""),
+            escape(finding.summary),
+            "\n".join(why),
+        )
+    return table
+
+
+def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
+    table = Table(title="Coverage", title_justify="left")
+    for column in ("detection", "techniques", "status", "findings", "reason / notes"):
+        table.add_column(column, overflow="fold")
+    for entry in coverage:
+        status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
+        found = f"{entry.findings}" + (
+            f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
+        )
+        notes = [entry.reason or "", *entry.notes]
+        table.add_row(
+            entry.detection_id,
+            " ".join(entry.techniques),
+            status,
+            found if entry.status == "ran" else "",
+            escape("\n".join(n for n in notes if n)),
+        )
+    return table
+
+
+def closing_line(findings: Sequence[Finding], coverage: Sequence[CoverageEntry]) -> str:
+    """The totals again, as the last line of a long output."""
+    open_count = sum(1 for f in findings if not f.suppressed)
+    text = f"{plural(len(findings), 'finding')} ({open_count:,} to review)"
+    if coverage:
+        ran = sum(1 for e in coverage if e.status == "ran")
+        failed = sum(1 for e in coverage if e.status == "error")
+        text += f"; {ran:,} of {plural(len(coverage), 'detection')} ran"
+        if failed:
+            text += f", {failed:,} failed: the hunt is incomplete"
+    return text
+
+
+def render_hunt(console: Console, document: ResultDocument) -> None:
+    """Summary, then every finding, then the coverage, then the totals again."""
+    console.print(
+        f"Hunt {document.run_id[:12]}"
+        + (f" (pack {escape(document.pack)})" if document.pack else "")
+        + f" on case {escape(document.case)}"
+    )
+    render_summary(console, document.findings, document.coverage)
+    if document.findings:
+        console.print(findings_table(document.findings))
+    console.print(coverage_table(document.coverage))
+    console.print(closing_line(document.findings, document.coverage))
