@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, plural, stderr, warn
 from seawall.errors import BadInputError, UsageError
 
 if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the command that runs
@@ -144,10 +144,10 @@ def files(
     def render(console: Console) -> None:
         console.print(
             escape(
-                f"{report.files} files on {report.host}: {report.hashed} hashed"
-                f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused} unchanged (hashes"
-                f" re-used), {report.too_large} over --max-size, {report.skipped} skipped,"
-                f" {report.excluded} excluded, {len(report.warnings)} warnings"
+                f"{plural(report.files, 'file')} on {report.host}: {report.hashed:,} hashed"
+                f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused:,} unchanged (hashes"
+                f" re-used), {report.too_large:,} over --max-size, {report.skipped:,} skipped,"
+                f" {report.excluded:,} excluded, {plural(len(report.warnings), 'warning')}"
                 f" (run {report.run_id})"
             )
         )
@@ -186,10 +186,12 @@ def disk(
         skipped = sum(1 for i in report.imports if i.already_imported)
         console.print(
             escape(
-                f"{report.snapshots} disk snapshot rows: {report.mounts} file systems and"
-                f" {report.directories} directories on {report.host}, {report.imported_rows}"
-                f" imported from {len(report.imports) - skipped} CSV files ({skipped} already"
-                f" imported), {len(report.warnings)} warnings (run {report.run_id})"
+                f"{plural(report.snapshots, 'disk snapshot row')}:"
+                f" {plural(report.mounts, 'file system')} and"
+                f" {plural(report.directories, 'directory', 'directories')} on {report.host},"
+                f" {report.imported_rows:,} imported from"
+                f" {plural(len(report.imports) - skipped, 'CSV file')} ({skipped:,} already"
+                f" imported), {plural(len(report.warnings), 'warning')} (run {report.run_id})"
             )
         )
 

@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, plural
+
 if TYPE_CHECKING:
     from seawall.model.finding import CoverageEntry, Finding, ResultDocument
 
@@ -33,13 +35,6 @@ SEVERITY_STYLE = {
 }
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 _STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
-DUAL_USE = "dual-use"
-DUAL_USE_RULE = "judged by location"
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """``1 finding``, ``2 findings`` (``many`` for irregular plurals)."""
-    return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
 
 
 def _counts(counter: Counter[str], order: Sequence[str] = ()) -> str:
@@ -48,7 +43,7 @@ def _counts(counter: Counter[str], order: Sequence[str] = ()) -> str:
         items = [(key, counter[key]) for key in order if counter[key]]
     else:
         items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{escape(key)} {count:,}" for key, count in items)
+    return ", ".join(f"{count:,} {escape(key)}" for key, count in items)
 
 
 def _first_line(text: str | None) -> str:
@@ -88,12 +83,16 @@ def render_summary(
         console.print(f"  by severity: {_counts(severities, _SEVERITY_ORDER)}")
         console.print(f"  by detection: {_counts(Counter(f.detection_id for f in open_findings))}")
         hosts = Counter(f.host or "(no host)" for f in open_findings)
-        console.print(f"  {plural(len(hosts), 'host')} touched: {_counts(hosts)}")
+        touched = ", ".join(
+            f"{escape(host)} ({count:,})"
+            for host, count in sorted(hosts.items(), key=lambda item: (-item[1], item[0]))
+        )
+        console.print(f"  {plural(len(hosts), 'host')} touched: {touched}")
         dual = sum(1 for f in open_findings if is_dual_use(f))
         if dual:
             console.print(
                 f"  {plural(dual, 'finding')} on dual-use hashes (legitimate tools the actors"
-                f" used): {DUAL_USE_RULE}"
+                " used): judged by location"
             )
     if coverage:
         statuses = Counter(entry.status for entry in coverage)
@@ -108,28 +107,28 @@ def render_summary(
                 )
 
 
-def findings_table(findings: Iterable[Finding], title: str = "Findings") -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("severity", "detection", "host", "what", "why"):
-        table.add_column(column, overflow="fold")
+def render_findings(console: Console, findings: Sequence[Finding], title: str = "Findings") -> None:
+    """Every finding as a short block: a heading line, what matched, then one line per reason.
+
+    Blocks rather than a table: a table's narrow columns folded each reason over many lines
+    (a 300-finding hunt ran to 2,196 lines), and a block keeps each reason on a line of its
+    own that a reader can scan and grep.
+    """
+    console.print(f"[bold]{title}[/] ({len(findings):,})")
     for finding in findings:
         style = "dim" if finding.suppressed else SEVERITY_STYLE[finding.severity]
-        severity = f"[{style}]{finding.severity}[/]"
-        if finding.suppressed:
-            severity += "\n[dim](suppressed)[/]"
-        verdict = f"[bold]{escape(finding.verdict)}[/] {escape(' '.join(finding.techniques))}"
-        why = [verdict]
-        if is_dual_use(finding):
-            why.append(f"[magenta]{DUAL_USE}: {DUAL_USE_RULE}[/]")
-        why += [escape(reason) for reason in finding.reasons]
-        table.add_row(
-            severity,
-            finding.detection_id,
-            escape(finding.host or ""),
-            escape(finding.summary),
-            "\n".join(why),
+        state = " [dim](suppressed)[/]" if finding.suppressed else ""
+        techniques = " ".join(finding.techniques)
+        host = f" on {escape(finding.host)}" if finding.host else ""
+        console.print(
+            f"[{style}]{finding.severity}[/]{state} {escape(finding.detection_id)}{host}"
+            f"  [bold]{escape(finding.verdict)}[/] {escape(techniques)}"
         )
-    return table
+        console.print(f"  {escape(finding.summary)}")
+        if is_dual_use(finding):
+            console.print(f"  [magenta]· {DUAL_USE_MARK}[/]")
+        for reason in finding.reasons:
+            console.print(f"  · {escape(reason)}")
 
 
 def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
@@ -174,6 +173,6 @@ def render_hunt(console: Console, document: ResultDocument) -> None:
     )
     render_summary(console, document.findings, document.coverage)
     if document.findings:
-        console.print(findings_table(document.findings))
+        render_findings(console, document.findings)
     console.print(coverage_table(document.coverage))
     console.print(closing_line(document.findings, document.coverage))

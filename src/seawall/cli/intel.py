@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, open_case, warn
+from seawall.cli.output import DUAL_USE_MARK, JSON_OPTION, emit, open_case, plural, warn
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.sniff import DEFAULT_MAX_BYTES
 
@@ -37,13 +37,21 @@ def import_(
     max_size: int = typer.Option(
         DEFAULT_MAX_BYTES, "--max-size", help="Largest intel file accepted, in bytes."
     ),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        help="Read every file as this format instead of telling it from the content: stix1,"
+        " stix2, misp, text, csv, loki-hash, loki-c2, loki-filename. Text that does not look"
+        " like an indicator list is refused unless a format is named.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import indicator files; the format is told from the content."""
+    """Import indicator files; the format is told from the content, and text that is not an
+    indicator list (prose, a checksum list, a log) is refused (exit 3) unless --format says."""
     from seawall.intel.importer import import_files
 
     with open_case(ctx) as store:
-        report = import_files(store, files, source, max_size)
+        report = import_files(store, files, source, max_size, format)
     payload = report.as_dict()
     for item in payload["warnings"]:
         warn(f"{item['location']}: {item['message']}")
@@ -55,18 +63,23 @@ def import_(
                     escape(f"{result.path}: already imported (sha256 {result.sha256[:16]}…)")
                 )
                 continue
-            kinds = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
+            kinds = ", ".join(f"{n:,} {t}" for t, n in sorted(result.by_type.items()))
             path = escape(result.path)
+            dual = f", {len(result.dual_use):,} dual-use" if result.dual_use else ""
             console.print(
-                f"{path}: [bold]{result.format}[/bold] {result.indicators} indicators"
-                f" ({kinds or 'none'}), {result.new_indicators} new;"
-                f" {len(result.rejected)} rejected, {len(result.benign)} benign,"
-                f" {len(result.warnings)} warnings"
+                f"{path}: [bold]{result.format}[/bold] {plural(result.indicators, 'indicator')}"
+                f" ({kinds or 'none'}), {result.new_indicators:,} new;"
+                f" {len(result.rejected):,} rejected, {len(result.benign):,} benign{dual},"
+                f" {plural(len(result.warnings), 'warning')}"
             )
         for item in payload["rejected"]:
             console.print(escape(f"  rejected {item['type']} {item['value']}: {item['reason']}"))
         for item in payload["benign"]:
             console.print(escape(f"  benign {item['type']} {item['value']}: {item['reason']}"))
+        for item in payload["dual_use"]:
+            # stays a live indicator: the actors ran the tool; a hit matters where it should not be
+            line = f"  {DUAL_USE_MARK}: {item['type']} {item['value']}: {item['note']}"
+            console.print(f"[magenta]{escape(line)}[/]")
 
     emit(as_json, payload, render)
 
@@ -116,7 +129,8 @@ def lookup_(
         for result in results:
             style = _VERDICT_STYLE[result.verdict.value]
             verdict = f"[{style}]{result.verdict.value:>10}[/{style}]"
-            console.print(f"{verdict}  {escape(result.query)}")
+            dual = f"  [magenta]({DUAL_USE_MARK})[/]" if result.dual_use else ""
+            console.print(f"{verdict}  {escape(result.query)}{dual}")
             console.print(f"            {escape(result.reason)}")
             for match in result.matches:
                 confidence = "-" if match.confidence is None else match.confidence
@@ -151,10 +165,14 @@ def list_(
         for row in rows:
             note = row["rejected_reason"] and f"rejected: {row['rejected_reason']}"
             note = note or (row["benign_reason"] and f"benign: {row['benign_reason']}") or ""
+            if row["dual_use"]:
+                note = "; ".join(filter(None, [DUAL_USE_MARK, note]))
             confidence = "" if row["confidence"] is None else str(row["confidence"])
-            table.add_row(row["type"], row["value"], ", ".join(row["sources"]), confidence, note)
+            # values and source names are attacker-chosen text: escaped, never read as markup
+            cells = (row["value"], ", ".join(row["sources"]), confidence, note)
+            table.add_row(row["type"], *(escape(cell) for cell in cells))
         console.print(table)
-        console.print(f"{len(rows)} indicators")
+        console.print(plural(len(rows), "indicator"))
 
     emit(as_json, {"indicators": rows, "count": len(rows)}, render)
 

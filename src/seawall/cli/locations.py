@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit
+from seawall.cli.output import JSON_OPTION, emit, plural
 from seawall.errors import UsageError
 
 if TYPE_CHECKING:  # the table's models (pydantic) load with the command that reads the table
@@ -81,7 +81,7 @@ def list_tools(locations: Path | None = LOCATIONS_OPTION, as_json: bool = JSON_O
             folders = "\n".join(tool["folders"]) or "[dim](none: every copy is non-standard)[/]"
             table.add_row(escape(tool["name"]), folders, escape(", ".join(tool["sources"])))
         console.print(table)
-        console.print(f"{len(tools)} tools")
+        console.print(plural(len(tools), "tool"))
 
     emit(as_json, {"tools": tools}, render)
 
@@ -145,6 +145,7 @@ def validate(
         as_json,
         result,
         lambda c: c.print(
-            f"{escape(str(file))}: valid, {len(groups)} entries for {len(names)} tools"
+            f"{escape(str(file))}: valid, {plural(len(groups), 'entry', 'entries')} for"
+            f" {plural(len(names), 'tool')}"
         ),
     )

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, warn
+from seawall.cli.output import JSON_OPTION, emit, plural, warn
 
 if TYPE_CHECKING:  # packs (pydantic, YAML, the ATT&CK extract) load with the command
     from seawall.intel.packs.coverage import (
@@ -104,7 +104,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
                 f"{row['techniques']}/{row['software']}/{row['mitigations']}",
             )
         console.print(table)
-        console.print(f"{len(rows)} packs")
+        console.print(plural(len(rows), "pack"))
 
     emit(as_json, {"packs": rows, "count": len(rows)}, render)
 
@@ -220,8 +220,9 @@ def validate(
 
     def render(console: Console) -> None:
         counts = (
-            f"{len(pack.techniques)} techniques, {len(pack.software)} software,"
-            f" {len(pack.mitigations)} guidance items, {len(coverage.warnings)} warnings"
+            f"{plural(len(pack.techniques), 'technique')}, {len(pack.software)} software,"
+            f" {plural(len(pack.mitigations), 'guidance item')},"
+            f" {plural(len(coverage.warnings), 'warning')}"
         )
         console.print(f"{escape(str(path))}: valid pack [bold]{pack.id}[/] ({counts})")
 
