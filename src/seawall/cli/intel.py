@@ -177,6 +177,39 @@ def list_(
     emit(as_json, {"indicators": rows, "count": len(rows)}, render)
 
 
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., help="Source name, or the SHA-256 of its file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Take a source and its sightings out of the case (one transaction); indicators that no
+    other source sighted go too, the others keep their remaining sources."""
+    from seawall.intel.remove import remove_source
+
+    with open_case(ctx, create=False) as store:
+        removal = remove_source(store, source)
+
+    def render(console: Console) -> None:
+        console.print(
+            escape(
+                f"removed {removal.name} (sha256 {removal.sha256[:16]}…):"
+                f" {plural(removal.sightings, 'sighting')};"
+                f" {plural(removal.indicators_removed, 'indicator')} no other source knows"
+                f" removed, {removal.indicators_kept:,} kept by other sources"
+            )
+        )
+        if removal.findings_citing:
+            console.print(
+                escape(
+                    f"{plural(removal.findings_citing, 'stored finding')} cite this source:"
+                    " run `seawall hunt` again to bring them up to date"
+                )
+            )
+
+    emit(as_json, removal.as_dict(), render)
+
+
 @app.command("sources")
 def sources(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Imported intel files: name, format, SHA-256 and what each contributed."""
