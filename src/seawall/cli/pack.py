@@ -32,6 +32,7 @@ app = typer.Typer(
 _STATUS_STYLE = {
     "covered": "green",
     "exists": "green",
+    "conditional": "cyan",
     "active": "green",
     "missing": "yellow",
     "revoked": "yellow",
@@ -176,6 +177,14 @@ def _render_show(console: Console, pack: Pack, coverage: PackCoverage) -> None:
     summary = coverage.summary()
     for kind in ("techniques", "software", "mitigations", "detections"):
         console.print(f"[bold]{kind}:[/] {_summary_line(summary[kind])}")
+    conditional = {s.id: s.needs for s in coverage.detections if s.status == "conditional"}
+    if conditional:
+        console.print(
+            "[bold]conditional[/]: covered only by detections that cannot run on their own;"
+            " each needs your input first:"
+        )
+        for ident, needs in sorted(conditional.items()):
+            console.print(f"  {escape(ident)} needs {escape(needs or '')}")
 
 
 @app.command("show")

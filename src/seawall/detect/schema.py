@@ -80,6 +80,10 @@ class Detection(BaseModel):
     guidance: list[Text] = Field(default_factory=list)
     severity: Severity
     requires: list[TableName] = Field(default_factory=list)
+    # What the user must give before this detection can run at all (their YARA rules, a history
+    # of snapshots to baseline against); pack coverage then counts it as "conditional", not as
+    # covering a technique on its own.
+    needs_input: Text | None = None
     sql: Text | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$")] | None = None
     parameters: Annotated[dict[str, JsonValue], AfterValidator(_parameters)] = Field(
