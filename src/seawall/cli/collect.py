@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from seawall.cli.output import JSON_OPTION, emit, open_case, plural, stderr, warn
+from seawall.cli.progress import progress
 from seawall.errors import BadInputError, UsageError
 
 if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the command that runs
@@ -34,43 +21,6 @@ if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
 _OS_CHOICES: dict[str, OsName] = {"windows": "windows", "linux": "linux", "auto": "auto"}
-
-
-class _Rate(ProgressColumn):
-    """files/s from rich's own speed estimate, MB/s from the bytes hashed since the start."""
-
-    def render(self, task: Task) -> Text:
-        elapsed = task.elapsed or 0.0
-        files = task.speed or (task.completed / elapsed if elapsed else 0.0)
-        megabytes = task.fields.get("nbytes", 0) / 1e6 / elapsed if elapsed else 0.0
-        return Text(f"{files:,.0f} files/s {megabytes:,.1f} MB/s", style="progress.data.speed")
-
-
-class _Bar:
-    """Adapts a rich task to the library's ``Progress`` protocol."""
-
-    def __init__(self, progress: Progress, task: TaskID) -> None:
-        self.progress = progress
-        self.task = task
-        self.nbytes = 0
-
-    def advance(self, files: int, nbytes: int) -> None:
-        self.nbytes += nbytes
-        self.progress.update(self.task, advance=files, nbytes=self.nbytes)
-
-
-@contextmanager
-def _progress_bar(total: int | None) -> Iterator[_Bar]:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("sweeping"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        yield _Bar(progress, progress.add_task("sweep", total=total, nbytes=0))
 
 
 def _check_roots(paths: list[str]) -> None:
@@ -129,12 +79,11 @@ def files(
     )
     _check_roots(paths)
     with open_case(ctx) as store:
-        if as_json or not stderr.is_terminal:
-            report = collect_files(store, paths, options)
-        else:
-            total = count_files(prepare_roots(paths), options)
-            with _progress_bar(total) as bar:
-                report = collect_files(store, paths, options, bar)
+        # a bar on a terminal (after a fast count, for the time left), else a line every few
+        # seconds: a sweep of millions of files must not look hung in a log or a pipe
+        total = count_files(prepare_roots(paths), options) if stderr.is_terminal else None
+        with progress(stderr, "sweeping", "files", total) as reporter:
+            report = collect_files(store, paths, options, reporter)
     payload = report.as_dict()
     for item in report.warnings:
         warn(f"{item.path}: {item.message}")
