@@ -138,6 +138,20 @@ CASES = [
         unreadable=True,
     ),
     Case(
+        "hunt --detections: unreadable directory",
+        lambda t: [*_swept(t), "hunt", "--detections", _locked_dir(t)],
+        ExitCode.BAD_INPUT,
+        "locked: cannot read: Permission denied",
+        unreadable=True,
+    ),
+    Case(
+        "collect disk --import: unreadable file",
+        lambda t: ["--case", str(t / "c"), "collect", "disk", "--import", _file(t, "d.csv", "", 0)],
+        ExitCode.BAD_INPUT,
+        "d.csv: Permission denied",
+        unreadable=True,
+    ),
+    Case(
         "pack validate: missing file",
         lambda t: ["pack", "validate", str(t / "nope.yml")],
         ExitCode.USAGE,

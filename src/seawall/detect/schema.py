@@ -147,7 +147,11 @@ def load_directory(directory: Path) -> list[LoadedDetection]:
     """Every ``*.yml``/``*.yaml`` file of a user's detection directory, in name order."""
     if not directory.is_dir():
         raise UsageError(f"--detections {directory}: not a directory")
-    return [LoadedDetection(_read(e, str(e)), str(e)) for e in _entries(directory)]
+    try:
+        entries = _entries(directory)
+    except OSError as error:
+        raise BadInputError(f"cannot read: {error.strerror or error}", str(directory)) from None
+    return [LoadedDetection(_read(e, str(e)), str(e)) for e in entries]
 
 
 def shipped_detections() -> list[LoadedDetection]:
