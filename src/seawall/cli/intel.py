@@ -17,7 +17,7 @@ from seawall.intel.sniff import DEFAULT_MAX_BYTES
 # The intel modules (Arrow, numpy, pymisp, stix2) are imported by the command that uses them, so
 # that `seawall --help` and every other command start without them.
 
-app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list.")
+app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list, remove.")
 
 _VERDICT_STYLE = {
     "malicious": "bold red",
