@@ -177,3 +177,11 @@ def test_a_webroot_that_names_no_swept_file_is_a_usage_error(
     assert run(argv) == ExitCode.USAGE
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["message"].startswith("--webroot 'D:\\\\inetpub' matches no swept file")
+
+
+def test_the_summary_names_the_language_with_its_article(tmp_path: Path, case_dir: Path) -> None:
+    site = tmp_path / "img" / "inetpub" / "wwwroot"
+    site.mkdir(parents=True)
+    (site / "x.asp").write_bytes(b'<%eval request("x")%>\n')
+    (finding,) = _hunt(case_dir, tmp_path / "img").findings
+    assert ": looks like an asp web shell (score" in finding.summary

@@ -155,8 +155,9 @@ class ResultDocument(_Frozen):
 
     @property
     def incomplete(self) -> list[CoverageEntry]:
-        """Detections that ran but could not judge part of their input (``partial``)."""
-        return [entry for entry in self.coverage if entry.status == "partial"]
+        """Detections that failed or could not judge part of their input (``error``,
+        ``partial``): the hunt's answer is incomplete (``seawall hunt`` exits 5)."""
+        return [entry for entry in self.coverage if entry.status in ("error", "partial")]
 
     @property
     def unsuppressed(self) -> list[Finding]:

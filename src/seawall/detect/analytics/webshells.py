@@ -92,7 +92,7 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
         if recency:
             reasons.append(recency)
         yield Hit(
-            summary=f"{judged_path(row)}: looks like a {result.language or 'script'} web shell"
+            summary=f"{judged_path(row)}: looks like {_a(result.language or 'script')} web shell"
             f" (score {result.score:.0f})",
             keys=(row.get("host"), row.get("path"), row.get("sha256")),
             evidence=(evidence({**row, "webshell_features": result.features}),),
@@ -117,3 +117,8 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
             f"none of the {unreachable} web-root scripts is reachable any more: the assessment"
             " needs the evidence's bytes"
         )
+
+
+def _a(word: str) -> str:
+    """``a php``, ``an asp``: the article by the word's first letter (the language names)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
