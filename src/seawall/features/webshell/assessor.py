@@ -44,7 +44,12 @@ from seawall.features.webshell.flow import (
     _standalone,
     _wrappers,
 )
+from seawall.features.webshell.cfml import cfml_rules
+from seawall.features.webshell.classic_asp import classic_asp_rules
+from seawall.features.webshell.dotnet import dotnet_rules
 from seawall.features.webshell.host import host_abuse
+from seawall.features.webshell.java import java_rules
+from seawall.features.webshell.perl import perl_rules
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
@@ -91,7 +96,8 @@ _LANG_BY_EXT: dict[str, str] = {
     **dict.fromkeys((".jsp", ".jspf", ".jsw", ".jsv"), "jsp"),
     ".jspx": "jspx",
     **dict.fromkeys((".pl", ".cgi", ".pm"), "perl"),
-    **dict.fromkeys((".cfm", ".cfml", ".cfc", ".shtml", ".py", ".rb", ".sh"), "other"),
+    **dict.fromkeys((".cfm", ".cfml", ".cfc"), "cfml"),
+    **dict.fromkeys((".shtml", ".py", ".rb", ".sh"), "other"),
 }
 
 #: File extensions a web server may execute server-side; the files a web-shell sweep looks at.
@@ -129,7 +135,7 @@ _COMMENT_RE = re.compile(r"/\*.{0,2000}?\*/", re.S)
 _EVAL_CALL_RE = re.compile(
     r"(?:eval(?<![\w$>.:]eval)|execute(?<![\w$>.:]execute)"
     r"|executeglobal(?<![\w$>.:]executeglobal)|assert(?<![\w$>.:]assert))"
-    r"\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
+    r"(?![\w])\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
 )
 _OBF_PROGID_RE = re.compile(r"createobject\s*\(\s*[^)\n]{0,80}?(?:chr[wb]?\s*\(|\"\s*&)")
 _ESCAPE_RE = re.compile(r"\\x([0-9a-f]{2})")
@@ -376,9 +382,43 @@ def _tools(text: str, sc: _Scorer) -> None:
         )
 
 
+def _utf16_as_latin1(data: bytes) -> bytes:
+    """A UTF-16 file (with its byte-order mark, as IIS and Tomcat read it) as one byte per
+    character, so that every pass sees its code; other bytes are returned unchanged."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) or len(data) < 4:
+        return data
+    text = data.decode("utf-16", errors="replace")
+    return text.encode("latin-1", errors="replace")
+
+
+_XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
+_DOTNET_SNIFF_RE = re.compile(r"<%@\s*(?:page|webhandler|webservice)\b[^%]{0,200}language\s*=\s*[\"']?(?:c#|vb|jscript)")
+
+
+def _language_rules(language: str | None, head: str, sc: _Scorer) -> None:
+    """Per-language behaviour rules (``head``: the lower-cased first DEEP_BYTES). A file whose
+    content is in another language than its extension says (C# in a ``.asp``, JSP in a
+    ``.asp``) gets that language's rules too: corpora and attackers both mislabel files."""
+    if language in ("jsp", "jspx") or "getparameter" in head:
+        if language == "jspx" or "<jsp:scriptlet" in head:
+            for entity, char in _XML_ENTITIES:
+                head = head.replace(entity, char)
+        java_rules(head, sc)
+    if language == "aspx" or (language in ("asp", None) and _DOTNET_SNIFF_RE.search(head)):
+        dotnet_rules(head, sc)
+    elif language == "asp":
+        classic_asp_rules(head, sc)
+    if language == "cfml":
+        cfml_rules(head, sc)
+    elif language == "perl":
+        perl_rules(head, sc)
+
+
 def assess(data: bytes, name: str) -> WebshellAssessment:
     """Score ``data`` (the file's bytes; ``name`` gives its extension) as a possible web shell."""
-    data = data[:MAX_BYTES]
+    data = _utf16_as_latin1(data[:MAX_BYTES])
     language = _language(data, name)
     text = data.decode("latin-1").lower()
     sc = _Scorer()
@@ -408,6 +448,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
     wrapped_sinks(norm, sc)
+    _language_rules(language, head, sc)
     host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):

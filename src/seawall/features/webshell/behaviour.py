@@ -1,0 +1,234 @@
+"""Shared machinery of the per-language behaviour rules (``java``, ``dotnet``, ``cfml``, ``perl``).
+
+A behaviour rule names something a page does (runs an OS command, loads a class, writes a file,
+opens a database or a socket) and says how strongly it counts when the page's request data
+reaches it, when it merely sits in a page that reads request data, and when it stands alone.
+The language modules give their request sources and sinks; this module follows request data
+through assignments (several steps: ``String c = request.getParameter("c"); String[] a =
+c.split(" "); ... exec(a)``) and scores each rule once, with a reason that names the behaviour
+(``request data → Runtime.exec (OS command)``). Textual and bounded like the rest of the
+assessor: no parser, nothing executed, work capped per file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from seawall.features.webshell.flow import _names_re, _Scorer
+
+__all__ = ["Rule", "apply_rules", "call_args", "file_writes", "propagate"]
+
+_MAX_STATEMENTS = 6000
+_MAX_NAMES = 150
+_STEPS = 4
+_ARGS_LIMIT = 600
+
+# ``[modifiers] [Type[<...>][]] name = rhs`` (Java/C#), ``Dim name As T = rhs`` (VB), ``my $x =``
+# (Perl), ``<cfset x = rhs`` (CFML), ``name += rhs``; the name is the last identifier before "=".
+_ASSIGN_RE = re.compile(
+    r"([$@%]?[a-z_][\w.]*)\s*(?:\[[^\]=]{0,40}\]|\{[^}=]{0,40}\})?\s*(?:\+|\.)?=(?![=~>])(.*)",
+    re.S,
+)
+# Perl ``my ($name, $value) = split(/=/, $pair)``: every name of the list.
+_LIST_ASSIGN_RE = re.compile(r"\(\s*((?:my\s+)?\$\w+(?:\s*,\s*(?:my\s+)?\$\w+)+)\s*\)\s*=(?![=~>])(.*)")
+# Perl ``foreach my $pair (@pairs)`` and ``read(STDIN, $buffer, $ENV{CONTENT_LENGTH})``.
+_PERL_LOOP_RE = re.compile(r"for(?:each)?\s+(?:my\s+)?(\$\w+)\s*\((.*)")
+# ``for (String tmp : cmd.split(" "))`` and ``foreach (var x in list)``: the loop variable.
+_LOOP_RE = re.compile(r"for(?:each)?\s*\(\s*(?:final\s+)?[\w.<>\[\]]+\s+(\w+)\s*(?::|\bin\b)(.*)")
+# ``sb.append(x)``, ``list.add(x)``, ``w.Write(x)``: the receiver now holds request data.
+_APPEND_RE = re.compile(r"([a-z_]\w*)\s*\.\s*(?:append|add|put|write|insert|concat)\s*\((.*)")
+# Braces cut a statement only next to white space (``if (x) {``, ``}`` on its own), so that a
+# Perl hash subscript (``$ENV{'QUERY_STRING'}``) stays inside its statement.
+_SPLIT_RE = re.compile(r"[;\n]|\{(?=\s)|(?<=\s)\}|<%|%>")
+
+
+def _statements(text: str) -> list[str]:
+    """Rough statements: the text cut at ``;``, line ends, block braces and ASP/JSP tags
+    (bounded)."""
+    return [s for s in _SPLIT_RE.split(text, maxsplit=_MAX_STATEMENTS) if "=" in s or "(" in s]
+
+
+def propagate(text: str, source: re.Pattern[str], seeds: Iterable[str] = ()) -> frozenset[str]:
+    """Names that hold request data: assigned from a ``source`` match or from such a name,
+    followed through up to four steps of assignments, loop variables and appends.
+
+    ``text`` is lower-cased. Names are returned as written (``cmd``, ``$x``, ``form.cmd``); a
+    qualified name also taints its last part (``this.cmd`` -> ``cmd``).
+    """
+    tainted: set[str] = set(seeds)
+    pending: list[tuple[str, str]] = []
+    for stmt in _statements(text):
+        if m := _LIST_ASSIGN_RE.search(stmt):
+            names = [n.split()[-1] for n in m.group(1).split(",")]
+            pairs = [(n, m.group(2)[:_ARGS_LIMIT]) for n in names]
+        else:
+            pairs = []
+            for rx in (_PERL_LOOP_RE, _ASSIGN_RE, _LOOP_RE, _APPEND_RE):
+                if m := rx.search(stmt):
+                    pairs = [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
+                    break
+        for name, rhs in pairs:
+            if source.search(rhs):
+                _add(tainted, name)
+            else:
+                pending.append((name, rhs))
+    for _ in range(_STEPS):
+        known = _names_re(tainted)
+        if known is None or len(tainted) > _MAX_NAMES:
+            break
+        grown = False
+        rest: list[tuple[str, str]] = []
+        for name, rhs in pending:
+            if name not in tainted and known.search(rhs):
+                _add(tainted, name)
+                grown = True
+            elif name not in tainted:
+                rest.append((name, rhs))
+        pending = rest
+        if not grown:
+            break
+    return frozenset(tainted)
+
+
+def _add(tainted: set[str], name: str) -> None:
+    for part in (name, name.rsplit(".", 1)[-1]):
+        if part.lstrip("$@%"):
+            tainted.add(part)
+
+
+def call_args(text: str, pos: int) -> str:
+    """The balanced-parenthesis argument list starting at or after ``pos`` (bounded), without
+    the parentheses; the rest of the statement when there is no ``(`` before its end."""
+    open_at = text.find("(", pos, pos + 200)
+    if open_at < 0:
+        end = _SPLIT_RE.search(text, pos, pos + _ARGS_LIMIT)
+        return text[pos : end.start() if end else pos + _ARGS_LIMIT]
+    depth = 0
+    for i in range(open_at, min(len(text), open_at + _ARGS_LIMIT)):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1 : i]
+    return text[open_at + 1 : open_at + _ARGS_LIMIT]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One behaviour: where it is in the text, how it is named, and what it is worth.
+
+    ``tainted``: weight when request data reaches the call's arguments (or the statement, for
+    ``whole_statement`` rules); ``with_request``: when the page reads request data elsewhere;
+    ``alone``: when the page reads none. 0 means "no score in that case".
+    """
+
+    key: str
+    pattern: re.Pattern[str]
+    label: str
+    tainted: float
+    with_request: float = 0.0
+    alone: float = 0.0
+    whole_statement: bool = False
+    in_match: bool = False  # the match itself holds the arguments (a whole tag: ``<cfexecute ...>``)
+
+
+def apply_rules(
+    text: str,
+    sc: _Scorer,
+    rules: Iterable[Rule],
+    source: re.Pattern[str],
+    tainted: frozenset[str],
+    *,
+    reads_request: bool,
+) -> None:
+    """Score each rule once, at its strongest occurrence."""
+    known = _names_re(tainted)
+
+    def from_request(s: str) -> bool:
+        return bool(source.search(s) or (known is not None and known.search(s)))
+
+    for rule in rules:
+        if rule.key in sc.features:
+            continue
+        best = 0.0
+        hit = False
+        for n, m in enumerate(rule.pattern.finditer(text)):
+            if n > 200:
+                break
+            if rule.in_match:
+                args = m.group(0)
+            elif rule.whole_statement:
+                start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+                end = _SPLIT_RE.search(text, m.end(), m.end() + _ARGS_LIMIT)
+                args = text[start : end.start() if end else m.end() + _ARGS_LIMIT]
+            else:
+                args = call_args(text, m.end() - 1 if m.group(0).endswith("(") else m.end())
+            if rule.tainted and from_request(args):
+                best, hit = rule.tainted, True
+                break
+            best = max(best, rule.with_request if reads_request else rule.alone)
+        if hit:
+            sc.add(rule.key, best, f"request data → {rule.label}")
+        elif best and reads_request:
+            sc.add(rule.key, best, f"{rule.label} in a page that reads request data")
+        elif best:
+            sc.add(rule.key, best, rule.label)
+
+
+# A write to an opened stream, writer or logger, within a short window after the opening call.
+_WRITE_CALL_RE = re.compile(
+    r"\.\s*(?:write\w*|print\w*|append|info|warning|severe|fine|log)\s*\("
+)
+_NOISE_RE = re.compile(r"\s+|new\b|\(|(?:java\.io|java\.util\.logging|system\.io)\.")
+
+
+def file_writes(
+    text: str,
+    sc: _Scorer,
+    opens: re.Pattern[str],
+    source: re.Pattern[str],
+    tainted: frozenset[str],
+) -> None:
+    """A file opened for writing: scored when its path, and more when its content too, comes
+    from the request (an uploader that drops further shells where the attacker says).
+
+    The path is the opening call's statement (``fs = new FileInfo(p).CreateText()``, ``new
+    FileOutputStream(p)``); the content is a later argument of that call, or a write call within
+    1,500 characters whose arguments hold request data.
+    """
+    if "request_file_write" in sc.features:
+        return
+    known = _names_re(tainted)
+
+    def from_request(s: str) -> bool:
+        return bool(source.search(s) or (known is not None and known.search(s)))
+
+    path_only = ""
+    for n, m in enumerate(opens.finditer(text)):
+        if n > 100:
+            break
+        args = call_args(text, m.end() - 1)
+        start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+        if not from_request(args) and not from_request(text[start : m.start()].split("=")[-1]):
+            continue
+        what = _NOISE_RE.sub("", m.group(0)).strip(".")
+        content = "," in args and from_request(args.split(",", 1)[1])
+        if not content:
+            for w in _WRITE_CALL_RE.finditer(text, m.end(), m.end() + 1500):
+                if from_request(call_args(text, w.end() - 1)):
+                    content = True
+                    break
+        if content:
+            sc.add(
+                "request_file_write",
+                70,
+                f"request data → {what} (file written at a request-chosen path)",
+            )
+            return
+        path_only = path_only or what
+    if path_only:
+        sc.add("request_file_path", 30, f"request-chosen file path → {path_only} (file write)")

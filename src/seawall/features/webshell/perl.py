@@ -1,0 +1,92 @@
+"""Perl CGI behaviour rules, for :mod:`seawall.features.webshell`.
+
+A Perl CGI shell reads the request (``CGI::param``, ``$ENV{QUERY_STRING}``, the POST body read
+from ``STDIN``, cgi-lib's ``%in``) — often through a hand-written parser that splits the query
+into a hash — and hands it to ``system``, ``exec``, backticks, ``qx``, a pipe ``open`` or
+``eval``. A socket handed to a shell's standard input is a bind or reverse shell. Pure
+functions of the lower-cased text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from seawall.features.webshell.behaviour import Rule, apply_rules, propagate
+from seawall.features.webshell.flow import _names_re, _Scorer
+
+__all__ = ["perl_rules"]
+
+_R = re.compile
+SOURCE_RE = _R(
+    r"(?<![\w$])param\s*\(|->\s*param\s*\(|\$env\s*\{\s*['\"]?(?:query_string|http_\w+|path_info)"
+    r"|\$in\s*\{|&?readparse\b|<stdin>|\$env\s*\{\s*['\"]?content_length"
+)
+_READ_STDIN_RE = _R(r"(?:sysread|read)\s*\(\s*stdin\s*,\s*(\$\w+)")
+_COMMAND = "system()/exec()/backticks/pipe open (OS command)"
+_RULES = (
+    Rule("perl_command", _R(r"(?<![\w$>:])(?:system|exec)\b\s*\(?"), _COMMAND, 70, 35, 10, whole_statement=True),
+    Rule("perl_command", _R(r"`[^`\n]{1,300}`|(?<![\w$])qx\s*[\(\{/\[|!]"), _COMMAND, 70, 35, 0, in_match=True),
+    Rule(
+        "perl_command",
+        _R(r"(?<![\w$>:])open\s*\(?\s*[\"']?[\w$]+[\"']?\s*,\s*(?:[\"'][^\"'\n]{0,200}\|\s*[\"']|[\"']-\|)"),
+        _COMMAND,
+        70,
+        35,
+        10,
+        whole_statement=True,
+    ),
+    Rule(
+        "perl_open3",
+        _R(r"open[23]\s*\([^;]{0,200}[\"'](?:/bin/(?:ba)?sh|(?:ba)?sh|cmd(?:\.exe)?)[\"']"),
+        "IPC::Open3 running a shell (interactive command shell)",
+        70,
+        50,
+        30,
+        in_match=True,
+    ),
+    # String eval only: ``eval { ... }`` is Perl's exception handling.
+    Rule("perl_eval", _R(r"(?<![\w$>:])eval\s*(?:\(\s*)?[$\"']"), "Perl eval (runs code)", 70, whole_statement=True),
+)
+# Request data checked or stripped before use: ``$arg =~ s/["'`]//g``, ``$x !~ /^\w+$/``,
+# ``unless ($x =~ /^[\w.]+$/)`` (URL decoding, ``s/%(..)/pack(...)/e``, is no check).
+# ``if (!allowed(\@list, $router))``: the value checked against a list before use.
+_CHECKED_RE = _R(
+    r"(\$\w+)\s*=~\s*(?:s|tr|y)\s*([/{|#!])[^\n]{0,200}?\2\2|(\$\w+)\s*!~|"
+    r"(?:unless|if)\s*\(\s*(\$\w+)\s*=~\s*/\^"
+    r"|(?:if\s*\(\s*!|unless\s*\()\s*&?(?!defined\b|exists\b|length\b)\w+\s*\([^()]{0,100}?(\$\w+)\s*\)"
+)
+# ``system(PROGRAM, ARG, ...)``: a list runs one fixed program without a shell, so request data
+# among the later arguments is an argument, not a command line.
+_LIST_CALL_RE = _R(r"(?:system|exec)\s*\(?\s*([^,;]{1,120}),")
+_SOCKET_SHELL_RE = _R(r"open\s*\(\s*stdin\s*,\s*[\"']<?&")
+
+
+def _list_form(text: str, tainted: frozenset[str]) -> tuple[Rule, ...]:
+    """The rules, with ``system``/``exec`` calls in list form whose program is not request data
+    masked out (when every such call is in that form)."""
+    known = _names_re(tainted)
+    calls = list(_RULES[0].pattern.finditer(text))
+    fixed = [
+        m
+        for m in calls
+        if (first := _LIST_CALL_RE.match(text, m.start()))
+        and not SOURCE_RE.search(first.group(1))
+        and (known is None or not known.search(first.group(1)))
+    ]
+    if calls and len(fixed) == len(calls):
+        return _RULES[1:]
+    return _RULES
+
+
+def perl_rules(text: str, sc: _Scorer) -> None:
+    """All Perl CGI behaviour rules over ``text`` (lower-cased)."""
+    reads = bool(SOURCE_RE.search(text))
+    seeds = [m.group(1) for m in _READ_STDIN_RE.finditer(text)]
+    reads = reads or bool(seeds)
+    tainted = propagate(text, SOURCE_RE, seeds) if reads else frozenset()
+    if tainted:
+        checked = {name for m in _CHECKED_RE.finditer(text) for name in m.groups() if name}
+        tainted = tainted - checked
+    apply_rules(text, sc, _list_form(text, tainted), SOURCE_RE, tainted, reads_request=reads)
+    if "socket" in text and _SOCKET_SHELL_RE.search(text):
+        sc.add("perl_socket_shell", 45, "connects a socket to a shell's standard input (bind/reverse shell)")
