@@ -51,6 +51,7 @@ from seawall.features.webshell.host import host_abuse
 from seawall.features.webshell.java import java_rules
 from seawall.features.webshell.perl import perl_rules
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
+from seawall.features.webshell.php_behaviour import includes_data_file, php_behaviour
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -410,6 +411,8 @@ def _language_rules(language: str | None, head: str, sc: _Scorer) -> None:
         dotnet_rules(head, sc)
     elif language == "asp":
         classic_asp_rules(head, sc)
+    if language in ("asp", "aspx", "other"):
+        includes_data_file(head, sc)
     if language == "cfml":
         cfml_rules(head, sc)
     elif language == "perl":
@@ -443,6 +446,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         whole = nocomment if head is text else _COMMENT_RE.sub("", text) if "/*" in text else text
         _php(whole, sc, norm)
         php_tricks(norm, sc)
+        php_behaviour(data, whole, sc)
     else:
         norm = head
         _deep_flow(head, sc)
