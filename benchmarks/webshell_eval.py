@@ -170,6 +170,7 @@ _CGI_INPUT_RE = re.compile(
     rb"param\s*\(|->\s*param|query_string|content_length|request_method|\bcgi\b|http_|readparse",
     re.I,
 )
+_SCRIPT_BLOCK_RE = re.compile(rb"<script[^>]*runat\s*=\s*['\"]?server[^>]*>(.*?)</script>", re.I | re.S)
 _INCLUDE_RE = re.compile(rb"<!--\s*#\s*include\s[^>]*-->", re.I)
 
 
@@ -181,6 +182,9 @@ def _property_holds(prop: str, data: bytes) -> bool | None:
         return not data.strip()
     if prop == "no-server-code":
         return not _SERVER_CODE_RE.search(data)
+    if prop == "stripped-code":
+        blocks = _SCRIPT_BLOCK_RE.findall(data) + re.findall(rb"<%(.*?)%>", data, re.S)
+        return any(len(b) >= 1000 and not b.strip() for b in blocks)
     if prop == "no-cgi-input":
         return not _CGI_INPUT_RE.search(data)
     if prop == "include-only":

@@ -42,15 +42,24 @@ _APPEND_RE = re.compile(r"([a-z_]\w*)\s*\.\s*(?:append|add|put|write|insert|conc
 # Braces cut a statement only next to white space (``if (x) {``, ``}`` on its own), so that a
 # Perl hash subscript (``$ENV{'QUERY_STRING'}``) stays inside its statement.
 _SPLIT_RE = re.compile(r"[;\n]|\{(?=\s)|(?<=\s)\}|<%|%>")
+_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.){0,2000}"')
+# C-like languages end statements with ";": a call spread over lines stays one statement.
+_SPLIT_SEMI_RE = re.compile(r";|\{(?=\s)|(?<=\s)\}|<%|%>")
 
 
-def _statements(text: str) -> list[str]:
-    """Rough statements: the text cut at ``;``, line ends, block braces and ASP/JSP tags
-    (bounded)."""
-    return [s for s in _SPLIT_RE.split(text, maxsplit=_MAX_STATEMENTS) if "=" in s or "(" in s]
+def _statements(text: str, semicolons: bool) -> list[str]:
+    """Rough statements: the text cut at ``;``, line ends (unless ``semicolons``: C-like code),
+    block braces and ASP/JSP tags (bounded)."""
+    split = _SPLIT_RE
+    if semicolons:
+        # String contents blanked first: a ";" inside "Host={0};User={1}" ends nothing.
+        split, text = _SPLIT_SEMI_RE, _STRING_RE.sub('""', text)
+    return [s for s in split.split(text, maxsplit=_MAX_STATEMENTS) if "=" in s or "(" in s]
 
 
-def propagate(text: str, source: re.Pattern[str], seeds: Iterable[str] = ()) -> frozenset[str]:
+def propagate(
+    text: str, source: re.Pattern[str], seeds: Iterable[str] = (), *, semicolons: bool = False
+) -> frozenset[str]:
     """Names that hold request data: assigned from a ``source`` match or from such a name,
     followed through up to four steps of assignments, loop variables and appends.
 
@@ -59,7 +68,7 @@ def propagate(text: str, source: re.Pattern[str], seeds: Iterable[str] = ()) -> 
     """
     tainted: set[str] = set(seeds)
     pending: list[tuple[str, str]] = []
-    for stmt in _statements(text):
+    for stmt in _statements(text, semicolons):
         if m := _LIST_ASSIGN_RE.search(stmt):
             names = [n.split()[-1] for n in m.group(1).split(",")]
             pairs = [(n, m.group(2)[:_ARGS_LIMIT]) for n in names]
@@ -70,6 +79,12 @@ def propagate(text: str, source: re.Pattern[str], seeds: Iterable[str] = ()) -> 
                     pairs = [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
                     break
         for name, rhs in pairs:
+            if source.search(rhs):
+                _add(tainted, name)
+            else:
+                pending.append((name, rhs))
+    if semicolons:
+        for name, rhs in _parameters(text):
             if source.search(rhs):
                 _add(tainted, name)
             else:
@@ -90,6 +105,54 @@ def propagate(text: str, source: re.Pattern[str], seeds: Iterable[str] = ()) -> 
         if not grown:
             break
     return frozenset(tainted)
+
+
+# Java/C# method definitions: ``[modifiers] Type name(Type a, Type b) [throws X] {``.
+_METHOD_DEF_RE = re.compile(
+    r"(?<![\w.])[a-z_][\w<>\[\],.]{0,60}\s+([a-z_]\w{0,60})\s*\(([^()]{0,300})\)\s*"
+    r"(?:throws\s+[\w.,\s]{1,200})?\{"
+)
+_NOT_METHODS = frozenset(("if", "for", "while", "switch", "catch", "foreach", "using", "lock", "return"))
+
+
+def _parameters(text: str) -> list[tuple[str, str]]:
+    """(parameter, argument expression) for every call of a method defined in ``text``: a call
+    that passes request data taints the parameter (one level, like a helper in a shell)."""
+    params: dict[str, list[str]] = {}
+    for n, m in enumerate(_METHOD_DEF_RE.finditer(text)):
+        if n > 300:
+            break
+        if m.group(1) in _NOT_METHODS or not m.group(2).strip():
+            continue
+        names = [part.split()[-1].strip("[]") for part in m.group(2).split(",") if part.split()]
+        params[m.group(1)] = names
+    if not params:
+        return []
+    pairs: list[tuple[str, str]] = []
+    calls = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, params)) + r")\s*\(")
+    for n, m in enumerate(calls.finditer(text)):
+        if n > 2000:
+            break
+        args = _split_args(call_args(text, m.end() - 1))
+        pairs += [(p, a) for p, a in zip(params[m.group(1)], args, strict=False) if p and a]
+    return pairs
+
+
+def _split_args(args: str) -> list[str]:
+    """Top-level comma-separated parts of an argument list."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(args):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(args[start:i])
+            start = i + 1
+    parts.append(args[start:])
+    return parts
 
 
 def _add(tainted: set[str], name: str) -> None:
@@ -183,6 +246,10 @@ def apply_rules(
 _WRITE_CALL_RE = re.compile(
     r"\.\s*(?:write\w*|print\w*|append|info|warning|severe|fine|log)\s*\("
 )
+# A literal path to a file the web server would execute.
+_SCRIPT_TARGET_RE = re.compile(
+    r"[\"']([^\"'\n]{0,200}\.(?:aspx?|ashx|asmx|asa|cer|php\d?|phtml|jspx?|cfml?|pl|cgi))[\"']"
+)
 _NOISE_RE = re.compile(r"\s+|new\b|\(|(?:java\.io|java\.util\.logging|system\.io)\.")
 
 
@@ -213,7 +280,9 @@ def file_writes(
             break
         args = call_args(text, m.end() - 1)
         start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
-        if not from_request(args) and not from_request(text[start : m.start()].split("=")[-1]):
+        path = from_request(args) or from_request(text[start : m.start()].split("=")[-1])
+        script = _SCRIPT_TARGET_RE.search(args)
+        if not path and not script:
             continue
         what = _NOISE_RE.sub("", m.group(0)).strip(".")
         content = "," in args and from_request(args.split(",", 1)[1])
@@ -222,6 +291,16 @@ def file_writes(
                 if from_request(call_args(text, w.end() - 1)):
                     content = True
                     break
+        if content and not path and script:
+            sc.add(
+                "request_script_write",
+                60,
+                f"request data → {what} into a server script ('{script.group(1)[-40:]}'):"
+                " plants a new page",
+            )
+            return
+        if not path:
+            continue
         if content:
             sc.add(
                 "request_file_write",

@@ -34,6 +34,15 @@ _RULES = (
         whole_statement=True,
     ),
 )
+_FETCH_RULES = (
+    Rule(
+        "asp_url_fetch",
+        _R(r"\.\s*open\b"),
+        "server-side request to a request-chosen URL (proxy or intranet scanner)",
+        40,
+        whole_statement=True,
+    ),
+)
 _FILE_OPEN_RE = _R(r"createtextfile\s*\(|opentextfile\s*\(|savetofile\b")
 
 
@@ -44,4 +53,6 @@ def classic_asp_rules(text: str, sc: _Scorer) -> None:
     tainted = propagate(text, SOURCE_RE)
     if "adodb.connection" in text or "connectionstring" in text:
         apply_rules(text, sc, _RULES, SOURCE_RE, tainted, reads_request=True)
+    if "xmlhttp" in text:
+        apply_rules(text, sc, _FETCH_RULES, SOURCE_RE, tainted, reads_request=True)
     file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)

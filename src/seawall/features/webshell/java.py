@@ -24,7 +24,7 @@ SOURCE_RE = re.compile(
     r"\.\s*getparameter(?:values|map|names)?\s*\("
     r"|(?:request|req|getrequest\s*\(\s*\))\s*\.\s*"
     r"(?:getheader|getinputstream|getreader|getquerystring|getcookies|getpart)\w*\s*\("
-    r"|\$\{\s*param\s*[.\[]"
+    r"|\$\{\s*param\s*[.\[]|parserequest\s*\(|getparts\s*\(\s*\)"
 )
 
 _R = re.compile
@@ -120,6 +120,12 @@ _EVAL_RULES = (
         55,
     ),
     Rule(
+        "java_url_fetch",
+        _R(r"new\s+(?:java\.net\.)?url\s*\("),
+        "server-side request to a request-chosen URL (proxy or intranet scanner)",
+        40,
+    ),
+    Rule(
         "java_socket",
         _R(r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("),
         "socket to a request-chosen host (network tunnel)",
@@ -138,6 +144,7 @@ _FILE_OPEN_RE = _R(
     r"|files\s*\.\s*(?:write|writestring|copy|newoutputstream|newbufferedwriter)\s*\("
     r"|fileutils\s*\.\s*(?:write\w*|copyinputstreamtofile)\s*\(|\.\s*transferto\s*\("
 )
+_THREADS_RE = _R(r"new\s+thread\s*\(|executorservice|newfixedthreadpool|linkedblockingqueue")
 _ASM_RE = _R(r"classwriter\b[^;]{0,200}|visitmethodinsn\s*\(")
 _ASM_EXEC_RE = _R(r"java/lang/(?:runtime|processbuilder)")
 _FILE_OPS = (
@@ -158,7 +165,7 @@ _COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{
 def java_rules(text: str, sc: _Scorer) -> None:
     """All JSP/JSPX behaviour rules over ``text`` (lower-cased; JSPX already unescaped)."""
     reads = bool(SOURCE_RE.search(text))
-    tainted = propagate(text, SOURCE_RE) if reads else frozenset()
+    tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
     command = list(_COMMAND_RULES)
     if "getruntime" in text:
         command.append(Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15))
@@ -172,6 +179,12 @@ def java_rules(text: str, sc: _Scorer) -> None:
         )
         evals.insert(0, Rule("java_eval_call", _EVAL_CALL_RE, label, 70))
     apply_rules(text, sc, evals, SOURCE_RE, tainted, reads_request=reads)
+    if ("java_url_fetch" in sc.features or "java_socket" in sc.features) and _THREADS_RE.search(text):
+        sc.add(
+            "java_scanner",
+            15,
+            "opens those connections from many threads at once (a network scanner)",
+        )
     if ("classwriter" in text or "visitmethodinsn" in text) and _ASM_RE.search(text):
         if _ASM_EXEC_RE.search(text):
             sc.add("java_asm_exec", 60, "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder")
