@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seawall.features.webshell import (
-    WEB_EXTENSIONS,
     WebshellAssessment,
     assess,
     read_head,
@@ -113,7 +112,7 @@ class Tally:
 
     counted: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
-    wrong: list[tuple[str, WebshellAssessment]] = field(default_factory=list)
+    wrong: list[tuple[Sample, WebshellAssessment]] = field(default_factory=list)
     cpu: float = 0.0  # assessor CPU seconds over the set
 
     def rate(self, detector: str) -> float:
@@ -151,7 +150,7 @@ def tally(
             for name, hit in hits.items():
                 t.flagged[name] = t.flagged.get(name, 0) + hit
             if verdict.is_webshell != malicious and "/" not in key and key.startswith("lang:"):
-                t.wrong.append((str(sample.path), verdict))
+                t.wrong.append((sample, verdict))
     return out
 
 
@@ -170,7 +169,9 @@ _CGI_INPUT_RE = re.compile(
     rb"param\s*\(|->\s*param|query_string|content_length|request_method|\bcgi\b|http_|readparse",
     re.I,
 )
-_SCRIPT_BLOCK_RE = re.compile(rb"<script[^>]*runat\s*=\s*['\"]?server[^>]*>(.*?)</script>", re.I | re.S)
+_SCRIPT_BLOCK_RE = re.compile(
+    rb"<script[^>]*runat\s*=\s*['\"]?server[^>]*>(.*?)</script>", re.I | re.S
+)
 _INCLUDE_RE = re.compile(rb"<!--\s*#\s*include\s[^>]*-->", re.I)
 
 
@@ -386,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         const=SIGNATURE_BASE,
         help=f"compile every .yar under DIR with yara-x (default {SIGNATURE_BASE})",
     )
-    parser.add_argument("--no-download", action="store_true", help="skip benign packages not cached")
+    parser.add_argument(
+        "--no-download", action="store_true", help="skip benign packages not cached"
+    )
     args = parser.parse_args(argv)
     ok = True
     started = time.perf_counter()
@@ -420,11 +423,10 @@ def main(argv: list[str] | None = None) -> int:
                 f" (>= {RECALL_TARGET:.0%}: {'met' if met else 'MISSED'})"
             )
         if args.verbose:
-            for path, verdict in t.wrong:
-                half = half_of(read_head(Path(path)))
-                if half == "holdout" and not args.holdout and "tennc" not in path:
+            for sample, verdict in t.wrong:
+                if sample.half == "holdout" and not args.holdout:
                     continue
-                print(_describe(str(Path(path).relative_to(args.corpora)), verdict))
+                print(_describe(str(sample.path.relative_to(args.corpora)), verdict))
     print(f"excluded from recall ({len(excluded)} files that cannot be web shells by content):")
     for path, entry, check in excluded:
         print(f"    {path.relative_to(args.corpora)}  [{entry.prop}, {check}]  {entry.why}")
@@ -437,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     fp = tally(good, malicious=False, others=others)
     print("false positives per 1,000 benign scripts:")
     rows = []
-    for key in sorted(k for k in fp if "/" not in k and k != "all") + ["all"]:
+    for key in [*sorted(k for k in fp if "/" not in k and k != "all"), "all"]:
         t = fp[key]
         cells = [f"{t.flagged.get(d, 0)}/{t.counted} = {1000 * t.rate(d):.2f}" for d in detectors]
         rows.append((key, *cells, f"{1e6 * t.cpu / t.counted:,.0f} us"))
@@ -453,8 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for key, t in fp.items():
             if key.startswith("lang:") and "/" not in key:
-                for path, verdict in t.wrong:
-                    print(_describe(path, verdict))
+                for sample, verdict in t.wrong:
+                    print(_describe(str(sample.path), verdict))
     print(f"elapsed: {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
 

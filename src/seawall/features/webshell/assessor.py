@@ -27,6 +27,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from seawall.features.webshell.alternation import Alternation
+from seawall.features.webshell.cfml import cfml_rules
+from seawall.features.webshell.classic_asp import classic_asp_rules
+from seawall.features.webshell.dotnet import dotnet_rules
 from seawall.features.webshell.flow import (
     _CMD_SINKS,
     _DECODE_CHAIN_RE,
@@ -44,9 +47,6 @@ from seawall.features.webshell.flow import (
     _standalone,
     _wrappers,
 )
-from seawall.features.webshell.cfml import cfml_rules
-from seawall.features.webshell.classic_asp import classic_asp_rules
-from seawall.features.webshell.dotnet import dotnet_rules
 from seawall.features.webshell.host import host_abuse
 from seawall.features.webshell.java import java_rules
 from seawall.features.webshell.perl import perl_rules
@@ -70,7 +70,7 @@ __all__ = [
 
 #: Bumped whenever features or weights change: an assessment stored at collect time by another
 #: version is not trusted, and the hunt re-reads the evidence instead.
-ASSESSOR_VERSION = 2
+ASSESSOR_VERSION = 3
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
@@ -365,8 +365,11 @@ def _tools(text: str, sc: _Scorer) -> None:
     cmdbox = bool(_CMDBOXES.search(text))
     cmd = any(_standalone(text, m) for m in _CMD_SINKS.finditer(text))
     sc.features.update(upload=upload, dirlist=dirlist, cmdbox=cmdbox, command_sink=cmd)
+    counted = bool(sc.features.get("language_command"))  # a language rule named this call
     if upload and dirlist and cmdbox and cmd:
         sc.add("file_manager", 40, "file manager: directory listing, upload and a command box")
+    elif counted:
+        pass
     elif cmd and has_src and cmdbox:
         sc.add("command_box", 25, "command box whose input reaches an OS command call")
     elif cmd and has_src:
@@ -395,7 +398,9 @@ def _utf16_as_latin1(data: bytes) -> bytes:
 _XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
-_DOTNET_SNIFF_RE = re.compile(r"<%@\s*(?:page|webhandler|webservice)\b[^%]{0,200}language\s*=\s*[\"']?(?:c#|vb|jscript)")
+_DOTNET_SNIFF_RE = re.compile(
+    r"<%@\s*(?:page|webhandler|webservice)\b[^%]{0,200}language\s*=\s*[\"']?(?:c#|vb|jscript)"
+)
 
 
 def _language_rules(language: str | None, head: str, sc: _Scorer) -> None:

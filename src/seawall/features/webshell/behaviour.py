@@ -13,12 +13,29 @@ assessor: no parser, nothing executed, work capped per file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from seawall.features.webshell.flow import _names_re, _Scorer
 
-__all__ = ["Rule", "apply_rules", "call_args", "file_writes", "propagate"]
+__all__ = ["COMMAND_KEYS", "Rule", "apply_rules", "call_args", "file_writes", "propagate"]
+
+#: Rules that name an OS command call: once one has scored, the assessor's generic "command sink
+#: in a page reading request data" marker would count the same behaviour twice, and is skipped.
+COMMAND_KEYS = frozenset(
+    (
+        "java_runtime_exec",
+        "java_process_builder",
+        "java_internal_process",
+        "dotnet_process",
+        "dotnet_wmi_process",
+        "asp_wmi_process",
+        "perl_command",
+        "perl_open3",
+        "cf_execute",
+        "cf_java_runtime",
+    )
+)
 
 _MAX_STATEMENTS = 6000
 _MAX_NAMES = 150
@@ -32,7 +49,9 @@ _ASSIGN_RE = re.compile(
     re.S,
 )
 # Perl ``my ($name, $value) = split(/=/, $pair)``: every name of the list.
-_LIST_ASSIGN_RE = re.compile(r"\(\s*((?:my\s+)?\$\w+(?:\s*,\s*(?:my\s+)?\$\w+)+)\s*\)\s*=(?![=~>])(.*)")
+_LIST_ASSIGN_RE = re.compile(
+    r"\(\s*((?:my\s+)?\$\w+(?:\s*,\s*(?:my\s+)?\$\w+)+)\s*\)\s*=(?![=~>])(.*)"
+)
 # Perl ``foreach my $pair (@pairs)`` and ``read(STDIN, $buffer, $ENV{CONTENT_LENGTH})``.
 _PERL_LOOP_RE = re.compile(r"for(?:each)?\s+(?:my\s+)?(\$\w+)\s*\((.*)")
 # ``for (String tmp : cmd.split(" "))`` and ``foreach (var x in list)``: the loop variable.
@@ -109,10 +128,12 @@ def propagate(
 
 # Java/C# method definitions: ``[modifiers] Type name(Type a, Type b) [throws X] {``.
 _METHOD_DEF_RE = re.compile(
-    r"(?<![\w.])[a-z_][\w<>\[\],.]{0,60}\s+([a-z_]\w{0,60})\s*\(([^()]{0,300})\)\s*"
+    r"(?<![\w.])[a-z_][\w<>\[\],.?]{0,60}\s+([a-z_]\w{0,60})\s*\(([^()]{0,300})\)\s*"
     r"(?:throws\s+[\w.,\s]{1,200})?\{"
 )
-_NOT_METHODS = frozenset(("if", "for", "while", "switch", "catch", "foreach", "using", "lock", "return"))
+_NOT_METHODS = frozenset(
+    ("if", "for", "while", "switch", "catch", "foreach", "using", "lock", "return")
+)
 
 
 def _parameters(text: str) -> list[tuple[str, str]]:
@@ -156,18 +177,21 @@ def _split_args(args: str) -> list[str]:
 
 
 def _add(tainted: set[str], name: str) -> None:
-    for part in (name, name.rsplit(".", 1)[-1]):
+    """Taint ``name``; ``this.cmd`` also taints ``cmd`` (a field read without ``this``)."""
+    for part in (name, name[5:] if name.startswith(("this.", "self.")) else name):
         if part.lstrip("$@%"):
             tainted.add(part)
 
 
 def call_args(text: str, pos: int) -> str:
     """The balanced-parenthesis argument list starting at or after ``pos`` (bounded), without
-    the parentheses; the rest of the statement when there is no ``(`` before its end."""
-    open_at = text.find("(", pos, pos + 200)
-    if open_at < 0:
-        end = _SPLIT_RE.search(text, pos, pos + _ARGS_LIMIT)
-        return text[pos : end.start() if end else pos + _ARGS_LIMIT]
+    the parentheses; the rest of the statement when no ``(`` opens before the statement ends
+    (a call spread over lines is still followed: only the opening must be on the first)."""
+    end = _SPLIT_RE.search(text, pos, pos + _ARGS_LIMIT)
+    stop = end.start() if end else pos + _ARGS_LIMIT
+    open_at = text.find("(", pos, min(pos + 200, stop))
+    if open_at < 0:  # VBScript ``f.Write t``, Perl ``system $c``: the rest of the statement
+        return text[pos:stop]
     depth = 0
     for i in range(open_at, min(len(text), open_at + _ARGS_LIMIT)):
         ch = text[i]
@@ -196,7 +220,9 @@ class Rule:
     with_request: float = 0.0
     alone: float = 0.0
     whole_statement: bool = False
-    in_match: bool = False  # the match itself holds the arguments (a whole tag: ``<cfexecute ...>``)
+    in_match: bool = (
+        False  # the match itself holds the arguments (a whole tag: ``<cfexecute ...>``)
+    )
 
 
 def apply_rules(
@@ -214,37 +240,54 @@ def apply_rules(
     def from_request(s: str) -> bool:
         return bool(source.search(s) or (known is not None and known.search(s)))
 
+    best: dict[str, tuple[float, bool, Rule]] = {}
     for rule in rules:
         if rule.key in sc.features:
             continue
-        best = 0.0
-        hit = False
-        for n, m in enumerate(rule.pattern.finditer(text)):
-            if n > 200:
-                break
-            if rule.in_match:
-                args = m.group(0)
-            elif rule.whole_statement:
-                start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
-                end = _SPLIT_RE.search(text, m.end(), m.end() + _ARGS_LIMIT)
-                args = text[start : end.start() if end else m.end() + _ARGS_LIMIT]
-            else:
-                args = call_args(text, m.end() - 1 if m.group(0).endswith("(") else m.end())
-            if rule.tainted and from_request(args):
-                best, hit = rule.tainted, True
-                break
-            best = max(best, rule.with_request if reads_request else rule.alone)
+        weight, hit = _strongest(text, rule, from_request, reads_request)
+        kept = best.get(rule.key)
+        if weight and (kept is None or (hit, weight) > (kept[1], kept[0])):
+            best[rule.key] = (weight, hit, rule)
+    for key, (weight, hit, rule) in best.items():
         if hit:
-            sc.add(rule.key, best, f"request data → {rule.label}")
-        elif best and reads_request:
-            sc.add(rule.key, best, f"{rule.label} in a page that reads request data")
-        elif best:
-            sc.add(rule.key, best, rule.label)
+            sc.add(key, weight, f"request data → {rule.label}")
+        elif reads_request:
+            sc.add(key, weight, f"{rule.label} in a page that reads request data")
+        else:
+            sc.add(key, weight, rule.label)
+        if key in COMMAND_KEYS:
+            sc.features["language_command"] = True
+
+
+def _strongest(
+    text: str, rule: Rule, from_request: Callable[[str], bool], reads_request: bool
+) -> tuple[float, bool]:
+    """The weight of a rule's strongest occurrence, and whether request data reached it."""
+    weight = 0.0
+    for n, m in enumerate(rule.pattern.finditer(text)):
+        if n > 200:
+            break
+        if rule.in_match:
+            args = m.group(0)
+        elif rule.whole_statement:
+            start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+            end = _SPLIT_RE.search(text, m.end(), m.end() + _ARGS_LIMIT)
+            args = text[start : end.start() if end else m.end() + _ARGS_LIMIT]
+        else:
+            args = call_args(text, m.end() - 1 if m.group(0).endswith("(") else m.end())
+        if rule.tainted and from_request(args):
+            return rule.tainted, True
+        weight = max(weight, rule.with_request if reads_request else rule.alone)
+    return weight, False
 
 
 # A write to an opened stream, writer or logger, within a short window after the opening call.
 _WRITE_CALL_RE = re.compile(
-    r"\.\s*(?:write\w*|print\w*|append|info|warning|severe|fine|log)\s*\("
+    r"\.\s*(?:write\w*|print\w*|append|info|warning|severe|fine|log)\b\s*\(?"
+)
+_CHECKED_RE = re.compile(
+    r"(\w+)\s*\.\s*(?:matches|endswith|endswithignorecase)\s*\("
+    r"|(\w+)\s*=\s*(?:path\s*\.\s*getfilename|filenameutils\s*\.\s*getname|basename)\s*\("
 )
 # A literal path to a file the web server would execute.
 _SCRIPT_TARGET_RE = re.compile(
@@ -269,7 +312,10 @@ def file_writes(
     """
     if "request_file_write" in sc.features:
         return
-    known = _names_re(tainted)
+    # A name validated before use (``if (!name.matches("[\\w.-]+\\.png"))``, an allowed-extension
+    # test, stripped of folders by ``Path.GetFileName``) no longer counts as request data here.
+    checked = {name for m in _CHECKED_RE.finditer(text) for name in m.groups() if name}
+    known = _names_re(tainted - checked)
 
     def from_request(s: str) -> bool:
         return bool(source.search(s) or (known is not None and known.search(s)))

@@ -96,6 +96,32 @@ _RULES = (
         0,
     ),
     Rule(
+        "dotnet_wmi_process",
+        _R(r"win32_process\b"),
+        "WMI Win32_Process.Create (OS command)",
+        70,
+        40,
+        25,
+        whole_statement=True,
+    ),
+    Rule(
+        "dotnet_xslt_script",
+        _R(
+            r"new\s+(?:system\.xml\.xsl\.)?xsltsettings\s*\(\s*true\s*,\s*true|enablescript\s*=\s*true"
+        ),
+        "XSLT transform with embedded script enabled (runs code from a stylesheet)",
+        70,
+        50,
+        35,
+        whole_statement=True,
+    ),
+    Rule(
+        "dotnet_server_execute",
+        _R(r"server\s*\.\s*(?:execute|transfer)\s*\("),
+        "Server.Execute of a request-chosen page",
+        55,
+    ),
+    Rule(
         "dotnet_reflection",
         _R(r"\.\s*invokemember\s*\(|type\s*\.\s*gettype\s*\(|\.\s*createinstance\s*\("),
         "reflection on a request-chosen type or member",
@@ -156,7 +182,9 @@ _FILE_OPS = (
     ("attributes", _R(r"\.\s*(?:setattributes|attributes\s*=)")),
     (
         "timestamps",
-        _R(r"set(?:creation|lastwrite|lastaccess)time\w*\s*\(|\.\s*(?:creation|lastwrite|lastaccess)time\s*="),
+        _R(
+            r"set(?:creation|lastwrite|lastaccess)time\w*\s*\(|\.\s*(?:creation|lastwrite|lastaccess)time\s*="
+        ),
     ),
 )
 _FILE_OPEN_RE = _R(
@@ -172,9 +200,7 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     pattern = _REQUEST
     if ids:
         names = "|".join(sorted(map(re.escape, ids))[:100])
-        pattern += (
-            rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
-        )
+        pattern += rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
     source = _R(pattern)
     seeds = [
         part.split()[-1]

@@ -30,7 +30,14 @@ SOURCE_RE = re.compile(
 _R = re.compile
 
 _COMMAND_RULES = (
-    Rule("java_runtime_exec", _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("), "Runtime.exec (OS command)", 70, 35, 15),
+    Rule(
+        "java_runtime_exec",
+        _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("),
+        "Runtime.exec (OS command)",
+        70,
+        35,
+        15,
+    ),
     Rule(
         "java_process_builder",
         _R(r"new\s+(?:java\.lang\.)?processbuilder\b"),
@@ -51,7 +58,14 @@ _COMMAND_RULES = (
     ),
 )
 _LOADER_RULES = (
-    Rule("java_define_class", _R(r"defineclass\s*\("), "defineClass (class loader: runs bytecode)", 70, 50, 45),
+    Rule(
+        "java_define_class",
+        _R(r"defineclass\s*\("),
+        "defineClass (class loader: runs bytecode)",
+        70,
+        50,
+        45,
+    ),
     Rule(
         "java_bcel",
         _R(r"\$\$bcel\$\$|com\.sun\.org\.apache\.bcel\.internal"),
@@ -111,8 +125,33 @@ _EVAL_RULES = (
         10,
         whole_statement=True,
     ),
+    Rule(
+        "java_el_command",
+        _R(
+            r"[$#]\{[^}\n]{0,300}(?:getruntime|processbuilder|\.exec\s*\(|forname|scriptenginemanager)[^}\n]{0,300}\}"
+        ),
+        "EL expression that reaches Runtime/ProcessBuilder/reflection (expression-language shell)",
+        70,
+        60,
+        45,
+        in_match=True,
+    ),
+    Rule(
+        "java_reflect_runtime",
+        _R(r"[\"']java\.lang\.(?:runtime|processbuilder|processimpl)[\"']"),
+        "Runtime/ProcessBuilder reached by name through reflection (hides the command call)",
+        70,
+        50,
+        35,
+        whole_statement=True,
+    ),
     Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
-    Rule("java_reflection", _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("), "reflection on a request-chosen class or method", 55),
+    Rule(
+        "java_reflection",
+        _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("),
+        "reflection on a request-chosen class or method",
+        55,
+    ),
     Rule(
         "java_jdbc",
         _R(r"drivermanager\s*\.\s*getconnection\s*\("),
@@ -127,14 +166,23 @@ _EVAL_RULES = (
     ),
     Rule(
         "java_socket",
-        _R(r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("),
+        _R(
+            r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("
+        ),
         "socket to a request-chosen host (network tunnel)",
         55,
     ),
 )
 # ``.eval(``/``.getValue(`` calls are sinks once an engine or EL processor is in the page.
 _EVAL_CALL_RE = _R(r"\.\s*(?:eval|getvalue|evaluate|parseexpression)\s*\(")
-_ENGINE_WORDS = ("scriptengine", "elprocessor", "expressionfactory", "spelexpression", "ognl", "groovy")
+_ENGINE_WORDS = (
+    "scriptengine",
+    "elprocessor",
+    "expressionfactory",
+    "spelexpression",
+    "ognl",
+    "groovy",
+)
 # Runtime held in a variable: ``Runtime r = Runtime.getRuntime(); r.exec(cmd)``.
 _EXEC_CALL_RE = _R(r"\w\s*\.\s*exec\s*\(")
 # File writes: the opening call (its arguments hold the path) and the stream it is assigned to.
@@ -162,24 +210,44 @@ _COMPUTED_JDBC_RE = _R(r"class\s*\.\s*forname\s*\(\s*[a-z_][^\"'()]{0,80}\)")
 _COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{0,80}\)")
 
 
+_UNICODE_ESCAPE_RE = _R(r"\\u+([0-9a-f]{4})")
+
+
 def java_rules(text: str, sc: _Scorer) -> None:
     """All JSP/JSPX behaviour rules over ``text`` (lower-cased; JSPX already unescaped)."""
+    if "\\u" in text:
+        # Java compiles \uXXXX escapes anywhere in the source: names spelt with them hide.
+        escapes = len(_UNICODE_ESCAPE_RE.findall(text))
+        if escapes >= 20:
+            text = _UNICODE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)).lower(), text)
+            sc.add(
+                "java_unicode_escapes",
+                35,
+                f"Java code spelt with {escapes} \\u escapes (hides names from a reader)",
+                escapes,
+            )
     reads = bool(SOURCE_RE.search(text))
     tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
     command = list(_COMMAND_RULES)
     if "getruntime" in text:
-        command.append(Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15))
+        command.append(
+            Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15)
+        )
     apply_rules(text, sc, command, SOURCE_RE, tainted, reads_request=reads)
     apply_rules(text, sc, _LOADER_RULES, SOURCE_RE, tainted, reads_request=reads)
     evals = list(_EVAL_RULES)
     engines = [w for w in _ENGINE_WORDS if w in text]
     if engines:
-        label = "ScriptEngine.eval (runs script code)" if "scriptengine" in engines else (
-            "expression language evaluation (EL/SpEL/OGNL/Groovy)"
+        label = (
+            "ScriptEngine.eval (runs script code)"
+            if "scriptengine" in engines
+            else ("expression language evaluation (EL/SpEL/OGNL/Groovy)")
         )
         evals.insert(0, Rule("java_eval_call", _EVAL_CALL_RE, label, 70))
     apply_rules(text, sc, evals, SOURCE_RE, tainted, reads_request=reads)
-    if ("java_url_fetch" in sc.features or "java_socket" in sc.features) and _THREADS_RE.search(text):
+    if ("java_url_fetch" in sc.features or "java_socket" in sc.features) and _THREADS_RE.search(
+        text
+    ):
         sc.add(
             "java_scanner",
             15,
@@ -187,7 +255,11 @@ def java_rules(text: str, sc: _Scorer) -> None:
         )
     if ("classwriter" in text or "visitmethodinsn" in text) and _ASM_RE.search(text):
         if _ASM_EXEC_RE.search(text):
-            sc.add("java_asm_exec", 60, "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder")
+            sc.add(
+                "java_asm_exec",
+                60,
+                "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder",
+            )
         else:
             sc.add("java_asm", 30, "builds JVM bytecode at run time (ASM ClassWriter)")
     if reads:
@@ -221,4 +293,6 @@ def _file_manager(text: str, sc: _Scorer, reads: bool) -> None:
             len(ops),
         )
     if "setlastmodified" in ops:
-        sc.add("java_timestomp", 15, "sets file modification times (timestomping) from a request page")
+        sc.add(
+            "java_timestomp", 15, "sets file modification times (timestomping) from a request page"
+        )

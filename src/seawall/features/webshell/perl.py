@@ -24,11 +24,29 @@ SOURCE_RE = _R(
 _READ_STDIN_RE = _R(r"(?:sysread|read)\s*\(\s*stdin\s*,\s*(\$\w+)")
 _COMMAND = "system()/exec()/backticks/pipe open (OS command)"
 _RULES = (
-    Rule("perl_command", _R(r"(?<![\w$>:])(?:system|exec)\b\s*\(?"), _COMMAND, 70, 35, 10, whole_statement=True),
-    Rule("perl_command", _R(r"`[^`\n]{1,300}`|(?<![\w$])qx\s*[\(\{/\[|!]"), _COMMAND, 70, 35, 0, in_match=True),
     Rule(
         "perl_command",
-        _R(r"(?<![\w$>:])open\s*\(?\s*[\"']?[\w$]+[\"']?\s*,\s*(?:[\"'][^\"'\n]{0,200}\|\s*[\"']|[\"']-\|)"),
+        _R(r"(?<![\w$>:])(?:system|exec)\b\s*\(?"),
+        _COMMAND,
+        70,
+        35,
+        10,
+        whole_statement=True,
+    ),
+    Rule(
+        "perl_command",
+        _R(r"`[^`\n]{1,300}`|(?<![\w$])qx\s*[\(\{/\[|!]"),
+        _COMMAND,
+        70,
+        35,
+        0,
+        in_match=True,
+    ),
+    Rule(
+        "perl_command",
+        _R(
+            r"(?<![\w$>:])open\s*\(?\s*[\"']?[\w$]+[\"']?\s*,\s*(?:[\"'][^\"'\n]{0,200}\|\s*[\"']|[\"']-\|)"
+        ),
         _COMMAND,
         70,
         35,
@@ -45,14 +63,21 @@ _RULES = (
         in_match=True,
     ),
     # String eval only: ``eval { ... }`` is Perl's exception handling.
-    Rule("perl_eval", _R(r"(?<![\w$>:])eval\s*(?:\(\s*)?[$\"']"), "Perl eval (runs code)", 70, whole_statement=True),
+    Rule(
+        "perl_eval",
+        _R(r"(?<![\w$>:])eval\s*(?:\(\s*)?[$\"']"),
+        "Perl eval (runs code)",
+        70,
+        whole_statement=True,
+    ),
 )
 # Request data checked or stripped before use: ``$arg =~ s/["'`]//g``, ``$x !~ /^\w+$/``,
-# ``unless ($x =~ /^[\w.]+$/)`` (URL decoding, ``s/%(..)/pack(...)/e``, is no check).
+# ``unless ($x =~ /^[\w.]+$/)`` (a whole-value match; URL decoding, ``s/%(..)/pack(...)/e``, and
+# a branch on a prefix, ``if ($c =~ /^cd\s/)``, are no checks).
 # ``if (!allowed(\@list, $router))``: the value checked against a list before use.
 _CHECKED_RE = _R(
     r"(\$\w+)\s*=~\s*(?:s|tr|y)\s*([/{|#!])[^\n]{0,200}?\2\2|(\$\w+)\s*!~|"
-    r"(?:unless|if)\s*\(\s*(\$\w+)\s*=~\s*/\^"
+    r"(?:unless|if)\s*\(\s*(\$\w+)\s*=~\s*/\^[^/\n]{0,100}\$/"
     r"|(?:if\s*\(\s*!|unless\s*\()\s*&?(?!defined\b|exists\b|length\b)\w+\s*\([^()]{0,100}?(\$\w+)\s*\)"
 )
 # ``system(PROGRAM, ARG, ...)``: a list runs one fixed program without a shell, so request data
@@ -89,4 +114,8 @@ def perl_rules(text: str, sc: _Scorer) -> None:
         tainted = tainted - checked
     apply_rules(text, sc, _list_form(text, tainted), SOURCE_RE, tainted, reads_request=reads)
     if "socket" in text and _SOCKET_SHELL_RE.search(text):
-        sc.add("perl_socket_shell", 45, "connects a socket to a shell's standard input (bind/reverse shell)")
+        sc.add(
+            "perl_socket_shell",
+            45,
+            "connects a socket to a shell's standard input (bind/reverse shell)",
+        )

@@ -25,16 +25,19 @@ _FORM_FIELD_RE = _R(r"<(?:input|textarea|select)\b[^>]{0,300}?\bname\s*=\s*[\"']
 _CMD_CALL_RE = _R(
     "|".join(
         rf"{n}(?<![\w$>:]{n})\s*\("
-        for n in "system exec passthru shell_exec popen proc_open eval assert".split()
+        for n in (
+            *("system", "exec", "passthru", "shell_exec"),
+            *("popen", "proc_open", "eval", "assert"),
+        )
     )
 )
 _FILE_CALL_RE = _R(
     "|".join(
         rf"{n}(?<![\w$>:]{n})\s*\("
         for n in (
-            "unlink rmdir rename copy fopen file_put_contents move_uploaded_file readfile chmod"
-            " mkdir"
-        ).split()
+            *("unlink", "rmdir", "rename", "copy", "fopen", "file_put_contents"),
+            *("move_uploaded_file", "readfile", "chmod", "mkdir"),
+        )
     )
 )
 # Links and form actions carrying parameters: ``?sildos=x&dizin=y`` names register_globals inputs.
@@ -45,7 +48,9 @@ _LISTEN_RE = _R(r"socket_listen\s*\(|stream_socket_server\s*\(|socket_accept\s*\
 # ``$obj->shell = $shell`` (a request-tainted value) and later ``system($this->shell)``.
 _PROP_ASSIGN_RE = _R(r"->\s*(\w{1,40})\s*=(?![=>])([^;]{1,200})")
 _SOCKET_RE = _R(r"fsockopen\s*\(|socket_create\s*\(|stream_socket_(?:client|server)\s*\(")
-_SOCKET_READ_RE = _R(r"(\$\w{1,40})\s*=\s*[^;]{0,80}?(?:fgets|fread|socket_read|stream_get_line)\s*\(")
+_SOCKET_READ_RE = _R(
+    r"(\$\w{1,40})\s*=\s*[^;]{0,80}?(?:fgets|fread|socket_read|stream_get_line)\s*\("
+)
 _SHELL_ON_SOCKET_RE = _R(r"proc_open\s*\([^;]{0,300}(?:\$sock|socket|\$fp)")
 _DB_RULES = (
     Rule(
@@ -54,13 +59,14 @@ _DB_RULES = (
             "|".join(
                 rf"{n}(?<![\w$>:]{n})\s*\("
                 for n in (
-                    "mysql_connect mysqli_connect mysql_pconnect pg_connect mssql_connect"
-                    " oci_connect sqlsrv_connect"
-                ).split()
+                    *("mysql_connect", "mysqli_connect", "mysql_pconnect", "pg_connect"),
+                    *("mssql_connect", "oci_connect", "sqlsrv_connect"),
+                )
             )
             + r"|new\s+(?:mysqli|pdo)\s*\("
         ),
-        "database connection to a request-supplied server (host, user or password from the request)",
+        "database connection to a request-supplied server (host, user or password from the"
+        " request)",
         55,
     ),
 )
@@ -179,7 +185,7 @@ def _letterless(data: bytes, sc: _Scorer) -> None:
         if len(code) < 100 or "$_" not in code:
             continue
         letters = sum(c.isalpha() for c in code)
-        if letters / len(code) < 0.05 and re.search(r"\$_+\[[^\]]{1,40}\]\s*\(", code):
+        if letters / len(code) < 0.05 and re.search(r"\$_+\[[^;()]{1,60}?\]\s*\(", code):
             sc.add(
                 "letterless_php",
                 60,
@@ -206,20 +212,22 @@ def php_behaviour(data: bytes, text: str, sc: _Scorer) -> None:
             sc.add("listens_on_socket", 25, "listens for network connections")
     if not sc.features.get("request_to_sink"):
         _properties(text, sc)
-    if not _SRC_RE.search(text):
-        pass
-    elif _DB_RULES[0].pattern.search(text):  # the taint pass only where a connection is made
+    reads = bool(_SRC_RE.search(text))
+    if reads and _DB_RULES[0].pattern.search(text):  # the taint pass only where one connects
         tainted = propagate(text, _SRC_RE)
         apply_rules(text, sc, _DB_RULES, _SRC_RE, tainted, reads_request=True)
-    if _SRC_RE.search(text):
-        if _ADMIN_ROLE_RE.search(text) and any(
+    if (
+        reads
+        and _ADMIN_ROLE_RE.search(text)
+        and any(
             _SRC_RE.search(call_args(text, m.end() - 1)) for m in _CREATE_USER_RE.finditer(text)
-        ):
-            sc.add(
-                "creates_admin",
-                50,
-                "creates a user from request data and makes it an administrator",
-            )
+        )
+    ):
+        sc.add(
+            "creates_admin",
+            50,
+            "creates a user from request data and makes it an administrator",
+        )
     includes_data_file(text, sc)
     if "$__" in text:
         _letterless(data, sc)
