@@ -32,6 +32,7 @@ Targets (issue 13): assessor alone >= 90 % recall per language with >= 20 sample
 absent, 0 otherwise.
 
     python benchmarks/webshell_eval.py [-v] [--yara-dir DIR | --yara-rules FILE] [--no-download]
+        [--baseline-src OLD/src]    # also CPU per benign file against an older assessor
 """
 
 from __future__ import annotations
@@ -296,6 +297,61 @@ def benign(download: bool) -> tuple[list[Sample], list[str]]:
     return samples, missing
 
 
+# --- CPU against an earlier assessor ----------------------------------------------------------
+
+_CPU_CHILD = """
+import json, sys, time
+from pathlib import Path
+from seawall.features.webshell import assess, read_head
+items = [(read_head(Path(p)), Path(p).name, c) for p, c in json.load(sys.stdin)]
+cpu = {}
+for data, name, group in items:
+    began = time.process_time()
+    assess(data, name)
+    cpu[group] = cpu.get(group, 0.0) + time.process_time() - began
+print(json.dumps(cpu))
+"""
+
+
+def cpu_by_collection(src: Path, samples: list[Sample]) -> dict[str, float]:
+    """Assessor CPU seconds per collection of ``samples``, measured in a child process that
+    imports ``seawall`` from ``src`` (an older checkout's ``src`` folder, or this one's)."""
+    import json
+
+    listing = json.dumps([(str(s.path), s.collection) for s in samples])
+    done = subprocess.run(
+        [sys.executable, "-c", _CPU_CHILD],
+        input=listing,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+    )
+    return {k: float(v) for k, v in json.loads(done.stdout).items()}
+
+
+def compare_cpu(baseline: Path, samples: list[Sample], rounds: int = 3) -> None:
+    """Best-of-``rounds`` CPU per benign file, this assessor against ``baseline``, alternated
+    (the machine is shared: alternating keeps both under the same load)."""
+    here = Path(__file__).resolve().parents[1] / "src"
+    best: dict[str, dict[str, float]] = {"before": {}, "after": {}}
+    for _ in range(rounds):
+        for label, src in (("before", baseline), ("after", here)):
+            for group, cpu in cpu_by_collection(src, samples).items():
+                best[label][group] = min(cpu, best[label].get(group, float("inf")))
+    counts: dict[str, int] = {}
+    for sample in samples:
+        counts[sample.collection] = counts.get(sample.collection, 0) + 1
+    print(f"assessor CPU per benign file, best of {rounds} (before = {baseline}):")
+    rows = []
+    for group in sorted(counts):
+        b, a = best["before"].get(group, 0.0), best["after"].get(group, 0.0)
+        n = counts[group]
+        ratio = f"{a / b:.2f}x" if b else "-"
+        rows.append((group, f"{1e6 * b / n:,.0f} us", f"{1e6 * a / n:,.0f} us", ratio))
+    _print_table(rows, ("", "before", "after", "after/before"))
+
+
 # --- YARA ------------------------------------------------------------------------------------
 
 _EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": "", "owner": ""}
@@ -390,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-download", action="store_true", help="skip benign packages not cached"
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="an earlier checkout's src/ folder: also print CPU per benign file before/after",
+    )
     args = parser.parse_args(argv)
     ok = True
     started = time.perf_counter()
@@ -457,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             if key.startswith("lang:") and "/" not in key:
                 for sample, verdict in t.wrong:
                     print(_describe(str(sample.path), verdict))
+    if args.baseline_src:
+        compare_cpu(args.baseline_src, good)
     print(f"elapsed: {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
 

@@ -428,3 +428,28 @@ def test_recall_per_language_over_the_three_corpora() -> None:
         total, hit = counts[language]
         assert total > 0, language
         assert hit / total >= floor, f"{language}: {hit}/{total} = {hit / total:.1%} < {floor}"
+
+
+def test_needed_literals_never_skip_a_rule_that_would_match() -> None:
+    from seawall.features.webshell import cfml, classic_asp, dotnet, java, perl, php_behaviour
+    from seawall.features.webshell.behaviour import Rule, needed_literals
+
+    rules = [
+        rule
+        for module in (java, dotnet, perl, cfml, classic_asp, php_behaviour)
+        for value in vars(module).values()
+        if isinstance(value, tuple)
+        for rule in value
+        if isinstance(rule, Rule)
+    ]
+    assert len(rules) > 40
+    texts = [data.decode("latin-1").lower() for _, data, _ in SHELLS.values()]
+    texts += [data.decode("latin-1").lower() for _, data in BENIGN.values()]
+    matched = 0
+    for rule in rules:
+        needs = needed_literals(rule.pattern.pattern)
+        for text in texts:
+            if rule.pattern.search(text):
+                matched += 1
+                assert needs is None or any(word in text for word in needs), rule.key
+    assert matched > 30

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from seawall.features.webshell.flow import _names_re, _Scorer
 
@@ -76,6 +77,35 @@ def _statements(text: str, semicolons: bool) -> list[str]:
     return [s for s in split.split(text, maxsplit=_MAX_STATEMENTS) if "=" in s or "(" in s]
 
 
+_APPEND_WORDS = ("append", "add", "put", "write", "insert", "concat")
+_LHS_RE = re.compile(r"([$@%]?[a-z_][\w.]*)\s*(?:\[[^\]=]{0,40}\]|\{[^}=]{0,40}\})?\s*[+.]?\s*$")
+
+
+def _pairs(stmt: str) -> list[tuple[str, str]]:
+    """(name, right-hand side) pairs a statement assigns: a list assignment, a loop variable,
+    the first plain assignment, or an append to a receiver. Literal tests come first: most
+    statements need none of the regexes (which would otherwise be tried at every character)."""
+    if "=" in stmt and "(" in stmt and (m := _LIST_ASSIGN_RE.search(stmt)):
+        names = [n.split()[-1] for n in m.group(1).split(",")]
+        return [(n, m.group(2)[:_ARGS_LIMIT]) for n in names]
+    if "for" in stmt and (m := _PERL_LOOP_RE.search(stmt)):
+        return [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
+    at = stmt.find("=")
+    while at >= 0:
+        before = stmt[at - 1] if at else ""
+        after = stmt[at + 1 : at + 2]
+        if before not in "=!<>" and after not in ("=", "~", ">"):
+            if m := _LHS_RE.search(stmt, max(0, at - 120), at):
+                return [(m.group(1), stmt[at + 1 : at + 1 + _ARGS_LIMIT])]
+            break
+        at = stmt.find("=", at + 2 if after == "=" else at + 1)
+    if "for" in stmt and (m := _LOOP_RE.search(stmt)):
+        return [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
+    if "(" in stmt and any(w in stmt for w in _APPEND_WORDS) and (m := _APPEND_RE.search(stmt)):
+        return [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
+    return []
+
+
 def propagate(
     text: str, source: re.Pattern[str], seeds: Iterable[str] = (), *, semicolons: bool = False
 ) -> frozenset[str]:
@@ -88,16 +118,7 @@ def propagate(
     tainted: set[str] = set(seeds)
     pending: list[tuple[str, str]] = []
     for stmt in _statements(text, semicolons):
-        if m := _LIST_ASSIGN_RE.search(stmt):
-            names = [n.split()[-1] for n in m.group(1).split(",")]
-            pairs = [(n, m.group(2)[:_ARGS_LIMIT]) for n in names]
-        else:
-            pairs = []
-            for rx in (_PERL_LOOP_RE, _ASSIGN_RE, _LOOP_RE, _APPEND_RE):
-                if m := rx.search(stmt):
-                    pairs = [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
-                    break
-        for name, rhs in pairs:
+        for name, rhs in _pairs(stmt):
             if source.search(rhs):
                 _add(tainted, name)
             else:
@@ -259,10 +280,113 @@ def apply_rules(
             sc.features["language_command"] = True
 
 
+_QUANTIFIER_RE = re.compile(r"\{(\d*),?\d*\}")
+
+
+@lru_cache(maxsize=512)
+def needed_literals(pattern: str) -> tuple[str, ...] | None:
+    """Words one of which every match of ``pattern`` contains (None: no such set is known).
+
+    Each top-level alternative is walked outside groups and classes for its longest run of
+    plain word characters (a character made optional by a following ``?``, ``*`` or ``{0`` is
+    left out); a text holding none of them cannot match, and the regex, which may have to be
+    tried at every character, is not run at all.
+    """
+    words: list[str] = []
+    for alternative in _top_level(pattern, "|"):
+        best = ""
+        run = ""
+        i = 0
+        while i < len(alternative):
+            ch = alternative[i]
+            if ch == "\\":
+                best, run = max(best, run, key=len), ""
+                i += 2
+                continue
+            if ch in "([":
+                best, run = max(best, run, key=len), ""
+                i = _close(alternative, i)
+                continue
+            if ch == "{" and (q := _QUANTIFIER_RE.match(alternative, i)):
+                if q.group(1) in ("", "0"):  # {0,n}: the last character may be absent
+                    run = run[:-1]
+                best, run = max(best, run, key=len), ""
+                i = q.end()
+                continue
+            if ch in "?*":
+                run = run[:-1]
+                best, run = max(best, run, key=len), ""
+            elif ch.isalnum() or ch == "_":
+                run += ch
+            else:
+                best, run = max(best, run, key=len), ""
+            i += 1
+        best = max(best, run, key=len)
+        if len(best) < 3:
+            return None
+        words.append(best)
+    return tuple(sorted(set(words)))
+
+
+def _top_level(pattern: str, sep: str) -> list[str]:
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _close(pattern, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _close(pattern: str, i: int) -> int:
+    """The index just after the group or class opening at ``pattern[i]``."""
+    if pattern[i] == "[":
+        j = i + 1
+        if j < len(pattern) and pattern[j] == "^":
+            j += 1
+        if j < len(pattern) and pattern[j] == "]":
+            j += 1
+        while j < len(pattern) and pattern[j] != "]":
+            j += 2 if pattern[j] == "\\" else 1
+        return j + 1
+    depth, j = 0, i
+    while j < len(pattern):
+        ch = pattern[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == "[":
+            j = _close(pattern, j)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return j
+
+
 def _strongest(
     text: str, rule: Rule, from_request: Callable[[str], bool], reads_request: bool
 ) -> tuple[float, bool]:
     """The weight of a rule's strongest occurrence, and whether request data reached it."""
+    needs = needed_literals(rule.pattern.pattern)
+    if needs is not None and not any(word in text for word in needs):
+        return 0.0, False
     weight = 0.0
     for n, m in enumerate(rule.pattern.finditer(text)):
         if n > 200:
@@ -285,10 +409,28 @@ def _strongest(
 _WRITE_CALL_RE = re.compile(
     r"\.\s*(?:write\w*|print\w*|append|info|warning|severe|fine|log)\b\s*\(?"
 )
-_CHECKED_RE = re.compile(
-    r"(\w+)\s*\.\s*(?:matches|endswith|endswithignorecase)\s*\("
-    r"|(\w+)\s*=\s*(?:path\s*\.\s*getfilename|filenameutils\s*\.\s*getname|basename)\s*\("
+# A name validated before use: ``name.matches(...)``/``name.EndsWith(...)`` (the name read just
+# before the call), or ``name = Path.GetFileName(...)``/``FilenameUtils.getName(...)``.
+_CHECK_CALL_RE = re.compile(r"\.\s*(?:matches|endswith|endswithignorecase)\s*\(")
+_STRIP_CALL_RE = re.compile(
+    r"(?:path\s*\.\s*getfilename|filenameutils\s*\.\s*getname|basename)\s*\("
 )
+_NAME_BEFORE_RE = re.compile(r"(\w+)\s*$")
+_ASSIGNED_BEFORE_RE = re.compile(r"(\w+)\s*=\s*$")
+
+
+def _checked(text: str) -> set[str]:
+    """Names the page validates or strips of folders before using them as a path."""
+    names: set[str] = set()
+    for rx, before in ((_CHECK_CALL_RE, _NAME_BEFORE_RE), (_STRIP_CALL_RE, _ASSIGNED_BEFORE_RE)):
+        for n, m in enumerate(rx.finditer(text)):
+            if n > 200:
+                break
+            if found := before.search(text, max(0, m.start() - 60), m.start()):
+                names.add(found.group(1))
+    return names
+
+
 # A literal path to a file the web server would execute.
 _SCRIPT_TARGET_RE = re.compile(
     r"[\"']([^\"'\n]{0,200}\.(?:aspx?|ashx|asmx|asa|cer|php\d?|phtml|jspx?|cfml?|pl|cgi))[\"']"
@@ -314,7 +456,7 @@ def file_writes(
         return
     # A name validated before use (``if (!name.matches("[\\w.-]+\\.png"))``, an allowed-extension
     # test, stripped of folders by ``Path.GetFileName``) no longer counts as request data here.
-    checked = {name for m in _CHECKED_RE.finditer(text) for name in m.groups() if name}
+    checked = _checked(text)
     known = _names_re(tainted - checked)
 
     def from_request(s: str) -> bool:

@@ -19,6 +19,7 @@ from seawall.features.webshell.behaviour import (
     apply_rules,
     call_args,
     file_writes,
+    needed_literals,
     propagate,
 )
 from seawall.features.webshell.flow import _names_re, _Scorer
@@ -231,6 +232,9 @@ def _file_manager(text: str, sc: _Scorer, source: re.Pattern[str], tainted: froz
 
     ops = []
     for name, rx in _FILE_OPS:
+        needs = needed_literals(rx.pattern)
+        if needs is not None and not any(word in text for word in needs):
+            continue
         for n, m in enumerate(rx.finditer(text)):
             start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
             if n > 50 or from_request(text[start : m.start()] + call_args(text, m.end() - 1)):

@@ -59,6 +59,47 @@ _COMMAND_RULES = (
 )
 _LOADER_RULES = (
     Rule(
+        "java_deserialize",
+        _R(r"new\s+(?:java\.io\.)?objectinputstream\s*\(|new\s+(?:java\.beans\.)?xmldecoder\s*\("),
+        "Java deserialization of request data (readObject/XMLDecoder: runs gadget chains)",
+        70,
+    ),
+    Rule(
+        "java_compiler",
+        _R(r"getsystemjavacompiler\s*\(|jshell\s*\.\s*create\s*\("),
+        "compiles and runs Java source at run time (JavaCompiler/JShell)",
+        70,
+        45,
+        35,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_xslt",
+        _R(r"\.\s*newtransformer\s*\(|\.\s*newtemplates\s*\("),
+        "XSLT stylesheet from the request (Java extension functions run code)",
+        60,
+    ),
+    Rule(
+        "java_agent",
+        _R(r"virtualmachine\s*\.\s*attach\s*\(|\.\s*loadagent\w*\s*\("),
+        "attaches a Java agent to the running JVM (code injected into the server)",
+        70,
+        55,
+        55,
+    ),
+    Rule(
+        "java_memory_shell",
+        _R(
+            r"\.\s*add(?:filter(?:def|map\w*)?|servlet(?:mapping\w*)?|valve"
+            r"|applicationeventlistener|servletmappingdecoded)\s*\("
+        ),
+        "registers a filter, servlet, listener or valve at run time (a memory-resident shell)",
+        70,
+        45,
+        40,
+        whole_statement=True,
+    ),
+    Rule(
         "java_define_class",
         _R(r"defineclass\s*\("),
         "defineClass (class loader: runs bytecode)",
@@ -94,7 +135,7 @@ _LOADER_RULES = (
     ),
     Rule(
         "java_url_class_loader",
-        _R(r"urlclassloader\b|versionhelper\b[^;]{0,200}loadclass|\.loadclass\s*\("),
+        _R(r"urlclassloader\b|versionhelper\b[^;]{0,200}loadclass|\.loadclass\s*\(|\bmlet\b"),
         "URLClassLoader/loadClass (class loaded from a path or URL)",
         70,
         30,
