@@ -101,11 +101,9 @@ def _checked(text: str) -> set[str]:
         if m.group(0) == "!~":
             names.add(var.group(1))
             continue
-        if _STRIP_AFTER_RE.match(text, m.start()):
-            names.add(var.group(1))
-        elif _WHOLE_MATCH_RE.match(text, m.start()) and re.search(
+        if _STRIP_AFTER_RE.match(text, m.start()) or (_WHOLE_MATCH_RE.match(text, m.start()) and re.search(
             r"(?:unless|if)\s*\(\s*$", text[max(0, var.start() - 20) : var.start()]
-        ):
+        )):
             names.add(var.group(1))
     if "unless" in text or "if" in text:
         names |= {m.group(1) for m in _NEGATED_CALL_RE.finditer(text)}
