@@ -80,6 +80,7 @@ _RULES = (
 _MATCH_OP_RE = _R(r"[=!]~")
 _VAR_BEFORE_RE = _R(r"(\$\w+)\s*$")
 _STRIP_AFTER_RE = _R(r"=~\s*(?:s|tr|y)\s*([/{|#!])[^\n]{0,200}?\1\1")
+_CONDITION_RE = _R(r"(?:unless|if)\s*\(\s*$")
 _WHOLE_MATCH_RE = _R(r"=~\s*/\^[^/\n]{0,100}\$/")
 _NEGATED_CALL_RE = _R(
     r"(?:if\s*\(\s*!|unless\s*\()\s*&?(?!defined\b|exists\b|length\b)\w+\s*\("
@@ -98,12 +99,11 @@ def _checked(text: str) -> set[str]:
         var = _VAR_BEFORE_RE.search(text, max(0, m.start() - 60), m.start())
         if var is None:
             continue
-        if m.group(0) == "!~":
-            names.add(var.group(1))
-            continue
-        if _STRIP_AFTER_RE.match(text, m.start()) or (_WHOLE_MATCH_RE.match(text, m.start()) and re.search(
-            r"(?:unless|if)\s*\(\s*$", text[max(0, var.start() - 20) : var.start()]
-        )):
+        stripped = bool(_STRIP_AFTER_RE.match(text, m.start()))
+        whole = bool(_WHOLE_MATCH_RE.match(text, m.start())) and bool(
+            _CONDITION_RE.search(text, max(0, var.start() - 20), var.start())
+        )
+        if m.group(0) == "!~" or stripped or whole:
             names.add(var.group(1))
     if "unless" in text or "if" in text:
         names |= {m.group(1) for m in _NEGATED_CALL_RE.finditer(text)}
