@@ -16,6 +16,7 @@ import tomllib
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -453,3 +454,42 @@ def test_needed_literals_never_skip_a_rule_that_would_match() -> None:
                 matched += 1
                 assert needs is None or any(word in text for word in needs), rule.key
     assert matched > 30
+
+
+def _evaluation_module() -> ModuleType:
+    """``benchmarks/webshell_eval.py`` (not a package: loaded from its path)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "webshell_eval.py"
+    spec = importlib.util.spec_from_file_location("webshell_eval", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["webshell_eval"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_exclusion_names_a_corpus_file_whose_property_holds() -> None:
+    ev = _evaluation_module()
+    exclusions = ev.load_exclusions()
+    assert exclusions and all(e.why and e.prop for e in exclusions.values())
+    samples, excluded, missing = ev.corpus(shared("webshells"), exclusions)
+    assert not missing
+    assert {entry.sha256 for _, entry, _ in excluded} == set(exclusions)
+    assert all(check != "PROPERTY FAILS" for _, _, check in excluded)
+    assert {s.half for s in samples} == {"seen", "tuning", "holdout"}
+
+
+def test_tally_combines_a_second_detector(tmp_path: Path) -> None:
+    ev = _evaluation_module()
+    shell = tmp_path / "a.php"
+    shell.write_bytes(b'<?php @eval($_POST["z"]);?>')
+    plain = tmp_path / "b.php"
+    plain.write_bytes(b"<?php echo 'marker'; ?>")
+    samples = [ev.Sample(p, "mine", "php", "tuning") for p in (shell, plain)]
+    result = ev.tally(
+        samples, malicious=True, others={"grep": lambda data, name: b"marker" in data}
+    )
+    assert result["lang:php"].flagged == {"assessor": 1, "grep": 1, "both": 2}
+    assert result["coll:mine/tuning"].counted == 2
