@@ -52,7 +52,7 @@ def language_rules(language: str | None, head: str, sc: _Scorer) -> None:
         dotnet_rules(head, sc)
     elif language == "asp":
         classic_asp_rules(head, sc)
-    if language in ("asp", "aspx", "other"):
+    if language in ("asp", "aspx"):  # an ASP include is code; an .shtml one is only text
         includes_data_file(head, sc)
     if language == "cfml":
         cfml_rules(head, sc)
