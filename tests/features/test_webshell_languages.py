@@ -344,6 +344,10 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         b"<?php class Ftp { function passive() { $s = socket_create(AF_INET, SOCK_STREAM, 0);\n"
         b"socket_bind($s, $this->host); socket_listen($s); return socket_accept($s); } } ?>",
     ),
+    "shtml_text_include": (
+        "index.shtml",
+        b'<html><body><!--#include virtual="/footer.txt" --></body></html>',
+    ),
     "php_db_constant": (
         "db.php",
         b"<?php $link = mysqli_connect('localhost', DB_USER, DB_PASSWORD);\n"

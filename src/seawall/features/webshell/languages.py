@@ -53,7 +53,7 @@ def language_rules(language: str | None, head: str, sc: _Scorer) -> None:
     elif language == "asp":
         classic_asp_rules(head, sc)
     if language in ("asp", "aspx"):  # an ASP include is code; an .shtml one is only text
-        includes_data_file(head, sc)
+        includes_data_file(head, sc, ssi=True)
     if language == "cfml":
         cfml_rules(head, sc)
     elif language == "perl":

@@ -233,10 +233,13 @@ def php_behaviour(data: bytes, text: str, sc: _Scorer) -> None:
         _letterless(data, sc)
 
 
-def includes_data_file(text: str, sc: _Scorer) -> None:
-    """A script that includes an image or text file as code (PHP ``include``, ASP/SSI
-    ``<!--#include``): the shell's code then hides in a file no scanner of scripts reads."""
-    if "include" in text and (m := _INCLUDE_DATA_RE.search(text) or _SSI_DATA_RE.search(text)):
+def includes_data_file(text: str, sc: _Scorer, *, ssi: bool = False) -> None:
+    """A script that includes an image or text file as code (PHP ``include``; with ``ssi``, ASP's
+    ``<!--#include``, which IIS runs as script, unlike an ``.shtml`` page's text include): the
+    shell's code then hides in a file no scanner of scripts reads."""
+    if "include" not in text:
+        return
+    if m := _INCLUDE_DATA_RE.search(text) or (_SSI_DATA_RE.search(text) if ssi else None):
         target = re.split(r"['\"]", m.group(0))[-2]
         sc.add(
             "includes_data_file",
