@@ -32,6 +32,7 @@ Targets (issue 13): assessor alone >= 90 % recall per language with >= 20 sample
 absent, 0 otherwise.
 
     python benchmarks/webshell_eval.py [-v] [--yara-dir DIR | --yara-rules FILE] [--no-download]
+        [--baseline-src OLD/src]    # also CPU per benign file against an older assessor
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seawall.features.webshell import (
-    WEB_EXTENSIONS,
     WebshellAssessment,
     assess,
     read_head,
@@ -113,7 +113,7 @@ class Tally:
 
     counted: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
-    wrong: list[tuple[str, WebshellAssessment]] = field(default_factory=list)
+    wrong: list[tuple[Sample, WebshellAssessment]] = field(default_factory=list)
     cpu: float = 0.0  # assessor CPU seconds over the set
 
     def rate(self, detector: str) -> float:
@@ -151,7 +151,7 @@ def tally(
             for name, hit in hits.items():
                 t.flagged[name] = t.flagged.get(name, 0) + hit
             if verdict.is_webshell != malicious and "/" not in key and key.startswith("lang:"):
-                t.wrong.append((str(sample.path), verdict))
+                t.wrong.append((sample, verdict))
     return out
 
 
@@ -170,6 +170,9 @@ _CGI_INPUT_RE = re.compile(
     rb"param\s*\(|->\s*param|query_string|content_length|request_method|\bcgi\b|http_|readparse",
     re.I,
 )
+_SCRIPT_BLOCK_RE = re.compile(
+    rb"<script[^>]*runat\s*=\s*['\"]?server[^>]*>(.*?)</script>", re.I | re.S
+)
 _INCLUDE_RE = re.compile(rb"<!--\s*#\s*include\s[^>]*-->", re.I)
 
 
@@ -181,6 +184,9 @@ def _property_holds(prop: str, data: bytes) -> bool | None:
         return not data.strip()
     if prop == "no-server-code":
         return not _SERVER_CODE_RE.search(data)
+    if prop == "stripped-code":
+        blocks = _SCRIPT_BLOCK_RE.findall(data) + re.findall(rb"<%(.*?)%>", data, re.S)
+        return any(len(b) >= 1000 and not b.strip() for b in blocks)
     if prop == "no-cgi-input":
         return not _CGI_INPUT_RE.search(data)
     if prop == "include-only":
@@ -291,6 +297,61 @@ def benign(download: bool) -> tuple[list[Sample], list[str]]:
     return samples, missing
 
 
+# --- CPU against an earlier assessor ----------------------------------------------------------
+
+_CPU_CHILD = """
+import json, sys, time
+from pathlib import Path
+from seawall.features.webshell import assess, read_head
+items = [(read_head(Path(p)), Path(p).name, c) for p, c in json.load(sys.stdin)]
+cpu = {}
+for data, name, group in items:
+    began = time.process_time()
+    assess(data, name)
+    cpu[group] = cpu.get(group, 0.0) + time.process_time() - began
+print(json.dumps(cpu))
+"""
+
+
+def cpu_by_collection(src: Path, samples: list[Sample]) -> dict[str, float]:
+    """Assessor CPU seconds per collection of ``samples``, measured in a child process that
+    imports ``seawall`` from ``src`` (an older checkout's ``src`` folder, or this one's)."""
+    import json
+
+    listing = json.dumps([(str(s.path), s.collection) for s in samples])
+    done = subprocess.run(
+        [sys.executable, "-c", _CPU_CHILD],
+        input=listing,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+    )
+    return {k: float(v) for k, v in json.loads(done.stdout).items()}
+
+
+def compare_cpu(baseline: Path, samples: list[Sample], rounds: int = 3) -> None:
+    """Best-of-``rounds`` CPU per benign file, this assessor against ``baseline``, alternated
+    (the machine is shared: alternating keeps both under the same load)."""
+    here = Path(__file__).resolve().parents[1] / "src"
+    best: dict[str, dict[str, float]] = {"before": {}, "after": {}}
+    for _ in range(rounds):
+        for label, src in (("before", baseline), ("after", here)):
+            for group, cpu in cpu_by_collection(src, samples).items():
+                best[label][group] = min(cpu, best[label].get(group, float("inf")))
+    counts: dict[str, int] = {}
+    for sample in samples:
+        counts[sample.collection] = counts.get(sample.collection, 0) + 1
+    print(f"assessor CPU per benign file, best of {rounds} (before = {baseline}):")
+    rows = []
+    for group in sorted(counts):
+        b, a = best["before"].get(group, 0.0), best["after"].get(group, 0.0)
+        n = counts[group]
+        ratio = f"{a / b:.2f}x" if b else "-"
+        rows.append((group, f"{1e6 * b / n:,.0f} us", f"{1e6 * a / n:,.0f} us", ratio))
+    _print_table(rows, ("", "before", "after", "after/before"))
+
+
 # --- YARA ------------------------------------------------------------------------------------
 
 _EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": "", "owner": ""}
@@ -382,7 +443,14 @@ def main(argv: list[str] | None = None) -> int:
         const=SIGNATURE_BASE,
         help=f"compile every .yar under DIR with yara-x (default {SIGNATURE_BASE})",
     )
-    parser.add_argument("--no-download", action="store_true", help="skip benign packages not cached")
+    parser.add_argument(
+        "--no-download", action="store_true", help="skip benign packages not cached"
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="an earlier checkout's src/ folder: also print CPU per benign file before/after",
+    )
     args = parser.parse_args(argv)
     ok = True
     started = time.perf_counter()
@@ -416,11 +484,10 @@ def main(argv: list[str] | None = None) -> int:
                 f" (>= {RECALL_TARGET:.0%}: {'met' if met else 'MISSED'})"
             )
         if args.verbose:
-            for path, verdict in t.wrong:
-                half = half_of(read_head(Path(path)))
-                if half == "holdout" and not args.holdout and "tennc" not in path:
+            for sample, verdict in t.wrong:
+                if sample.half == "holdout" and not args.holdout:
                     continue
-                print(_describe(str(Path(path).relative_to(args.corpora)), verdict))
+                print(_describe(str(sample.path.relative_to(args.corpora)), verdict))
     print(f"excluded from recall ({len(excluded)} files that cannot be web shells by content):")
     for path, entry, check in excluded:
         print(f"    {path.relative_to(args.corpora)}  [{entry.prop}, {check}]  {entry.why}")
@@ -433,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     fp = tally(good, malicious=False, others=others)
     print("false positives per 1,000 benign scripts:")
     rows = []
-    for key in sorted(k for k in fp if "/" not in k and k != "all") + ["all"]:
+    for key in [*sorted(k for k in fp if "/" not in k and k != "all"), "all"]:
         t = fp[key]
         cells = [f"{t.flagged.get(d, 0)}/{t.counted} = {1000 * t.rate(d):.2f}" for d in detectors]
         rows.append((key, *cells, f"{1e6 * t.cpu / t.counted:,.0f} us"))
@@ -449,8 +516,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for key, t in fp.items():
             if key.startswith("lang:") and "/" not in key:
-                for path, verdict in t.wrong:
-                    print(_describe(path, verdict))
+                for sample, verdict in t.wrong:
+                    print(_describe(str(sample.path), verdict))
+    if args.baseline_src:
+        compare_cpu(args.baseline_src, good)
     print(f"elapsed: {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
 

@@ -8,8 +8,10 @@ two axes (request data reaching a code/command sink, and obfuscation) plus file-
 and keeps one human sentence per contributing feature so that every score can be explained to an
 analyst and argued with. Helper modules hold the passes: ``flow`` (request data to
 sinks, de-obfuscation), ``wrap`` (the same through a helper function),
-``php`` (PHP-only tricks) and ``host`` (server abuse in any language: XSLT
-script, droppers, hidden files, IIS credentials, file managers, image headers).
+``php`` (PHP-only tricks), ``host`` (server abuse in any language: XSLT
+script, droppers, hidden files, IIS credentials, file managers, image headers), and one module of
+behaviour rules per language family (``java``, ``dotnet``, ``classic_asp``, ``cfml``, ``perl``,
+``php_behaviour``) on the shared taint and rule engine of ``behaviour``.
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
 run at collect time on evidence and again later on the stored bytes. Content is decoded as
@@ -44,13 +46,10 @@ from seawall.features.webshell.flow import (
     _standalone,
     _wrappers,
 )
-from seawall.features.webshell.cfml import cfml_rules
-from seawall.features.webshell.classic_asp import classic_asp_rules
-from seawall.features.webshell.dotnet import dotnet_rules
 from seawall.features.webshell.host import host_abuse
-from seawall.features.webshell.java import java_rules
-from seawall.features.webshell.perl import perl_rules
+from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
+from seawall.features.webshell.php_behaviour import php_behaviour
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -69,7 +68,7 @@ __all__ = [
 
 #: Bumped whenever features or weights change: an assessment stored at collect time by another
 #: version is not trusted, and the hunt re-reads the evidence instead.
-ASSESSOR_VERSION = 2
+ASSESSOR_VERSION = 3
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
@@ -364,8 +363,11 @@ def _tools(text: str, sc: _Scorer) -> None:
     cmdbox = bool(_CMDBOXES.search(text))
     cmd = any(_standalone(text, m) for m in _CMD_SINKS.finditer(text))
     sc.features.update(upload=upload, dirlist=dirlist, cmdbox=cmdbox, command_sink=cmd)
+    counted = bool(sc.features.get("language_command"))  # a language rule named this call
     if upload and dirlist and cmdbox and cmd:
         sc.add("file_manager", 40, "file manager: directory listing, upload and a command box")
+    elif counted:
+        pass
     elif cmd and has_src and cmdbox:
         sc.add("command_box", 25, "command box whose input reaches an OS command call")
     elif cmd and has_src:
@@ -382,43 +384,9 @@ def _tools(text: str, sc: _Scorer) -> None:
         )
 
 
-def _utf16_as_latin1(data: bytes) -> bytes:
-    """A UTF-16 file (with its byte-order mark, as IIS and Tomcat read it) as one byte per
-    character, so that every pass sees its code; other bytes are returned unchanged."""
-    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) or len(data) < 4:
-        return data
-    text = data.decode("utf-16", errors="replace")
-    return text.encode("latin-1", errors="replace")
-
-
-_XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
-
-
-_DOTNET_SNIFF_RE = re.compile(r"<%@\s*(?:page|webhandler|webservice)\b[^%]{0,200}language\s*=\s*[\"']?(?:c#|vb|jscript)")
-
-
-def _language_rules(language: str | None, head: str, sc: _Scorer) -> None:
-    """Per-language behaviour rules (``head``: the lower-cased first DEEP_BYTES). A file whose
-    content is in another language than its extension says (C# in a ``.asp``, JSP in a
-    ``.asp``) gets that language's rules too: corpora and attackers both mislabel files."""
-    if language in ("jsp", "jspx") or "getparameter" in head:
-        if language == "jspx" or "<jsp:scriptlet" in head:
-            for entity, char in _XML_ENTITIES:
-                head = head.replace(entity, char)
-        java_rules(head, sc)
-    if language == "aspx" or (language in ("asp", None) and _DOTNET_SNIFF_RE.search(head)):
-        dotnet_rules(head, sc)
-    elif language == "asp":
-        classic_asp_rules(head, sc)
-    if language == "cfml":
-        cfml_rules(head, sc)
-    elif language == "perl":
-        perl_rules(head, sc)
-
-
 def assess(data: bytes, name: str) -> WebshellAssessment:
     """Score ``data`` (the file's bytes; ``name`` gives its extension) as a possible web shell."""
-    data = _utf16_as_latin1(data[:MAX_BYTES])
+    data = utf16_as_latin1(data[:MAX_BYTES])
     language = _language(data, name)
     text = data.decode("latin-1").lower()
     sc = _Scorer()
@@ -443,12 +411,13 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         whole = nocomment if head is text else _COMMENT_RE.sub("", text) if "/*" in text else text
         _php(whole, sc, norm)
         php_tricks(norm, sc)
+        php_behaviour(data, whole, sc)
     else:
         norm = head
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
     wrapped_sinks(norm, sc)
-    _language_rules(language, head, sc)
+    language_rules(language, head, sc)
     host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):

@@ -24,7 +24,15 @@ SOURCE_RE = _R(
 )
 
 _RULES = (
-    Rule("cf_execute", _R(r"<cfexecute\b[^>]{0,600}>"), "ColdFusion cfexecute (OS command)", 70, 50, 35, in_match=True),
+    Rule(
+        "cf_execute",
+        _R(r"<cfexecute\b[^>]{0,600}>"),
+        "ColdFusion cfexecute (OS command)",
+        70,
+        50,
+        35,
+        in_match=True,
+    ),
     Rule(
         "cf_execute",
         _R(r"cfexecute\s*\("),
@@ -35,7 +43,9 @@ _RULES = (
     ),
     Rule(
         "cf_file_write",
-        _R(r"<cffile\b[^>]{0,300}action\s*=\s*[\"']?(?:write|append|upload|copy|move|rename)[^>]{0,600}>"),
+        _R(
+            r"<cffile\b[^>]{0,300}action\s*=\s*[\"']?(?:write|append|upload|copy|move|rename)[^>]{0,600}>"
+        ),
         "ColdFusion cffile write (file written at a request-chosen path or with request data)",
         60,
         15,
@@ -49,7 +59,12 @@ _RULES = (
         55,
         in_match=True,
     ),
-    Rule("cf_evaluate", _R(r"(?<![\w.])(?:evaluate|precisionevaluate)\s*\("), "CFML Evaluate() (runs code)", 70),
+    Rule(
+        "cf_evaluate",
+        _R(r"(?<![\w.])(?:evaluate|precisionevaluate)\s*\("),
+        "CFML Evaluate() (runs code)",
+        70,
+    ),
     Rule(
         "cf_java_runtime",
         _R(r"createobject\s*\(\s*[\"']java[\"']\s*,\s*[\"']java\.lang\.(?:runtime|processbuilder)"),
@@ -60,6 +75,7 @@ _RULES = (
         whole_statement=True,
     ),
 )
+_ASSIGNING_RE = _R(r"<cfset\b[^>]{0,600}>|<cfscript\b.{0,20000}?</cfscript>", re.S)
 _ENCODED_RE = _R(r"^\s*(?:allaire cold fusion template|coldfusion template)\s+header size")
 
 
@@ -68,5 +84,7 @@ def cfml_rules(text: str, sc: _Scorer) -> None:
     if _ENCODED_RE.search(text[:200]):
         sc.add("cf_encoded", 50, "ColdFusion template encrypted with cfencode (hides its code)")
     reads = bool(SOURCE_RE.search(text))
-    tainted = propagate(text, SOURCE_RE) if reads else frozenset()
+    # Only <cfset> and <cfscript> assign: tag attributes (name="value") are no assignments.
+    code = "\n".join(m.group(0) for m in _ASSIGNING_RE.finditer(text))
+    tainted = propagate(code, SOURCE_RE) if reads else frozenset()
     apply_rules(text, sc, _RULES, SOURCE_RE, tainted, reads_request=reads)

@@ -34,14 +34,47 @@ _RULES = (
         whole_statement=True,
     ),
 )
+_ALWAYS_RULES = (
+    Rule(
+        "asp_wmi_process",
+        _R(r"win32_process\b"),
+        "WMI Win32_Process.Create (OS command)",
+        70,
+        40,
+        25,
+        whole_statement=True,
+    ),
+    Rule(
+        "asp_server_execute",
+        _R(r"server\s*\.\s*(?:execute|transfer)\b"),
+        "Server.Execute of a request-chosen page",
+        55,
+        whole_statement=True,
+    ),
+)
+_FETCH_RULES = (
+    Rule(
+        "asp_url_fetch",
+        _R(r"\.\s*open\b"),
+        "server-side request to a request-chosen URL (proxy or intranet scanner)",
+        40,
+        whole_statement=True,
+    ),
+)
 _FILE_OPEN_RE = _R(r"createtextfile\s*\(|opentextfile\s*\(|savetofile\b")
 
 
 def classic_asp_rules(text: str, sc: _Scorer) -> None:
     """Database-manager and uploader rules over ``text`` (lower-cased)."""
-    if not SOURCE_RE.search(text):
+    reads = bool(SOURCE_RE.search(text))
+    if "win32_process" in text and not reads:
+        apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, frozenset(), reads_request=False)
+    if not reads:
         return
     tainted = propagate(text, SOURCE_RE)
+    apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, tainted, reads_request=True)
     if "adodb.connection" in text or "connectionstring" in text:
         apply_rules(text, sc, _RULES, SOURCE_RE, tainted, reads_request=True)
+    if "xmlhttp" in text:
+        apply_rules(text, sc, _FETCH_RULES, SOURCE_RE, tainted, reads_request=True)
     file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)

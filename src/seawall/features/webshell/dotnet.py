@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import re
 
-from seawall.features.webshell.behaviour import Rule, apply_rules, file_writes, propagate
-from seawall.features.webshell.flow import _Scorer
+from seawall.features.webshell.behaviour import (
+    Rule,
+    apply_rules,
+    call_args,
+    file_writes,
+    needed_literals,
+    propagate,
+)
+from seawall.features.webshell.flow import _names_re, _Scorer
 
 __all__ = ["dotnet_rules"]
 
@@ -90,6 +97,32 @@ _RULES = (
         0,
     ),
     Rule(
+        "dotnet_wmi_process",
+        _R(r"win32_process\b"),
+        "WMI Win32_Process.Create (OS command)",
+        70,
+        40,
+        25,
+        whole_statement=True,
+    ),
+    Rule(
+        "dotnet_xslt_script",
+        _R(
+            r"new\s+(?:system\.xml\.xsl\.)?xsltsettings\s*\(\s*true\s*,\s*true|enablescript\s*=\s*true"
+        ),
+        "XSLT transform with embedded script enabled (runs code from a stylesheet)",
+        70,
+        50,
+        35,
+        whole_statement=True,
+    ),
+    Rule(
+        "dotnet_server_execute",
+        _R(r"server\s*\.\s*(?:execute|transfer)\s*\("),
+        "Server.Execute of a request-chosen page",
+        55,
+    ),
+    Rule(
         "dotnet_reflection",
         _R(r"\.\s*invokemember\s*\(|type\s*\.\s*gettype\s*\(|\.\s*createinstance\s*\("),
         "reflection on a request-chosen type or member",
@@ -131,6 +164,30 @@ _RULES = (
         40,
     ),
 )
+# ``[WebMethod] public string Run(string cmd)``: an ASMX/WCF method's parameters are the request.
+_WEB_METHOD_RE = _R(
+    r"\[\s*(?:system\.web\.services\.)?webmethod\b[^\]]{0,200}\]\s*(?:public\s+)?(?:static\s+)?"
+    r"[\w<>\[\].]{1,60}\s+\w{1,60}\s*\(([^()]{0,300})\)"
+    r"|\[\s*operationcontract\b[^\]]{0,200}\]\s*[\w<>\[\].]{1,60}\s+\w{1,60}\s*\(([^()]{0,300})\)"
+)
+# Win32 memory and thread APIs declared through P/Invoke: the tools of a shellcode loader.
+_PINVOKE_RE = _R(r"dllimport\s*\(\s*\"kernel32")
+_SHELLCODE_RE = _R(r"virtualalloc\w*|createthread|createremotethread|writeprocessmemory|winexec")
+_FILE_OPS = (
+    ("delete", _R(r"(?:file|directory)\s*\.\s*delete\s*\(|\.\s*delete\s*\(")),
+    ("copy", _R(r"(?:file|directory)\s*\.\s*copy\s*\(|\.\s*copyto\s*\(")),
+    ("move", _R(r"(?:file|directory)\s*\.\s*move\s*\(|\.\s*moveto\s*\(")),
+    ("list", _R(r"\.\s*get(?:files|directories|filesysteminfos)\s*\(")),
+    ("create directory", _R(r"directory\s*\.\s*createdirectory\s*\(|\.\s*create\s*\(\s*\)")),
+    ("read", _R(r"file\s*\.\s*readall\w+\s*\(|new\s+(?:system\.io\.)?streamreader\s*\(")),
+    ("attributes", _R(r"\.\s*(?:setattributes|attributes\s*=)")),
+    (
+        "timestamps",
+        _R(
+            r"set(?:creation|lastwrite|lastaccess)time\w*\s*\(|\.\s*(?:creation|lastwrite|lastaccess)time\s*="
+        ),
+    ),
+)
 _FILE_OPEN_RE = _R(
     r"new\s+(?:system\.io\.)?(?:streamwriter|filestream|binarywriter)\s*\("
     r"|file\s*\.\s*(?:writeall\w+|appendall\w+|create|createtext|openwrite|copy|move)\s*\("
@@ -144,10 +201,52 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     pattern = _REQUEST
     if ids:
         names = "|".join(sorted(map(re.escape, ids))[:100])
-        pattern += rf"|(?<![\w.])(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
+        pattern += rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
     source = _R(pattern)
-    reads = bool(source.search(text))
-    tainted = propagate(text, source) if reads else frozenset()
+    seeds = [
+        part.split()[-1]
+        for m in _WEB_METHOD_RE.finditer(text)
+        for part in (m.group(1) or m.group(2) or "").split(",")
+        if part.split()
+    ]
+    reads = bool(seeds) or bool(source.search(text))
+    tainted = propagate(text, source, seeds, semicolons=True) if reads else frozenset()
     apply_rules(text, sc, _RULES, source, tainted, reads_request=reads)
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, source, tainted)
+        _file_manager(text, sc, source, tainted)
+    if "kernel32" in text and _PINVOKE_RE.search(text) and (m := _SHELLCODE_RE.search(text)):
+        sc.add(
+            "dotnet_shellcode",
+            55,
+            f"declares Win32 {m.group(0)} through P/Invoke (runs native code: a shellcode loader)",
+        )
+
+
+def _file_manager(text: str, sc: _Scorer, source: re.Pattern[str], tainted: frozenset[str]) -> None:
+    """Several kinds of file operation on request-chosen paths: a file manager."""
+    known = _names_re(tainted)
+
+    def from_request(s: str) -> bool:
+        return bool(source.search(s) or (known is not None and known.search(s)))
+
+    ops = []
+    for name, rx in _FILE_OPS:
+        needs = needed_literals(rx.pattern)
+        if needs is not None and not any(word in text for word in needs):
+            continue
+        for n, m in enumerate(rx.finditer(text)):
+            start = max(text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+            if n > 50 or from_request(text[start : m.start()] + call_args(text, m.end() - 1)):
+                ops.append(name) if n <= 50 else None
+                break
+    if len(ops) >= 3:
+        sc.add(
+            "dotnet_file_manager",
+            35,
+            f"file manager: {len(ops)} kinds of file operation on request-chosen paths"
+            f" ({', '.join(ops[:5])})",
+            len(ops),
+        )
+    if "timestamps" in ops:
+        sc.add("dotnet_timestomp", 20, "sets file times from request data (timestomping)")

@@ -24,13 +24,20 @@ SOURCE_RE = re.compile(
     r"\.\s*getparameter(?:values|map|names)?\s*\("
     r"|(?:request|req|getrequest\s*\(\s*\))\s*\.\s*"
     r"(?:getheader|getinputstream|getreader|getquerystring|getcookies|getpart)\w*\s*\("
-    r"|\$\{\s*param\s*[.\[]"
+    r"|\$\{\s*param\s*[.\[]|parserequest\s*\(|getparts\s*\(\s*\)"
 )
 
 _R = re.compile
 
 _COMMAND_RULES = (
-    Rule("java_runtime_exec", _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("), "Runtime.exec (OS command)", 70, 35, 15),
+    Rule(
+        "java_runtime_exec",
+        _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("),
+        "Runtime.exec (OS command)",
+        70,
+        35,
+        15,
+    ),
     Rule(
         "java_process_builder",
         _R(r"new\s+(?:java\.lang\.)?processbuilder\b"),
@@ -51,7 +58,55 @@ _COMMAND_RULES = (
     ),
 )
 _LOADER_RULES = (
-    Rule("java_define_class", _R(r"defineclass\s*\("), "defineClass (class loader: runs bytecode)", 70, 50, 45),
+    Rule(
+        "java_deserialize",
+        _R(r"new\s+(?:java\.io\.)?objectinputstream\s*\(|new\s+(?:java\.beans\.)?xmldecoder\s*\("),
+        "Java deserialization of request data (readObject/XMLDecoder: runs gadget chains)",
+        70,
+    ),
+    Rule(
+        "java_compiler",
+        _R(r"getsystemjavacompiler\s*\(|jshell\s*\.\s*create\s*\("),
+        "compiles and runs Java source at run time (JavaCompiler/JShell)",
+        70,
+        45,
+        35,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_xslt",
+        _R(r"\.\s*newtransformer\s*\(|\.\s*newtemplates\s*\("),
+        "XSLT stylesheet from the request (Java extension functions run code)",
+        60,
+    ),
+    Rule(
+        "java_agent",
+        _R(r"virtualmachine\s*\.\s*attach\s*\(|\.\s*loadagent\w*\s*\("),
+        "attaches a Java agent to the running JVM (code injected into the server)",
+        70,
+        55,
+        55,
+    ),
+    Rule(
+        "java_memory_shell",
+        _R(
+            r"\.\s*add(?:filter(?:def|map\w*)?|servlet(?:mapping\w*)?|valve"
+            r"|applicationeventlistener|servletmappingdecoded)\s*\("
+        ),
+        "registers a filter, servlet, listener or valve at run time (a memory-resident shell)",
+        70,
+        45,
+        40,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_define_class",
+        _R(r"defineclass\s*\("),
+        "defineClass (class loader: runs bytecode)",
+        70,
+        50,
+        45,
+    ),
     Rule(
         "java_bcel",
         _R(r"\$\$bcel\$\$|com\.sun\.org\.apache\.bcel\.internal"),
@@ -80,7 +135,7 @@ _LOADER_RULES = (
     ),
     Rule(
         "java_url_class_loader",
-        _R(r"urlclassloader\b|versionhelper\b[^;]{0,200}loadclass|\.loadclass\s*\("),
+        _R(r"urlclassloader\b|versionhelper\b[^;]{0,200}loadclass|\.loadclass\s*\(|\bmlet\b"),
         "URLClassLoader/loadClass (class loaded from a path or URL)",
         70,
         30,
@@ -111,8 +166,33 @@ _EVAL_RULES = (
         10,
         whole_statement=True,
     ),
+    Rule(
+        "java_el_command",
+        _R(
+            r"[$#]\{[^}\n]{0,300}(?:getruntime|processbuilder|\.exec\s*\(|forname|scriptenginemanager)[^}\n]{0,300}\}"
+        ),
+        "EL expression that reaches Runtime/ProcessBuilder/reflection (expression-language shell)",
+        70,
+        60,
+        45,
+        in_match=True,
+    ),
+    Rule(
+        "java_reflect_runtime",
+        _R(r"[\"']java\.lang\.(?:runtime|processbuilder|processimpl)[\"']"),
+        "Runtime/ProcessBuilder reached by name through reflection (hides the command call)",
+        70,
+        50,
+        35,
+        whole_statement=True,
+    ),
     Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
-    Rule("java_reflection", _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("), "reflection on a request-chosen class or method", 55),
+    Rule(
+        "java_reflection",
+        _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("),
+        "reflection on a request-chosen class or method",
+        55,
+    ),
     Rule(
         "java_jdbc",
         _R(r"drivermanager\s*\.\s*getconnection\s*\("),
@@ -120,15 +200,30 @@ _EVAL_RULES = (
         55,
     ),
     Rule(
+        "java_url_fetch",
+        _R(r"new\s+(?:java\.net\.)?url\s*\("),
+        "server-side request to a request-chosen URL (proxy or intranet scanner)",
+        40,
+    ),
+    Rule(
         "java_socket",
-        _R(r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("),
+        _R(
+            r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("
+        ),
         "socket to a request-chosen host (network tunnel)",
         55,
     ),
 )
 # ``.eval(``/``.getValue(`` calls are sinks once an engine or EL processor is in the page.
 _EVAL_CALL_RE = _R(r"\.\s*(?:eval|getvalue|evaluate|parseexpression)\s*\(")
-_ENGINE_WORDS = ("scriptengine", "elprocessor", "expressionfactory", "spelexpression", "ognl", "groovy")
+_ENGINE_WORDS = (
+    "scriptengine",
+    "elprocessor",
+    "expressionfactory",
+    "spelexpression",
+    "ognl",
+    "groovy",
+)
 # Runtime held in a variable: ``Runtime r = Runtime.getRuntime(); r.exec(cmd)``.
 _EXEC_CALL_RE = _R(r"\w\s*\.\s*exec\s*\(")
 # File writes: the opening call (its arguments hold the path) and the stream it is assigned to.
@@ -138,6 +233,7 @@ _FILE_OPEN_RE = _R(
     r"|files\s*\.\s*(?:write|writestring|copy|newoutputstream|newbufferedwriter)\s*\("
     r"|fileutils\s*\.\s*(?:write\w*|copyinputstreamtofile)\s*\(|\.\s*transferto\s*\("
 )
+_THREADS_RE = _R(r"new\s+thread\s*\(|executorservice|newfixedthreadpool|linkedblockingqueue")
 _ASM_RE = _R(r"classwriter\b[^;]{0,200}|visitmethodinsn\s*\(")
 _ASM_EXEC_RE = _R(r"java/lang/(?:runtime|processbuilder)")
 _FILE_OPS = (
@@ -155,26 +251,56 @@ _COMPUTED_JDBC_RE = _R(r"class\s*\.\s*forname\s*\(\s*[a-z_][^\"'()]{0,80}\)")
 _COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{0,80}\)")
 
 
+_UNICODE_ESCAPE_RE = _R(r"\\u+([0-9a-f]{4})")
+
+
 def java_rules(text: str, sc: _Scorer) -> None:
     """All JSP/JSPX behaviour rules over ``text`` (lower-cased; JSPX already unescaped)."""
+    if "\\u" in text:
+        # Java compiles \uXXXX escapes anywhere in the source: names spelt with them hide.
+        escapes = len(_UNICODE_ESCAPE_RE.findall(text))
+        if escapes >= 20:
+            text = _UNICODE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)).lower(), text)
+            sc.add(
+                "java_unicode_escapes",
+                35,
+                f"Java code spelt with {escapes} \\u escapes (hides names from a reader)",
+                escapes,
+            )
     reads = bool(SOURCE_RE.search(text))
-    tainted = propagate(text, SOURCE_RE) if reads else frozenset()
+    tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
     command = list(_COMMAND_RULES)
     if "getruntime" in text:
-        command.append(Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15))
+        command.append(
+            Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15)
+        )
     apply_rules(text, sc, command, SOURCE_RE, tainted, reads_request=reads)
     apply_rules(text, sc, _LOADER_RULES, SOURCE_RE, tainted, reads_request=reads)
     evals = list(_EVAL_RULES)
     engines = [w for w in _ENGINE_WORDS if w in text]
     if engines:
-        label = "ScriptEngine.eval (runs script code)" if "scriptengine" in engines else (
-            "expression language evaluation (EL/SpEL/OGNL/Groovy)"
+        label = (
+            "ScriptEngine.eval (runs script code)"
+            if "scriptengine" in engines
+            else ("expression language evaluation (EL/SpEL/OGNL/Groovy)")
         )
         evals.insert(0, Rule("java_eval_call", _EVAL_CALL_RE, label, 70))
     apply_rules(text, sc, evals, SOURCE_RE, tainted, reads_request=reads)
+    if ("java_url_fetch" in sc.features or "java_socket" in sc.features) and _THREADS_RE.search(
+        text
+    ):
+        sc.add(
+            "java_scanner",
+            15,
+            "opens those connections from many threads at once (a network scanner)",
+        )
     if ("classwriter" in text or "visitmethodinsn" in text) and _ASM_RE.search(text):
         if _ASM_EXEC_RE.search(text):
-            sc.add("java_asm_exec", 60, "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder")
+            sc.add(
+                "java_asm_exec",
+                60,
+                "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder",
+            )
         else:
             sc.add("java_asm", 30, "builds JVM bytecode at run time (ASM ClassWriter)")
     if reads:
@@ -208,4 +334,6 @@ def _file_manager(text: str, sc: _Scorer, reads: bool) -> None:
             len(ops),
         )
     if "setlastmodified" in ops:
-        sc.add("java_timestomp", 15, "sets file modification times (timestomping) from a request page")
+        sc.add(
+            "java_timestomp", 15, "sets file modification times (timestomping) from a request page"
+        )

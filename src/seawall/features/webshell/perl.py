@@ -18,17 +18,35 @@ __all__ = ["perl_rules"]
 
 _R = re.compile
 SOURCE_RE = _R(
-    r"(?<![\w$])param\s*\(|->\s*param\s*\(|\$env\s*\{\s*['\"]?(?:query_string|http_\w+|path_info)"
+    r"param(?<![\w$]param)\s*\(|->\s*param\s*\(|\$env\s*\{\s*['\"]?(?:query_string|http_\w+|path_info)"
     r"|\$in\s*\{|&?readparse\b|<stdin>|\$env\s*\{\s*['\"]?content_length"
 )
 _READ_STDIN_RE = _R(r"(?:sysread|read)\s*\(\s*stdin\s*,\s*(\$\w+)")
 _COMMAND = "system()/exec()/backticks/pipe open (OS command)"
 _RULES = (
-    Rule("perl_command", _R(r"(?<![\w$>:])(?:system|exec)\b\s*\(?"), _COMMAND, 70, 35, 10, whole_statement=True),
-    Rule("perl_command", _R(r"`[^`\n]{1,300}`|(?<![\w$])qx\s*[\(\{/\[|!]"), _COMMAND, 70, 35, 0, in_match=True),
     Rule(
         "perl_command",
-        _R(r"(?<![\w$>:])open\s*\(?\s*[\"']?[\w$]+[\"']?\s*,\s*(?:[\"'][^\"'\n]{0,200}\|\s*[\"']|[\"']-\|)"),
+        _R(r"system(?<![\w$>:]system)\b\s*\(?|exec(?<![\w$>:]exec)\b\s*\(?"),
+        _COMMAND,
+        70,
+        35,
+        10,
+        whole_statement=True,
+    ),
+    Rule(
+        "perl_command",
+        _R(r"`[^`\n]{1,300}`|qx(?<![\w$]qx)\s*[\(\{/\[|!]"),
+        _COMMAND,
+        70,
+        35,
+        0,
+        in_match=True,
+    ),
+    Rule(
+        "perl_command",
+        _R(
+            r"open(?<![\w$>:]open)\s*\(?\s*[\"']?[\w$]+[\"']?\s*,\s*(?:[\"'][^\"'\n]{0,200}\|\s*[\"']|[\"']-\|)"
+        ),
         _COMMAND,
         70,
         35,
@@ -45,20 +63,51 @@ _RULES = (
         in_match=True,
     ),
     # String eval only: ``eval { ... }`` is Perl's exception handling.
-    Rule("perl_eval", _R(r"(?<![\w$>:])eval\s*(?:\(\s*)?[$\"']"), "Perl eval (runs code)", 70, whole_statement=True),
+    Rule(
+        "perl_eval",
+        _R(r"eval(?<![\w$>:]eval)\s*(?:\(\s*)?[$\"']"),
+        "Perl eval (runs code)",
+        70,
+        whole_statement=True,
+    ),
 )
 # Request data checked or stripped before use: ``$arg =~ s/["'`]//g``, ``$x !~ /^\w+$/``,
-# ``unless ($x =~ /^[\w.]+$/)`` (URL decoding, ``s/%(..)/pack(...)/e``, is no check).
+# ``unless ($x =~ /^[\w.]+$/)`` (a whole-value match; URL decoding, ``s/%(..)/pack(...)/e``, and
+# a branch on a prefix, ``if ($c =~ /^cd\s/)``, are no checks).
 # ``if (!allowed(\@list, $router))``: the value checked against a list before use.
-_CHECKED_RE = _R(
-    r"(\$\w+)\s*=~\s*(?:s|tr|y)\s*([/{|#!])[^\n]{0,200}?\2\2|(\$\w+)\s*!~|"
-    r"(?:unless|if)\s*\(\s*(\$\w+)\s*=~\s*/\^"
-    r"|(?:if\s*\(\s*!|unless\s*\()\s*&?(?!defined\b|exists\b|length\b)\w+\s*\([^()]{0,100}?(\$\w+)\s*\)"
+# Each check is found from its operator (``=~``, ``!~``) or keyword, and the variable is read
+# just before it: a regex starting at every ``$`` of a Perl file costs several milliseconds.
+_MATCH_OP_RE = _R(r"[=!]~")
+_VAR_BEFORE_RE = _R(r"(\$\w+)\s*$")
+_STRIP_AFTER_RE = _R(r"=~\s*(?:s|tr|y)\s*([/{|#!])[^\n]{0,200}?\1\1")
+_CONDITION_RE = _R(r"(?:unless|if)\s*\(\s*$")
+_WHOLE_MATCH_RE = _R(r"=~\s*/\^[^/\n]{0,100}\$/")
+_NEGATED_CALL_RE = _R(
+    r"(?:if\s*\(\s*!|unless\s*\()\s*&?(?!defined\b|exists\b|length\b)\w+\s*\("
+    r"[^()]{0,100}?(\$\w+)\s*\)"
 )
 # ``system(PROGRAM, ARG, ...)``: a list runs one fixed program without a shell, so request data
 # among the later arguments is an argument, not a command line.
 _LIST_CALL_RE = _R(r"(?:system|exec)\s*\(?\s*([^,;]{1,120}),")
 _SOCKET_SHELL_RE = _R(r"open\s*\(\s*stdin\s*,\s*[\"']<?&")
+
+
+def _checked(text: str) -> set[str]:
+    """Variables the script checks or strips before use (see the patterns above)."""
+    names: set[str] = set()
+    for m in _MATCH_OP_RE.finditer(text):
+        var = _VAR_BEFORE_RE.search(text, max(0, m.start() - 60), m.start())
+        if var is None:
+            continue
+        stripped = bool(_STRIP_AFTER_RE.match(text, m.start()))
+        whole = bool(_WHOLE_MATCH_RE.match(text, m.start())) and bool(
+            _CONDITION_RE.search(text, max(0, var.start() - 20), var.start())
+        )
+        if m.group(0) == "!~" or stripped or whole:
+            names.add(var.group(1))
+    if "unless" in text or "if" in text:
+        names |= {m.group(1) for m in _NEGATED_CALL_RE.finditer(text)}
+    return names
 
 
 def _list_form(text: str, tainted: frozenset[str]) -> tuple[Rule, ...]:
@@ -85,8 +134,11 @@ def perl_rules(text: str, sc: _Scorer) -> None:
     reads = reads or bool(seeds)
     tainted = propagate(text, SOURCE_RE, seeds) if reads else frozenset()
     if tainted:
-        checked = {name for m in _CHECKED_RE.finditer(text) for name in m.groups() if name}
-        tainted = tainted - checked
+        tainted = tainted - _checked(text)
     apply_rules(text, sc, _list_form(text, tainted), SOURCE_RE, tainted, reads_request=reads)
     if "socket" in text and _SOCKET_SHELL_RE.search(text):
-        sc.add("perl_socket_shell", 45, "connects a socket to a shell's standard input (bind/reverse shell)")
+        sc.add(
+            "perl_socket_shell",
+            45,
+            "connects a socket to a shell's standard input (bind/reverse shell)",
+        )
