@@ -336,6 +336,9 @@ DNS = _evidence(
     pa.field("message", TEXT),
     pa.field("trans_id", pa.int32()),
     pa.field("uid", TEXT),
+    # round-trip time of the answer (seconds) and the answers' TTLs (seconds), when recorded
+    pa.field("rtt", pa.float64()),
+    pa.field("ttls", pa.list_(pa.float64())),
 )
 
 CONN = _evidence(

@@ -26,7 +26,10 @@ from seawall.errors import BadInputError, UsageError
 SNIFF_BYTES = 64 * 1024
 
 # Modules that register the shipped formats (imported on first use of the registry).
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = (
+    # network logs (zeek, DNS servers, web and proxy, pcap, flow CSV, nmap)
+    "seawall.collect.logs.zeek",
+)
 
 
 @dataclass(frozen=True, slots=True)
