@@ -380,6 +380,9 @@ HTTP = _evidence(
     pa.field("content_type", TEXT),
     pa.field("action", TEXT),
     pa.field("uid", TEXT),
+    # a proxy's authenticated user and the time it took to serve the request (milliseconds)
+    pa.field("user_name", TEXT),
+    pa.field("duration_ms", pa.float64()),
 )
 
 WEB = _evidence(

@@ -29,6 +29,11 @@ SNIFF_BYTES = 64 * 1024
 BUILTIN_MODULES: tuple[str, ...] = (
     # network logs (zeek, DNS servers, web and proxy, pcap, flow CSV, nmap)
     "seawall.collect.logs.zeek",
+    "seawall.collect.logs.dnsservers",
+    "seawall.collect.logs.weblogs",
+    "seawall.collect.logs.pcap",
+    "seawall.collect.logs.flows",
+    "seawall.collect.logs.nmap",
 )
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from seawall.collect.base import Batch, Mediator
+from seawall.collect.lines import Lines
 from seawall.errors import UsageError
 from seawall.model.tables import table
 
@@ -206,3 +207,26 @@ MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
+
+
+def text_lines(lines: Lines) -> Iterator[str]:
+    """The lines of ``lines``' stream decoded leniently: bytes that are not UTF-8 are kept as
+    ``\\xHH`` (DNS tunnels and scanners put raw bytes in names and URLs: that is evidence, not
+    a reason to drop the line). Length bounds and numbering are ``Lines``'."""
+    limit = lines.max_bytes
+    handle = lines.handle
+    while True:
+        raw: bytes = handle.readline(limit + 1)
+        if not raw:
+            return
+        lines.number += 1
+        lines.position += len(raw)
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while (rest := handle.readline(limit)) and not rest.endswith(b"\n"):
+                lines.position += len(rest)
+            lines.position += len(rest)
+            lines.mediator.warn(lines.where, f"line longer than {limit} bytes: skipped")
+            continue
+        if lines.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        yield raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
