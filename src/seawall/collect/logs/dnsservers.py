@@ -359,9 +359,11 @@ class WindowsDns(_ServerLog):
         if when is None:
             return None
         self._started = True
-        packet = _PACKET.match(match["rest"]) if match["context"] == "PACKET" else None
-        if packet is None:
+        if match["context"] != "PACKET":
             return self.netlog(when, context=match["context"], text=match["rest"])
+        packet = _PACKET.match(match["rest"])
+        if packet is None:
+            return None
         response = packet["resp"] == "R"
         step = _STEPS[(packet["dir"], response)]
         remote = canonical_ip(packet["ip"])

@@ -151,11 +151,18 @@ class W3C(_LineLog):
 
 # -- Apache / nginx / Tomcat access logs -----------------------------------------------------------
 
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+
+def _quoted(name: str) -> str:
+    return rf'"(?P<{name}>(?:[^"\\]|\\.)*)"'
+
+
 _ACCESS = re.compile(
     r"^(?:(?P<vhost>[^\s:]+)(?::(?P<vport>\d+))? )?(?P<client>\S+) (?P<ident>\S+)"
-    r" (?P<user>\S+) \[(?P<time>[^\]]+)\] " + _QUOTED + r" (?P<status>\d{3}|-) (?P<bytes>\d+|-)"
-    r"(?: " + _QUOTED + " " + _QUOTED + r")?(?P<extra>.*)$"
+    r" (?P<user>\S+) \[(?P<time>[^\]]+)\] "
+    + _quoted("request")
+    + r" (?P<status>\d{3}|-) (?P<bytes>\d+|-)"
+    + f"(?: {_quoted('referrer')} {_quoted('agent')})?"
+    + r"(?P<extra>.*)$"
 )
 _ACCESS_TIME = re.compile(
     r"^(?P<day>\d{1,2})/(?P<mon>[A-Za-z]{3})/(?P<year>\d{4}):(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
@@ -178,16 +185,19 @@ def access_time(text: str) -> datetime:
     offset = timedelta(hours=int(match["oh"]), minutes=int(match["om"]))
     zone = timezone(offset if match["sign"] == "+" else -offset)
     micro = int((match["frac"] or "0")[:6].ljust(6, "0"))
-    local = datetime(
-        int(match["year"]),
-        month,
-        int(match["day"]),
-        int(match["h"]),
-        int(match["m"]),
-        int(match["s"]),
-        micro,
-        zone,
-    )
+    try:
+        local = datetime(
+            int(match["year"]),
+            month,
+            int(match["day"]),
+            int(match["h"]),
+            int(match["m"]),
+            int(match["s"]),
+            micro,
+            zone,
+        )
+    except ValueError:
+        raise ValueError(f"bad time [{text}]") from None
     return local.astimezone(UTC)
 
 
@@ -198,13 +208,17 @@ class AccessLog(_LineLog):
         match = _ACCESS.match(line)
         if match is None:
             return None
-        request = match.group(6)
+        request = match["request"]
         method = target = None
-        parts = (_unquote(request) or "").split(" ")
-        if len(parts) in (2, 3) and parts[0].isalpha() and parts[0].isupper():
-            method, target = parts[0], parts[1]
+        text = _unquote(request) or ""
+        verb, _, rest = text.partition(" ")
+        path, _, protocol = rest.rpartition(" ")
+        if verb.isalpha() and verb.isupper() and protocol.startswith("HTTP/") and path:
+            method, target = verb, path
+        elif verb.isalpha() and verb.isupper() and rest and " " not in rest:
+            method, target = verb, rest  # HTTP/0.9: no protocol
         else:
-            target = _unquote(request)  # junk (a TLS handshake on port 80, a probe): kept
+            target = text or None  # junk (a TLS handshake on port 80, a probe): kept
         uri, query = _split_uri(target)
         client = match["client"]
         row: dict[str, Any] = {
@@ -217,8 +231,8 @@ class AccessLog(_LineLog):
             "query": query,
             "status": integer(match["status"]),
             "bytes_sent": integer(match["bytes"]),
-            "referrer": _unquote(match.group(10)),
-            "user_agent": _unquote(match.group(11)),
+            "referrer": _unquote(match["referrer"]),
+            "user_agent": _unquote(match["agent"]),
             "user_name": _none(match["user"].strip('"')),
         }
         return row
