@@ -37,14 +37,58 @@ from seawall.collect.logs import choose_logs
 WORK = Path(__file__).resolve().parent / ".work"
 GENERATOR_VERSION = 1
 
-FIELDS = (
-    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id rtt query qclass qclass_name"
-    " qtype qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected"
-).split()
-TYPES = (
-    "time string addr port addr port enum count interval string count string count string"
-    " count string bool bool bool bool count vector[string] vector[interval] bool"
-).split()
+FIELDS = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "trans_id",
+    "rtt",
+    "query",
+    "qclass",
+    "qclass_name",
+    "qtype",
+    "qtype_name",
+    "rcode",
+    "rcode_name",
+    "AA",
+    "TC",
+    "RD",
+    "RA",
+    "Z",
+    "answers",
+    "TTLs",
+    "rejected",
+]
+TYPES = [
+    "time",
+    "string",
+    "addr",
+    "port",
+    "addr",
+    "port",
+    "enum",
+    "count",
+    "interval",
+    "string",
+    "count",
+    "string",
+    "count",
+    "string",
+    "count",
+    "string",
+    "bool",
+    "bool",
+    "bool",
+    "bool",
+    "count",
+    "vector[string]",
+    "vector[interval]",
+    "bool",
+]
 
 # One SQL row per log line, from i alone (deterministic): 2,000 clients behind 4 resolvers, a
 # few thousand popular names, a long tail of unique names, a few clients beaconing or tunnelling.
@@ -201,9 +245,7 @@ def main() -> None:
             + extra
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"all stages: {total:.2f} s (target ≤ 60 s), peak RSS {peak:,.0f} MiB (target ≤ 3072)"
-    )
+    print(f"all stages: {total:.2f} s (target ≤ 60 s), peak RSS {peak:,.0f} MiB (target ≤ 3072)")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ def _one(tmp_path: Path, name: str, **settings: Any) -> tuple[Any, list[tuple[An
     return report, rows(tmp_path / "case", _DNS)
 
 
-def t(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def t(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_dnsmasq_steps_and_other_lines(tmp_path: Path) -> None:
@@ -41,13 +41,32 @@ def test_dnsmasq_steps_and_other_lines(tmp_path: Path) -> None:
     by_line = {r[0]: r[1:] for r in got}
     # the year given is the first line's (14 March); the time zone is +01:00
     assert by_line[3] == (
-        t(2024, 3, 15, 7, 0, 1), "192.0.2.10", None, None, None, "www.example.com", "A", None,
-        None, "query", None, None,
-    )  # fmt: skip
+        t(2024, 3, 15, 7, 0, 1),
+        "192.0.2.10",
+        None,
+        None,
+        None,
+        "www.example.com",
+        "A",
+        None,
+        None,
+        "query",
+        None,
+        None,
+    )
     assert by_line[4][3] == "198.51.100.53" and by_line[4][9] == "forwarded"
     assert by_line[5][7:10] == ("NOERROR", ["203.0.113.7"], "reply")
-    assert by_line[7][3:] == ("198.51.100.53", None, None, None, None, None,
-                              "nameserver refused recursion", None, None)  # fmt: skip
+    assert by_line[7][3:] == (
+        "198.51.100.53",
+        None,
+        None,
+        None,
+        None,
+        None,
+        "nameserver refused recursion",
+        None,
+        None,
+    )
     assert by_line[8][7:10] == ("NXDOMAIN", None, "reply")
     assert by_line[9][9] == "cached" and by_line[10][9] == "hosts-file"
     assert by_line[11][7:10] == ("NOERROR", [], "config")
@@ -87,9 +106,20 @@ def test_bind(tmp_path: Path) -> None:
     assert report.rows == {"dns": 3, "netlog": 2}
     assert line_warnings(report) == [("bind-queries.log:5", "not a bind log line: skipped")]
     assert got[0] == (
-        1, datetime(2024, 3, 15, 8, 1, 2, 123000, UTC), "192.0.2.20", 53211, "198.51.100.1",
-        "udp", "www.example.org", "A", None, None, "query", None, None,
-    )  # fmt: skip
+        1,
+        datetime(2024, 3, 15, 8, 1, 2, 123000, UTC),
+        "192.0.2.20",
+        53211,
+        "198.51.100.1",
+        "udp",
+        "www.example.org",
+        "A",
+        None,
+        None,
+        "query",
+        None,
+        None,
+    )
     assert got[1][2:8] == ("2001:db8::20", 40000, "2001:db8::1", "tcp", "files.example.org", "AAAA")
     assert got[2][0] == 6 and got[2][-1] == "ns1"
 
@@ -115,17 +145,67 @@ def test_windows_dns_debug(tmp_path: Path) -> None:
         ("windows-dns-debug.log:31", "not a windows-dns log line: skipped")
     ]
     assert [(r[0], r[1], r[2], r[4], r[5], r[6], r[7], r[8], r[10], r[11]) for r in got] == [
-        (25, t(2024, 3, 15, 12, 2, 1), "192.0.2.40", None, "udp", "www.example.com", "A", None,
-         "query received", 0xD1F0),
-        (26, t(2024, 3, 15, 12, 2, 1), None, "198.51.100.53", "udp", "www.example.com", "A", None,
-         "query sent", 0x4A2B),
-        (27, t(2024, 3, 15, 12, 2, 1), None, "198.51.100.53", "udp", "www.example.com", "A",
-         "NOERROR", "response received", 0x4A2B),
-        (28, t(2024, 3, 15, 12, 2, 1), "192.0.2.40", None, "udp", "www.example.com", "A",
-         "NOERROR", "response sent", 0xD1F0),
-        (29, t(2024, 3, 15, 17, 2, 2), None, "2001:db8::40", "tcp", "nope.example", "AAAA",
-         "NXDOMAIN", "response received", 1),
-    ]  # fmt: skip
+        (
+            25,
+            t(2024, 3, 15, 12, 2, 1),
+            "192.0.2.40",
+            None,
+            "udp",
+            "www.example.com",
+            "A",
+            None,
+            "query received",
+            0xD1F0,
+        ),
+        (
+            26,
+            t(2024, 3, 15, 12, 2, 1),
+            None,
+            "198.51.100.53",
+            "udp",
+            "www.example.com",
+            "A",
+            None,
+            "query sent",
+            0x4A2B,
+        ),
+        (
+            27,
+            t(2024, 3, 15, 12, 2, 1),
+            None,
+            "198.51.100.53",
+            "udp",
+            "www.example.com",
+            "A",
+            "NOERROR",
+            "response received",
+            0x4A2B,
+        ),
+        (
+            28,
+            t(2024, 3, 15, 12, 2, 1),
+            "192.0.2.40",
+            None,
+            "udp",
+            "www.example.com",
+            "A",
+            "NOERROR",
+            "response sent",
+            0xD1F0,
+        ),
+        (
+            29,
+            t(2024, 3, 15, 17, 2, 2),
+            None,
+            "2001:db8::40",
+            "tcp",
+            "nope.example",
+            "AAAA",
+            "NXDOMAIN",
+            "response received",
+            1,
+        ),
+    ]
 
 
 def test_formats_are_told_from_content_not_names(tmp_path: Path) -> None:

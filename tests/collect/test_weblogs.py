@@ -26,17 +26,45 @@ def test_iis_field_blocks_in_any_order(tmp_path: Path) -> None:
     ]  # 13 lines: 8 directives, 3 rows, 2 warnings
     got = rows(tmp_path / "case", _WEB)
     assert got[0] == (
-        5, datetime(2024, 3, 15, 8, 3, 1, tzinfo=UTC), "203.0.113.50", "192.0.2.80", 443, None,
-        "GET", "/owa/auth/logon.aspx", "replaceCurrent=1", 200, None, None, 15.0, None,
-        "Mozilla/5.0 (Windows NT 10.0)", None, None,
-    )  # fmt: skip
+        5,
+        datetime(2024, 3, 15, 8, 3, 1, tzinfo=UTC),
+        "203.0.113.50",
+        "192.0.2.80",
+        443,
+        None,
+        "GET",
+        "/owa/auth/logon.aspx",
+        "replaceCurrent=1",
+        200,
+        None,
+        None,
+        15.0,
+        None,
+        "Mozilla/5.0 (Windows NT 10.0)",
+        None,
+        None,
+    )
     assert got[1][6:9] == ("POST", "/aspnet_client/system_web/shell.aspx", None)
     assert got[1][13] == "https://mail.example/owa" and got[1][15] == "CORP\\alice"
     assert got[2] == (
-        12, datetime(2024, 3, 15, 9, 0, 1, tzinfo=UTC), "203.0.113.52", "192.0.2.80", 80,
-        "www.example.com", "GET", "/index.htm", None, 404, 1245, 320, 3.0, None, "curl/8.0", None,
+        12,
+        datetime(2024, 3, 15, 9, 0, 1, tzinfo=UTC),
+        "203.0.113.52",
+        "192.0.2.80",
+        80,
+        "www.example.com",
+        "GET",
+        "/index.htm",
+        None,
+        404,
+        1245,
+        320,
+        3.0,
+        None,
+        "curl/8.0",
+        None,
         "WEB01",
-    )  # fmt: skip
+    )
 
 
 def test_apache_nginx_tomcat(tmp_path: Path) -> None:
@@ -65,18 +93,31 @@ def test_apache_nginx_tomcat(tmp_path: Path) -> None:
     )
     apache = [g for g in got if g[0] == "apache-access.log"]
     assert apache[0][2:] == (
-        datetime(2024, 3, 15, 8, 10, 11, tzinfo=UTC), "203.0.113.60", None, None, "GET",
-        "/wp-login.php", "redirect_to=%2F", 200, 4521, None, "Mozilla/5.0 (X11; Linux x86_64)",
+        datetime(2024, 3, 15, 8, 10, 11, tzinfo=UTC),
+        "203.0.113.60",
         None,
-    )  # fmt: skip
+        None,
+        "GET",
+        "/wp-login.php",
+        "redirect_to=%2F",
+        200,
+        4521,
+        None,
+        "Mozilla/5.0 (X11; Linux x86_64)",
+        None,
+    )
     assert apache[1][12:] == ("python-requests/2.31", "bob")
     assert apache[2][6:8] == (None, "\\x16\\x03\\x01\\x02\\x00\\x01")  # junk kept in uri
     assert apache[3][6:8] == ("GET", '/say "hi"')
     vhost = next(g for g in got if g[0] == "apache-vhost-access.log")
     assert vhost[2:8] == (
-        datetime(2024, 3, 15, 14, 11, tzinfo=UTC), "203.0.113.64", "www.example.com", 443, "GET",
+        datetime(2024, 3, 15, 14, 11, tzinfo=UTC),
+        "203.0.113.64",
+        "www.example.com",
+        443,
+        "GET",
         "/cgi-bin/test.cgi",
-    )  # fmt: skip
+    )
     tomcat = [g for g in got if g[0].startswith("tomcat")]
     assert [(g[6], g[7], g[8], g[9], g[10], g[13]) for g in tomcat] == [
         ("GET", "/manager/html", None, 401, 2473, None),
@@ -101,13 +142,49 @@ def test_squid_native(tmp_path: Path) -> None:
         "SELECT time, client_ip, server_ip, server_port, method, http_host, url, status,"
         " response_bytes, content_type, action, user_name, duration_ms FROM http ORDER BY time",
     ) == [
-        (datetime(2024, 3, 15, 8, 0, 0, 123000, UTC), "192.0.2.100", "203.0.113.10", None, "GET",
-         "www.example.com", "http://www.example.com/index.html", 200, 4110, "text/html",
-         "TCP_MISS", None, 180.0),
-        (datetime(2024, 3, 15, 8, 0, 1, 456000, UTC), "192.0.2.101", "203.0.113.11", 443,
-         "CONNECT", "files.example.net", "files.example.net:443", 200, 5120, None, "TCP_TUNNEL",
-         "alice", 35.0),
-        (datetime(2024, 3, 15, 8, 0, 2, tzinfo=UTC), "192.0.2.102", None, None, "GET",
-         "blocked.example", "http://blocked.example/", 403, 3900, "text/html", "TCP_DENIED", None,
-         0.0),
-    ]  # fmt: skip
+        (
+            datetime(2024, 3, 15, 8, 0, 0, 123000, UTC),
+            "192.0.2.100",
+            "203.0.113.10",
+            None,
+            "GET",
+            "www.example.com",
+            "http://www.example.com/index.html",
+            200,
+            4110,
+            "text/html",
+            "TCP_MISS",
+            None,
+            180.0,
+        ),
+        (
+            datetime(2024, 3, 15, 8, 0, 1, 456000, UTC),
+            "192.0.2.101",
+            "203.0.113.11",
+            443,
+            "CONNECT",
+            "files.example.net",
+            "files.example.net:443",
+            200,
+            5120,
+            None,
+            "TCP_TUNNEL",
+            "alice",
+            35.0,
+        ),
+        (
+            datetime(2024, 3, 15, 8, 0, 2, tzinfo=UTC),
+            "192.0.2.102",
+            None,
+            None,
+            "GET",
+            "blocked.example",
+            "http://blocked.example/",
+            403,
+            3900,
+            "text/html",
+            "TCP_DENIED",
+            None,
+            0.0,
+        ),
+    ]

@@ -19,7 +19,9 @@ forgotten, and at most ``MAX_FLOWS`` are kept (the stalest go first).
 
 from __future__ import annotations
 
+import re
 import socket
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ import dpkt
 
 from seawall.collect.archives import Stream
 from seawall.collect.base import Batch, Mediator
-from seawall.collect.logs import LogFormat, LogOptions, register
+from seawall.collect.logs import LogFormat, LogOptions, lookalike, register
 from seawall.collect.logs.common import Rows, flushed
 from seawall.collect.logs.payloads import client_hello, dns_message, http_request, tcp_dns_messages
 from seawall.errors import BadInputError
@@ -37,6 +39,7 @@ from seawall.errors import BadInputError
 IDLE_SECONDS = 120.0
 MAX_FLOWS = 100_000
 TCP_DNS_BUFFER = 65_536 + 2
+MAX_RECORD = 262_144
 _RAW_LINKS = {12, 14, 101}
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 
@@ -129,6 +132,34 @@ def _network_layer(link: int, buf: bytes) -> Any:
     return data if isinstance(data, dpkt.ip.IP | dpkt.ip6.IP6) else None
 
 
+def _classic(stream: Stream) -> tuple[int, Iterator[tuple[float, bytes]]]:
+    """A classic pcap's link type and its packets (time, bytes); a record cut short ends it
+    with ``EOFError`` (dpkt's own reader hands a short last record on as if it were whole)."""
+    handle = stream.handle
+    header = handle.read(24)
+    if len(header) < 24:
+        raise BadInputError("pcap header cut short", stream.label)
+    magic = header[:4]
+    order = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    scale = 1e-9 if magic in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1") else 1e-6
+    snaplen, link = struct.unpack(order + "II", header[16:24])
+    limit = max(snaplen, MAX_RECORD) if snaplen else MAX_RECORD
+
+    def records() -> Iterator[tuple[float, bytes]]:
+        while record := handle.read(16):
+            if len(record) < 16:
+                raise EOFError("a record header cut short")
+            seconds, fraction, caplen, _ = struct.unpack(order + "IIII", record)
+            if caplen > limit:
+                raise ValueError(f"record of {caplen} bytes, more than the snap length")
+            data = handle.read(caplen)
+            if len(data) < caplen:
+                raise EOFError(f"a packet cut short ({len(data)} of {caplen} bytes)")
+            yield seconds + fraction * scale, data
+
+    return link & 0x0FFFFFFF, records()
+
+
 class PcapReader:
     def __init__(self, _options: LogOptions) -> None:
         pass
@@ -157,22 +188,20 @@ class _Capture:
 
     def run(self) -> Iterator[Batch]:
         head = self.stream.handle.peek(4)[:4]
-        try:
-            reader: Any = (
-                dpkt.pcapng.Reader(self.stream.handle)
-                if head == PCAPNG_MAGIC
-                else dpkt.pcap.Reader(self.stream.handle)
-            )
-        except (ValueError, dpkt.UnpackError, dpkt.NeedData) as error:
-            raise BadInputError(f"not a readable capture: {error}", self.stream.label) from None
-        link = reader.datalink()
-        packets = iter(reader)
+        if head == PCAPNG_MAGIC:
+            try:
+                reader: Any = dpkt.pcapng.Reader(self.stream.handle)
+            except (ValueError, dpkt.UnpackError, dpkt.NeedData) as error:
+                raise BadInputError(f"not a readable pcapng: {error}", self.stream.label) from None
+            link, packets = reader.datalink(), iter(reader)
+        else:
+            link, packets = _classic(self.stream)
         while True:
             try:
                 timestamp, buf = next(packets)
             except StopIteration:
                 break
-            except (ValueError, dpkt.UnpackError, dpkt.NeedData, EOFError) as error:
+            except (ValueError, dpkt.UnpackError, dpkt.NeedData, EOFError, struct.error) as error:
                 self.mediator.warn(
                     f"{self.stream.label}:packet {self.number + 1}",
                     f"capture ends early or is corrupt ({error or type(error).__name__}):"
@@ -207,7 +236,7 @@ class _Capture:
         if ip is None:
             return  # ARP, LLDP…: not IP
         transport = ip.data
-        if isinstance(ip, dpkt.ip.IP) and (ip.off & (dpkt.ip.IP_MF | dpkt.ip.IP_OFFMASK)):
+        if isinstance(ip, dpkt.ip.IP) and (ip.mf or ip.offset):
             self.fragments += 1
             return
         if isinstance(transport, dpkt.tcp.TCP):
@@ -368,3 +397,24 @@ register(
         sniff,
     )
 )
+
+
+_TSHARK_SUMMARY = re.compile(r"^\s*\d+\s+\d+\.\d+\s+\S+\s+(?:→|->)\s+\S+\s+\S+\s+\d+\s")
+_NAME_LINE = re.compile(r"^(?:[\w*-]|\\\d{3})+(?:\.(?:[\w*-]|\\\d{3})+)+\.?$")
+
+
+@lookalike
+def tshark_text(head: bytes) -> str | None:
+    """tshark's text output (its packet summary, or ``-T fields`` of names) is not a log: it
+    has lost the packets' times or addresses, so it is refused with a word on what to bring."""
+    lines = [x for x in head.decode("utf-8", "replace").splitlines()[:50] if x.strip()]
+    if not lines:
+        return None
+    if all(_TSHARK_SUMMARY.match(x) for x in lines):
+        return "it looks like tshark text output (packet summaries): read the capture itself"
+    if all(_NAME_LINE.match(x.strip()) for x in lines):
+        return (
+            "it looks like tshark text output (-T fields, one DNS name a line, no times or"
+            " addresses): read the capture itself"
+        )
+    return None
