@@ -15,9 +15,11 @@ and the reader warns once per stream saying which assumption it made.
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from queue import Full, Queue
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -230,3 +232,53 @@ def text_lines(lines: Lines) -> Iterator[str]:
         if lines.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         yield raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+
+
+_DONE = object()
+
+
+def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
+    """``batches`` produced in a worker thread, at most ``depth`` ahead of the consumer.
+
+    For readers whose work is mostly in libraries that release the GIL (pyarrow's parser and
+    compute functions): the next block is parsed while the ingest writes the last one. The
+    batches keep their order; an exception in the worker is raised here; a consumer that stops
+    early stops the worker.
+    """
+    queue: Queue[Any] = Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as error:  # handed to the consumer, raised there
+            item = error
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return
+            except Full:
+                continue
+
+    worker = threading.Thread(target=work, name="seawall-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

@@ -23,15 +23,19 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from seawall.collect.archives import Stream
 from seawall.collect.base import Batch, Mediator
 from seawall.collect.lines import MAX_LINE_BYTES, Lines
 from seawall.collect.logs import LogFormat, LogOptions, register
+from seawall.collect.logs.common import prefetched
 from seawall.collect.logs.zeekmaps import Cols, ZeekMap, infer_log_type, log_map
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 64 << 20
+# Blocks parsed ahead of the ingest.
+PREFETCH = 2
 # JSON rows of one log type gathered before they become a batch.
 JSON_ROWS = 20_000
 
@@ -75,8 +79,13 @@ class _Header:
 
 class ZeekTsvReader:
     def read_stream(self, stream: Stream, mediator: Mediator) -> Iterator[Batch]:
+        # Parsing the next block overlaps with the ingest writing the last one (pyarrow and
+        # DuckDB both release the GIL): a bounded queue keeps memory at a few blocks.
+        return prefetched(self._batches(stream, mediator), PREFETCH)
+
+    def _batches(self, stream: Stream, mediator: Mediator) -> Iterator[Batch]:
         header = _Header()
-        before = 0  # lines before the current block
+        line = [0]  # lines read so far (the blocks advance it)
         position = 0
         rest = b""
         skipping = False  # inside a line longer than MAX_LINE_BYTES
@@ -95,10 +104,10 @@ class ZeekTsvReader:
                 cut = data.rfind(b"\n") + 1
                 if cut == 0:
                     if len(data) > MAX_LINE_BYTES:
-                        before += 1
+                        line[0] += 1
                         position += len(data)
                         mediator.warn(
-                            f"{stream.label}:{before}",
+                            f"{stream.label}:{line[0]}",
                             f"line longer than {MAX_LINE_BYTES} bytes: skipped",
                         )
                         rest, skipping = b"", True
@@ -111,60 +120,61 @@ class ZeekTsvReader:
             else:
                 rest = b""
             position += len(data)
-            yield from self._block(data, before, header, stream, mediator, position)
-            before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            yield from self._block(data, line, header, stream, mediator, position)
 
     def _block(
         self,
         data: bytes,
-        before: int,
+        line: list[int],
         header: _Header,
         stream: Stream,
         mediator: Mediator,
         position: int,
     ) -> Iterator[Batch]:
-        at, size, line = 0, len(data), before
+        at, size = 0, len(data)
         while at < size:
             if data[at] == 0x23:  # '#': a header line
                 end = data.find(b"\n", at)
                 end = size if end < 0 else end + 1
-                line += 1
+                line[0] += 1
                 header.line(data[at:end].decode("utf-8", "replace").rstrip("\r\n"))
                 at = end
                 continue
             found = data.find(b"\n#", at)
             end = size if found < 0 else found + 1
-            lines = data.count(b"\n", at, end) + (0 if data[end - 1] == 0x0A else 1)
-            blank = data[at] == 0x0A or data.find(b"\n\n", at, end) >= 0
             yield from self._segment(
-                memoryview(data)[at:end], blank, line + 1, lines, header, stream, mediator, position
+                memoryview(data)[at:end], line, header, stream, mediator, position
             )
-            line += lines
             at = end
 
     def _segment(
         self,
         segment: memoryview,
-        blank: bool,
-        first: int,
-        count: int,
+        line: list[int],
         header: _Header,
         stream: Stream,
         mediator: Mediator,
         position: int,
     ) -> Iterator[Batch]:
-        where = stream.label
+        """One run of data lines; ``line`` moves past them."""
+        where, first = stream.label, line[0] + 1
         if header.fields is None:
+            count = _count_lines(segment)
+            line[0] += count
             for offset in range(count):
                 mediator.warn(f"{where}:{first + offset}", "data line before any #fields line")
             return
         fields = header.fields
         zeek_map = log_map(header.log_type)
         wanted = [f for f in fields if zeek_map.fields is None or f in zeek_map.fields]
-        table = None if blank else _parse(segment, header, wanted)
-        if table is not None and table.num_rows == count:
-            numbers = np.arange(first, first + count, dtype=np.int64)
+        if fields[0] not in wanted:
+            wanted.insert(0, fields[0])  # an empty line shows as an empty first field
+        table = _parse(segment, header, wanted)
+        if table is not None and not _has_blank(table.column(fields[0])):
+            line[0] += table.num_rows
+            numbers = np.arange(first, first + table.num_rows, dtype=np.int64)
         else:  # a bad line somewhere: find it, warn, and parse the others
+            line[0] += _count_lines(segment)
             clean, numbers = _clean_lines(bytes(segment), first, header, where, mediator)
             if not numbers.size:
                 return
@@ -172,6 +182,15 @@ class ZeekTsvReader:
             if table is None or table.num_rows != numbers.size:  # pragma: no cover (a bug)
                 raise RuntimeError(f"{where}: Zeek lines checked clean did not parse")
         yield from _batches(table, numbers, zeek_map, header, stream, mediator, position)
+
+
+def _count_lines(segment: memoryview) -> int:
+    data = bytes(segment)
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _has_blank(first: pa.ChunkedArray) -> bool:
+    return bool(pc.any(pc.equal(first, "")).as_py())
 
 
 def _parse(segment: memoryview, header: _Header, wanted: list[str]) -> pa.Table | None:

@@ -77,8 +77,9 @@ class Cols:
     def nulls(self, kind: pa.DataType = _TEXT) -> pa.Array:
         return pa.nulls(self.count, kind)
 
-    def text(self, name: str) -> pa.Array:
-        """Text: the empty-field marker as "", escapes undone."""
+    def text(self, name: str, escaped: bool = True) -> pa.Array:
+        """Text: the empty-field marker as "", escapes undone (``escaped=False``: a field Zeek
+        writes from a fixed vocabulary, such as an enum or a uid, is taken as it is)."""
         column = self.raw(name)
         if column is None:
             return self.nulls()
@@ -86,7 +87,7 @@ class Cols:
             column = pc.binary_join(column, self.set_separator)
         if self.empty is not None:
             column = pc.if_else(pc.equal(column, self.empty), "", column)
-        return _unescaped(column)
+        return _unescaped(column) if escaped else column
 
     def name(self, name: str) -> pa.Array:
         """A DNS name: lower-case, without trailing dots, empty as NULL."""
@@ -265,7 +266,7 @@ def _endpoints(c: Cols) -> dict[str, pa.Array]:
         "client_port": c.number("id.orig_p", pa.int32()),
         "server_ip": c.ip("id.resp_h"),
         "server_port": c.number("id.resp_p", pa.int32()),
-        "uid": c.text("uid"),
+        "uid": c.text("uid", escaped=False),
     }
 
 
@@ -274,14 +275,14 @@ def _first(*columns: pa.Array) -> pa.Array:
 
 
 def _dns(c: Cols) -> dict[str, pa.Array]:
-    rcode = _first(c.text("rcode_name"), c.text("rcode"))
+    rcode = _first(c.text("rcode_name", escaped=False), c.text("rcode", escaped=False))
     answers = c.items("answers")
     answered = pc.or_(pc.is_valid(rcode), pc.is_valid(answers))
     return {
         **_endpoints(c),
-        "proto": c.text("proto"),
+        "proto": c.text("proto", escaped=False),
         "query": c.name("query"),
-        "qtype": _first(c.text("qtype_name"), c.text("qtype")),
+        "qtype": _first(c.text("qtype_name", escaped=False), c.text("qtype", escaped=False)),
         "rcode": rcode,
         "answers": answers,
         "message": pc.if_else(answered, "query+response", "query"),
