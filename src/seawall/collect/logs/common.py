@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from queue import Full, Queue
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,9 +78,10 @@ def flushed(buffers: Mapping[str, Rows] | list[Rows], position: int | None) -> I
             yield batch
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical_ip(text: str | None) -> str | None:
     """An address as canonical text, or None when ``text`` is not one (brackets, an IPv6 zone
-    and an IPv4-mapped IPv6 prefix are removed)."""
+    and an IPv4-mapped IPv6 prefix are removed). Cached: logs name the same few addresses."""
     if not text:
         return None
     value = text.strip()
@@ -170,6 +172,7 @@ class Clock:
         self._told_zone = False
         self._told_year = False
         self._last_month = 0
+        self._last: tuple[tuple[int, int, int, int, float], datetime] | None = None
 
     def local(self, naive: datetime) -> datetime:
         if not self.zone_given and not self._told_zone:
@@ -184,6 +187,9 @@ class Clock:
     def yearless(self, month: int, day: int, hour: int, minute: int, second: float) -> datetime:
         """A ``Mon DD HH:MM:SS`` time: ``--year`` is the year of the stream's first line, else
         it is assumed (and said so)."""
+        key = (month, day, hour, minute, second)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]  # lines come in bursts within one second
         if self.year is None:
             now = datetime.now(UTC)
             self.year = now.year
@@ -200,7 +206,9 @@ class Clock:
         self._last_month = month
         whole = int(second)
         naive = datetime(self.year, month, day, hour, minute, whole, round((second - whole) * 1e6))
-        return self.local(naive)
+        when = self.local(naive)
+        self._last = (key, when)
+        return when
 
 
 MONTHS = {

@@ -153,17 +153,26 @@ class W3C(_LineLog):
 
 
 def _quoted(name: str) -> str:
-    return rf'"(?P<{name}>(?:[^"\\]|\\.)*)"'
+    # the unrolled form of "(?:[^"\\]|\\.)*": no backtracking per character
+    return rf'"(?P<{name}>[^"\\]*(?:\\.[^"\\]*)*)"'
 
 
-_ACCESS = re.compile(
-    r"^(?:(?P<vhost>[^\s:]+)(?::(?P<vport>\d+))? )?(?P<client>\S+) (?P<ident>\S+)"
-    r" (?P<user>\S+) \[(?P<time>[^\]]+)\] "
+_ACCESS_BODY = (
+    r"(?P<client>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "
     + _quoted("request")
     + r" (?P<status>\d{3}|-) (?P<bytes>\d+|-)"
     + f"(?: {_quoted('referrer')} {_quoted('agent')})?"
     + r"(?P<extra>.*)$"
 )
+_ACCESS = re.compile("^" + _ACCESS_BODY)
+# Apache's vhost_combined: the virtual host (and port) first
+_VHOST_ACCESS = re.compile(r"^(?P<vhost>[^\s:]+)(?::(?P<vport>\d+))? " + _ACCESS_BODY)
+
+
+def access_match(line: str) -> re.Match[str] | None:
+    return _ACCESS.match(line) or _VHOST_ACCESS.match(line)
+
+
 _ACCESS_TIME = re.compile(
     r"^(?P<day>\d{1,2})/(?P<mon>[A-Za-z]{3})/(?P<year>\d{4}):(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
     r"(?:\.(?P<frac>\d+))? (?P<sign>[+-])(?P<oh>\d\d)(?P<om>\d\d)$"
@@ -205,7 +214,7 @@ class AccessLog(_LineLog):
     name = "combined or common access log"
 
     def parse(self, line: str) -> dict[str, Any] | None:
-        match = _ACCESS.match(line)
+        match = access_match(line)
         if match is None:
             return None
         request = match["request"]
@@ -224,8 +233,8 @@ class AccessLog(_LineLog):
         row: dict[str, Any] = {
             "time": access_time(match["time"]),
             "client_ip": canonical_ip(client) or client,
-            "vhost": dns_name(match["vhost"]),
-            "server_port": port(match["vport"]),
+            "vhost": dns_name(match.groupdict().get("vhost")),
+            "server_port": port(match.groupdict().get("vport")),
             "method": method,
             "uri": uri,
             "query": query,
@@ -297,7 +306,7 @@ def sniff_w3c(head: bytes) -> bool:
 
 def sniff_access(head: bytes) -> bool:
     lines = _first_lines(head)
-    return bool(lines) and _ACCESS.match(lines[0]) is not None
+    return bool(lines) and access_match(lines[0]) is not None
 
 
 def sniff_squid(head: bytes) -> bool:
