@@ -23,7 +23,8 @@ _STATUS = """CASE e.data->>'QueryStatus'
       ELSE e.data->>'QueryStatus' END"""
 
 _ANSWERS = """list_transform(
-      list_filter(string_split(coalesce(e.data->>'QueryResults', ''), ';'), lambda x: trim(x) <> ''),
+      list_filter(string_split(coalesce(e.data->>'QueryResults', ''), ';'),
+                  lambda x: trim(x) <> ''),
       lambda x: lower(regexp_replace(regexp_replace(trim(x), '^type:\\s+\\d+\\s+', ''),
                                 '^::ffff:(\\d+\\.\\d+\\.\\d+\\.\\d+)$', '\\1')))"""
 
