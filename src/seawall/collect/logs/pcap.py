@@ -211,7 +211,7 @@ class _Capture:
             self.number += 1
             self.packet(link, float(timestamp), bytes(buf))
             if any(rows.full() for rows in self.rows.values()):
-                yield from flushed(self.rows, None)
+                yield from flushed(self.rows, self.position())
         for flow in list(self.flows.values()):
             self.rows["conn"].add(flow.row())
         self.flows.clear()
@@ -220,7 +220,14 @@ class _Capture:
                 self.stream.label,
                 f"{self.fragments} IP fragments not reassembled (counted in flows only)",
             )
-        yield from flushed(self.rows, None)
+        yield from flushed(self.rows, self.position())
+
+    def position(self) -> int | None:
+        """Bytes of the stream read so far (for progress), when the stream can tell."""
+        try:
+            return self.stream.handle.tell()
+        except (OSError, ValueError):
+            return None
 
     def packet(self, link: int, when: float, buf: bytes) -> None:
         try:
