@@ -360,3 +360,27 @@ def test_json_with_and_without_path(tmp_path: Path) -> None:
         ("www.example", "/a?b=1", 200, "text/html")
     ]
     assert rows(case, "SELECT log_type, fields->>'fingerprint' FROM netlog") == [("x509", "ab")]
+
+
+def test_giant_lines_and_bad_values_cost_only_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zeek, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(zeek, "MAX_LINE_BYTES", 10_000)
+    body = header("dns", DNS_FIELDS, DNS_TYPES) + dns_line(1)  # 9
+    body += "x" * 50_000 + "\n"  # 10: longer than the bound, in many blocks
+    body += dns_line(3).replace("\t40003\t", "\tport?\t")  # 11: a bad port: NULL and a warning
+    body += dns_line(4)  # 12
+    log = tmp_path / "dns.log"
+    log.write_text(body)
+    report = ingest(tmp_path / "case", log)
+    assert report.rows == {"dns": 3}
+    assert line_warnings(report) == [
+        ("dns.log:10", "line longer than 10000 bytes: skipped"),
+        ("dns.log:11", "id.orig_p 'port?' is not a whole number: left empty"),
+    ]
+    assert rows(tmp_path / "case", "SELECT record_ref, client_port FROM dns ORDER BY 1") == [
+        ("11", None),
+        ("12", 40004),
+        ("9", 40001),
+    ]
