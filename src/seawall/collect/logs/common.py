@@ -172,7 +172,7 @@ class Clock:
         self._told_zone = False
         self._told_year = False
         self._last_month = 0
-        self._last: tuple[tuple[int, int, int, int, float], datetime] | None = None
+        self._last: tuple[tuple[int, ...], datetime] | None = None
 
     def local(self, naive: datetime) -> datetime:
         if not self.zone_given and not self._told_zone:
@@ -184,12 +184,20 @@ class Clock:
             )
         return naive.replace(tzinfo=self.zone).astimezone(UTC)
 
+    def at(
+        self, year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int = 0
+    ) -> datetime:
+        """A local time given by its fields, in UTC (one conversion per second of log: lines
+        come in bursts within a second). Raises ``ValueError`` for an impossible date."""
+        key = (year, month, day, hour, minute, second)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self.local(datetime(year, month, day, hour, minute, second)))
+        base = self._last[1]
+        return base.replace(microsecond=micro) if micro else base
+
     def yearless(self, month: int, day: int, hour: int, minute: int, second: float) -> datetime:
         """A ``Mon DD HH:MM:SS`` time: ``--year`` is the year of the stream's first line, else
         it is assumed (and said so)."""
-        key = (month, day, hour, minute, second)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]  # lines come in bursts within one second
         if self.year is None:
             now = datetime.now(UTC)
             self.year = now.year
@@ -205,10 +213,7 @@ class Clock:
             )
         self._last_month = month
         whole = int(second)
-        naive = datetime(self.year, month, day, hour, minute, whole, round((second - whole) * 1e6))
-        when = self.local(naive)
-        self._last = (key, when)
-        return when
+        return self.at(self.year, month, day, hour, minute, whole, round((second - whole) * 1e6))
 
 
 MONTHS = {

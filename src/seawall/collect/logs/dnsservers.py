@@ -210,17 +210,16 @@ class Bind(_ServerLog):
             month = MONTHS.get(stamped["mon"].lower())
             if month is None:
                 return None
+            hms, _, fraction = stamped["hms"].partition(".")
+            hour, minute, second = (int(x) for x in hms.split(":"))
             try:
-                naive = datetime.strptime(
-                    f"{stamped['year']}-{month}-{stamped['day']} {stamped['hms'].split('.')[0]}",
-                    "%Y-%m-%d %H:%M:%S",
-                )
+                when = clock.at(
+                    int(stamped["year"]), month, int(stamped["day"]), hour, minute, second,
+                    int(fraction[:6].ljust(6, "0")) if fraction else 0,
+                )  # fmt: skip
             except ValueError:
                 return None
-            fraction = stamped["hms"].partition(".")[2]
-            if fraction:
-                naive = naive.replace(microsecond=int(fraction[:6].ljust(6, "0")))
-            when, host, message = clock.local(naive), None, stamped["msg"]
+            host, message = None, stamped["msg"]
         else:
             prefix = syslog(line, clock)
             if prefix is None:
@@ -328,7 +327,7 @@ def _windows_time(match: re.Match[str], clock: Clock) -> datetime | None:
             hour += 12
         elif ampm == "AM" and hour == 12:
             hour = 0
-        return clock.local(datetime(year, month, day, hour, minute, second_))
+        return clock.at(year, month, day, hour, minute, second_)
     except ValueError:
         return None
 
