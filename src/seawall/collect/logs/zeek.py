@@ -316,6 +316,37 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _json_column(values: list[Any]) -> pa.Array:
+    """One field's JSON values as Zeek's text (lists as lists of text): by Arrow when the
+    values share a type, else value by value."""
+    try:
+        column = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        column = None
+    if column is not None:
+        kind = column.type
+        if pa.types.is_boolean(kind):
+            return pc.if_else(column, "T", "F")
+        if pa.types.is_list(kind) and not pa.types.is_nested(kind.value_type):
+            flat = pc.list_flatten(column)
+            if pa.types.is_boolean(flat.type):
+                flat = pc.if_else(flat, "T", "F")
+            return pa.ListArray.from_arrays(
+                column.offsets, flat.cast(pa.string()), mask=column.is_null()
+            )
+        if not pa.types.is_nested(kind):
+            return column.cast(pa.string())
+    if any(isinstance(v, list) for v in values):
+        return pa.array(
+            [
+                None if v is None else [_text(x) for x in (v if isinstance(v, list) else [v])]
+                for v in values
+            ],
+            pa.list_(pa.string()),
+        )
+    return pa.array([_text(v) for v in values], pa.string())
+
+
 class ZeekJsonReader:
     def read_stream(self, stream: Stream, mediator: Mediator) -> Iterator[Batch]:
         lines = Lines(stream.handle, stream.label, mediator)
@@ -332,7 +363,7 @@ class ZeekJsonReader:
             if not isinstance(obj, dict):
                 mediator.warn(lines.where, "not a JSON object: line skipped")
                 continue
-            flat = _flat(obj)
+            flat = _flat(obj) if any(type(v) is dict for v in obj.values()) else obj
             log_type = str(flat.pop("_path", "") or infer_log_type(flat))
             rows = pending.setdefault(log_type, [])
             rows.append((lines.number, flat))
@@ -353,17 +384,8 @@ class ZeekJsonReader:
         names: dict[str, None] = {}
         for _, row in rows:
             names.update(dict.fromkeys(row))
-        columns: dict[str, pa.Array] = {}
-        for name in names:
-            values = [row.get(name) for _, row in rows]
-            if any(isinstance(v, list) for v in values):
-                items = [
-                    None if v is None else [_text(x) for x in (v if isinstance(v, list) else [v])]
-                    for v in values
-                ]
-                columns[name] = pa.array(items, pa.list_(pa.string()))
-            else:
-                columns[name] = pa.array([_text(v) for v in values], pa.string())
+        wanted = [n for n in names if zeek_map.fields is None or n in zeek_map.fields]
+        columns = {name: _json_column([row.get(name) for _, row in rows]) for name in wanted}
         numbers = np.array([n for n, _ in rows], dtype=np.int64)
         objects = [row for _, row in rows] if zeek_map.fields is None else None
         cols = Cols(pa.table(columns), numbers, stream.label, mediator, empty=None, objects=objects)
