@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from seawall.collect.base import Batch
 from seawall.collect.logs import zeek
+from seawall.collect.logs.common import prefetched
 
 from .netlogs import ingest, line_warnings, rows
 
@@ -384,3 +389,24 @@ def test_giant_lines_and_bad_values_cost_only_themselves(
         ("12", 40004),
         ("9", 40001),
     ]
+
+
+def test_prefetch_keeps_order_raises_and_stops() -> None:
+    def batches(fail: bool) -> Iterator[Batch]:
+        for i in range(5):
+            yield Batch("dns", pa.table({"query": [f"q{i}"]}))
+        if fail:
+            raise RuntimeError("reader bug")
+
+    got = [b.data.column("query")[0].as_py() for b in prefetched(batches(False), 2)]
+    assert got == ["q0", "q1", "q2", "q3", "q4"]
+    seen = []
+    with pytest.raises(RuntimeError, match="reader bug"):
+        for batch in prefetched(batches(True), 1):
+            seen.append(batch)
+    assert len(seen) == 5
+    before = threading.active_count()
+    stream = prefetched(batches(False), 1)
+    next(stream)
+    stream.close()  # the consumer stops early: the worker ends
+    assert threading.active_count() == before

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -250,7 +250,7 @@ def text_lines(lines: Lines) -> Iterator[str]:
 _DONE = object()
 
 
-def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
+def prefetched(batches: Iterator[Batch], depth: int) -> Generator[Batch, None, None]:
     """``batches`` produced in a worker thread, at most ``depth`` ahead of the consumer.
 
     For readers whose work is mostly in libraries that release the GIL (pyarrow's parser and
