@@ -165,7 +165,9 @@ def logs(
     ctx: typer.Context,
     paths: list[str] = typer.Argument(..., help="Log files or folders (read recursively)."),
     log_format: str = typer.Option(
-        "auto", "--format", help="auto (told from content) or a format name: see --list."
+        "auto",
+        "--format",
+        help="auto (told from content) or a format name (an unknown name lists them).",
     ),
     host: str | None = typer.Option(
         None, "--host", help="Host the logs describe (default: as the logs say, if they do)."

@@ -166,7 +166,7 @@ class ZeekTsvReader:
             return
         fields = header.fields
         zeek_map = log_map(header.log_type)
-        wanted = [f for f in fields if zeek_map.fields is None or f in zeek_map.fields]
+        wanted = zeek_map.wanted(fields)
         if fields[0] not in wanted:
             wanted.insert(0, fields[0])  # an empty line shows as an empty first field
         table = _parse(segment, header, wanted)
@@ -384,7 +384,7 @@ class ZeekJsonReader:
         names: dict[str, None] = {}
         for _, row in rows:
             names.update(dict.fromkeys(row))
-        wanted = [n for n in names if zeek_map.fields is None or n in zeek_map.fields]
+        wanted = zeek_map.wanted(list(names))
         columns = {name: _json_column([row.get(name) for _, row in rows]) for name in wanted}
         numbers = np.array([n for n, _ in rows], dtype=np.int64)
         objects = [row for _, row in rows] if zeek_map.fields is None else None

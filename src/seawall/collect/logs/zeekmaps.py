@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -254,6 +254,20 @@ class ZeekMap:
     fields: tuple[str, ...] | None
     """The Zeek fields it reads (None: all of them)."""
     build: Build
+
+    def wanted(self, present: Sequence[str]) -> list[str]:
+        """The fields of a log to parse: those the map reads, less a fallback whose preferred
+        field is there (``qtype`` when ``qtype_name`` is)."""
+        if self.fields is None:
+            return list(present)
+        have = set(present)
+        return [
+            f for f in present if f in self.fields and not (f in FALLBACKS and FALLBACKS[f] in have)
+        ]
+
+
+# A numeric field read only when its name field is absent.
+FALLBACKS = {"qtype": "qtype_name", "rcode": "rcode_name"}
 
 
 _CONN_ID = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
