@@ -188,3 +188,10 @@ def test_squid_native(tmp_path: Path) -> None:
             0.0,
         ),
     ]
+
+
+def test_a_byte_order_mark_does_not_hide_the_format(tmp_path: Path) -> None:
+    log = tmp_path / "u_ex.log"
+    log.write_bytes(b"\xef\xbb\xbf" + (DATA / "iis-u_ex240315.log").read_bytes())
+    report = ingest(tmp_path / "case", log)
+    assert report.sources[0].format == "w3c" and report.rows == {"web": 3}

@@ -387,7 +387,7 @@ class WindowsDns(_ServerLog):
 
 
 def _head_lines(head: bytes, count: int = 30) -> list[str]:
-    return head.decode("utf-8", "replace").splitlines()[:count]
+    return head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").splitlines()[:count]
 
 
 def sniff_dnsmasq(head: bytes) -> bool:

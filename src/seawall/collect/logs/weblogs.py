@@ -296,7 +296,11 @@ class Squid(_LineLog):
 
 
 def _first_lines(head: bytes, count: int = 5) -> list[str]:
-    return [x for x in head.decode("utf-8", "replace").splitlines() if x.strip()][:count]
+    return [
+        x
+        for x in head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").splitlines()
+        if x.strip()
+    ][:count]
 
 
 def sniff_w3c(head: bytes) -> bool:
