@@ -11,10 +11,11 @@ its first packet number) as ``uid``, so a DNS or HTTP row joins its flow.
 
 Limits (documented in the README): IP fragments are not reassembled (counted, one warning);
 TCP is not reassembled beyond DNS-over-TCP messages split over a few in-order segments (kept
-up to ``TCP_DNS_BUFFER`` bytes per flow); HTTP and TLS are read from the first segment only
-(a ClientHello longer than it is a warning); HTTP responses are not read. Memory is bounded: a
-flow idle for ``IDLE_SECONDS`` of capture time, or closed (FIN both ways, RST), is written and
-forgotten, and at most ``MAX_FLOWS`` are kept (the stalest go first).
+up to ``TCP_DNS_BUFFER`` bytes per flow, ``TCP_DNS_TOTAL`` in all); HTTP and TLS are read
+from the first segment only (a ClientHello longer than it is a warning); HTTP responses are
+not read. Memory is bounded: a flow idle for ``IDLE_SECONDS`` of capture time, or closed (FIN
+both ways, RST), is written and forgotten, and at most ``MAX_FLOWS`` are kept (the stalest go
+first).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from seawall.errors import BadInputError
 IDLE_SECONDS = 120.0
 MAX_FLOWS = 100_000
 TCP_DNS_BUFFER = 65_536 + 2
+TCP_DNS_TOTAL = 64 << 20  # over all flows: a capture of many half messages stays bounded
 MAX_RECORD = 262_144
 _RAW_LINKS = {12, 14, 101}
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
@@ -182,6 +184,7 @@ class _Capture:
         self.fragments = 0
         self.unknown_links: set[int] = set()
         self.last_sweep = 0.0
+        self.buffered = 0  # bytes of DNS-over-TCP messages held across segments, all flows
 
     def where(self) -> str:
         return f"{self.stream.label}:packet {self.number}"
@@ -295,6 +298,7 @@ class _Capture:
         key = (flow.proto, *sorted((flow.client, flow.server)))
         if self.flows.get(key) is flow:
             del self.flows[key]
+            self.buffered -= sum(len(b) for b in flow.dns_buffer.values())
             self.rows["conn"].add(flow.row())
 
     def sweep(self, now: float) -> None:
@@ -316,11 +320,17 @@ class _Capture:
             if proto == "udp":
                 self.dns(flow, proto, when, payload)
             else:
-                held = flow.dns_buffer.get(outbound, b"") + payload
-                messages, rest = tcp_dns_messages(held)
+                before = flow.dns_buffer.get(outbound, b"")
+                messages, rest = tcp_dns_messages(before + payload)
                 if len(rest) > TCP_DNS_BUFFER:
                     self.mediator.warn(self.where(), "DNS over TCP message too long: dropped")
                     rest = b""
+                elif self.buffered + len(rest) - len(before) > TCP_DNS_TOTAL:
+                    self.mediator.warn(
+                        self.where(), "too many DNS over TCP messages in flight: one dropped"
+                    )
+                    rest = b""
+                self.buffered += len(rest) - len(before)
                 flow.dns_buffer[outbound] = rest
                 for message in messages:
                     self.dns(flow, proto, when, message)
