@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 START = 1_717_200_000  # 2024-06-01 00:00:00 UTC
 SPAN = 86_400.0  # one day of traffic
 
@@ -179,13 +179,19 @@ FROM range({{clients}}) a(c), range(96) b(k)
 _CONN_BACKGROUND = f"""
 SELECT {START} + i * ({SPAN} / {{rows}}) AS ts,
   '10.' || (1 + c // 250 % 200) || '.' || (c % 250 // 10) || '.' || (10 + c % 10) AS client,
-  CASE WHEN ih(i, 7) % 10 < 3 THEN '10.0.' || (ih(i, 8) % 8) || '.' || (ih(i, 9) % 40)
+  CASE WHEN port = 53 THEN '10.0.0.' || (1 + c % 2)
+       WHEN port = 445 OR ih(i, 7) % 10 < 3
+         THEN '10.0.' || (ih(i, 8) % 8) || '.' || (ih(i, 9) % 40)
        ELSE '93.184.' || (ih(i, 8) % 200) || '.' || (ih(i, 9) % 250) END AS server,
-  [443, 443, 443, 80, 445, 53, 8080, 993][1 + ih(i, 10) % 8] AS port,
+  port,
   (ih(i, 11) % 60000) / 100.0 AS duration,
   (200 + ih(i, 12) % 20000)::BIGINT AS bytes_out,
   (500 + ih(i, 13) % 2000000)::BIGINT AS bytes_in
-FROM (SELECT i, ih(i, 6) % {{clients}} AS c FROM range({{background}}) r(i))
+FROM (
+  SELECT i, ih(i, 6) % {{clients}} AS c, [443, 443, 443, 80, 445, 53, 8080, 993][1 + ih(i, 10) % 8]
+    AS port
+  FROM range({{background}}) r(i)
+)
 UNION ALL
 SELECT {START} + (c * 11.1) % 900 + k * 900 + (ih(c, k, 1) % 36 - 18),
   '10.' || (1 + c // 250 % 200) || '.' || (c % 250 // 10) || '.' || (10 + c % 10),
