@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 START = 1_717_200_000  # 2024-06-01 00:00:00 UTC
 SPAN = 86_400.0  # one day of traffic
 
@@ -85,6 +85,8 @@ PLANTED: tuple[Planted, ...] = (
     Planted("net.ioc-ip", "45.77.10.20", "indicator address in answers and flows"),
     Planted("net.ioc-ip", "103.14.0.0/16", "flows into an indicator network"),
     Planted("net.dns-unapproved-resolver", "8.8.8.8", "client asking a public resolver"),
+    Planted("net.large-transfer", "10.8.1.5|198.51.100.77", "90 MB to a rare destination"),
+    Planted("net.large-transfer", "10.8.1.6|52.216.10.10", "30 MB to a cloud storage bucket"),
     Planted("net.dns-unapproved-resolver", "1.1.1.1", "client using DNS over TLS"),
 )
 
@@ -243,6 +245,11 @@ def _planted_dns(rows: int) -> list[tuple[float, str, str, str, str, int, str | 
     for k in range(5):
         out.append((START + 9000 + k * 4000, "10.6.1.2", "10.0.0.2", "cdn.legit-looking.net",
                     "A", 0, "45.77.10.20"))
+    # the names of two exfiltration destinations, asked just before the transfers
+    out.append((START + 60000, "10.8.1.6", "10.0.0.1", "backup-7731.s3.amazonaws.com", "A", 0,
+                "52.216.10.10"))
+    out.append((START + 61000, "10.8.1.5", "10.0.0.2", "files.quick-share-drop.net", "A", 0,
+                "198.51.100.77"))
     # a client asking a public resolver directly
     for k in range(100):
         out.append((START + 30000 + k * 97, "10.7.7.7", "8.8.8.8", f"www.{_b32(rng, 3)}.com",
@@ -264,8 +271,14 @@ def _planted_conn(rows: int) -> list[tuple[float, str, str, int, float, int, int
     for k in range(5):  # to the indicator address and into the indicator network
         out.append((START + 9001 + k * 4000, "10.6.1.2", "45.77.10.20", 443, 3.0, 5000, 90000))
         out.append((START + 12000 + k * 3000, "10.6.1.3", "103.14.5.6", 8080, 2.0, 3000, 4000))
-    for k in range(40):  # DNS over TLS to a public resolver
-        out.append((START + 50000 + k * 600, "10.7.7.8", "1.1.1.1", 853, 0.2, 600, 900))
+    for k in range(4):  # exfiltration: 90 MB to a rare address, 30 MB to a cloud bucket
+        out.append((START + 61010 + k * 300, "10.8.1.5", "198.51.100.77", 443, 250.0,
+                    22_500_000, 40_000))
+        out.append((START + 60010 + k * 300, "10.8.1.6", "52.216.10.10", 443, 90.0,
+                    7_500_000, 20_000))
+    for k in range(40):  # DNS over TLS to a public resolver, when the user browses
+        out.append((START + 50000 + rng.uniform(0, 20000), "10.7.7.8", "1.1.1.1", 853,
+                    0.2, rng.randint(300, 3000), rng.randint(500, 9000)))
     del rows
     return out
 
@@ -320,6 +333,7 @@ def plant(folder: Path, rows: int) -> tuple[Path, Path, Path]:
     fill = {**counts, "rows": rows, "background": background}
     con = duckdb.connect()
     con.execute("SET threads = 2")
+    con.execute("SET enable_progress_bar = false")
     # hash() is unsigned: the SQL above draws its random numbers from this signed version
     con.execute(
         "CREATE TEMP MACRO ih(a) AS (hash(a) >> 1)::BIGINT,"
