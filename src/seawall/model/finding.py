@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 FORMAT = 1
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
-CoverageStatus = Literal["ran", "not-run", "error"]
+# ``not-run``: a table it reads is empty (nothing of that kind was collected); ``not-evaluable``:
+# the case holds that kind of evidence but not the telemetry the detection needs (no Security
+# 5140 events, 4688 events without command lines), so zero findings would mean nothing.
+CoverageStatus = Literal["ran", "not-run", "not-evaluable", "error"]
+# How technique coverage ranks its detections' statuses: the best one wins.
+_STATUS_RANK: dict[str, int] = {"ran": 0, "error": 1, "not-evaluable": 2, "not-run": 3}
 
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 # The score a finding gets when its detection states none: its severity, on a 0..100 scale.
@@ -168,7 +173,8 @@ def finding_id(detection_id: str, *keys: Any) -> str:
 
 
 def technique_coverage(entries: list[CoverageEntry]) -> list[TechniqueCoverage]:
-    """Coverage by technique: ``ran`` when any detection for it ran, else ``error``/``not-run``."""
+    """Coverage by technique: ``ran`` when any detection for it ran, else the best of ``error``,
+    ``not-evaluable`` and ``not-run``."""
     by_technique: dict[str, list[CoverageEntry]] = {}
     for entry in entries:
         for technique in entry.techniques:
@@ -176,9 +182,8 @@ def technique_coverage(entries: list[CoverageEntry]) -> list[TechniqueCoverage]:
     result: list[TechniqueCoverage] = []
     for technique in sorted(by_technique):
         found = by_technique[technique]
-        statuses = {entry.status for entry in found}
-        status: CoverageStatus = (
-            "ran" if "ran" in statuses else ("error" if "error" in statuses else "not-run")
+        status: CoverageStatus = min(
+            (entry.status for entry in found), key=lambda status: _STATUS_RANK[status]
         )
         result.append(
             TechniqueCoverage(
