@@ -98,6 +98,8 @@ def evtx_rows(path: Path) -> Iterator[dict[str, Any]]:
 
     parser = evtx.PyEvtxParser(str(path))
     for record in parser.records_json():
+        if record is None:
+            continue
         try:
             yield _row(record, str(path))
         except (KeyError, ValueError, TypeError):

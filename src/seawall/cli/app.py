@@ -10,7 +10,8 @@ from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
 from seawall import __version__
-from seawall.cli import attack, case, collect, intel, locations, pack
+from seawall.cli import attack, baseline, case, collect, intel, locations, pack
+from seawall.cli.coverage import coverage
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
 from seawall.errors import ExitCode, SeawallError
@@ -28,7 +29,9 @@ app.add_typer(attack.app, name="attack")
 app.add_typer(pack.app, name="pack")
 app.add_typer(collect.app, name="collect")
 app.add_typer(locations.app, name="locations")
+app.add_typer(baseline.app, name="baseline")
 app.command("hunt")(hunt)
+app.command("coverage")(coverage)
 
 
 def _version(value: bool) -> None:

@@ -6,7 +6,9 @@ the text view reads nothing but the result document, like every other renderer.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,7 +19,7 @@ from seawall.cli.output import JSON_OPTION, emit, open_case, warn
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest
 from seawall.detect.engine import hunt as run_hunt
-from seawall.errors import ExitCode
+from seawall.errors import ExitCode, UsageError
 from seawall.model.finding import ResultDocument
 from seawall.triage.locations import ToolLocations
 
@@ -28,7 +30,24 @@ _SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-_STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
+_STATUS_STYLE = {"ran": "green", "not-run": "yellow", "not-evaluable": "yellow", "error": "red"}
+
+
+def parse_params(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``--param DETECTION.KEY=VALUE`` options by detection id; VALUE is JSON when it parses
+    as JSON (``["10.0.0.0/8"]``, ``5``, ``true``), else text."""
+    found: dict[str, dict[str, Any]] = {}
+    for text in values:
+        name, equals, raw = text.partition("=")
+        detection, dot, key = name.strip().rpartition(".")
+        if not equals or not dot or not detection or not key:
+            raise UsageError(f"--param {text!r}: expected DETECTION.KEY=VALUE")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        found.setdefault(detection, {})[key] = value
+    return found
 
 
 def _findings_table(document: ResultDocument) -> Table:
@@ -106,6 +125,18 @@ def hunt(
         "--locations",
         help="YAML file of extra standard tool locations (extends the shipped table).",
     ),
+    allowlist: list[Path] = typer.Option(
+        [],
+        "--allowlist",
+        help="Allowlist file (YAML or CSV: who may do what from where, with a reason;"
+        " repeatable). Matching findings are kept, suppressed, with the entry named.",
+    ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        help="DETECTION.KEY=VALUE: a detection parameter for this hunt (VALUE as JSON when it"
+        " parses, else text; repeatable).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run detections on the case; exit 1 when unsuppressed findings are present."""
@@ -120,6 +151,8 @@ def hunt(
         options=HuntOptions(
             yara_dirs=tuple(yara), webroots=tuple(webroot), location_file=locations
         ),
+        parameters=parse_params(param),
+        allowlists=tuple(allowlist),
     )
     with open_case(ctx) as store:
         document = run_hunt(store, request)
