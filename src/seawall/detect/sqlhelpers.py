@@ -14,14 +14,20 @@ filters, not in Python options. The hunt therefore installs, on its connection:
 - ``bare_account(name)``: ``DOMAIN\\user``, ``user@domain`` and ``user`` as the lower-case
   ``user``, to compare accounts across Windows and external logs;
 - ``allowlisted(detection_id, account, source, host, item, time)``: the first allowlist entry
-  that matches (``file:line: reason``), or NULL.
+  that matches (``file:line: reason``), or NULL;
+- ``utc_text(time)``: a time as ``2024-03-01 10:00:00Z`` for summaries;
+- the views of ``seawall/detect/views/*.sql`` (:data:`VIEWS`), the evidence in the shapes
+  several detections read: ``process_creation`` (4688 and Sysmon 1 as one), ``script_blocks``
+  (PowerShell 4103/4104), ``recon_catalog`` and ``recon_runs`` (discovery commands),
+  ``logons`` (Windows authentication events as one), ``share_access`` (admin shares).
 
-They are DuckDB temporary macros: defined per connection, never stored in the case.
+They are DuckDB temporary macros and views: defined per connection, never stored in the case.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from importlib import resources
 
 import duckdb
 import pyarrow as pa
@@ -105,6 +111,8 @@ _MACROS = (
             WHEN contains(CAST(name AS VARCHAR), '\') THEN split_part(name, '\', -1)
             WHEN contains(CAST(name AS VARCHAR), '@') THEN split_part(name, '@', 1)
             ELSE CAST(name AS VARCHAR) END)), ''))""",
+    r"""CREATE OR REPLACE TEMP MACRO utc_text(t) AS
+        strftime(timezone('UTC', t), '%Y-%m-%d %H:%M:%SZ')""",
     r"""CREATE OR REPLACE TEMP MACRO _host_matches(host_name, pattern) AS (
         regexp_full_match(lower(coalesce(host_name, '')), pattern)
         OR regexp_full_match(split_part(lower(coalesce(host_name, '')), '.', 1), pattern))""",
@@ -126,14 +134,33 @@ _MACROS = (
 )
 
 
+# The shipped views, in an order where each one's dependencies come first.
+VIEWS = (
+    "process_creation",
+    "script_blocks",
+    "recon_catalog",
+    "recon_runs",
+    "logons",
+    "share_access",
+)
+
+
+def view_sql(name: str) -> str:
+    """The SELECT of a shipped view (``seawall/detect/views/NAME.sql``)."""
+    return resources.files("seawall.detect").joinpath("views", f"{name}.sql").read_text("utf-8")
+
+
 def install(con: duckdb.DuckDBPyConnection, allowlist: pa.Table | None = None) -> None:
-    """Create the helpers and the ``allowlist`` table (the given entries, or none)."""
+    """Create the helpers and views, and the ``allowlist`` table (the given entries, or
+    none)."""
     con.complete()
     con.execute("DROP TABLE IF EXISTS temp.allowlist")
     columns = ", ".join(column_ddl(f) for f in ALLOWLIST_SCHEMA)
     con.execute(f"CREATE TEMP TABLE allowlist ({columns})")
     for statement in _MACROS:
         con.execute(statement)
+    for name in VIEWS:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{view_sql(name)}")
     if allowlist is not None and allowlist.num_rows:
         con.register("_allowlist_rows", allowlist)
         try:
