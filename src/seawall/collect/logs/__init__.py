@@ -26,7 +26,7 @@ from seawall.errors import BadInputError, UsageError
 SNIFF_BYTES = 64 * 1024
 
 # Modules that register the shipped formats (imported on first use of the registry).
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = ("seawall.collect.logs.auth",)
 
 
 @dataclass(frozen=True, slots=True)
