@@ -6,11 +6,12 @@ filters, not in Python options. The hunt therefore installs, on its connection:
 
 - ``allowlist``: a temporary table of the entries of every ``--allowlist FILE``
   (:mod:`seawall.triage.allowlist`), empty when none was given;
-- ``ip_number(text)``: an IPv4 or IPv6 address as one UHUGEINT (IPv4 in the ``::ffff:0:0/96``
-  space, so ``::ffff:10.0.0.1`` and ``10.0.0.1`` are the same number); NULL for anything that is
-  not an address (``-``, a host name);
-- ``in_network(ip, cidr)`` and ``in_networks(ip, cidrs)``: whether an address lies in a network
-  (an address alone is a /32 or /128);
+- ``in_network(ip, cidr)`` and ``in_networks(ip, cidrs)``: whether an address (IPv4, IPv6, or
+  IPv4-mapped ``::ffff:10.0.0.1``) lies in a network (an address alone is a /32 or /128); false
+  for anything that is not an address (``-``, a host name). Python's ``ipaddress`` decides,
+  through a DuckDB function (the SQL alternative, a 128-bit number built from hextets, made
+  every query that used it take a quarter of a second to bind);
+- ``is_ip(text)``: whether lower-case text looks like an address (a cheap test for views);
 - ``bare_account(name)``: ``DOMAIN\\user``, ``user@domain`` and ``user`` as the lower-case
   ``user``, to compare accounts across Windows and external logs;
 - ``allowlisted(detection_id, account, source, host, item, time)``: the first allowlist entry
@@ -21,12 +22,17 @@ filters, not in Python options. The hunt therefore installs, on its connection:
   (PowerShell 4103/4104), ``recon_catalog`` and ``recon_runs`` (discovery commands),
   ``logons`` (Windows authentication events as one), ``share_access`` (admin shares).
 
-They are DuckDB temporary macros and views: defined per connection, never stored in the case.
+They are DuckDB temporary macros, views and Python functions: defined per connection, never
+stored in the case. Macros evaluate an argument at each of its uses, so each uses its argument
+once (a view's column can be a JSON extraction, costly to repeat).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
 from importlib import resources
 
 import duckdb
@@ -37,10 +43,6 @@ from seawall.model.tables import column_ddl
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
-_HEXTET = r"[0-9a-f]{1,4}"
-# Loose on purpose (the group count is checked by the expansion): hextets and colons, at most
-# one "::".
-_IPV6 = rf"({_HEXTET})?(:{{1,2}}{_HEXTET})*(::)?"
 
 ALLOWLIST_SCHEMA = pa.schema(
     [
@@ -50,8 +52,7 @@ ALLOWLIST_SCHEMA = pa.schema(
         ("user_re", pa.string()),
         ("source", pa.string()),
         ("source_re", pa.string()),
-        ("net_base", pa.string()),
-        ("net_plen", pa.int32()),
+        ("source_net", pa.bool_()),
         ("host_re", pa.string()),
         ("item_re", pa.string()),
         ("until", pa.timestamp("us", tz="UTC")),
@@ -59,58 +60,11 @@ ALLOWLIST_SCHEMA = pa.schema(
 )
 
 _MACROS = (
-    # An address as text, cleaned: no zone index, no brackets, lower case.
-    r"""CREATE OR REPLACE TEMP MACRO _ip_text(ip) AS
-        lower(trim(split_part(replace(replace(CAST(ip AS VARCHAR), '[', ''), ']', ''), '%', 1)))""",
-    rf"""CREATE OR REPLACE TEMP MACRO _ipv4_number(s) AS (
-        CASE WHEN regexp_full_match(s, '{_IPV4}') THEN
-            (281470681743360::UHUGEINT)
-            + (split_part(s, '.', 1)::UBIGINT << 24) + (split_part(s, '.', 2)::UBIGINT << 16)
-            + (split_part(s, '.', 3)::UBIGINT << 8) + split_part(s, '.', 4)::UBIGINT
-        END)""",
-    r"""CREATE OR REPLACE TEMP MACRO _hextets(s) AS (
-        CASE WHEN contains(s, '::') THEN list_concat(
-            string_split(split_part(s, '::', 1), ':'),
-            list_transform(
-                range(8 - len(list_filter(string_split(split_part(s, '::', 1), ':'),
-                                          lambda g: g <> ''))
-                        - len(list_filter(string_split(split_part(s, '::', 2), ':'),
-                                          lambda g: g <> ''))),
-                lambda i: '0'),
-            string_split(split_part(s, '::', 2), ':'))
-        ELSE string_split(s, ':') END)""",
-    rf"""CREATE OR REPLACE TEMP MACRO _ipv6_number(s) AS (
-        CASE WHEN regexp_full_match(s, '{_IPV6}') AND len(string_split(s, '::')) <= 2
-                  AND len(list_filter(_hextets(s), lambda g: g <> '')) = 8 THEN
-            list_reduce(
-                list_transform(list_filter(_hextets(s), lambda g: g <> ''),
-                               lambda g: ('0x' || g)::UHUGEINT),
-                lambda acc, g: (acc << 16) + g)
-        END)""",
-    r"""CREATE OR REPLACE TEMP MACRO ip_number(ip) AS (
-        CASE
-            WHEN _ip_text(ip) LIKE '::ffff:%.%' THEN _ipv4_number(substr(_ip_text(ip), 8))
-            WHEN contains(_ip_text(ip), ':') THEN _ipv6_number(_ip_text(ip))
-            ELSE _ipv4_number(_ip_text(ip))
-        END)""",
-    # A network's prefix length in the one 128-bit space (an IPv4 /24 is a /120 there).
-    r"""CREATE OR REPLACE TEMP MACRO _net_plen(cidr) AS (
-        CASE WHEN contains(cidr, '/') THEN TRY_CAST(split_part(cidr, '/', 2) AS INTEGER)
-             ELSE (CASE WHEN contains(cidr, ':') THEN 128 ELSE 32 END) END
-        + (CASE WHEN contains(split_part(cidr, '/', 1), ':') THEN 0 ELSE 96 END))""",
-    r"""CREATE OR REPLACE TEMP MACRO _same_prefix(a, b, plen) AS (
-        a IS NOT NULL AND b IS NOT NULL AND plen BETWEEN 0 AND 128
-        AND (a >> (128 - plen)::UHUGEINT) = (b >> (128 - plen)::UHUGEINT))""",
-    r"""CREATE OR REPLACE TEMP MACRO in_network(ip, cidr) AS
-        coalesce(_same_prefix(ip_number(ip), ip_number(split_part(cidr, '/', 1)),
-                              _net_plen(cidr)), false)""",
-    r"""CREATE OR REPLACE TEMP MACRO in_networks(ip, cidrs) AS
-        coalesce(len(list_filter(cidrs, lambda c: in_network(ip, c))) > 0, false)""",
-    r"""CREATE OR REPLACE TEMP MACRO bare_account(name) AS (
-        nullif(lower(trim(CASE
-            WHEN contains(CAST(name AS VARCHAR), '\') THEN split_part(name, '\', -1)
-            WHEN contains(CAST(name AS VARCHAR), '@') THEN split_part(name, '@', 1)
-            ELSE CAST(name AS VARCHAR) END)), ''))""",
+    rf"""CREATE OR REPLACE TEMP MACRO is_ip(s) AS
+        coalesce(regexp_full_match(s, '{_IPV4}|[0-9a-f]*:[0-9a-f:.]*(%[0-9a-z]+)?'), false)""",
+    r"""CREATE OR REPLACE TEMP MACRO bare_account(name) AS
+        nullif(lower(trim(regexp_extract(CAST(name AS VARCHAR), '^(?:.*\\)?([^@\\]*)', 1))),
+               '')""",
     r"""CREATE OR REPLACE TEMP MACRO utc_text(t) AS
         strftime(timezone('UTC', t), '%Y-%m-%d %H:%M:%SZ')""",
     r"""CREATE OR REPLACE TEMP MACRO _host_matches(host_name, pattern) AS (
@@ -123,9 +77,8 @@ _MACROS = (
           AND (a.user_re IS NULL
                OR regexp_full_match(lower(coalesce(account, '')), a.user_re))
           AND (a.source IS NULL
-               OR (a.net_base IS NOT NULL
-                   AND _same_prefix(ip_number(src), a.net_base::UHUGEINT, a.net_plen))
-               OR (a.net_base IS NULL
+               OR (a.source_net AND in_network(src, a.source))
+               OR (NOT a.source_net
                    AND regexp_full_match(lower(coalesce(src, '')), a.source_re)))
           AND (a.host_re IS NULL OR _host_matches(host_name, a.host_re))
           AND (a.item_re IS NULL
@@ -150,10 +103,70 @@ def view_sql(name: str) -> str:
     return resources.files("seawall.detect").joinpath("views", f"{name}.sql").read_text("utf-8")
 
 
+@lru_cache(maxsize=1 << 16)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        found = ipaddress.ip_address(text.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped
+    return found
+
+
+@lru_cache(maxsize=1 << 12)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for text in cidrs:
+        try:
+            found.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            continue  # checked before the hunt (check_networks); never matches here
+    return tuple(found)
+
+
+def contains(ip: str | None, cidrs: Sequence[str] | None) -> bool:
+    """Whether address ``ip`` lies in one of ``cidrs`` (false for a non-address)."""
+    if ip is None or not cidrs:
+        return False
+    address = _address(ip)
+    if address is None:
+        return False
+    return any(address.version == net.version and address in net for net in _networks(tuple(cidrs)))
+
+
+def _in_networks(ips: pa.Array, cidrs: pa.Array) -> pa.Array:
+    return pa.array(
+        [contains(ip, nets) for ip, nets in zip(ips.to_pylist(), cidrs.to_pylist(), strict=True)],
+        pa.bool_(),
+    )
+
+
+def _in_network(ips: pa.Array, cidrs: pa.Array) -> pa.Array:
+    return pa.array(
+        [
+            contains(ip, None if net is None else [net])
+            for ip, net in zip(ips.to_pylist(), cidrs.to_pylist(), strict=True)
+        ],
+        pa.bool_(),
+    )
+
+
+def _functions(con: duckdb.DuckDBPyConnection) -> None:
+    for name, function, kinds in (
+        ("in_networks", _in_networks, ["VARCHAR", "VARCHAR[]"]),
+        ("in_network", _in_network, ["VARCHAR", "VARCHAR"]),
+    ):
+        with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
+            con.remove_function(name)
+        con.create_function(name, function, kinds, "BOOLEAN", type="arrow", null_handling="special")
+
+
 def install(con: duckdb.DuckDBPyConnection, allowlist: pa.Table | None = None) -> None:
     """Create the helpers and views, and the ``allowlist`` table (the given entries, or
     none)."""
     con.complete()
+    _functions(con)
     con.execute("DROP TABLE IF EXISTS temp.allowlist")
     columns = ", ".join(column_ddl(f) for f in ALLOWLIST_SCHEMA)
     con.execute(f"CREATE TEMP TABLE allowlist ({columns})")
@@ -183,11 +196,3 @@ def check_networks(name: str, value: object) -> list[str]:
         except ValueError as error:
             raise UsageError(f"{name}: {text!r} is not an IP network ({error})") from None
     return list(value)
-
-
-def network_number(text: str) -> tuple[int, int]:
-    """An address or network as (base number, prefix length) in the one 128-bit space."""
-    network = ipaddress.ip_network(text.strip(), strict=False)
-    if network.version == 4:
-        return (0xFFFF << 32) + int(network.network_address), network.prefixlen + 96
-    return int(network.network_address), network.prefixlen

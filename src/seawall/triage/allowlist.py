@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import Annotated, Any
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from seawall.detect.sqlhelpers import ALLOWLIST_SCHEMA, network_number
+from seawall.detect.sqlhelpers import ALLOWLIST_SCHEMA
 from seawall.errors import BadInputError, UsageError
 from seawall.yamldoc import (
     check_node_tree,
@@ -117,12 +118,12 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _row(located: Located) -> dict[str, Any]:
     entry = located.entry
-    base: int | None = None
-    plen: int | None = None
+    source_net = False
     source_re: str | None = None
     if entry.source is not None:
         try:
-            base, plen = network_number(entry.source)
+            ipaddress.ip_network(entry.source.strip(), strict=False)
+            source_net = True
         except ValueError:
             source_re = glob_regex(entry.source)
     return {
@@ -132,8 +133,7 @@ def _row(located: Located) -> dict[str, Any]:
         "user_re": user_regex(entry.user) if entry.user else None,
         "source": entry.source,
         "source_re": source_re,
-        "net_base": None if base is None else str(base),
-        "net_plen": plen,
+        "source_net": source_net,
         "host_re": glob_regex(entry.host) if entry.host else None,
         "item_re": glob_regex(entry.item) if entry.item else None,
         "until": _utc(entry.until),
