@@ -11,7 +11,7 @@ them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,13 +111,18 @@ def _table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([{c: r.get(c) for c in _COLUMNS} for r in rows], schema)
 
 
-def load_evtx(store: CaseStore, paths: Iterable[Path]) -> int:
-    """Write the events of real EVTX files into the case through the ingest path."""
+def load_evtx(
+    store: CaseStore, paths: Iterable[Path], host: Callable[[Path], str] | None = None
+) -> int:
+    """Write the events of real EVTX files into the case through the ingest path; ``host``
+    names each file's host (default: the events' computer)."""
     total = 0
     with IngestRun(store, "test evtx", {}) as run:
         for path in paths:
             source = SourceFile(path, str(path), sha256_of(path), path.stat().st_size)
             rows = list(evtx_rows(path))
+            if host is not None:
+                rows = [{**row, "host": host(path)} for row in rows]
             total += run.write("events", _table(rows), source)
         run.finish({"events": total})
     return total
@@ -131,7 +136,7 @@ def event(
     channel: str = SECURITY,
     computer: str = "ws1.corp.example",
     provider: str | None = None,
-    record: int = 1,
+    user_name: str | None = None,
 ) -> dict[str, Any]:
     """One hand-built event row (``data`` as Windows names the fields)."""
     return {
@@ -140,19 +145,20 @@ def event(
         "channel": channel,
         "provider": provider or _PROVIDERS.get(channel),
         "event_id": event_id,
-        "record_id": record,
+        "user_name": user_name,
         "data": json.dumps(dict(data)),
         "raw": None,
         "format": "test",
         "host": computer,
         "source_file": "built-in-test.evtx",
-        "record_ref": f"record {record}",
     }
 
 
 def load_events(store: CaseStore, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write hand-built events through the ingest path (numbered records when unset)."""
-    numbered = [{**row, "record_id": i, "record_ref": f"record {i}"} for i, row in enumerate(rows)]
+    """Write hand-built events through the ingest path, numbered in the order given."""
+    numbered = [
+        {**row, "record_id": i, "record_ref": f"record {i}"} for i, row in enumerate(rows, 1)
+    ]
     with IngestRun(store, "test events", {}) as run:
         count = run.write("events", _table(numbered), None)
         run.finish({"events": count})
