@@ -16,11 +16,24 @@ AUTH = TEST_DATA / "auth"
 
 def _sysmon_case(case_dir: Path) -> None:
     rows = [
-        event(1, {"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami",
-                  "User": "CORP\\bob", "ParentImage": "C:\\Windows\\System32\\cmd.exe"},
-              channel=SYSMON),
-        event(4688, {"NewProcessName": "C:\\Windows\\System32\\net.exe",
-                     "SubjectUserName": "bob", "SubjectDomainName": "CORP"}),
+        event(
+            1,
+            {
+                "Image": "C:\\Windows\\System32\\whoami.exe",
+                "CommandLine": "whoami",
+                "User": "CORP\\bob",
+                "ParentImage": "C:\\Windows\\System32\\cmd.exe",
+            },
+            channel=SYSMON,
+        ),
+        event(
+            4688,
+            {
+                "NewProcessName": "C:\\Windows\\System32\\net.exe",
+                "SubjectUserName": "bob",
+                "SubjectDomainName": "CORP",
+            },
+        ),
     ]
     with CaseStore.open(case_dir) as store:
         load_events(store, rows)
@@ -32,7 +45,10 @@ def test_coverage_knows_the_data(run_json: JsonRun, case_dir: Path) -> None:
     data = result["data"]
     assert data["tables"]["events"] == 2 and data["sysmon"] is True
     assert data["process_creation"] == {
-        "security_4688": 1, "security_4688_with_command_line": 0, "sysmon_1": 1}
+        "security_4688": 1,
+        "security_4688_with_command_line": 0,
+        "sysmon_1": 1,
+    }
     assert any("have no command lines" in note for note in data["notes"])
     detections = {d["id"]: d for d in result["detections"]}
     assert detections["evtx.admin-commands"]["status"] == "evaluable"
@@ -45,7 +61,9 @@ def test_coverage_knows_the_data(run_json: JsonRun, case_dir: Path) -> None:
     assert items[("guidance", "M-CRED-4")]["status"] == "evaluated"
     net6 = items[("guidance", "M-NET-6")]
     assert net6["status"] == "evaluated"  # the client side (net use) is evaluable
-    assert any(m.startswith("evtx.admin-share-mapping: no Security 5140/5145") for m in net6["missing"])
+    assert any(
+        m.startswith("evtx.admin-share-mapping: no Security 5140/5145") for m in net6["missing"]
+    )
     assert "net.admin-share-mapping" in net6["not_built"]
     assert items[("guidance", "M-NET-3")]["status"] == "no-detection"
     assert items[("guidance", "M-NET-9")]["status"] == "not-checkable"
@@ -59,7 +77,9 @@ def test_baseline_learn_show_clear(run_json: JsonRun, case_dir: Path) -> None:
     learned = run_json([*base, "learn", "--until", "2024-03-02"], ExitCode.OK)
     ids = {item["detection_id"] for item in learned["learned"]}
     assert {"evtx.admin-share-mapping", "evtx.remote-auth-audit", "auth.anomalous-user"} <= ids
-    assert all(item["learned_until"].startswith("2024-03-02T00:00:00") for item in learned["learned"])
+    assert all(
+        item["learned_until"].startswith("2024-03-02T00:00:00") for item in learned["learned"]
+    )
     shown = run_json([*base, "show"], ExitCode.OK)
     assert {row["detection_id"] for row in shown["baselines"]} == ids
     bad = run_json([*base, "learn", "--detection", "evtx.admin-commands"], ExitCode.USAGE)
@@ -72,7 +92,9 @@ def test_baseline_learn_show_clear(run_json: JsonRun, case_dir: Path) -> None:
     assert "evtx.remote-auth-audit" not in {row["detection_id"] for row in shown["baselines"]}
 
 
-def test_hunt_param_and_allowlist_options(run_json: JsonRun, case_dir: Path, tmp_path: Path) -> None:
+def test_hunt_param_and_allowlist_options(
+    run_json: JsonRun, case_dir: Path, tmp_path: Path
+) -> None:
     _sysmon_case(case_dir)
     hunt = ["--case", str(case_dir), "hunt", "--detection", "evtx.admin-commands"]
     found = run_json([*hunt, "--param", "evtx.admin-commands.max_records=1"], ExitCode.FINDINGS)
@@ -100,12 +122,22 @@ def test_hunt_param_and_allowlist_options(run_json: JsonRun, case_dir: Path, tmp
     assert refused["error"]["location"] == f"{broken}:2"
 
 
-def test_collect_auth_refuses_what_is_not_json(run_json: JsonRun, case_dir: Path, tmp_path: Path) -> None:
+def test_collect_auth_refuses_what_is_not_json(
+    run_json: JsonRun, case_dir: Path, tmp_path: Path
+) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello\n", encoding="utf-8")
     result = run_json(
-        ["--case", str(case_dir), "collect", "logs", str(text), str(AUTH / "sso.jsonl"),
-         "--format", "auth-json"],
+        [
+            "--case",
+            str(case_dir),
+            "collect",
+            "logs",
+            str(text),
+            str(AUTH / "sso.jsonl"),
+            "--format",
+            "auth-json",
+        ],
         ExitCode.BAD_INPUT,
     )
     refused = [s for s in result["sources"] if s["refused"]]

@@ -30,8 +30,12 @@ def _collect(case_dir: Path, *paths: Path, forced: str | None = None) -> Any:
 def test_formats_are_registered_and_told_by_content() -> None:
     known = formats()
     assert {"auth-csv", "auth-json", "entra"} <= set(known)
-    for name, fmt in (("vpn.csv", "auth-csv"), ("sso.jsonl", "auth-json"),
-                      ("entra-graph.json", "entra"), ("entra-portal.csv", "entra")):
+    for name, fmt in (
+        ("vpn.csv", "auth-csv"),
+        ("sso.jsonl", "auth-json"),
+        ("entra-graph.json", "entra"),
+        ("entra-portal.csv", "entra"),
+    ):
         found = sniffed((AUTH / name).read_bytes()[:65536])
         assert found is not None and found.name == fmt, name
     # Other CSV and JSON are not taken for authentication logs.
@@ -43,8 +47,10 @@ def test_schema_csv_rows_and_bad_rows(case_dir: Path) -> None:
     report, rows = _collect(case_dir, AUTH / "vpn.csv")
     assert report.rows == {"auth": 5}
     assert [(w.location, w.message) for w in report.warnings] == [
-        (f"{AUTH / 'vpn.csv'}:6",
-         "row skipped: time 'not-a-time' is neither ISO 8601 nor epoch seconds")
+        (
+            f"{AUTH / 'vpn.csv'}:6",
+            "row skipped: time 'not-a-time' is neither ISO 8601 nor epoch seconds",
+        )
     ]
     first = rows[0]
     assert first[0] == "alice" and first[2] == "198.51.100.7" and first[3] == "FR"
@@ -74,8 +80,12 @@ def test_entra_graph_page_and_portal_csv(case_dir: Path) -> None:
     assert [w.location for w in report.warnings] == [f"{AUTH / 'entra-graph.json'}#3"]
     by_key = {(r[0], r[11]): r for r in rows}
     sydney = by_key[("alice@corp.example", "record 1")]
-    assert (sydney[3], sydney[5], sydney[6], sydney[7]) == ("AU", "success", "single-factor",
-                                                            "Password")
+    assert (sydney[3], sydney[5], sydney[6], sydney[7]) == (
+        "AU",
+        "success",
+        "single-factor",
+        "Password",
+    )
     assert sydney[1].isoformat() == "2024-03-03T10:15:30.123456+00:00"
     frank = by_key[("frank@corp.example", "record 2")]
     assert (frank[5], frank[6]) == ("failure", "mfa")
@@ -87,9 +97,13 @@ def test_large_graph_export_is_streamed_and_a_broken_record_stops_the_array(
     case_dir: Path, tmp_path: Path
 ) -> None:
     records = [
-        {"createdDateTime": f"2024-03-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
-         "userPrincipalName": f"user{i % 97}@corp.example", "ipAddress": "198.51.100.1",
-         "status": {"errorCode": 0}, "authenticationRequirement": "multiFactorAuthentication"}
+        {
+            "createdDateTime": f"2024-03-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "userPrincipalName": f"user{i % 97}@corp.example",
+            "ipAddress": "198.51.100.1",
+            "status": {"errorCode": 0},
+            "authenticationRequirement": "multiFactorAuthentication",
+        }
         for i in range(25_000)
     ]
     big = tmp_path / "signins.json.gz"
@@ -99,7 +113,7 @@ def test_large_graph_export_is_streamed_and_a_broken_record_stops_the_array(
     text = json.dumps(records[:3])
     broken.write_text(text[: text.rindex("{")] + '{"createdDateTime": oops}]', encoding="utf-8")
     report, rows = _collect(case_dir, big, broken, forced="entra")
-    assert report.rows == {"auth": 25_002}
+    assert report.rows == {"auth": 25_002} and len(rows) == 25_002
     assert [(w.location, w.message.split(":")[0]) for w in report.warnings] == [
         (f"{broken}#3", "invalid JSON, the rest of the array is skipped")
     ]

@@ -30,19 +30,37 @@ def _case(store: CaseStore, *names: str) -> None:
 
 def test_external_accounts_never_seen_inside(case_dir: Path) -> None:
     internal = [
-        event(4624, {"TargetUserName": "alice", "TargetDomainName": "CORP", "LogonType": 3,
-                     "IpAddress": "10.0.0.5"}, time="2024-03-01T07:00:00Z"),
-        event(4624, {"TargetUserName": "Bob", "TargetDomainName": "CORP", "LogonType": 2,
-                     "IpAddress": "-"}, time="2024-03-05T07:00:00Z"),
-        event(4625, {"TargetUserName": "frank", "TargetDomainName": "CORP", "LogonType": 3,
-                     "IpAddress": "10.0.0.6"}, time="2024-03-02T07:00:00Z"),
+        event(
+            4624,
+            {
+                "TargetUserName": "alice",
+                "TargetDomainName": "CORP",
+                "LogonType": 3,
+                "IpAddress": "10.0.0.5",
+            },
+            time="2024-03-01T07:00:00Z",
+        ),
+        event(
+            4624,
+            {"TargetUserName": "Bob", "TargetDomainName": "CORP", "LogonType": 2, "IpAddress": "-"},
+            time="2024-03-05T07:00:00Z",
+        ),
+        event(
+            4625,
+            {
+                "TargetUserName": "frank",
+                "TargetDomainName": "CORP",
+                "LogonType": 3,
+                "IpAddress": "10.0.0.6",
+            },
+            time="2024-03-02T07:00:00Z",
+        ),
     ]
     with CaseStore.open(case_dir) as store:
         load_events(store, internal)
         _case(store, "vpn.csv", "sso.jsonl", "entra-graph.json", "entra-portal.csv")
         document = hunt(store, HuntRequest(detection_ids=IDS))
-    mismatched = {f.evidence[0].row["names"][0]: f for f in
-                  _found(document, "auth.credential-mismatch")}
+    mismatched = {str(f.user): f for f in _found(document, "auth.credential-mismatch")}
     # alice and bob log on inside (as CORP\alice and CORP\Bob); frank's and dave's external
     # sign-ins failed (not a use of the credentials); erin's log is internal.
     assert set(mismatched) == {"svc-legacy"}
@@ -72,8 +90,11 @@ def test_impossible_travel_and_new_countries(case_dir: Path, tmp_path: Path) -> 
     assert travel[0].user == "alice" and "FR and 0.48 hours later from AU" in travel[0].summary
     assert "(16960 km: 35091 km/h)" in travel[0].summary
     assert [e.provenance.record_ref for e in travel[0].evidence] == ["line 3", "line 2"]
-    new = {(f.user, f.evidence[0].row["country_after"]) for f in _found(second, "auth.anomalous-user")
-           if f.severity == "medium"}
+    new = {
+        (f.user, f.evidence[0].row["country_after"])
+        for f in _found(second, "auth.anomalous-user")
+        if f.severity == "medium"
+    }
     # Before the baseline's end alice signed in from FR and AU, bob from FR; after it alice's
     # sign-ins from AU (Graph) and FR (portal) are known countries, JP is new.
     assert new == {("alice", "JP")}
@@ -81,8 +102,10 @@ def test_impossible_travel_and_new_countries(case_dir: Path, tmp_path: Path) -> 
 
 def test_sign_ins_without_mfa_and_logs_that_do_not_say(case_dir: Path, tmp_path: Path) -> None:
     silent = tmp_path / "silent.csv"
-    silent.write_text("time,user,source_ip,service,result\n"
-                      "2024-03-01T10:00:00Z,zed,198.51.100.5,vpn,success\n", encoding="utf-8")
+    silent.write_text(
+        "time,user,source_ip,service,result\n2024-03-01T10:00:00Z,zed,198.51.100.5,vpn,success\n",
+        encoding="utf-8",
+    )
     with CaseStore.open(case_dir) as store:
         ingest_files(store, "collect logs", [silent], choose_logs())
         blind = hunt(store, HuntRequest(detection_ids=("auth.no-mfa",)))

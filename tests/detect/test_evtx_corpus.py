@@ -80,7 +80,7 @@ def test_every_file_fires_exactly_its_expected_detections(
 
 def test_the_advisorys_examples_are_found(corpus: tuple[Path, ResultDocument]) -> None:
     """The cases the issue names, asserted on the findings themselves."""
-    root, document = corpus
+    _, document = corpus
     by_detection: dict[str, list[str]] = {}
     for finding in document.findings:
         by_detection.setdefault(finding.detection_id, []).append(finding.summary)
@@ -92,7 +92,10 @@ def test_the_advisorys_examples_are_found(corpus: tuple[Path, ResultDocument]) -
         for f in document.findings
         if f.detection_id == "evtx.admin-share-mapping"
     }
-    assert ("EVTX-ATTACK-SAMPLES/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx", "ADMIN$") in shares
+    assert (
+        "EVTX-ATTACK-SAMPLES/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx",
+        "ADMIN$",
+    ) in shares
     assert ("EVTX-ATTACK-SAMPLES/Lateral Movement/LM_5145_Remote_FileCopy.evtx", "C$") in shares
     services = [f for f in document.findings if f.detection_id == "evtx.service-install"]
     psexec = [f for f in services if "metasploit-psexec" in (f.host or "")]

@@ -14,7 +14,7 @@ from seawall.detect.baseline import learn, with_baseline
 from seawall.detect.engine import HuntRequest, hunt, load_detections
 from seawall.errors import UsageError
 from seawall.model.finding import Finding, ResultDocument
-from tests.evtx_rows import SECURITY, event, load_events
+from tests.evtx_rows import event, load_events
 
 RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"
 
@@ -22,24 +22,46 @@ RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"
 def _share(time: str, user: str, ip: str, share: str, target: str = "x", host: str = "fs1"):  # type: ignore[no-untyped-def]
     return event(
         5145,
-        {"SubjectUserName": user, "SubjectDomainName": "CORP", "IpAddress": ip,
-         "ShareName": f"\\\\*\\{share}", "RelativeTargetName": target},
-        time=time, computer=host,
+        {
+            "SubjectUserName": user,
+            "SubjectDomainName": "CORP",
+            "IpAddress": ip,
+            "ShareName": f"\\\\*\\{share}",
+            "RelativeTargetName": target,
+        },
+        time=time,
+        computer=host,
     )
 
 
-def _logon(time: str, user: str, ip: str, logon_type: int = 3, host: str = "srv1",
-           event_id: int = 4624, **more: Any) -> dict[str, Any]:
+def _logon(
+    time: str,
+    user: str,
+    ip: str,
+    logon_type: int = 3,
+    host: str = "srv1",
+    event_id: int = 4624,
+    **more: Any,
+) -> dict[str, Any]:
     return event(
         event_id,
-        {"TargetUserName": user, "TargetDomainName": "CORP", "LogonType": logon_type,
-         "IpAddress": ip, "WorkstationName": "-", **more},
-        time=time, computer=host,
+        {
+            "TargetUserName": user,
+            "TargetDomainName": "CORP",
+            "LogonType": logon_type,
+            "IpAddress": ip,
+            "WorkstationName": "-",
+            **more,
+        },
+        time=time,
+        computer=host,
     )
 
 
 def _run(
-    store: CaseStore, *ids: str, params: dict[str, dict[str, Any]] | None = None,
+    store: CaseStore,
+    *ids: str,
+    params: dict[str, dict[str, Any]] | None = None,
     allowlists: tuple[Path, ...] = (),
 ) -> ResultDocument:
     return hunt(
@@ -76,10 +98,16 @@ def test_share_mapping_with_allowlist_and_baseline(case_dir: Path, tmp_path: Pat
     with CaseStore.open(case_dir) as store:
         load_events(store, rows)
         first = _run(store, "evtx.admin-share-mapping", allowlists=(allow,))
-        found = {(f.user, f.evidence[0].row["share"]): f for f in
-                 _found(first, "evtx.admin-share-mapping")}
-        assert set(found) == {("CORP\\svc-backup", "ADMIN$"), ("CORP\\alice", "C$"),
-                              ("CORP\\FS2$", "IPC$"), ("CORP\\mallory", "ADMIN$")}
+        found = {
+            (f.user, f.evidence[0].row["share"]): f
+            for f in _found(first, "evtx.admin-share-mapping")
+        }
+        assert set(found) == {
+            ("CORP\\svc-backup", "ADMIN$"),
+            ("CORP\\alice", "C$"),
+            ("CORP\\FS2$", "IPC$"),
+            ("CORP\\mallory", "ADMIN$"),
+        }
         backup = found[("CORP\\svc-backup", "ADMIN$")]
         assert backup.suppressed and backup.verdict == "allowlisted"
         assert backup.reasons[-1] == (
@@ -110,27 +138,44 @@ def test_remote_logons_outside_trusted_networks(case_dir: Path) -> None:
         _logon("2024-03-01T11:00:00Z", "SRV2$", "198.51.100.1"),  # computer account: ignored
         _logon("2024-03-01T11:10:00Z", "carol", "198.51.100.2", logon_type=2),  # interactive
         _logon("2024-03-01T11:20:00Z", "dave", "::ffff:198.51.100.3"),
-        event(1149, {"EventXML.Param1": "erin", "EventXML.Param2": "CORP",
-                     "EventXML.Param3": "2001:db8::7"}, channel=RCM, computer="rdp1"),
+        event(
+            1149,
+            {
+                "EventXML.Param1": "erin",
+                "EventXML.Param2": "CORP",
+                "EventXML.Param3": "2001:db8::7",
+            },
+            channel=RCM,
+            computer="rdp1",
+        ),
     ]
     with CaseStore.open(case_dir) as store:
         load_events(store, rows)
         default = _run(store, "evtx.remote-auth-audit")
         ours = _run(
-            store, "evtx.remote-auth-audit",
-            params={"evtx.remote-auth-audit": {
-                "trusted_networks": ["10.0.0.0/8", "203.0.113.0/24", "2001:db8::/32"]}},
+            store,
+            "evtx.remote-auth-audit",
+            params={
+                "evtx.remote-auth-audit": {
+                    "trusted_networks": ["10.0.0.0/8", "203.0.113.0/24", "2001:db8::/32"]
+                }
+            },
         )
-    found = {(f.user, f.evidence[0].row["source"]): f for f in
-             _found(default, "evtx.remote-auth-audit")}
-    assert set(found) == {("CORP\\alice", "203.0.113.9"), ("CORP\\dave", "198.51.100.3"),
-                          ("CORP\\erin", "2001:db8::7")}
+    found = {
+        (f.user, f.evidence[0].row["source"]): f for f in _found(default, "evtx.remote-auth-audit")
+    }
+    assert set(found) == {
+        ("CORP\\alice", "203.0.113.9"),
+        ("CORP\\dave", "198.51.100.3"),
+        ("CORP\\erin", "2001:db8::7"),
+    }
     assert found[("CORP\\alice", "203.0.113.9")].score == 90.0  # Remote Desktop among them
     assert "T1021.001" in found[("CORP\\alice", "203.0.113.9")].techniques
     assert found[("CORP\\dave", "198.51.100.3")].score == 80.0
     assert any(n.startswith("trusted_networks not given") for n in default.coverage[0].notes)
-    narrowed = {(f.user, f.evidence[0].row["source"]) for f in
-                _found(ours, "evtx.remote-auth-audit")}
+    narrowed = {
+        (f.user, f.evidence[0].row["source"]) for f in _found(ours, "evtx.remote-auth-audit")
+    }
     assert narrowed == {("CORP\\bob", "192.168.1.20"), ("CORP\\dave", "198.51.100.3")}
 
 
@@ -151,8 +196,14 @@ def test_remote_logon_pairs_new_since_the_baseline(case_dir: Path) -> None:
 
 def test_failures_guessing_spraying_and_explicit_credentials(case_dir: Path) -> None:
     guess = [
-        _logon(f"2024-03-01T10:{m:02d}:00Z", "alice", "10.0.0.66", event_id=4625,
-               Status="0xc000006d", SubStatus="0xc000006a")
+        _logon(
+            f"2024-03-01T10:{m:02d}:00Z",
+            "alice",
+            "10.0.0.66",
+            event_id=4625,
+            Status="0xc000006d",
+            SubStatus="0xc000006a",
+        )
         for m in range(12)
     ]
     success = [_logon("2024-03-01T10:20:00Z", "alice", "10.0.0.66")]
@@ -161,18 +212,41 @@ def test_failures_guessing_spraying_and_explicit_credentials(case_dir: Path) -> 
         for name in ("u1", "u2", "u3", "u4", "u5", "u6")
     ]
     explicit = [
-        event(4648, {"SubjectUserName": "eve", "SubjectDomainName": "CORP",
-                     "TargetUserName": name, "TargetDomainName": "CORP",
-                     "TargetServerName": "dc1", "ProcessName": "C:\\Users\\eve\\s.exe"})
+        event(
+            4648,
+            {
+                "SubjectUserName": "eve",
+                "SubjectDomainName": "CORP",
+                "TargetUserName": name,
+                "TargetDomainName": "CORP",
+                "TargetServerName": "dc1",
+                "ProcessName": "C:\\Users\\eve\\s.exe",
+            },
+        )
         for name in ("a1", "a2", "a3", "a4", "a5")
     ] + [
-        event(4648, {"SubjectUserName": "frank", "SubjectDomainName": "CORP",
-                     "TargetUserName": "admin-frank", "TargetDomainName": "CORP",
-                     "TargetServerName": "srv3", "ProcessName": "C:\\Windows\\System32\\runas.exe"}),
-        event(4648, {"SubjectUserName": "WS1$", "SubjectDomainName": "CORP",
-                     "TargetUserName": "gina", "TargetDomainName": "CORP",
-                     "TargetServerName": "localhost",
-                     "ProcessName": "C:\\Windows\\System32\\winlogon.exe"}),
+        event(
+            4648,
+            {
+                "SubjectUserName": "frank",
+                "SubjectDomainName": "CORP",
+                "TargetUserName": "admin-frank",
+                "TargetDomainName": "CORP",
+                "TargetServerName": "srv3",
+                "ProcessName": "C:\\Windows\\System32\\runas.exe",
+            },
+        ),
+        event(
+            4648,
+            {
+                "SubjectUserName": "WS1$",
+                "SubjectDomainName": "CORP",
+                "TargetUserName": "gina",
+                "TargetDomainName": "CORP",
+                "TargetServerName": "localhost",
+                "ProcessName": "C:\\Windows\\System32\\winlogon.exe",
+            },
+        ),
     ]
     with CaseStore.open(case_dir) as store:
         load_events(store, [*guess, *success, *spray, *explicit])
@@ -187,17 +261,28 @@ def test_failures_guessing_spraying_and_explicit_credentials(case_dir: Path) -> 
     assert set(explicit_found) == {"CORP\\eve", "CORP\\frank"}
     assert explicit_found["CORP\\eve"].severity == "high"
     assert explicit_found["CORP\\eve"].evidence[0].row["target_accounts"] == [
-        "CORP\\a1", "CORP\\a2", "CORP\\a3", "CORP\\a4", "CORP\\a5"]
+        "CORP\\a1",
+        "CORP\\a2",
+        "CORP\\a3",
+        "CORP\\a4",
+        "CORP\\a5",
+    ]
     assert explicit_found["CORP\\frank"].severity == "low"
 
 
 def test_bad_parameters_fail_before_the_hunt(case_dir: Path) -> None:
     with CaseStore.open(case_dir) as store:
         with pytest.raises(UsageError, match="not an IP network"):
-            _run(store, "evtx.remote-auth-audit",
-                 params={"evtx.remote-auth-audit": {"trusted_networks": ["10.0.0.0/33"]}})
+            _run(
+                store,
+                "evtx.remote-auth-audit",
+                params={"evtx.remote-auth-audit": {"trusted_networks": ["10.0.0.0/33"]}},
+            )
         with pytest.raises(UsageError, match="has no parameter trusted_nets"):
-            _run(store, "evtx.remote-auth-audit",
-                 params={"evtx.remote-auth-audit": {"trusted_nets": []}})
+            _run(
+                store,
+                "evtx.remote-auth-audit",
+                params={"evtx.remote-auth-audit": {"trusted_nets": []}},
+            )
         runs = store.con.sql("SELECT count(*) FROM runs WHERE command = 'hunt'").fetchall()
     assert runs == [(0,)]

@@ -10,7 +10,7 @@ from typing import Any
 from seawall.case.store import CaseStore
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.model.finding import Finding, ResultDocument
-from tests.evtx_rows import POWERSHELL, SECURITY, SYSMON, SYSTEM, event, load_events
+from tests.evtx_rows import POWERSHELL, SYSMON, SYSTEM, event, load_events
 
 W = "C:\\Windows\\System32\\"
 
@@ -60,22 +60,39 @@ def test_admin_command_inventory(case_dir: Path) -> None:
         sysmon1(W + "whoami.exe", "whoami /all", time="2024-03-01T10:00:00Z"),
         sysmon1(W + "whoami.exe", "whoami", time="2024-03-01T11:00:00Z"),
         # net.exe starts net1.exe with the same arguments: one run.
-        sysmon1(W + "net.exe", "net group \"domain admins\" /domain", guid="{n}"),
-        sysmon1(W + "net1.exe", "C:\\Windows\\system32\\net1 group \"domain admins\" /domain",
-                parent=W + "net.exe", parent_guid="{n}"),
+        sysmon1(W + "net.exe", 'net group "domain admins" /domain', guid="{n}"),
+        sysmon1(
+            W + "net1.exe",
+            'C:\\Windows\\system32\\net1 group "domain admins" /domain',
+            parent=W + "net.exe",
+            parent_guid="{n}",
+        ),
         # A renamed ipconfig is known by the name its PE carries.
         sysmon1("C:\\Users\\Public\\i.exe", "i.exe /all", original="ipconfig.exe"),
         # Not discovery: a net sub-command, registry writes.
         sysmon1(W + "reg.exe", "reg add HKCU\\x /v y /d z"),
-        event(4688, {"NewProcessName": W + "ipconfig.exe", "CommandLine": "ipconfig",
-                     "SubjectUserName": "alice", "SubjectDomainName": "CORP",
-                     "TargetUserName": "-"}),
+        event(
+            4688,
+            {
+                "NewProcessName": W + "ipconfig.exe",
+                "CommandLine": "ipconfig",
+                "SubjectUserName": "alice",
+                "SubjectDomainName": "CORP",
+                "TargetUserName": "-",
+            },
+        ),
         # PowerShell: a command where a statement starts counts, the word in a comment not.
-        event(4104, {"ScriptBlockText": "# route the output\n$x = 1; nltest /dclist:corp\n"},
-              channel=POWERSHELL, user_name="CORP\\carol"),
+        event(
+            4104,
+            {"ScriptBlockText": "# route the output\n$x = 1; nltest /dclist:corp\n"},
+            channel=POWERSHELL,
+            user_name="CORP\\carol",
+        ),
     ]
     document = _hunt(case_dir, rows, "evtx.admin-commands")
-    found = {(f.user, f.evidence[0].row["command"]): f for f in _found(document, "evtx.admin-commands")}
+    found = {
+        (f.user, f.evidence[0].row["command"]): f for f in _found(document, "evtx.admin-commands")
+    }
     assert set(found) == {
         ("CORP\\bob", "whoami"),
         ("CORP\\bob", "net group"),
@@ -120,21 +137,52 @@ def test_burst_needs_several_commands_within_the_window(case_dir: Path) -> None:
 def test_unusual_parent_through_the_grandparent(case_dir: Path) -> None:
     w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe"
     rows = [
-        sysmon1(W + "cmd.exe", 'cmd /c "cd /d C:\\inetpub&whoami"', parent=w3wp,
-                user="IIS APPPOOL\\web", guid="{cmd}", parent_guid="{w3wp}"),
-        sysmon1(W + "whoami.exe", "whoami", user="IIS APPPOOL\\web", guid="{who}",
-                parent_guid="{cmd}", time="2024-03-01T10:00:01Z"),
+        sysmon1(
+            W + "cmd.exe",
+            'cmd /c "cd /d C:\\inetpub&whoami"',
+            parent=w3wp,
+            user="IIS APPPOOL\\web",
+            guid="{cmd}",
+            parent_guid="{w3wp}",
+        ),
+        sysmon1(
+            W + "whoami.exe",
+            "whoami",
+            user="IIS APPPOOL\\web",
+            guid="{who}",
+            parent_guid="{cmd}",
+            time="2024-03-01T10:00:01Z",
+        ),
         # 4688 only knows process ids: the grandparent is the latest earlier creation.
-        event(4688, {"NewProcessName": W + "cmd.exe", "NewProcessId": "0x100",
-                     "ProcessId": "0x50", "ParentProcessName": "C:\\Program Files\\Microsoft "
-                     "Office\\root\\Office16\\WINWORD.EXE", "CommandLine": "cmd /c ipconfig",
-                     "SubjectUserName": "dave", "SubjectDomainName": "CORP"},
-              time="2024-03-01T09:00:00Z", computer="ws2"),
-        event(4688, {"NewProcessName": W + "ipconfig.exe", "NewProcessId": "0x200",
-                     "ProcessId": "0x100", "ParentProcessName": W + "cmd.exe",
-                     "CommandLine": "ipconfig", "SubjectUserName": "dave",
-                     "SubjectDomainName": "CORP"},
-              time="2024-03-01T09:00:01Z", computer="ws2"),
+        event(
+            4688,
+            {
+                "NewProcessName": W + "cmd.exe",
+                "NewProcessId": "0x100",
+                "ProcessId": "0x50",
+                "ParentProcessName": "C:\\Program Files\\Microsoft "
+                "Office\\root\\Office16\\WINWORD.EXE",
+                "CommandLine": "cmd /c ipconfig",
+                "SubjectUserName": "dave",
+                "SubjectDomainName": "CORP",
+            },
+            time="2024-03-01T09:00:00Z",
+            computer="ws2",
+        ),
+        event(
+            4688,
+            {
+                "NewProcessName": W + "ipconfig.exe",
+                "NewProcessId": "0x200",
+                "ProcessId": "0x100",
+                "ParentProcessName": W + "cmd.exe",
+                "CommandLine": "ipconfig",
+                "SubjectUserName": "dave",
+                "SubjectDomainName": "CORP",
+            },
+            time="2024-03-01T09:00:01Z",
+            computer="ws2",
+        ),
         # An administrator's shell: not unusual.
         sysmon1(W + "whoami.exe", "whoami", parent=W + "cmd.exe", guid="{x}", parent_guid="{y}"),
     ]
@@ -152,16 +200,29 @@ def test_server_shells_and_encoded_powershell(case_dir: Path) -> None:
         sysmon1(W + "cmd.exe", "cmd /c dir", parent="C:\\Program Files\\Apache\\bin\\httpd.exe"),
         sysmon1(W + "cmd.exe", "cmd /c set", parent="C:\\MSSQL\\Binn\\sqlservr.exe"),
         sysmon1(W + "cmd.exe", "cmd /c build.bat", parent=W + "explorer.exe"),
-        sysmon1(W + "WindowsPowerShell\\v1.0\\powershell.exe",
-                f"powershell -NoP -W Hidden -enC {encoded}"),
-        event(7045, {"ServiceName": "upd", "ImagePath":
-                     "%COMSPEC% /c powershell -nop -c \"IEX([Text.Encoding]::UTF8.GetString("
-                     "[Convert]::FromBase64String('aWV4')))\""}, channel=SYSTEM),
-        event(4104, {"ScriptBlockText": "$a = [Convert]::FromBase64String($b); IEX $c"},
-              channel=POWERSHELL),
+        sysmon1(
+            W + "WindowsPowerShell\\v1.0\\powershell.exe",
+            f"powershell -NoP -W Hidden -enC {encoded}",
+        ),
+        event(
+            7045,
+            {
+                "ServiceName": "upd",
+                "ImagePath": '%COMSPEC% /c powershell -nop -c "IEX([Text.Encoding]::UTF8.GetString('
+                "[Convert]::FromBase64String('aWV4')))\"",
+            },
+            channel=SYSTEM,
+        ),
+        event(
+            4104,
+            {"ScriptBlockText": "$a = [Convert]::FromBase64String($b); IEX $c"},
+            channel=POWERSHELL,
+        ),
     ]
     document = _hunt(case_dir, rows, "evtx.webserver-shell", "evtx.encoded-powershell")
-    shells = {f.evidence[0].row["parent_image"]: f for f in _found(document, "evtx.webserver-shell")}
+    shells = {
+        f.evidence[0].row["parent_image"]: f for f in _found(document, "evtx.webserver-shell")
+    }
     assert len(shells) == 2
     assert shells["C:\\MSSQL\\Binn\\sqlservr.exe"].techniques == ["T1505.001"]
     assert shells["C:\\Program Files\\Apache\\bin\\httpd.exe"].techniques == ["T1505.003"]
@@ -176,33 +237,95 @@ def test_archives_lsass_services_logs_and_groups(case_dir: Path) -> None:
         # A renamed rar with a password: found by its syntax; the password is masked.
         sysmon1("C:\\PerfLogs\\r.exe", "r.exe a -hpS3cret! -r C:\\PerfLogs\\out.rar C:\\Users"),
         sysmon1("C:\\Program Files\\7-Zip\\7z.exe", "7z x update.7z"),
-        event(10, {"SourceImage": "C:\\Users\\bob\\pd.exe", "TargetImage": W + "lsass.exe",
-                   "GrantedAccess": "0x1fffff", "CallTrace": "ntdll.dll|dbghelp.dll+1"},
-              channel=SYSMON),
-        event(10, {"SourceImage": W + "csrss.exe", "TargetImage": W + "lsass.exe",
-                   "GrantedAccess": "0x1fffff", "CallTrace": "ntdll.dll"}, channel=SYSMON),
-        event(10, {"SourceImage": "C:\\tools\\q.exe", "TargetImage": W + "lsass.exe",
-                   "GrantedAccess": "0x1000", "CallTrace": "ntdll.dll"}, channel=SYSMON),
-        event(7045, {"ServiceName": "PSEXESVC", "ImagePath": "%SystemRoot%\\PSEXESVC.exe",
-                     "AccountName": "LocalSystem"}, channel=SYSTEM),
-        event(7045, {"ServiceName": "Acme Agent", "ImagePath":
-                     "\"C:\\Program Files\\Acme\\agent.exe\"", "AccountName": "LocalSystem"},
-              channel=SYSTEM),
-        event(1102, {"LogFileCleared.SubjectUserName": "eve",
-                     "LogFileCleared.SubjectDomainName": "CORP"},
-              provider="Microsoft-Windows-Eventlog"),
-        event(104, {"SubjectUserName": "eve", "SubjectDomainName": "CORP", "Channel": "System"},
-              channel=SYSTEM, provider="Microsoft-Windows-Eventlog"),
+        event(
+            10,
+            {
+                "SourceImage": "C:\\Users\\bob\\pd.exe",
+                "TargetImage": W + "lsass.exe",
+                "GrantedAccess": "0x1fffff",
+                "CallTrace": "ntdll.dll|dbghelp.dll+1",
+            },
+            channel=SYSMON,
+        ),
+        event(
+            10,
+            {
+                "SourceImage": W + "csrss.exe",
+                "TargetImage": W + "lsass.exe",
+                "GrantedAccess": "0x1fffff",
+                "CallTrace": "ntdll.dll",
+            },
+            channel=SYSMON,
+        ),
+        event(
+            10,
+            {
+                "SourceImage": "C:\\tools\\q.exe",
+                "TargetImage": W + "lsass.exe",
+                "GrantedAccess": "0x1000",
+                "CallTrace": "ntdll.dll",
+            },
+            channel=SYSMON,
+        ),
+        event(
+            7045,
+            {
+                "ServiceName": "PSEXESVC",
+                "ImagePath": "%SystemRoot%\\PSEXESVC.exe",
+                "AccountName": "LocalSystem",
+            },
+            channel=SYSTEM,
+        ),
+        event(
+            7045,
+            {
+                "ServiceName": "Acme Agent",
+                "ImagePath": '"C:\\Program Files\\Acme\\agent.exe"',
+                "AccountName": "LocalSystem",
+            },
+            channel=SYSTEM,
+        ),
+        event(
+            1102,
+            {"LogFileCleared.SubjectUserName": "eve", "LogFileCleared.SubjectDomainName": "CORP"},
+            provider="Microsoft-Windows-Eventlog",
+        ),
+        event(
+            104,
+            {"SubjectUserName": "eve", "SubjectDomainName": "CORP", "Channel": "System"},
+            channel=SYSTEM,
+            provider="Microsoft-Windows-Eventlog",
+        ),
         # A member added to the Administrators group of a French Windows: known by its SID.
-        event(4732, {"MemberSid": "S-1-5-21-1-2-3-1104", "MemberName": "-",
-                     "TargetUserName": "Administrateurs", "TargetDomainName": "Builtin",
-                     "TargetSid": "S-1-5-32-544", "SubjectUserName": "eve",
-                     "SubjectDomainName": "CORP"}),
-        event(4732, {"MemberSid": "S-1-5-21-1-2-3-1105", "TargetUserName": "Print Users",
-                     "TargetSid": "S-1-5-21-1-2-3-2001", "SubjectUserName": "eve"}),
+        event(
+            4732,
+            {
+                "MemberSid": "S-1-5-21-1-2-3-1104",
+                "MemberName": "-",
+                "TargetUserName": "Administrateurs",
+                "TargetDomainName": "Builtin",
+                "TargetSid": "S-1-5-32-544",
+                "SubjectUserName": "eve",
+                "SubjectDomainName": "CORP",
+            },
+        ),
+        event(
+            4732,
+            {
+                "MemberSid": "S-1-5-21-1-2-3-1105",
+                "TargetUserName": "Print Users",
+                "TargetSid": "S-1-5-21-1-2-3-2001",
+                "SubjectUserName": "eve",
+            },
+        ),
     ]
-    ids = ("evtx.archive-password", "evtx.lsass-access", "evtx.service-install",
-           "evtx.log-cleared", "evtx.privileged-group-change")
+    ids = (
+        "evtx.archive-password",
+        "evtx.lsass-access",
+        "evtx.service-install",
+        "evtx.log-cleared",
+        "evtx.privileged-group-change",
+    )
     document = _hunt(case_dir, rows, *ids)
     archive = _found(document, "evtx.archive-password")
     assert len(archive) == 1 and archive[0].severity == "high"
@@ -213,7 +336,9 @@ def test_archives_lsass_services_logs_and_groups(case_dir: Path) -> None:
     services = {f.evidence[0].row["service"]: f for f in _found(document, "evtx.service-install")}
     assert services["PSEXESVC"].score == 80.0 and services["PSEXESVC"].severity == "high"
     assert services["Acme Agent"].score == 30.0 and services["Acme Agent"].severity == "low"
-    cleared = sorted(f.evidence[0].row["cleared_log"] for f in _found(document, "evtx.log-cleared"))
+    cleared = sorted(
+        str(f.evidence[0].row["cleared_log"]) for f in _found(document, "evtx.log-cleared")
+    )
     assert cleared == ["Security", "System"]
     assert all(f.user == "CORP\\eve" for f in _found(document, "evtx.log-cleared"))
     groups = _found(document, "evtx.privileged-group-change")

@@ -16,7 +16,7 @@ from seawall.detect.requires import preflight
 from seawall.detect.schema import Requirement, parse_detection
 from seawall.errors import BadInputError
 from seawall.model.finding import CoverageEntry, ResultDocument
-from tests.evtx_rows import SECURITY, SYSMON, event, load_events
+from tests.evtx_rows import SYSMON, event, load_events
 
 BASE = """\
 id: test.needs-data
@@ -40,8 +40,15 @@ def _coverage(document: ResultDocument, ident: str) -> CoverageEntry:
 
 def _sysmon_only() -> list[dict[str, object]]:
     return [
-        event(1, {"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami",
-                  "User": "CORP\\bob"}, channel=SYSMON),
+        event(
+            1,
+            {
+                "Image": "C:\\Windows\\System32\\whoami.exe",
+                "CommandLine": "whoami",
+                "User": "CORP\\bob",
+            },
+            channel=SYSMON,
+        ),
     ]
 
 
@@ -114,8 +121,14 @@ def test_4688_without_command_lines_names_the_policy(case_dir: Path, tmp_path: P
 def test_a_partly_present_source_runs_and_says_what_it_missed(case_dir: Path) -> None:
     rows = [
         *_sysmon_only(),
-        event(4688, {"NewProcessName": "C:\\Windows\\System32\\ipconfig.exe",
-                     "SubjectUserName": "bob", "SubjectDomainName": "CORP"}),
+        event(
+            4688,
+            {
+                "NewProcessName": "C:\\Windows\\System32\\ipconfig.exe",
+                "SubjectUserName": "bob",
+                "SubjectDomainName": "CORP",
+            },
+        ),
     ]
     with CaseStore.open(case_dir) as store:
         load_events(store, rows)
@@ -147,3 +160,30 @@ def test_every_shipped_event_detection_names_its_telemetry() -> None:
                 assert requirement.any_of, f"{ident}: requires events without saying which"
                 for source in requirement.any_of:
                     assert source.channel and source.event_ids, ident
+
+
+def test_shipped_detections_agree_with_the_pack_and_their_context() -> None:
+    """A detection's guidance items list it in the aa21-200a pack; the id it gives
+    allowlisted() is its own; what it judges against is said in its context."""
+    import re
+
+    from seawall.detect.engine import load_detections
+    from seawall.intel.packs.loader import load_pack
+
+    pack = load_pack("aa21-200a")
+    by_guidance = {m.id: set(m.detections) for m in pack.mitigations}
+    named = set(pack.detection_ids())
+    for ident, loaded in load_detections().items():
+        if not ident.startswith(("evtx.", "auth.")):
+            continue  # (the file detections predate this check)
+        detection = loaded.detection
+        assert ident in named, f"{ident} is in no technique or guidance item of aa21-200a"
+        for item in detection.guidance:
+            assert ident in by_guidance[item], f"{ident}: guidance {item} does not list it"
+        sql = detection.sql or ""
+        for called in re.findall(r"allowlisted\('([^']+)'", sql):
+            assert called == ident, f"{ident} asks the allowlist about {called}"
+        if "allowlisted(" in sql:
+            assert "allowlist" in detection.context, ident
+        if "FROM baselines" in sql:
+            assert detection.baseline is not None and "baseline" in detection.context, ident

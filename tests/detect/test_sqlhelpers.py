@@ -53,8 +53,12 @@ def test_addresses_as_logs_write_them(con: duckdb.DuckDBPyConnection) -> None:
     for text in ("-", "", "WS01", "LOCAL"):
         assert _one(con, "SELECT in_network(?, '0.0.0.0/0')", text) is False
     assert _one(con, "SELECT in_networks(NULL, ['0.0.0.0/0'])") is False
-    assert [_one(con, "SELECT is_ip(?)", t) for t in ("10.0.0.1", "::1", "fe80::1%12", "ws01")] \
-        == [True, True, True, False]
+    assert [_one(con, "SELECT is_ip(?)", t) for t in ("10.0.0.1", "::1", "fe80::1%12", "ws01")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_bare_account(con: duckdb.DuckDBPyConnection) -> None:
@@ -77,13 +81,30 @@ def test_allowlisted_matches_every_field(tmp_path: Path, con: duckdb.DuckDBPyCon
     )
     sqlhelpers.install(con, as_table(load_allowlist(path)))
 
-    def judged(det: str, user: str | None, src: str | None, host: str | None,
-               item: str | None, when: str = "2023-06-01") -> object:
-        return _one(con, "SELECT allowlisted(?, ?, ?, ?, ?, ?::TIMESTAMPTZ)",
-                    det, user, src, host, item, when)
+    def judged(
+        det: str,
+        user: str | None,
+        src: str | None,
+        host: str | None,
+        item: str | None,
+        when: str = "2023-06-01",
+    ) -> object:
+        return _one(
+            con,
+            "SELECT allowlisted(?, ?, ?, ?, ?, ?::TIMESTAMPTZ)",
+            det,
+            user,
+            src,
+            host,
+            item,
+            when,
+        )
 
     line2 = f"{path}:2: backups"
-    assert judged("evtx.admin-share-mapping", "CORP\\svc-backup", "10.1.9.9", "fs1.corp", "admin$") == line2
+    assert (
+        judged("evtx.admin-share-mapping", "CORP\\svc-backup", "10.1.9.9", "fs1.corp", "admin$")
+        == line2
+    )
     assert judged("x.y", "svc-backup@corp.example", "10.1.0.1", "FS2", "ADMIN$") == line2
     assert judged("x.y", "CORP\\svc-backup", "10.2.0.1", "fs1", "ADMIN$") is None  # source
     assert judged("x.y", "CORP\\svc-backup2", "10.1.0.1", "fs1", "ADMIN$") is None  # user

@@ -18,14 +18,16 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_yaml_and_csv_give_the_same_entries(tmp_path: Path) -> None:
     yaml_file = _write(
-        tmp_path, "a.yml",
+        tmp_path,
+        "a.yml",
         "# who may map admin shares\nallow:\n"
         "  - detection: evtx.admin-share-mapping\n    user: 'CORP\\svc'\n"
         "    source: 10.0.0.0/8\n    item: 'C$'\n    until: 2025-01-01T00:00:00+02:00\n"
         "    reason: backups\n",
     )
     csv_file = _write(
-        tmp_path, "a.csv",
+        tmp_path,
+        "a.csv",
         "\ufeffReason,Detection,User,Source,Item,Until\n"
         "backups,evtx.admin-share-mapping,CORP\\svc,10.0.0.0/8,C$,2025-01-01T00:00:00+02:00\n",
     )
@@ -50,8 +52,9 @@ def test_yaml_and_csv_give_the_same_entries(tmp_path: Path) -> None:
         ("n.csv", "user,item,why\nbob,x,y\n", 1, ""),
     ],
 )
-def test_errors_name_file_and_line(tmp_path: Path, name: str, text: str, line: int,
-                                   message: str) -> None:
+def test_errors_name_file_and_line(
+    tmp_path: Path, name: str, text: str, line: int, message: str
+) -> None:
     path = _write(tmp_path, name, text)
     with pytest.raises(BadInputError) as caught:
         load_allowlist(path)

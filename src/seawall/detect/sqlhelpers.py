@@ -37,6 +37,7 @@ from importlib import resources
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from seawall.errors import UsageError
 from seawall.model.tables import column_ddl
@@ -159,7 +160,14 @@ def _functions(con: duckdb.DuckDBPyConnection) -> None:
     ):
         with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
             con.remove_function(name)
-        con.create_function(name, function, kinds, "BOOLEAN", type="arrow", null_handling="special")
+        con.create_function(
+            name,
+            function,
+            list(kinds),
+            "BOOLEAN",
+            type=PythonUDFType.ARROW,
+            null_handling=FunctionNullHandling.SPECIAL,
+        )
 
 
 def install(con: duckdb.DuckDBPyConnection, allowlist: pa.Table | None = None) -> None:
