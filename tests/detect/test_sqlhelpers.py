@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -16,10 +17,12 @@ from seawall.triage.allowlist import as_table, load_allowlist
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    store = CaseStore.open(tmp_path_factory.mktemp("helpers") / "case")
-    sqlhelpers.install(store.con)
-    return store.con
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    # Closed at the end: a DuckDB connection left to the garbage collector can crash a worker
+    # process that a later test forks (the child collects it).
+    with CaseStore.open(tmp_path_factory.mktemp("helpers") / "case") as store:
+        sqlhelpers.install(store.con)
+        yield store.con
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> object:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect import sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
-from seawall.detect.evidence import evidence, jsonable
+from seawall.detect.evidence import describe_sources, evidence, indicator_refs, jsonable
 from seawall.detect.requires import preflight
 from seawall.detect.schema import (
     Detection,
@@ -48,6 +48,7 @@ from seawall.detect.schema import (
     shipped_detections,
 )
 from seawall.detect.techniques import current_techniques
+from seawall.detect.webroots import resolve_webroots
 from seawall.errors import SeawallError, UsageError
 from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
@@ -57,6 +58,7 @@ from seawall.model.finding import (
     SEVERITY_SCORES,
     CoverageEntry,
     Finding,
+    IndicatorRef,
     ResultDocument,
     finding_id,
     technique_coverage,
@@ -78,6 +80,8 @@ FINDING_COLUMNS = (
     "finding_key",
     "evidence",
 )
+# Columns that name the indicator a row matched (as ``ioc_match`` returns them).
+INDICATOR_COLUMNS = ("indicator_type", "indicator")
 _PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _FINDINGS_SCHEMA = pa.schema(
@@ -237,8 +241,9 @@ def _utc_naive(value: Any) -> Any:
     return value
 
 
-def _hit(detection: Detection, row: dict[str, Any]) -> Hit:
-    """One SQL result row as a hit (see the module docstring for the special columns)."""
+def _hit(detection: Detection, row: dict[str, Any], ref: IndicatorRef | None = None) -> Hit:
+    """One SQL result row as a hit (see the module docstring for the special columns); ``ref``
+    is the indicator it matched, with its sources."""
     fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
     score = fixed["score"]
     severity = fixed["severity"]
@@ -252,12 +257,14 @@ def _hit(detection: Detection, row: dict[str, Any]) -> Hit:
         )
     summary = str(fixed["summary"] or detection.title)
     reasons = [str(r) for r in fixed["reasons"] or () if r] or [summary]
+    if ref is not None:
+        reasons.append(f"{ref.type} {ref.value} reported by {describe_sources(ref)}")
     suppressed_by = fixed["suppressed_by"]
     if suppressed_by is not None:
         reasons.append(f"suppressed: allowlisted by {suppressed_by}")
     key = fixed["finding_key"]
     identity = key if key is not None else json.dumps(jsonable(row), sort_keys=True)
-    items = [evidence(row)]
+    items = [evidence(row, ref)]
     items += [evidence(dict(item)) for item in fixed["evidence"] or () if item is not None]
     return Hit(
         summary=summary,
@@ -278,16 +285,26 @@ def _hit(detection: Detection, row: dict[str, Any]) -> Hit:
 
 
 def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
-    """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
+    """Run a SQL detection; each result row becomes a hit (``summary`` is required).
+
+    A row with ``indicator_type`` and ``indicator`` columns (what ``ioc_match`` returns) matched
+    an indicator: its evidence carries that indicator with every source that reported it.
+    """
     relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
     columns = list(relation.columns)
     if "summary" not in columns:
         raise SeawallError(
             f"its query returns no `summary` column (it returns {', '.join(columns)})"
         )
+    rows = [row for batch in relation.to_arrow_reader(10_000) for row in batch.to_pylist()]
+    refs: dict[tuple[str, str], IndicatorRef] = {}
+    if INDICATOR_COLUMNS[0] in columns and INDICATOR_COLUMNS[1] in columns:
+        wanted = [(r[INDICATOR_COLUMNS[0]], r[INDICATOR_COLUMNS[1]]) for r in rows]
+        refs = indicator_refs(store, (k for k in wanted if None not in k))
     hits: list[Hit] = []
-    for batch in relation.to_arrow_reader(10_000):
-        hits.extend(_hit(detection, row) for row in batch.to_pylist())
+    for row in rows:
+        ref = refs.get((row.get(INDICATOR_COLUMNS[0]), row.get(INDICATOR_COLUMNS[1])))
+        hits.append(_hit(detection, row, ref))
     return hits
 
 
@@ -371,8 +388,12 @@ def run_detection(
         findings.setdefault(made.finding_id, made)
     found = list(findings.values())
     suppressed = sum(1 for f in found if f.suppressed)
+    # Partial coverage: it looked, but could not judge part of its input (the reason says what).
+    left_out = "; ".join(context.unjudged) if context.unjudged else None
+    status = "partial" if context.unjudged else "ran"
     return _Outcome(
-        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+        entry(status, left_out, findings=len(found), suppressed=suppressed, notes=context.notes),
+        found,
     )
 
 
@@ -421,6 +442,9 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     }
     for item in selected:  # a bad --param fails the hunt before anything runs
         effective_parameters(item.detection, request.parameters.get(item.detection.id))
+    options = request.options
+    if options.webroots:  # as the sweep recorded paths; one that names no swept file is an error
+        options = replace(options, webroots=resolve_webroots(store, options.webroots))
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
     outcomes = [
@@ -428,7 +452,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
             store,
             item,
             run_id,
-            request.options,
+            options,
             request.parameters.get(item.detection.id),
             allowlist,
         )
