@@ -42,14 +42,30 @@ def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
                 continue
             name = prefix if key == "#text" else (f"{prefix}.{key}" if prefix else key)
             _flatten(inner, name, into)
+    elif isinstance(value, list) and prefix == "Data":
+        # unnamed <Data> values: Data_1..Data_n, and all of them joined in Data
+        texts = [v.get("#text") if isinstance(v, Mapping) else v for v in value]
+        for index, text in enumerate(texts, 1):
+            into[f"Data_{index}"] = text
+        into["Data"] = "\n".join("" if t is None else str(t) for t in texts)
     elif prefix:
         into[prefix] = value
 
 
-def flatten(event_data: Any) -> dict[str, Any]:
-    """EventData/UserData as one flat object (nested names joined with '.')."""
+def flatten(event_data: Any, user_data: bool = False) -> dict[str, Any]:
+    """EventData/UserData as one flat object, by the EVTX reader's rules (its branch): nested
+    names joined with '.'; UserData's one element's children both bare and under the element's
+    name (``SubjectUserName`` and ``LogFileCleared.SubjectUserName``); unnamed ``<Data>``
+    values as ``Data_1``… and joined in ``Data``."""
     found: dict[str, Any] = {}
     _flatten(event_data, "", found)
+    if user_data and isinstance(event_data, Mapping):
+        for element, children in event_data.items():
+            if isinstance(children, Mapping):
+                bare: dict[str, Any] = {}
+                _flatten(children, "", bare)
+                for key, value in bare.items():
+                    found.setdefault(key, value)
     return found
 
 
@@ -69,7 +85,8 @@ def _row(record: Mapping[str, Any], display: str) -> dict[str, Any]:
     provider = system.get("Provider", {}).get("#attributes", {})
     execution = (system.get("Execution") or {}).get("#attributes", {})
     security = (system.get("Security") or {}) or {}
-    body = event.get("EventData") if event.get("EventData") is not None else event.get("UserData")
+    user_data = event.get("EventData") is None and event.get("UserData") is not None
+    body = event.get("UserData") if user_data else event.get("EventData")
     event_id = _text(system.get("EventID"))
     return {
         "time": _time(system["TimeCreated"]["#attributes"]["SystemTime"]),
@@ -84,7 +101,7 @@ def _row(record: Mapping[str, Any], display: str) -> dict[str, Any]:
         "user_sid": (security.get("#attributes") or {}).get("UserID")
         if isinstance(security, Mapping)
         else None,
-        "data": json.dumps(flatten(body) if body is not None else {}),
+        "data": json.dumps(flatten(body, user_data) if body is not None else {}),
         "raw": json.dumps(event),
         "format": "evtx",
         "host": system.get("Computer"),

@@ -218,6 +218,16 @@ def test_server_shells_and_encoded_powershell(case_dir: Path) -> None:
             {"ScriptBlockText": "$a = [Convert]::FromBase64String($b); IEX $c"},
             channel=POWERSHELL,
         ),
+        # Windows PowerShell 400: unnamed <Data> values, joined as the EVTX reader writes them.
+        event(
+            400,
+            {
+                "Data": f"Available\n\tHostApplication=powershell.exe -e {encoded}\r\n\tEngine",
+                "Data_1": "Available",
+            },
+            channel="Windows PowerShell",
+            provider="PowerShell",
+        ),
     ]
     document = _hunt(case_dir, rows, "evtx.webserver-shell", "evtx.encoded-powershell")
     shells = {
@@ -227,7 +237,8 @@ def test_server_shells_and_encoded_powershell(case_dir: Path) -> None:
     assert shells["C:\\MSSQL\\Binn\\sqlservr.exe"].techniques == ["T1505.001"]
     assert shells["C:\\Program Files\\Apache\\bin\\httpd.exe"].techniques == ["T1505.003"]
     encoded_findings = _found(document, "evtx.encoded-powershell")
-    assert len(encoded_findings) == 3
+    assert len(encoded_findings) == 4
+    assert "Windows PowerShell 400" in {f.evidence[0].row["seen_in"] for f in encoded_findings}
     decoded = [f.evidence[0].row.get("decoded") for f in encoded_findings]
     assert "whoami; ipconfig" in decoded
 
