@@ -60,7 +60,7 @@ def flatten(event_data: Any, user_data: bool = False) -> dict[str, Any]:
     found: dict[str, Any] = {}
     _flatten(event_data, "", found)
     if user_data and isinstance(event_data, Mapping):
-        for element, children in event_data.items():
+        for children in event_data.values():
             if isinstance(children, Mapping):
                 bare: dict[str, Any] = {}
                 _flatten(children, "", bare)
