@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.text import Text
 
 from seawall.case.store import CaseStore
-from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, state, stderr, warn
 from seawall.collect.base import IngestReport, evidence_files, ingest_files
 from seawall.collect.base import Progress as IngestProgress
 from seawall.collect.disk import collect_disk
@@ -184,6 +184,49 @@ def logs(
         )
 
     run_ingest(ctx, paths, "rows", ingest, as_json=as_json)
+
+
+def _skipped_note(skipped: list[Path], what: str) -> None:
+    if skipped:
+        shown = ", ".join(str(p) for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
+        warn(f"skipped {len(skipped):,} files in the folders that are not {what} ({shown})")
+
+
+@app.command("evtx")
+def evtx(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ..., help="EVTX files, or folders read recursively (their non-EVTX files are skipped)."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the logs describe (default: each event's Computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read Windows event logs (EVTX) into the case's events table."""
+    from seawall.collect.events import is_evtx, select_files
+    from seawall.collect.events.evtx import EvtxReader
+
+    selection = select_files(paths, is_evtx, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "EVTX")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no EVTX files under " + ", ".join(paths))
+
+    reader = EvtxReader()  # one for all files: it keeps its DuckDB connection
+
+    def ingest(store: CaseStore, progress: IngestProgress | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect evtx",
+            files,
+            lambda _path: reader,
+            host=host,
+            arguments={"paths": paths},
+            progress=progress,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
 
 
 @app.command("files")

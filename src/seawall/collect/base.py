@@ -185,6 +185,7 @@ class IngestRun:
         self._pending_rows: dict[str, int] = {}
         self._sources: list[dict[str, Any]] = []
         self._seen: set[str] = set()
+        self._known: set[str] | None = None
         self._limit: Any = None
 
     def __enter__(self) -> IngestRun:
@@ -204,12 +205,12 @@ class IngestRun:
 
     def already_collected(self, sha256: str) -> bool:
         """Whether the case (or this run) already holds the evidence file with this SHA-256."""
-        if sha256 in self._seen:
-            return True
-        row = self.store.con.execute(
-            "SELECT count(*) FROM evidence_sources WHERE sha256 = ?", [sha256]
-        ).fetchone()
-        return bool(row and row[0])
+        if self._known is None:  # read once: a query per file costs more than a small file
+            self._known = {
+                row[0]
+                for row in self.store.con.execute("SELECT sha256 FROM evidence_sources").fetchall()
+            }
+        return sha256 in self._seen or sha256 in self._known
 
     def add_source(
         self, source: SourceFile, reader_format: str, rows: dict[str, int], warnings: int
