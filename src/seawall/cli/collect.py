@@ -204,7 +204,7 @@ def evtx(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Read Windows event logs (EVTX) into the case's events table."""
-    from seawall.collect.events import is_evtx, select_files
+    from seawall.collect.events import EVENTS_MEMORY, is_evtx, select_files
     from seawall.collect.events.evtx import EvtxReader
 
     selection = select_files(paths, is_evtx, skip=state(ctx).case_dir)
@@ -224,6 +224,7 @@ def evtx(
             host=host,
             arguments={"paths": paths},
             progress=progress,
+            memory=EVENTS_MEMORY,
         )
 
     run_ingest(ctx, files, "events", ingest, as_json=as_json)

@@ -351,11 +351,14 @@ def ingest_files(
     arguments: dict[str, Any] | None = None,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    memory: str = INGEST_MEMORY,
 ) -> IngestReport:
     """Read every evidence file under ``paths`` with the reader ``choose`` picks for it, in
     one run (see the module docstring). ``host``, when given, is every row's host; otherwise
     a reader's own host (an event's computer) stays. ``choose`` raises ``BadInputError`` for
-    a file no reader takes: that file is refused with the reason, the others are read."""
+    a file no reader takes: that file is refused with the reason, the others are read.
+    ``batch_rows`` and ``memory`` (DuckDB's cap while writing) suit the rows' size: a reader
+    of wide rows (events of ~2 KB) writes fewer, larger batches under a larger cap."""
     files = list(evidence_files(paths, skip=store.case_dir))
     if not files:
         raise UsageError("no evidence files under " + ", ".join(str(p) for p in paths))
@@ -363,7 +366,13 @@ def ingest_files(
     mediator = Mediator(report.warnings)
     args = {"paths": [str(p) for p in paths], "host": host, **(arguments or {})}
     with IngestRun(
-        store, command, args, host=host, force_host=host is not None, batch_rows=batch_rows
+        store,
+        command,
+        args,
+        host=host,
+        force_host=host is not None,
+        batch_rows=batch_rows,
+        memory=memory,
     ) as run:
         report.run_id = run.run_id
         for path in files:

@@ -34,11 +34,17 @@ import numpy as np
 
 from seawall.collect.base import Batch, Mediator, SourceFile
 from seawall.collect.events.evtxfile import HEADER_SIZE, ChunkMap, check_header
+from seawall.collect.events.pipeline import in_background
 from seawall.collect.events.table import EventRows
 
 # Records per batch: big enough that the SQL's fixed cost vanishes, small enough that a batch
 # (the parser's JSON plus its rows) stays a few tens of MB.
 BATCH_RECORDS = 10_000
+
+# Files from this size on are read in a thread of their own, a batch ahead of the ingest: the
+# parser and DuckDB release the GIL for most of their work, so reading the next batch and
+# writing this one share the two cores. (Below it a file is one batch: nothing to overlap.)
+BACKGROUND_FROM = 8 << 20
 
 _PARSER_ERROR = re.compile(r"Failed to parse (chunk|record) number (\d+):?\s*(.*)", re.DOTALL)
 
@@ -48,26 +54,44 @@ class EvtxReader:
 
     format = "evtx"
 
-    def __init__(self, threads: int = 0, batch_records: int = BATCH_RECORDS) -> None:
+    def __init__(
+        self,
+        threads: int = 0,
+        batch_records: int = BATCH_RECORDS,
+        background_from: int = BACKGROUND_FROM,
+    ) -> None:
         self.threads = threads
         self.batch_records = max(1, batch_records)
+        self.background_from = background_from
         # one for every file this reader reads: its DuckDB connection costs ~20 ms to open
         self.rows = EventRows()
 
     def read(self, source: SourceFile, mediator: Mediator) -> Iterator[Batch]:
-        from evtx import PyEvtxParser
-
         check_header(source.path, source.display)
         chunks = ChunkMap.read(source.path)
+        warned: dict[int, int] = {}
+        batches = self._batches(source, mediator, chunks, warned)
+        if source.size >= self.background_from:
+            # the next batch is parsed and built while the ingest writes this one
+            batches = in_background(batches)
+        yield from batches
+        for where, message in chunks.losses(warned):
+            mediator.warn(f"{source.display}{where}", message)
+        self._cut_header(chunks, source, mediator)
+
+    def _batches(
+        self, source: SourceFile, mediator: Mediator, chunks: ChunkMap, warned: dict[int, int]
+    ) -> Iterator[Batch]:
+        from evtx import PyEvtxParser
+
         parser = PyEvtxParser(str(source.path), number_of_threads=self.threads, skip_errors=True)
         records: Iterator[dict[str, Any]] = iter(parser.records_json())  # type: ignore[arg-type]
-        warned: dict[int, int] = {}
         while True:
             batch, caught = self._take(records, source, mediator)
             for message in caught:
                 self._parser_warning(message, chunks, warned, source, mediator)
             if not batch:
-                break
+                return
             refs = [r["event_record_id"] for r in batch]
             stamps = [r["timestamp"] for r in batch]
             texts = [r["data"] for r in batch]
@@ -78,9 +102,6 @@ class EvtxReader:
             for ref, message in problems:
                 mediator.warn(f"{source.display}#{ref}", message)
             yield Batch("events", table, position or None)
-        for where, message in chunks.losses(warned):
-            mediator.warn(f"{source.display}{where}", message)
-        self._cut_header(chunks, source, mediator)
 
     def _take(
         self, records: Iterator[dict[str, Any]], source: SourceFile, mediator: Mediator

@@ -34,6 +34,7 @@ SQL in :mod:`seawall.collect.events.table`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,105 +42,107 @@ Scalar = str | int | float | bool | None
 
 # Children of <Event> that are not the event's own fields.
 _SYSTEM_KEYS = frozenset({"System", "#attributes"})
+# The parser's JSON holds dicts, lists and these; checks are on exact types (this runs per
+# field of every nested record: an ABC's isinstance costs ten times more).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _is_namespace(name: str) -> bool:
     return name == "xmlns" or name.startswith("xmlns:")
 
 
-def _text(value: Any) -> str:
-    """A value as Windows would print it inside a joined list."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return str(value)
-
-
-def _put(out: dict[str, Scalar], key: str, value: Scalar) -> None:
-    """Set ``key`` unless a field of that name came first (the first one wins)."""
-    if key not in out:
-        out[key] = value
-
-
-def _unnamed(values: list[Any], out: dict[str, Scalar], name: str = "Data") -> None:
-    texts = [_text(v) if not isinstance(v, dict | list) else _json_text(v) for v in values]
-    _put(out, name, "\n".join(texts))
-    for position, text in enumerate(texts, start=1):
-        _put(out, f"{name}_{position}", text)
-
-
 def _json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _text(value: Any) -> str:
+    """A value as Windows would print it inside a joined list."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return str(value)
+    return _json_text(value)
+
+
+def _scalar(value: Any) -> Scalar:
+    return value if type(value) in _SCALARS else _json_text(value)  # type: ignore[no-any-return]
+
+
+def _unnamed(values: list[Any], out: dict[str, Scalar], name: str = "Data") -> None:
+    texts = [_text(v) for v in values]
+    if name not in out:
+        out[name] = "\n".join(texts)
+    for position, text in enumerate(texts, start=1):
+        key = f"{name}_{position}"
+        if key not in out:
+            out[key] = text
+
+
+def _attributes(path: str, attributes: dict[str, Any], out: dict[str, Scalar]) -> None:
+    for attribute, value in attributes.items():
+        key = f"{path}@{attribute}"
+        if not _is_namespace(attribute) and key not in out:
+            out[key] = _scalar(value)
+
+
 def _element(path: str, value: Any, out: dict[str, Scalar]) -> None:
-    """Flatten the element at ``path`` (``''`` is the root of EventData or UserData)."""
-    if isinstance(value, Mapping):
+    """Flatten the element at ``path`` (``''`` is the root of EventData or UserData); the first
+    field of a name wins."""
+    kind = type(value)
+    if kind is dict:
         for key, child in value.items():
-            if key == "#attributes" and isinstance(child, Mapping):
-                for attribute, attribute_value in child.items():
-                    if not _is_namespace(attribute):
-                        _put(out, f"{path}@{attribute}", _scalar(attribute_value))
+            if type(child) in _SCALARS and not key.startswith("#"):
+                name = f"{path}.{key}" if path else key
+                if name not in out:
+                    out[name] = child
+            elif key == "#attributes" and type(child) is dict:
+                _attributes(path, child, out)
             elif key == "#text":
-                if isinstance(child, list):
+                if type(child) is list:
                     _unnamed(child, out, path or "Data")
-                else:
-                    _put(out, path or "Data", _scalar(child))
-            elif key == "Data" and not path and isinstance(child, Mapping | list):
+                elif (path or "Data") not in out:
+                    out[path or "Data"] = _scalar(child)
+            elif key == "Data" and not path and type(child) in (dict, list):
                 # <Data> elements without a Name: the parser gives {"#text": [...]} or a list
                 _unnamed_data(child, out)
             else:
                 _element(f"{path}.{key}" if path else key, child, out)
-    elif isinstance(value, list):
+    elif kind is list:
         _unnamed(value, out, path or "Data")
-    else:
-        _put(out, path or "Data", _scalar(value))
+    elif (path or "Data") not in out:
+        out[path or "Data"] = _scalar(value)
 
 
-def _unnamed_data(value: Mapping[str, Any] | list[Any], out: dict[str, Scalar]) -> None:
-    if isinstance(value, list):
-        texts: list[Any] = []
-        for item in value:  # [{"#text": ...}, ...] or plain values
-            texts.append(item.get("#text") if isinstance(item, Mapping) else item)
-        _unnamed(texts, out)
+def _unnamed_data(value: dict[str, Any] | list[Any], out: dict[str, Scalar]) -> None:
+    if type(value) is list:  # [{"#text": ...}, ...] or plain values
+        _unnamed([v.get("#text") if type(v) is dict else v for v in value], out)
         return
-    text = value.get("#text")
-    if isinstance(text, list):
-        _unnamed(text, out)
-    elif "#text" in value:
-        _unnamed([text], out)
+    assert isinstance(value, dict)
+    if "#text" in value:
+        text = value["#text"]
+        _unnamed(text if type(text) is list else [text], out)
     for key, child in value.items():
-        if key == "#attributes" and isinstance(child, Mapping):
-            for attribute, attribute_value in child.items():
-                if not _is_namespace(attribute):
-                    _put(out, f"Data@{attribute}", _scalar(attribute_value))
+        if key == "#attributes" and type(child) is dict:
+            _attributes("Data", child, out)
         elif key != "#text":
             _element(f"Data.{key}", child, out)
 
 
-def _scalar(value: Any) -> Scalar:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return _json_text(value)
-
-
 def flatten_user_data(value: Any, out: dict[str, Scalar]) -> None:
     """``UserData``'s one element: its children bare, and under the element's name."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict:
         _element("", value, out)
         return
     for element, children in value.items():
         if element == "#attributes":
             _element("", {"#attributes": children}, out)
             continue
-        if isinstance(children, Mapping):
+        if type(children) is dict:
             _element("", children, out)
         _element(element, children, out)
 
@@ -149,15 +152,13 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Scalar]:
     EVTX parser renders a record's ``Event`` element)."""
     out: dict[str, Scalar] = {}
     for key, value in event.items():
-        if key in _SYSTEM_KEYS:
+        if key in _SYSTEM_KEYS or value is None:
             continue
         if key == "EventData":
-            if value is not None:
-                _element("", value, out)
+            _element("", value, out)
         elif key == "UserData":
-            if value is not None:
-                flatten_user_data(value, out)
-        elif value is not None:
+            flatten_user_data(value, out)
+        else:
             _element(key, value, out)
     return out
 
@@ -166,5 +167,5 @@ def flatten_fields(fields: Mapping[str, Any]) -> dict[str, Scalar]:
     """A mapping of field name to value that an export already flattened by name (Winlogbeat's
     ``event_data``, Velociraptor's ``EventData``…), under the same rules."""
     out: dict[str, Scalar] = {}
-    _element("", fields, out)
+    _element("", dict(fields), out)
     return out

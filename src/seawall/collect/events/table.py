@@ -27,15 +27,13 @@ The connection is in memory, never the case: a reader never touches the case.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from seawall.collect.events.fields import flatten_event
-from seawall.collect.events.rows import WELL_KNOWN_SIDS, RowBuilder, dumps
+from seawall.collect.events.rows import WELL_KNOWN_SIDS, RowBuilder, dumps, user_of
 
 # Batches smaller than this are built in Python: a statement's fixed cost (a few ms) would
 # cost more than the Python path's ~30 µs a record.
@@ -67,40 +65,6 @@ _EVTX_STRUCTURE = json.dumps(
     }
 )
 
-# A flat EventData object is `{"Name":value,...}` with scalar values: no value starts an object
-# or a list. (A string holding `":{` only sends its record down the Python path.)
-_EVTX_SQL = f"""
-WITH parsed AS (
-    SELECT json_transform(record, '{_EVTX_STRUCTURE}').Event AS e, stamp, ref FROM records
-)
-SELECT
-    coalesce(
-        try_cast(e.System.TimeCreated."#attributes".SystemTime AS TIMESTAMPTZ),
-        try_cast(replace(stamp, ' UTC', '') AS TIMESTAMPTZ)
-    ) AS time,
-    e.System.Computer AS computer,
-    e.System.Channel AS channel,
-    e.System.Provider."#attributes".Name AS provider,
-    try_cast(
-        CASE WHEN starts_with(e.System.EventID, '{{')
-            THEN e.System.EventID->>'$."#text"' ELSE e.System.EventID END AS INTEGER
-    ) AS event_id,
-    coalesce(e.System.EventRecordID, ref) AS record_id,
-    try_cast(e.System.Level AS INTEGER) AS level,
-    e.System.Execution."#attributes".ProcessID AS process_id,
-    e.System.Execution."#attributes".ThreadID AS thread_id,
-    e.System.Security."#attributes".UserID AS security_user_id,
-    CASE
-        WHEN e.UserData IS NULL AND e.ProcessingErrorData IS NULL AND e.DebugData IS NULL
-            AND e.BinaryEventData IS NULL AND e.RenderingInfo IS NULL
-            AND (e.EventData IS NULL
-                OR (starts_with(e.EventData, '{{')
-                    AND NOT regexp_matches(e.EventData, '":[\\[{{]')))
-        THEN coalesce(e.EventData::VARCHAR, '{{}}')
-    END AS data
-FROM parsed
-"""
-
 _USER_FIELDS = (
     "TargetUserName",
     "TargetDomainName",
@@ -127,18 +91,56 @@ def _well_known(part: int) -> str:
     return f"CASE security_user_id {cases} END"
 
 
-_USER_SQL = f"""
+# One statement, one parse of each record. A flat EventData object is `{"Name":value,...}`
+# with scalar values: no value starts an object or a list (a string holding `":{` only sends
+# its record down the Python path). For those records, ``data`` is EventData's text and the
+# user columns come from it (the rule of the module docstring, as ``rows.user_of`` states it
+# in Python); for the others, ``data`` is NULL and EventData/UserData come out as text for
+# Python (``whole`` when <Event> has other children, whose record Python reads whole).
+_EVTX_SQL = f"""
 WITH parsed AS (
-    SELECT json_transform(data, '{_USER_STRUCTURE}') AS u, security_user_id FROM users
+    SELECT json_transform(record, '{_EVTX_STRUCTURE}').Event AS e, stamp, ref FROM records
+),
+shaped AS (
+    SELECT e, stamp, ref,
+        e.ProcessingErrorData IS NOT NULL OR e.DebugData IS NOT NULL
+            OR e.BinaryEventData IS NOT NULL OR e.RenderingInfo IS NOT NULL AS whole,
+        e.UserData IS NULL AND (e.EventData IS NULL
+            OR (starts_with(e.EventData, '{{')
+                AND NOT regexp_matches(e.EventData, '":[\\[{{]'))) AS flat,
+        e.System.Security."#attributes".UserID AS security_user_id
+    FROM parsed
+),
+fields AS (
+    SELECT *,
+        CASE WHEN flat AND NOT whole
+            THEN json_transform(coalesce(e.EventData, '{{}}'), '{_USER_STRUCTURE}') END AS u
+    FROM shaped
 ),
 who AS (
     SELECT *,
         CASE WHEN {_named("TargetUserName")} THEN 1
              WHEN {_named("SubjectUserName")} THEN 2
              WHEN {_named("User")} THEN 3 ELSE 4 END AS source
-    FROM parsed
+    FROM fields
 )
 SELECT
+    coalesce(
+        try_cast(e.System.TimeCreated."#attributes".SystemTime AS TIMESTAMPTZ),
+        try_cast(replace(stamp, ' UTC', '') AS TIMESTAMPTZ)
+    ) AS time,
+    e.System.Computer AS computer,
+    e.System.Channel AS channel,
+    e.System.Provider."#attributes".Name AS provider,
+    try_cast(
+        CASE WHEN starts_with(e.System.EventID, '{{')
+            THEN e.System.EventID->>'$."#text"' ELSE e.System.EventID END AS INTEGER
+    ) AS event_id,
+    coalesce(e.System.EventRecordID, ref) AS record_id,
+    try_cast(e.System.Level AS INTEGER) AS level,
+    e.System.Execution."#attributes".ProcessID AS process_id,
+    e.System.Execution."#attributes".ThreadID AS thread_id,
+    security_user_id,
     CASE source
         WHEN 1 THEN coalesce({_sid("TargetUserSid")}, {_sid("TargetSid")})
         WHEN 2 THEN {_sid("SubjectUserSid")}
@@ -147,8 +149,8 @@ SELECT
     CASE source
         WHEN 1 THEN u.TargetUserName
         WHEN 2 THEN u.SubjectUserName
-        WHEN 3 THEN CASE WHEN contains(u.User, '\\') THEN substr(u.User, strpos(u.User, '\\') + 1)
-                         ELSE u.User END
+        WHEN 3 THEN CASE WHEN contains(u.User, '\\')
+                         THEN substr(u.User, strpos(u.User, '\\') + 1) ELSE u.User END
         WHEN 4 THEN {_well_known(0)}
     END AS user_name,
     CASE source
@@ -156,12 +158,15 @@ SELECT
         WHEN 2 THEN nullif(nullif(u.SubjectDomainName, ''), '-')
         WHEN 3 THEN CASE WHEN contains(u.User, '\\') THEN split_part(u.User, '\\', 1) END
         WHEN 4 THEN {_well_known(1)}
-    END AS user_domain
+    END AS user_domain,
+    CASE WHEN flat AND NOT whole THEN coalesce(e.EventData::VARCHAR, '{{}}') END AS data,
+    CASE WHEN NOT flat AND NOT whole THEN e.EventData::VARCHAR END AS event_data,
+    CASE WHEN NOT flat AND NOT whole THEN e.UserData::VARCHAR END AS user_data,
+    whole
 FROM who
 """
 
 _RECORDS = pa.schema([("record", pa.string()), ("stamp", pa.string()), ("ref", pa.uint64())])
-_USERS = pa.schema([("data", pa.string()), ("security_user_id", pa.string())])
 
 _SYSTEM_COLUMNS = (
     "time",
@@ -196,12 +201,10 @@ class EventRows:
             # Nothing here outlives a batch: keep DuckDB's own memory small.
             con.execute("SET memory_limit = '256MB'")
             con.execute("SET preserve_insertion_order = true")
-            # prepared once (planning the statements is most of their fixed cost); each batch
-            # then replaces the Arrow table their names refer to
+            # prepared once (planning is most of a statement's fixed cost); each batch then
+            # replaces the Arrow table the statement reads
             con.register("records", _RECORDS.empty_table())
             con.execute(f"PREPARE evtx_rows AS {_EVTX_SQL}")
-            con.register("users", _USERS.empty_table())
-            con.execute(f"PREPARE user_columns AS {_USER_SQL}")
             self._con = con
         return self._con
 
@@ -223,12 +226,7 @@ class EventRows:
         What is wrong with a record is appended to ``problems`` as (record id, message)."""
         if len(records) >= self.sql_from:
             try:
-                return self._evtx_sql(
-                    pa.array(refs, pa.uint64()),
-                    pa.array(stamps, pa.string()),
-                    pa.array(records, pa.string()),
-                    fmt,
-                )
+                return self._evtx_sql(refs, stamps, records, fmt)
             except duckdb.InvalidInputException:
                 pass  # a damaged record's text is not valid JSON: record by record, below
         builder = RowBuilder()
@@ -238,39 +236,62 @@ class EventRows:
                 problems.append((ref, problem))
         return builder.table()
 
-    def _evtx_sql(self, refs: pa.Array, stamps: pa.Array, records: pa.Array, fmt: str) -> pa.Table:
-        batch = pa.table({"record": records, "stamp": stamps, "ref": refs})
-        with self._registered("records", batch):
-            system = self.con.sql("EXECUTE evtx_rows").to_arrow_table()
-        data = system.column("data")
-        if data.null_count:  # nested fields: flattened in Python (see the module docstring)
-            texts = data.to_pylist()
-            for index, text in enumerate(texts):
-                if text is None:
-                    event = json.loads(records[index].as_py()).get("Event") or {}
-                    texts[index] = dumps(flatten_event(event))
-            data = pa.array(texts, pa.string())
-        count = batch.num_rows
-        columns: dict[str, Any] = {name: system.column(name) for name in _SYSTEM_COLUMNS}
-        users = self._users(data, system.column("security_user_id"))
-        for name in ("user_sid", "user_name", "user_domain"):
-            columns[name] = users.column(name)
+    def _evtx_sql(
+        self, refs: list[int], stamps: list[str], records: list[str], fmt: str
+    ) -> pa.Table:
+        texts = pa.array(records, pa.string())
+        batch = pa.table(
+            {
+                "record": texts,
+                "stamp": pa.array(stamps, pa.string()),
+                "ref": pa.array(refs, pa.uint64()),
+            }
+        )
+        self.con.register("records", batch)
+        try:
+            rows = self.con.sql("EXECUTE evtx_rows").to_arrow_table()
+        finally:  # the statement keeps its name; the batch's memory goes
+            self.con.register("records", _RECORDS.empty_table())
+        columns: dict[str, Any] = {name: rows.column(name) for name in _SYSTEM_COLUMNS}
+        users = {name: rows.column(name) for name in ("user_sid", "user_name", "user_domain")}
+        data = rows.column("data")
+        if data.null_count:
+            data = self._nested(rows, records, users)
+        columns.update(users)
         columns["data"] = data
-        columns["raw"] = records
-        columns["format"] = pa.array([fmt] * count, pa.string())
-        columns["host"] = system.column("computer")
-        columns["record_ref"] = refs.cast(pa.string())
+        columns["raw"] = texts
+        columns["format"] = pa.array([fmt] * len(records), pa.string())
+        columns["host"] = rows.column("computer")
+        columns["record_ref"] = pa.array([str(ref) for ref in refs], pa.string())
         return pa.table(columns)
 
-    def _users(self, data: pa.Array | pa.ChunkedArray, security_user_id: Any) -> pa.Table:
-        batch = pa.table({"data": data, "security_user_id": security_user_id})
-        with self._registered("users", batch):
-            return self.con.sql("EXECUTE user_columns").to_arrow_table()
-
-    @contextmanager
-    def _registered(self, name: str, batch: pa.Table) -> Iterator[None]:
-        self.con.register(name, batch)
-        try:
-            yield
-        finally:  # the statement keeps its name; the batch's memory goes
-            self.con.register(name, (_RECORDS if name == "records" else _USERS).empty_table())
+    @staticmethod
+    def _nested(
+        rows: pa.Table, records: list[str], users: dict[str, Any]
+    ) -> pa.ChunkedArray | pa.Array:
+        """``data`` and the user columns of the records SQL left to Python (nested fields)."""
+        data = rows.column("data").to_pylist()
+        sids, names, domains = (
+            users[n].to_pylist() for n in ("user_sid", "user_name", "user_domain")
+        )
+        event_data = rows.column("event_data").to_pylist()
+        user_data = rows.column("user_data").to_pylist()
+        whole = rows.column("whole").to_pylist()
+        security = rows.column("security_user_id").to_pylist()
+        for index, text in enumerate(data):
+            if text is not None:
+                continue
+            if whole[index]:
+                event = json.loads(records[index]).get("Event") or {}
+            else:
+                event = {
+                    "EventData": json.loads(event_data[index]) if event_data[index] else None,
+                    "UserData": json.loads(user_data[index]) if user_data[index] else None,
+                }
+            fields = flatten_event(event)
+            data[index] = dumps(fields)
+            sids[index], names[index], domains[index] = user_of(fields, security[index])
+        users["user_sid"] = pa.array(sids, pa.string())
+        users["user_name"] = pa.array(names, pa.string())
+        users["user_domain"] = pa.array(domains, pa.string())
+        return pa.array(data, pa.string())
