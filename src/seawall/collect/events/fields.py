@@ -70,7 +70,7 @@ def _text(value: Any) -> str:
 
 
 def _scalar(value: Any) -> Scalar:
-    return value if type(value) in _SCALARS else _json_text(value)  # type: ignore[no-any-return]
+    return value if type(value) in _SCALARS else _json_text(value)
 
 
 def _unnamed(values: list[Any], out: dict[str, Scalar], name: str = "Data") -> None:
