@@ -230,6 +230,52 @@ def evtx(
     run_ingest(ctx, files, "events", ingest, as_json=as_json)
 
 
+@app.command("events")
+def events(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ...,
+        help="JSON/NDJSON exports of Windows events, gzip/zip/tar of them, or folders (read"
+        " recursively; files that are neither JSON nor archives are skipped).",
+    ),
+    event_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (told from each record) or one of: evtx-json, winlogbeat, velociraptor,"
+        " evtxecmd, get-winevent, flat.",
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the events describe (default: each event's computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read JSON exports of Windows events (Winlogbeat, Velociraptor, EvtxECmd, Sysmon…)."""
+    from seawall.collect.events import EVENTS_MEMORY, is_json_export, select_files
+    from seawall.collect.events.jsonevents import JsonEventsReader
+
+    forced = None if event_format == "auto" else event_format
+    JsonEventsReader(forced)  # an unknown --format fails before anything is read
+    selection = select_files(paths, is_json_export, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "JSON or archives")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no JSON exports under " + ", ".join(paths))
+
+    def ingest(store: CaseStore, progress: IngestProgress | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect events",
+            files,
+            lambda _path: JsonEventsReader(forced),
+            host=host,
+            arguments={"paths": paths, "format": event_format},
+            progress=progress,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
+
+
 @app.command("files")
 def files(
     ctx: typer.Context,

@@ -251,6 +251,13 @@ class RowBuilder:
             source_file=source_file,
         )
 
+    def take(self) -> pa.Table:
+        """The rows added so far, which the builder then forgets."""
+        table = self.table()
+        self._columns = {name: [] for name in COLUMNS}
+        self.source_files = None
+        return table
+
     def table(self) -> pa.Table:
         table = pa.table(
             {
