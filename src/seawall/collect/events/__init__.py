@@ -23,7 +23,7 @@ from seawall.collect.events.evtxfile import FILE_MAGIC
 # DuckDB's cap while events are written: a 50,000-row batch of events is ~100 MB of Arrow (the
 # whole record is kept in ``raw``), and under the ingest's default 128 MB the insert spills and
 # evicts, doubling its time (measured). The cap is a constant: memory stays flat.
-EVENTS_MEMORY = "512MB"
+EVENTS_MEMORY = "256MB"
 
 
 @dataclass(slots=True)

@@ -43,11 +43,12 @@ _SCHEMA = pa.schema([EVENTS.schema.field(name) for name in COLUMNS])
 
 def text_of(value: Any) -> str | None:
     """A field value as SQL's ``->>`` reads it (None for null)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if kind is int or kind is float:
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -90,12 +91,16 @@ def user_of(
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, Mapping):  # <EventID Qualifiers="16384">4097</EventID>
+    kind = type(value)
+    if kind is int:
+        return value  # type: ignore[no-any-return]
+    if kind is dict:  # <EventID Qualifiers="16384">4097</EventID>
         value = value.get("#text")
-    if isinstance(value, bool) or value is None:
+        kind = type(value)
+        if kind is int:
+            return value  # type: ignore[no-any-return]
+    if value is None or kind is bool:
         return None
-    if isinstance(value, int):
-        return value
     text = str(value).strip()
     try:
         return int(text, 16) if text[:2].lower() == "0x" else int(text)
@@ -118,9 +123,9 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _attribute(element: Any, name: str) -> Any:
-    if isinstance(element, Mapping):
+    if type(element) is dict:
         attributes = element.get("#attributes")
-        if isinstance(attributes, Mapping):
+        if type(attributes) is dict:
             return attributes.get(name)
     return None
 
@@ -228,7 +233,7 @@ class RowBuilder:
     ) -> None:
         """An event in the EVTX parser's JSON shape (also what ``evtx_dump`` writes)."""
         system = event.get("System")
-        if not isinstance(system, Mapping):
+        if type(system) is not dict:
             system = {}
         execution = system.get("Execution")
         record_id = _int(system.get("EventRecordID"))
