@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -26,19 +27,15 @@ from seawall.case.store import CaseStore
 from seawall.cli.output import JSON_OPTION, emit, open_case, state, stderr, warn
 from seawall.collect.base import IngestReport, evidence_files, ingest_files
 from seawall.collect.base import Progress as IngestProgress
-from seawall.collect.disk import collect_disk
-from seawall.collect.files import (
-    CollectOptions,
-    OsName,
-    collect_files,
-    count_files,
-    prepare_roots,
-)
-from seawall.collect.paths import parse_root_map
 from seawall.errors import ExitCode, UsageError
 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
+if TYPE_CHECKING:
+    from seawall.collect.files import OsName
+
+# The file sweep's modules (lief, yara-x…) are imported by its command only: `collect evtx`
+# must not pay half a second of start-up for them.
 _OS_CHOICES: dict[str, OsName] = {"windows": "windows", "linux": "linux", "auto": "auto"}
 
 
@@ -302,6 +299,9 @@ def files(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
+    from seawall.collect.files import CollectOptions, collect_files, count_files, prepare_roots
+    from seawall.collect.paths import parse_root_map
+
     if os_name not in _OS_CHOICES:
         raise UsageError(f"--os must be windows, linux or auto, not {os_name!r}")
     options = CollectOptions(
@@ -358,6 +358,8 @@ def disk(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record a snapshot of every mounted file system, and/or import snapshots from CSV files."""
+    from seawall.collect.disk import collect_disk
+
     snapshot = not imports or bool(paths)
     with open_case(ctx) as store:
         report = collect_disk(store, host=host, paths=paths, imports=imports, snapshot=snapshot)
