@@ -11,16 +11,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from seawall.case.store import CaseStore
 from seawall.cli.app import app
-from seawall.collect.base import IngestReport, ingest_files
+from seawall.collect.base import IngestReport, Mediator, SourceFile, ingest_files
 from seawall.collect.events import is_evtx, select_files
 from seawall.collect.events.evtx import EvtxReader
 from seawall.collect.events.evtxfile import CHUNK_SIZE, HEADER_SIZE
 from seawall.collect.events.table import EventRows
+from seawall.errors import BadInputError
 from tests.conftest import shared
 
 APPLICATION = "evtx/hayabusa-sample-evtx/DeepBlueCLI/many-events-application.evtx"
@@ -258,3 +260,25 @@ def test_folders_are_read_for_their_evtx_files_only(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert [s["path"] for s in document["sources"]] == [str(folder / "a.evtx")]
     assert "skipped 1 files" in result.stderr
+
+
+def test_a_worker_process_reads_the_same_rows_and_warnings(tmp_path: Path) -> None:
+    """Large files are read in a worker process (``WORKER_FROM``): here a small damaged one."""
+    original = bytearray(shared(APPLICATION).read_bytes())
+    original[HEADER_SIZE + 5 * CHUNK_SIZE] ^= 0xFF
+    damaged = tmp_path / "chunk.evtx"
+    damaged.write_bytes(bytes(original))
+    source = SourceFile(damaged, str(damaged), "0" * 64, damaged.stat().st_size)
+    results = []
+    for reader in (EvtxReader(worker_from=0), EvtxReader(worker_from=1 << 62)):
+        mediator = Mediator()
+        tables = [batch.data for batch in reader.read(source, mediator)]
+        results.append((pa.concat_tables(tables), mediator.kept))
+    (in_worker, worker_warnings), (inline, inline_warnings) = results
+    assert in_worker.num_rows == inline.num_rows == 2216 - 112
+    assert in_worker.equals(inline) and worker_warnings == inline_warnings
+    assert len(worker_warnings) == 1 and "chunk 5 skipped" in worker_warnings[0].message
+    with pytest.raises(BadInputError, match="not an EVTX file"):
+        text = tmp_path / "text.evtx"
+        text.write_text("hello\n")
+        list(EvtxReader(worker_from=0).read(SourceFile(text, str(text), "0" * 64, 6), Mediator()))

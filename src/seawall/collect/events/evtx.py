@@ -36,14 +36,15 @@ from seawall.collect.base import Batch, Mediator, SourceFile
 from seawall.collect.events.evtxfile import HEADER_SIZE, ChunkMap, check_header
 from seawall.collect.events.pipeline import in_background
 from seawall.collect.events.table import EventRows
+from seawall.collect.events.worker import WORKER_FROM, read_in_worker
 
 # Records per batch: big enough that the SQL's fixed cost vanishes, small enough that a batch
 # (the parser's JSON plus its rows) stays a few tens of MB.
 BATCH_RECORDS = 10_000
 
-# Files from this size on are read in a thread of their own, a batch ahead of the ingest: the
-# parser and DuckDB release the GIL for most of their work, so reading the next batch and
-# writing this one share the two cores. (Below it a file is one batch: nothing to overlap.)
+# Files from this size on (up to WORKER_FROM, where a worker process takes over) are read in a
+# thread of their own, a batch ahead of the ingest: DuckDB's statements release the GIL, so
+# reading the next batch overlaps writing this one in part. (Below it a file is one batch.)
 BACKGROUND_FROM = 8 << 20
 
 _PARSER_ERROR = re.compile(r"Failed to parse (chunk|record) number (\d+):?\s*(.*)", re.DOTALL)
@@ -59,15 +60,21 @@ class EvtxReader:
         threads: int = 0,
         batch_records: int = BATCH_RECORDS,
         background_from: int = BACKGROUND_FROM,
+        worker_from: int = WORKER_FROM,
+        sql_threads: int | None = None,
     ) -> None:
         self.threads = threads
         self.batch_records = max(1, batch_records)
         self.background_from = background_from
+        self.worker_from = worker_from
         # one for every file this reader reads: its DuckDB connection costs ~20 ms to open
-        self.rows = EventRows()
+        self.rows = EventRows(threads=sql_threads)
 
     def read(self, source: SourceFile, mediator: Mediator) -> Iterator[Batch]:
         check_header(source.path, source.display)
+        if source.size >= self.worker_from:
+            yield from read_in_worker(source, mediator)
+            return
         chunks = ChunkMap.read(source.path)
         warned: dict[int, int] = {}
         batches = self._batches(source, mediator, chunks, warned)
