@@ -89,20 +89,26 @@ class JsonValues:
                 return False
 
     def _resync(self, message: str) -> None:
-        """Warn at the current line, then move to the next line that starts an object."""
-        self.mediator.warn(f"{self.label}:{self.line}", message)
+        """Warn at the current line, then move to the next line that starts a value (counting
+        the lines passed over, which the warning names)."""
+        where = f"{self.label}:{self.line}"
+        passed = 0
         while True:
             newline = self.buffer.find("\n", self.position)
             if newline < 0:
                 self._advance(len(self.buffer))
-                if not self._more():
-                    return
-                continue
+                if self._more():
+                    continue
+                break
             self._advance(newline + 1)
             if not self._skip_space():
-                return
+                break
             if self.buffer[self.position] in "{[":
-                return
+                break
+            passed += 1
+        if passed:
+            message += f" (and {passed} more line{'s' if passed > 1 else ''} before the next value)"
+        self.mediator.warn(where, message)
 
     def __iter__(self) -> Iterator[Value]:
         while self._skip_space():
@@ -124,9 +130,10 @@ class JsonValues:
             try:
                 value, end = _DECODER.raw_decode(self.buffer, self.position)
             except json.JSONDecodeError as error:
-                # cut by the end of the buffer (a string cannot span lines: an unterminated one
-                # ran into the buffer's end), or wrong where it stands
-                incomplete = error.pos >= len(self.buffer) - 1 or error.msg.startswith(
+                # cut by the end of the buffer (near it: an escape or a literal may be cut; a
+                # string cannot span lines, so an unterminated one ran into the end), or wrong
+                # where it stands (a retry with more text fails again, away from the end)
+                incomplete = error.pos >= len(self.buffer) - 16 or error.msg.startswith(
                     "Unterminated string"
                 )
                 room = len(self.buffer) - self.position < MAX_VALUE
