@@ -287,9 +287,10 @@ class IngestRun:
             parts = self._pending.pop(table_name, [])
             self._pending_rows.pop(table_name, None)
             if parts:
-                self.store.insert_arrow(
-                    table_name, pa.concat_tables(parts, promote_options="default")
-                )
+                data = pa.concat_tables(parts, promote_options="default")
+                if len(parts) > 16:  # many small files: DuckDB's scan pays per Arrow chunk
+                    data = data.combine_chunks()
+                self.store.insert_arrow(table_name, data)
 
     def finish(
         self, summary: dict[str, Any], last: Callable[[CaseStore], None] | None = None

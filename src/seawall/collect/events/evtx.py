@@ -93,8 +93,9 @@ class EvtxReader:
 
         parser = PyEvtxParser(str(source.path), number_of_threads=self.threads, skip_errors=True)
         records: Iterator[dict[str, Any]] = iter(parser.records_json())  # type: ignore[arg-type]
-        while True:
-            batch, caught = self._take(records, source, mediator)
+        stopped = False
+        while not stopped:
+            batch, caught, stopped = self._take(records, source, mediator)
             for message in caught:
                 self._parser_warning(message, chunks, warned, source, mediator)
             if not batch:
@@ -112,17 +113,20 @@ class EvtxReader:
 
     def _take(
         self, records: Iterator[dict[str, Any]], source: SourceFile, mediator: Mediator
-    ) -> tuple[list[dict[str, Any]], list[str]]:
-        """The next batch of records, and the parser's messages on what it skipped meanwhile
-        (it reports them as ``RuntimeWarning``s; other warnings are passed on)."""
+    ) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """The next batch of records, the parser's messages on what it skipped meanwhile (it
+        reports them as ``RuntimeWarning``s; other warnings are passed on), and whether it
+        stopped for good (an error it could not skip: what it gave before is kept)."""
         others: list[warnings.WarningMessage] = []
+        batch: list[dict[str, Any]] = []
+        stopped = False
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                batch = list(islice(records, self.batch_records))
+                batch.extend(islice(records, self.batch_records))
             except (RuntimeError, OSError) as error:  # not recoverable: the rest is lost
-                batch = []
-                mediator.warn(source.display, f"the parser stopped: {error}")
+                stopped = True
+                mediator.warn(source.display, f"the parser stopped, the rest is lost: {error}")
         messages = []
         for item in caught:
             text = str(item.message)
@@ -132,7 +136,7 @@ class EvtxReader:
                 others.append(item)
         for item in others:
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-        return batch, messages
+        return batch, messages, stopped
 
     @staticmethod
     def _parser_warning(
