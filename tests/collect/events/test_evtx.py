@@ -248,6 +248,14 @@ def test_a_file_that_is_not_evtx_is_refused(tmp_path: Path) -> None:
     assert document["rows"] == {"events": 2216}
 
 
+def test_a_file_with_an_unreadable_header_is_refused(tmp_path: Path) -> None:
+    short = tmp_path / "short.evtx"
+    short.write_bytes(b"ElfFile\0" + b"\x07" * 100)
+    report = _collect(tmp_path / "case", short)
+    assert report.sources[0].refused is not None
+    assert "not a readable EVTX file" in report.sources[0].refused
+
+
 def test_folders_are_read_for_their_evtx_files_only(tmp_path: Path) -> None:
     folder = tmp_path / "evidence" / "logs"
     folder.mkdir(parents=True)

@@ -2,7 +2,9 @@
 
 The records are parsed by the ``evtx`` package (Rust, on every core) into JSON, a batch of
 records at a time; :class:`~seawall.collect.events.table.EventRows` turns a batch into rows in
-one vectorised pass (see there for why). Memory is one batch, whatever the file's size.
+one vectorised pass (see there for why). Memory is a batch or two, whatever the file's size:
+a file from 8 MB is read a batch ahead in a thread, one from 64 MB in a worker process
+(:mod:`seawall.collect.events.worker`), so that reading and the case's writes overlap.
 
 Row by row:
 
@@ -37,6 +39,7 @@ from seawall.collect.events.evtxfile import HEADER_SIZE, ChunkMap, check_header
 from seawall.collect.events.pipeline import in_background
 from seawall.collect.events.table import EventRows
 from seawall.collect.events.worker import WORKER_FROM, read_in_worker
+from seawall.errors import BadInputError
 
 # Records per batch: big enough that the SQL's fixed cost vanishes, small enough that a batch
 # (the parser's JSON plus its rows) stays a few tens of MB.
@@ -91,7 +94,12 @@ class EvtxReader:
     ) -> Iterator[Batch]:
         from evtx import PyEvtxParser
 
-        parser = PyEvtxParser(str(source.path), number_of_threads=self.threads, skip_errors=True)
+        try:
+            parser = PyEvtxParser(
+                str(source.path), number_of_threads=self.threads, skip_errors=True
+            )
+        except (OSError, RuntimeError) as error:  # its header is unreadable: nothing to read
+            raise BadInputError(f"not a readable EVTX file ({error})", source.display) from None
         records: Iterator[dict[str, Any]] = iter(parser.records_json())  # type: ignore[arg-type]
         stopped = False
         while not stopped:
