@@ -313,6 +313,8 @@ EVENTS = _evidence(
     pa.field("user_domain", TEXT),
     # EventData/UserData flattened to one object of field name -> value (nested names joined
     # with '.'), which SQL reads as data->>'CommandLine' (rules: seawall.collect.events.fields).
+    # Values are the source's scalars (text, or a number where Windows stores one): ->> reads
+    # every one as text, as Sigma compares.
     json_field("data"),
     # The whole event as the reader got it (EVTX: the parser's JSON; an export: its record).
     # Plain text, not JSON: DuckDB's JSON functions read it all the same (raw->>'$.Event…'),
