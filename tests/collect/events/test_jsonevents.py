@@ -191,8 +191,11 @@ def test_files_that_hold_no_events_are_refused(tmp_path: Path) -> None:
     other.write_text('{"servers": ["a", "b"], "port": 53}\n')
     text = tmp_path / "notes.txt"
     text.write_text("not json\n")
-    report = _collect(tmp_path / "case", other, text, EVENTS / "evtx-dump.jsonl")
+    evtx = tmp_path / "Security.evtx"
+    evtx.write_bytes(b"ElfFile\0" + bytes(4088))
+    report = _collect(tmp_path / "case", other, text, evtx, EVENTS / "evtx-dump.jsonl")
     refused = {Path(s.path).name: s.refused for s in report.sources if s.refused}
+    assert "read it with 'seawall collect evtx'" in refused["Security.evtx"]
     assert "keys servers, port" in refused["config.json"]
     assert "not a JSON export of events" in refused["notes.txt"]
     assert "its first line is 'not json'" in refused["notes.txt"]

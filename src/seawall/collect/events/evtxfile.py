@@ -38,6 +38,8 @@ def looks_like(head: bytes) -> str:
     """A few words on what a file that is not EVTX looks like, for the refusal."""
     if not head:
         return "it is empty"
+    if head.startswith(FILE_MAGIC):
+        return "it is an EVTX file: read it with 'seawall collect evtx'"
     if head.startswith(b"\x1f\x8b"):
         return "it is gzip-compressed"
     if head.startswith(b"PK\x03\x04"):
