@@ -301,6 +301,23 @@ def test_coverage_statuses_with_shipped_detections(pack: Pack) -> None:
     assert summary["mitigations"]["not-checkable"] == 7
 
 
+def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pack) -> None:
+    """YARA rules and a baseline of snapshots come from the user: a technique that only such
+    detections look for is not "covered" by a hunt run without them."""
+    coverage = compute_coverage(pack)
+    states = {d.id: d for d in coverage.detections}
+    assert states["ioc.yara"].status == "conditional"
+    assert "--yara DIR" in (states["ioc.yara"].needs or "")
+    assert states["host.disk-growth"].status == "conditional"
+    assert "baseline" in (states["host.disk-growth"].needs or "")
+    techniques = {t.id: t for t in coverage.techniques}
+    # PowerShell: an event-log detection not built yet, and YARA rules the user must give
+    assert [d.status for d in techniques["T1059.001"].detections] == ["missing", "conditional"]
+    assert techniques["T1059.001"].status == "conditional"
+    assert techniques["T1505.003"].status == "covered"  # web.webshell runs on its own
+    assert coverage.summary()["detections"]["conditional"] == 2
+
+
 def test_a_shipped_detection_file_makes_its_id_exist(pack: Pack, tmp_path: Path) -> None:
     (tmp_path / "webshell.yml").write_text("id: web.webshell\ntitle: t\n", encoding="utf-8")
     (tmp_path / "broken.yml").write_text("id: [unclosed\n", encoding="utf-8")

@@ -1,7 +1,9 @@
-"""`seawall hunt`: run detections on the case; exit 1 when unsuppressed findings are present.
+"""`seawall hunt`: run detections on the case; exit 1 when unsuppressed findings are present,
+5 when the hunt is incomplete (a detection failed, or could not judge all of its input: coverage
+``error`` or ``partial``), whatever it found.
 
-Argument handling and rendering only: the hunt itself is :func:`seawall.detect.engine.hunt`, and
-the text view reads nothing but the result document, like every other renderer.
+Argument handling only: the hunt itself is :func:`seawall.detect.engine.hunt`, and the text view
+(:mod:`seawall.cli.hunt_view`) reads nothing but the result document, like every other renderer.
 """
 
 from __future__ import annotations
@@ -9,81 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+from seawall.cli.hunt_view import render_hunt
 from seawall.cli.output import JSON_OPTION, emit, open_case, warn
-from seawall.detect.analytics import HuntOptions
-from seawall.detect.engine import HuntRequest
-from seawall.detect.engine import hunt as run_hunt
 from seawall.errors import ExitCode
-from seawall.model.finding import ResultDocument
-from seawall.triage.locations import ToolLocations
-
-_SEVERITY_STYLE = {
-    "critical": "bold red",
-    "high": "red",
-    "medium": "yellow",
-    "low": "cyan",
-    "info": "dim",
-}
-_STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
-
-
-def _findings_table(document: ResultDocument) -> Table:
-    table = Table(title="Findings", title_justify="left")
-    for column in ("severity", "detection", "host", "what", "why"):
-        table.add_column(column, overflow="fold")
-    for finding in document.findings:
-        style = "dim" if finding.suppressed else _SEVERITY_STYLE[finding.severity]
-        severity = f"[{style}]{finding.severity}[/]"
-        if finding.suppressed:
-            severity += "\n[dim](suppressed)[/]"
-        why = [f"[bold]{escape(finding.verdict)}[/] {escape(' '.join(finding.techniques))}"]
-        why += [escape(reason) for reason in finding.reasons]
-        table.add_row(
-            severity,
-            finding.detection_id,
-            escape(finding.host or ""),
-            escape(finding.summary),
-            "\n".join(why),
-        )
-    return table
-
-
-def _coverage_table(document: ResultDocument) -> Table:
-    table = Table(title="Coverage", title_justify="left")
-    for column in ("detection", "techniques", "status", "findings", "reason / notes"):
-        table.add_column(column, overflow="fold")
-    for entry in document.coverage:
-        status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
-        found = f"{entry.findings}" + (
-            f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
-        )
-        notes = [entry.reason or "", *entry.notes]
-        table.add_row(
-            entry.detection_id,
-            " ".join(entry.techniques),
-            status,
-            found if entry.status == "ran" else "",
-            escape("\n".join(n for n in notes if n)),
-        )
-    return table
-
-
-def _render(console: Console, document: ResultDocument) -> None:
-    if document.findings:
-        console.print(_findings_table(document))
-    else:
-        console.print("No findings.")
-    console.print(_coverage_table(document))
-    open_count = len(document.unsuppressed)
-    ran = sum(1 for e in document.coverage if e.status == "ran")
-    console.print(
-        f"{len(document.findings)} findings ({open_count} unsuppressed); "
-        f"{ran} of {len(document.coverage)} detections ran"
-    )
 
 
 def hunt(
@@ -95,20 +26,34 @@ def hunt(
         [], "--detection", help="Run this detection id (repeatable)."
     ),
     detections: list[Path] = typer.Option(
-        [], "--detections", help="Also load detection YAML files from DIR (repeatable)."
+        [],
+        "--detections",
+        readable=False,
+        help="Also load detection YAML files from DIR (repeatable).",
     ),
-    yara: list[Path] = typer.Option([], "--yara", help="YARA rules directory (repeatable)."),
+    yara: list[Path] = typer.Option(
+        [], "--yara", readable=False, help="YARA rules directory (repeatable)."
+    ),
     webroot: list[str] = typer.Option(
-        [], "--webroot", help="Web root to check for web shells (repeatable)."
+        [],
+        "--webroot",
+        help="Web root to check for web shells, as swept or its Windows path (repeatable).",
     ),
     locations: Path | None = typer.Option(
         None,
         "--locations",
+        readable=False,
         help="YAML file of extra standard tool locations (extends the shipped table).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run detections on the case; exit 1 when unsuppressed findings are present."""
+    """Run detections on the case; exit 1 when unsuppressed findings are present, 5 when the
+    hunt is incomplete (a detection failed or could not judge all of its input)."""
+    from seawall.detect.analytics import HuntOptions
+    from seawall.detect.engine import HuntRequest
+    from seawall.detect.engine import hunt as run_hunt
+    from seawall.triage.locations import ToolLocations
+
     if locations is not None:
         # A broken extension file is the user's input error (exit 3 at file:line), not a
         # detection error to discover in the coverage of every file detection.
@@ -125,6 +70,8 @@ def hunt(
         document = run_hunt(store, request)
     for message in document.warnings:
         warn(message)
-    emit(as_json, document.model_dump(mode="json"), lambda c: _render(c, document))
+    emit(as_json, document.model_dump(mode="json"), lambda c: render_hunt(c, document))
+    if document.incomplete:  # whatever was found, not everything was judged: never "clean"
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
     if document.unsuppressed:
         raise typer.Exit(int(ExitCode.FINDINGS))

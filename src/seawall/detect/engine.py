@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
-from seawall.detect.evidence import evidence, jsonable
+from seawall.detect.evidence import describe_sources, evidence, indicator_refs, jsonable
 from seawall.detect.schema import (
     Detection,
     LoadedDetection,
@@ -34,6 +34,7 @@ from seawall.detect.schema import (
     shipped_detections,
 )
 from seawall.detect.techniques import current_techniques
+from seawall.detect.webroots import resolve_webroots
 from seawall.errors import SeawallError, UsageError
 from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
@@ -42,6 +43,7 @@ from seawall.model.finding import (
     SEVERITY_SCORES,
     CoverageEntry,
     Finding,
+    IndicatorRef,
     ResultDocument,
     finding_id,
     technique_coverage,
@@ -57,6 +59,8 @@ TABLE_HINTS: Mapping[str, str] = {
 }
 # Columns of a SQL detection's result that are finding fields, not evidence.
 FINDING_COLUMNS = ("host", "user_name", "first_seen", "last_seen", "score", "summary")
+# Columns that name the indicator a row matched (as ``ioc_match`` returns them).
+INDICATOR_COLUMNS = ("indicator_type", "indicator")
 _PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _FINDINGS_SCHEMA = pa.schema(
@@ -194,32 +198,45 @@ def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[st
 
 
 def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
-    """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
+    """Run a SQL detection; each result row becomes a hit (``summary`` is required).
+
+    A row with ``indicator_type`` and ``indicator`` columns (what ``ioc_match`` returns) matched
+    an indicator: its evidence carries that indicator with every source that reported it.
+    """
     relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
     columns = list(relation.columns)
     if "summary" not in columns:
         raise SeawallError(
             f"its query returns no `summary` column (it returns {', '.join(columns)})"
         )
+    rows = [row for batch in relation.to_arrow_reader(10_000) for row in batch.to_pylist()]
+    refs: dict[tuple[str, str], IndicatorRef] = {}
+    if INDICATOR_COLUMNS[0] in columns and INDICATOR_COLUMNS[1] in columns:
+        wanted = [(r[INDICATOR_COLUMNS[0]], r[INDICATOR_COLUMNS[1]]) for r in rows]
+        refs = indicator_refs(store, (k for k in wanted if None not in k))
     hits: list[Hit] = []
-    for batch in relation.to_arrow_reader(10_000):
-        for row in batch.to_pylist():
-            fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
-            score = fixed["score"]
-            keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
-            hits.append(
-                Hit(
-                    summary=str(fixed["summary"] or detection.title),
-                    keys=keys,
-                    evidence=(evidence(row),),
-                    host=None if fixed["host"] is None else str(fixed["host"]),
-                    user=None if fixed["user_name"] is None else str(fixed["user_name"]),
-                    first_seen=fixed["first_seen"],
-                    last_seen=fixed["last_seen"],
-                    score=None if score is None else max(0.0, min(100.0, float(score))),
-                    reasons=(str(fixed["summary"] or detection.title),),
-                )
+    for row in rows:
+        fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
+        score = fixed["score"]
+        keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
+        ref = refs.get((row.get(INDICATOR_COLUMNS[0]), row.get(INDICATOR_COLUMNS[1])))
+        summary = str(fixed["summary"] or detection.title)
+        reasons = [summary]
+        if ref is not None:
+            reasons.append(f"{ref.type} {ref.value} reported by {describe_sources(ref)}")
+        hits.append(
+            Hit(
+                summary=summary,
+                keys=keys,
+                evidence=(evidence(row, ref),),
+                host=None if fixed["host"] is None else str(fixed["host"]),
+                user=None if fixed["user_name"] is None else str(fixed["user_name"]),
+                first_seen=fixed["first_seen"],
+                last_seen=fixed["last_seen"],
+                score=None if score is None else max(0.0, min(100.0, float(score))),
+                reasons=tuple(reasons),
             )
+        )
     return hits
 
 
@@ -299,8 +316,12 @@ def run_detection(
         findings.setdefault(made.finding_id, made)
     found = list(findings.values())
     suppressed = sum(1 for f in found if f.suppressed)
+    # Partial coverage: it looked, but could not judge part of its input (the reason says what).
+    left_out = "; ".join(context.unjudged) if context.unjudged else None
+    status = "partial" if context.unjudged else "ran"
     return _Outcome(
-        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+        entry(status, left_out, findings=len(found), suppressed=suppressed, notes=context.notes),
+        found,
     )
 
 
@@ -345,11 +366,12 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
     }
+    options = request.options
+    if options.webroots:  # as the sweep recorded paths; one that names no swept file is an error
+        options = replace(options, webroots=resolve_webroots(store, options.webroots))
     run_id = store.start_run("hunt", arguments)
     outcomes = [
-        run_detection(
-            store, item, run_id, request.options, request.parameters.get(item.detection.id)
-        )
+        run_detection(store, item, run_id, options, request.parameters.get(item.detection.id))
         for item in selected
     ]
     findings = [f for outcome in outcomes for f in outcome.findings]

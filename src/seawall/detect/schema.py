@@ -80,6 +80,10 @@ class Detection(BaseModel):
     guidance: list[Text] = Field(default_factory=list)
     severity: Severity
     requires: list[TableName] = Field(default_factory=list)
+    # What the user must give before this detection can run at all (their YARA rules, a history
+    # of snapshots to baseline against); pack coverage then counts it as "conditional", not as
+    # covering a technique on its own.
+    needs_input: Text | None = None
     sql: Text | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$")] | None = None
     parameters: Annotated[dict[str, JsonValue], AfterValidator(_parameters)] = Field(
@@ -143,7 +147,11 @@ def load_directory(directory: Path) -> list[LoadedDetection]:
     """Every ``*.yml``/``*.yaml`` file of a user's detection directory, in name order."""
     if not directory.is_dir():
         raise UsageError(f"--detections {directory}: not a directory")
-    return [LoadedDetection(_read(e, str(e)), str(e)) for e in _entries(directory)]
+    try:
+        entries = _entries(directory)
+    except OSError as error:
+        raise BadInputError(f"cannot read: {error.strerror or error}", str(directory)) from None
+    return [LoadedDetection(_read(e, str(e)), str(e)) for e in entries]
 
 
 def shipped_detections() -> list[LoadedDetection]:

@@ -267,7 +267,7 @@ def test_folders_are_read_for_their_evtx_files_only(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert [s["path"] for s in document["sources"]] == [str(folder / "a.evtx")]
-    assert "skipped 1 files" in result.stderr
+    assert "skipped 1 file in the folders" in result.stderr
 
 
 def test_a_worker_process_reads_the_same_rows_and_warnings(tmp_path: Path) -> None:
