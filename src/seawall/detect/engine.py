@@ -308,6 +308,23 @@ def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any])
     return hits
 
 
+def coverage_notes(
+    store: CaseStore, detection: Detection, values: Mapping[str, Any]
+) -> list[str]:
+    """The notes a detection's ``coverage_notes`` query returns (what it could not judge, said
+    in its own words: e.g. indicators of a kind its SQL does not match)."""
+    if detection.coverage_notes is None:
+        return []
+    used = set(_PARAMETER_REF.findall(detection.coverage_notes))
+    relation = store.con.sql(
+        detection.coverage_notes,
+        params={name: value for name, value in values.items() if name in used},
+    )
+    if "note" not in relation.columns:
+        raise SeawallError("its coverage_notes query returns no `note` column")
+    return [str(row[0]) for row in relation.select("note").fetchall() if row[0]]
+
+
 def _finding(detection: Detection, hit: Hit) -> Finding:
     severity = hit.severity or detection.severity
     base = () if hit.own_techniques else detection.techniques
@@ -375,6 +392,7 @@ def run_detection(
             hits = list(get_analytic(detection.python)(context))
         else:
             hits = _sql_hits(store, detection, values)
+        context.notes.extend(coverage_notes(store, detection, values))
     except NotRun as not_run:
         return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
     except duckdb.BinderException as error:
