@@ -66,29 +66,31 @@ apt-update-mirror.com
 
 @dataclass(frozen=True, slots=True)
 class Planted:
-    """One planted case: the detection that must find it and what names it in the finding."""
+    """One planted case: the detection that must find it, the host its finding is about, and
+    what the finding's summary must name."""
 
     detection: str
+    host: str
     key: str
-    """Text the finding must carry (a domain, an address, ``client->server``)."""
     what: str
 
 
 PLANTED: tuple[Planted, ...] = (
-    Planted("net.dns-tunnel", "ns-update-cache.net", "iodine-like NULL tunnel, base32 labels"),
-    Planted("net.dns-tunnel", "cdn-statics-edge.com", "dnscat2-like hex tunnel, TXT/CNAME/MX"),
-    Planted("net.dns-tunnel", "metrics-uplink.org", "slow exfiltration in A queries"),
-    Planted("net.beacon", "10.4.2.8->check-in-service.com", "DNS beacon every 300 s, 10% jitter"),
-    Planted("net.beacon", "10.5.6.7->203.0.113.50", "HTTPS beacon every 60 s, 5 s jitter"),
-    Planted("net.beacon", "10.5.6.8->198.51.100.23", "beacon every 600 s, 30% jitter"),
-    Planted("net.dns-ioc", "apt-update-mirror.com", "subdomain of an indicator domain"),
-    Planted("net.ioc-ip", "45.77.10.20", "indicator address in answers and flows"),
-    Planted("net.ioc-ip", "103.14.0.0/16", "flows into an indicator network"),
-    Planted("net.dns-unapproved-resolver", "8.8.8.8", "client asking a public resolver"),
-    Planted("net.large-transfer", "10.8.1.5|198.51.100.77", "90 MB to a rare destination"),
-    Planted("net.large-transfer", "10.8.1.6|52.216.10.10", "30 MB to a cloud storage bucket"),
-    Planted("net.dns-unapproved-resolver", "1.1.1.1", "client using DNS over TLS"),
+    Planted("net.dns-tunnel", "10.1.9.77", "ns-update-cache.net", "iodine-like NULL tunnel"),
+    Planted("net.dns-tunnel", "10.2.3.44", "cdn-statics-edge.com", "dnscat2-like hex tunnel"),
+    Planted("net.dns-tunnel", "10.3.1.15", "metrics-uplink.org", "slow exfiltration in A"),
+    Planted("net.beacon", "10.4.2.8", "update.check-in-service.com", "DNS beacon, 300 s +-10%"),
+    Planted("net.beacon", "10.5.6.7", "203.0.113.50", "HTTPS beacon every 60 s +-5 s"),
+    Planted("net.beacon", "10.5.6.8", "198.51.100.23", "beacon every 600 s +-30%"),
+    Planted("net.dns-ioc", "10.6.1.1", "apt-update-mirror.com", "subdomain of an indicator"),
+    Planted("net.ioc-ip", "10.6.1.2", "45.77.10.20", "indicator address, answers and flows"),
+    Planted("net.ioc-ip", "10.6.1.3", "103.14.0.0/16", "flows into an indicator network"),
+    Planted("net.dns-unapproved-resolver", "10.7.7.7", "8.8.8.8", "a public resolver asked"),
+    Planted("net.dns-unapproved-resolver", "10.7.7.8", "1.1.1.1", "DNS over TLS"),
+    Planted("net.large-transfer", "10.8.1.5", "198.51.100.77", "90 MB to a rare destination"),
+    Planted("net.large-transfer", "10.8.1.6", "52.216.10.10", "30 MB to a cloud storage bucket"),
 )
+
 
 # -- background, one SQL row per i (ih(i, salt) as the random source) -----------------------
 
