@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.netplant import PLANTED, plant
+from seawall.cli.app import run
+from seawall.errors import ExitCode
 from seawall.model.finding import ResultDocument
 from tests.detect.netcase import collect_logs, coverage, import_intel, of, run_hunt
 
@@ -23,12 +25,17 @@ DETECTIONS = sorted({case.detection for case in PLANTED})
 
 
 @pytest.fixture(scope="module")
-def document(tmp_path_factory: pytest.TempPathFactory) -> ResultDocument:
+def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("planted")
     dns, conn, indicators = plant(folder / "logs", ROWS)
-    case_dir = folder / "case"
-    collect_logs(case_dir, dns, conn)
-    import_intel(case_dir, indicators)
+    case = folder / "case"
+    collect_logs(case, dns, conn)
+    import_intel(case, indicators)
+    return case
+
+
+@pytest.fixture(scope="module")
+def document(case_dir: Path) -> ResultDocument:
     return run_hunt(case_dir, DETECTIONS)
 
 
@@ -77,3 +84,21 @@ def test_scores_are_explained_by_their_sub_scores(document: ResultDocument) -> N
     hit = of(document, "net.ioc-ip")[0]
     assert hit.evidence[0].indicator is not None
     assert hit.evidence[0].indicator.sources
+
+
+def test_rare_and_new_destinations_are_the_planted_ones(case_dir: Path) -> None:
+    """Least frequency across 200 clients, and new since a learned baseline (noon): the
+    persistent rare destinations are the planted beacons, tunnels and DNS over TLS; the one
+    taken up after noon is the DNS-over-TLS resolver."""
+    planted = {c.host for c in PLANTED}
+    document = run_hunt(case_dir, ["net.rare-destination"])
+    rare = of(document, "net.rare-destination")
+    assert rare and {f.host for f in rare} <= planted
+    assert {"203.0.113.50", "cdn-statics-edge.com", "check-in-service.com"} <= {
+        f.summary.split(" ")[0] for f in rare}
+    argv = ["--case", str(case_dir), "baseline", "learn", "--until", "2024-06-01T12:00:00Z",
+            "--detection", "net.baseline-anomaly", "--json"]
+    assert run(argv) == ExitCode.OK
+    new = of(run_hunt(case_dir, ["net.baseline-anomaly"]), "net.baseline-anomaly")
+    assert [(f.host, f.summary.split(" ")[0]) for f in new] == [("10.7.7.8", "1.1.1.1")]
+    assert "the learned baseline" in new[0].summary
