@@ -30,30 +30,121 @@ from pathlib import Path
 
 import duckdb
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 START = 1_717_200_000  # 2024-06-01 00:00:00 UTC
 SPAN = 86_400.0  # one day of traffic
 
-DNS_FIELDS = (
-    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id rtt query qclass"
-    " qclass_name qtype qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected"
-).split()
-DNS_TYPES = (
-    "time string addr port addr port enum count interval string count string count string"
-    " count string bool bool bool bool count vector[string] vector[interval] bool"
-).split()
-CONN_FIELDS = (
-    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes"
-    " resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes"
-    " resp_pkts resp_ip_bytes tunnel_parents"
-).split()
-CONN_TYPES = (
-    "time string addr port addr port enum string interval count count string bool bool count"
-    " string count count count count set[string]"
-).split()
+DNS_FIELDS = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "trans_id",
+    "rtt",
+    "query",
+    "qclass",
+    "qclass_name",
+    "qtype",
+    "qtype_name",
+    "rcode",
+    "rcode_name",
+    "AA",
+    "TC",
+    "RD",
+    "RA",
+    "Z",
+    "answers",
+    "TTLs",
+    "rejected",
+]
+DNS_TYPES = [
+    "time",
+    "string",
+    "addr",
+    "port",
+    "addr",
+    "port",
+    "enum",
+    "count",
+    "interval",
+    "string",
+    "count",
+    "string",
+    "count",
+    "string",
+    "count",
+    "string",
+    "bool",
+    "bool",
+    "bool",
+    "bool",
+    "count",
+    "vector[string]",
+    "vector[interval]",
+    "bool",
+]
+CONN_FIELDS = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "local_orig",
+    "local_resp",
+    "missed_bytes",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+    "tunnel_parents",
+]
+CONN_TYPES = [
+    "time",
+    "string",
+    "addr",
+    "port",
+    "addr",
+    "port",
+    "enum",
+    "string",
+    "interval",
+    "count",
+    "count",
+    "string",
+    "bool",
+    "bool",
+    "count",
+    "string",
+    "count",
+    "count",
+    "count",
+    "count",
+    "set[string]",
+]
 
-QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
-          "SRV": 33, "NULL": 10}
+QTYPES = {
+    "A": 1,
+    "NS": 2,
+    "CNAME": 5,
+    "SOA": 6,
+    "PTR": 12,
+    "MX": 15,
+    "TXT": 16,
+    "AAAA": 28,
+    "SRV": 33,
+    "NULL": 10,
+}
 
 # The indicator list the planted hits match (a plain-text list `intel import` reads).
 INDICATORS = """\
@@ -139,19 +230,22 @@ rows AS (
       THEN ['198.41.0.4','199.9.14.201','192.33.4.12','205.251.196.1','216.239.32.10'][1 + h % 5]
       ELSE '10.0.0.' || (1 + c % 2) END AS server,
     CASE kind
-      WHEN 'popular' THEN {_HOSTS}[1 + g % 12] || '.' || {_WORDS}[1 + h % 40] || {_WORDS}[1 + h // 40 % 40]
-        || '.' || {_TLDS}[1 + h // 1600 % 10]
+      WHEN 'popular' THEN {_HOSTS}[1 + g % 12] || '.' || {_WORDS}[1 + h % 40]
+        || {_WORDS}[1 + h // 40 % 40] || '.' || {_TLDS}[1 + h // 1600 % 10]
       WHEN 'internal' THEN ['ws','srv','fs','print','db'][1 + g % 5] || (h % 600) || '.corp.example'
-      WHEN 'srv' THEN ['_ldap._tcp.dc._msdcs','_kerberos._tcp','_ldap._tcp.default-first-site-name._sites.dc._msdcs','_gc._tcp'][1 + g % 4]
+      WHEN 'srv' THEN ['_ldap._tcp.dc._msdcs', '_kerberos._tcp', '_gc._tcp',
+                       '_ldap._tcp.default-first-site-name._sites.dc._msdcs'][1 + g % 4]
         || '.corp.example'
       WHEN 'akamai' THEN 'e' || (h % 99999) || '.dscb.akamaiedge.net'
       WHEN 'googlevideo' THEN 'r' || (1 + g % 8) || '---sn-' || substr(md5(h::VARCHAR), 1, 8)
         || '.googlevideo.com'
       WHEN 'cloudfront' THEN 'd' || substr(md5((h % 3000)::VARCHAR), 1, 13) || '.cloudfront.net'
-      WHEN 'reverse' THEN (h % 250) || '.' || (h // 250 % 250) || '.' || (g % 250) || '.10.in-addr.arpa'
+      WHEN 'reverse' THEN (h % 250) || '.' || (h // 250 % 250) || '.' || (g % 250)
+        || '.10.in-addr.arpa'
       WHEN 'antivirus' THEN substr(md5(h::VARCHAR), 1, 32) || '.avqs.avscan-cloud.com'
       WHEN 'mailserver' THEN CASE WHEN g % 2 = 0 THEN '' ELSE '_dmarc.' END
-        || {_WORDS}[1 + h % 40] || {_WORDS}[1 + h // 40 % 40] || (h // 1600 % 500) || '.' || {_TLDS}[1 + g // 7 % 10]
+        || {_WORDS}[1 + h % 40] || {_WORDS}[1 + h // 40 % 40] || (h // 1600 % 500) || '.'
+        || {_TLDS}[1 + g // 7 % 10]
       WHEN 'recursion' THEN {_WORDS}[1 + h % 40] || {_WORDS}[1 + h // 40 % 40] || '.com'
       ELSE CASE WHEN g % 3 = 0 THEN 'www.' ELSE '' END || {_WORDS}[1 + h % 40] || '-'
         || {_WORDS}[1 + h // 40 % 40] || (h // 1600 % {{tail}}) || '.' || {_TLDS}[1 + g // 7 % 10]
@@ -221,41 +315,106 @@ def _planted_dns(rows: int) -> list[tuple[float, str, str, str, str, int, str | 
     for k in range(count):
         payload = _b32(rng, rng.randint(40, 110))
         name = f"{_labels('p' + payload)}.t.ns-update-cache.net"
-        out.append((START + 3600 + k * 7200 / count, "10.1.9.77", "10.0.0.1", name, "NULL", 0,
-                    None))
+        out.append(
+            (START + 3600 + k * 7200 / count, "10.1.9.77", "10.0.0.1", name, "NULL", 0, None)
+        )
     # dnscat2-like: hex payloads, TXT/CNAME/MX, one client, 4 hours
     count = max(800, rows // 500)
     for k in range(count):
         payload = rng.randbytes(rng.randint(20, 60)).hex()
         name = f"{_labels(payload, 60)}.cdn-statics-edge.com"
         qtype = ("TXT", "CNAME", "MX")[k % 3]
-        out.append((START + 20000 + k * 14400 / count, "10.2.3.44", "10.0.0.2", name, qtype, 0,
-                    None))
+        out.append(
+            (START + 20000 + k * 14400 / count, "10.2.3.44", "10.0.0.2", name, qtype, 0, None)
+        )
     # slow exfiltration: one A query every 30 s for 3 hours, 40-character base32 labels
     for k in range(360):
         name = f"{_b32(rng, 25)}.s.metrics-uplink.org"
-        out.append((START + 40000 + k * 30 + rng.uniform(-3, 3), "10.3.1.15", "10.0.0.1", name,
-                    "A", 3, None))
+        out.append(
+            (
+                START + 40000 + k * 30 + rng.uniform(-3, 3),
+                "10.3.1.15",
+                "10.0.0.1",
+                name,
+                "A",
+                3,
+                None,
+            )
+        )
     # DNS beacon: the same name every 300 s +-10% for 20 hours
     for k in range(240):
-        out.append((START + 600 + k * 300 + rng.uniform(-30, 30), "10.4.2.8", "10.0.0.2",
-                    "update.check-in-service.com", "A", 0, "185.220.5.9"))
+        out.append(
+            (
+                START + 600 + k * 300 + rng.uniform(-30, 30),
+                "10.4.2.8",
+                "10.0.0.2",
+                "update.check-in-service.com",
+                "A",
+                0,
+                "185.220.5.9",
+            )
+        )
     # indicator hits: a subdomain of an indicator domain; an answer with an indicator address
     for k in range(12):
-        out.append((START + 5000 + k * 1800, "10.6.1.1", "10.0.0.1", "dl.apt-update-mirror.com",
-                    "A", 0, "185.220.5.10"))
+        out.append(
+            (
+                START + 5000 + k * 1800,
+                "10.6.1.1",
+                "10.0.0.1",
+                "dl.apt-update-mirror.com",
+                "A",
+                0,
+                "185.220.5.10",
+            )
+        )
     for k in range(5):
-        out.append((START + 9000 + k * 4000, "10.6.1.2", "10.0.0.2", "cdn.legit-looking.net",
-                    "A", 0, "45.77.10.20"))
+        out.append(
+            (
+                START + 9000 + k * 4000,
+                "10.6.1.2",
+                "10.0.0.2",
+                "cdn.legit-looking.net",
+                "A",
+                0,
+                "45.77.10.20",
+            )
+        )
     # the names of two exfiltration destinations, asked just before the transfers
-    out.append((START + 60000, "10.8.1.6", "10.0.0.1", "backup-7731.s3.amazonaws.com", "A", 0,
-                "52.216.10.10"))
-    out.append((START + 61000, "10.8.1.5", "10.0.0.2", "files.quick-share-drop.net", "A", 0,
-                "198.51.100.77"))
+    out.append(
+        (
+            START + 60000,
+            "10.8.1.6",
+            "10.0.0.1",
+            "backup-7731.s3.amazonaws.com",
+            "A",
+            0,
+            "52.216.10.10",
+        )
+    )
+    out.append(
+        (
+            START + 61000,
+            "10.8.1.5",
+            "10.0.0.2",
+            "files.quick-share-drop.net",
+            "A",
+            0,
+            "198.51.100.77",
+        )
+    )
     # a client asking a public resolver directly
     for k in range(100):
-        out.append((START + 30000 + k * 97, "10.7.7.7", "8.8.8.8", f"www.{_b32(rng, 3)}.com",
-                    "A", 0, "93.184.1.1"))
+        out.append(
+            (
+                START + 30000 + k * 97,
+                "10.7.7.7",
+                "8.8.8.8",
+                f"www.{_b32(rng, 3)}.com",
+                "A",
+                0,
+                "93.184.1.1",
+            )
+        )
     return out
 
 
@@ -264,23 +423,51 @@ def _planted_conn(rows: int) -> list[tuple[float, str, str, int, float, int, int
     rng = random.Random(20240602)
     out: list[tuple[float, str, str, int, float, int, int]] = []
     for k in range(1440):  # every 60 s +- 5 s, near-constant sizes, all day
-        out.append((START + 30 + k * 60 + rng.uniform(-5, 5), "10.5.6.7", "203.0.113.50", 443,
-                    0.3, 410 + rng.randint(-10, 10), 1200 + rng.randint(-30, 30)))
+        out.append(
+            (
+                START + 30 + k * 60 + rng.uniform(-5, 5),
+                "10.5.6.7",
+                "203.0.113.50",
+                443,
+                0.3,
+                410 + rng.randint(-10, 10),
+                1200 + rng.randint(-30, 30),
+            )
+        )
     for k in range(144):  # every 600 s +- 30%, all day
-        out.append((START + 100 + k * 600 + rng.uniform(-180, 180), "10.5.6.8",
-                    "198.51.100.23", 8443, 1.2, 2300 + rng.randint(-50, 50),
-                    860 + rng.randint(-20, 20)))
+        out.append(
+            (
+                START + 100 + k * 600 + rng.uniform(-180, 180),
+                "10.5.6.8",
+                "198.51.100.23",
+                8443,
+                1.2,
+                2300 + rng.randint(-50, 50),
+                860 + rng.randint(-20, 20),
+            )
+        )
     for k in range(5):  # to the indicator address and into the indicator network
         out.append((START + 9001 + k * 4000, "10.6.1.2", "45.77.10.20", 443, 3.0, 5000, 90000))
         out.append((START + 12000 + k * 3000, "10.6.1.3", "103.14.5.6", 8080, 2.0, 3000, 4000))
     for k in range(4):  # exfiltration: 90 MB to a rare address, 30 MB to a cloud bucket
-        out.append((START + 61010 + k * 300, "10.8.1.5", "198.51.100.77", 443, 250.0,
-                    22_500_000, 40_000))
-        out.append((START + 60010 + k * 300, "10.8.1.6", "52.216.10.10", 443, 90.0,
-                    7_500_000, 20_000))
-    for k in range(40):  # DNS over TLS to a public resolver, when the user browses
-        out.append((START + 50000 + rng.uniform(0, 20000), "10.7.7.8", "1.1.1.1", 853,
-                    0.2, rng.randint(300, 3000), rng.randint(500, 9000)))
+        out.append(
+            (START + 61010 + k * 300, "10.8.1.5", "198.51.100.77", 443, 250.0, 22_500_000, 40_000)
+        )
+        out.append(
+            (START + 60010 + k * 300, "10.8.1.6", "52.216.10.10", 443, 90.0, 7_500_000, 20_000)
+        )
+    for _ in range(40):  # DNS over TLS to a public resolver, when the user browses
+        out.append(
+            (
+                START + 50000 + rng.uniform(0, 20000),
+                "10.7.7.8",
+                "1.1.1.1",
+                853,
+                0.2,
+                rng.randint(300, 3000),
+                rng.randint(500, 9000),
+            )
+        )
     del rows
     return out
 
@@ -293,8 +480,14 @@ def _header(path: str, fields: list[str], types: list[str]) -> bytes:
     ).encode()
 
 
-def _write(con: duckdb.DuckDBPyConnection, sql: str, path: Path, log: str,
-           fields: list[str], types: list[str]) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    path: Path,
+    log: str,
+    fields: list[str],
+    types: list[str],
+) -> None:
     body = path.with_suffix(".body")
     con.execute(
         f"COPY ({sql}) TO '{body}' (FORMAT csv, DELIMITER '\t', HEADER false, NULLSTR '-',"

@@ -29,8 +29,9 @@ def import_intel(case_dir: Path, path: Path, lines: Iterable[str] | None = None)
     assert run(["--case", str(case_dir), "intel", "import", str(path), "--json"]) == ExitCode.OK
 
 
-def write_rows(case_dir: Path, rows: Mapping[str, list[dict[str, Any]]], host: str | None = None
-               ) -> None:
+def write_rows(
+    case_dir: Path, rows: Mapping[str, list[dict[str, Any]]], host: str | None = None
+) -> None:
     """Rows for tables (``{"conn": [{...}]}``) written through the one ingest path."""
     with CaseStore.open(case_dir) as store, IngestRun(store, "test rows", {}, host=host) as ingest:
         for table, records in rows.items():
@@ -69,5 +70,11 @@ def coverage(document: ResultDocument, detection: str) -> Any:
 
 def text_of(finding: Finding) -> str:
     """Everything a finding says, for checks of what it names."""
-    return " ".join([finding.summary, *finding.reasons, str(finding.host),
-                     *(str(e.row) for e in finding.evidence)])
+    return " ".join(
+        [
+            finding.summary,
+            *finding.reasons,
+            str(finding.host),
+            *(str(e.row) for e in finding.evidence),
+        ]
+    )

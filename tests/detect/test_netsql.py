@@ -59,7 +59,9 @@ def _sql_domains(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, 
     finally:
         con.unregister("_names")
     # every row comes back once, with its own columns
-    assert sorted((name, n) for name, n, _ in rows) == sorted(zip(names, range(len(names))))
+    assert sorted((name, n) for name, n, _ in rows) == sorted(
+        zip(names, range(len(names)), strict=True)
+    )
     return {name: domain for name, _, domain in rows}
 
 
@@ -111,8 +113,18 @@ def test_ramp_and_private_addresses(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT ramp(5, 10, 20), ramp(15, 10, 20), ramp(25, 10, 20), ramp(NULL, 1, 2)"
     ).fetchall()
     assert rows == [(0.0, 0.5, 1.0, None)]
-    private = ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",
-               "127.0.0.1", "169.254.1.1", "fd12:3456::1", "fe80::1", "::1"]
+    private = [
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "100.64.0.1",
+        "127.0.0.1",
+        "169.254.1.1",
+        "fd12:3456::1",
+        "fe80::1",
+        "::1",
+    ]
     public = ["172.32.0.1", "8.8.8.8", "100.128.0.1", "2001:db8::1", "11.0.0.1", "-", None]
     con.register("_a", pa.table({"ip": private + public}))
     try:

@@ -33,9 +33,17 @@ def at(minutes: float) -> datetime:
 
 
 def _dns(client: str, server: str, query: str, minutes: float, port: int = 53) -> dict[str, Any]:
-    return {"time": at(minutes), "client_ip": client, "server_ip": server, "server_port": port,
-            "proto": "udp", "query": query, "qtype": "A", "message": "query+response",
-            "record_ref": f"{client}-{minutes}"}
+    return {
+        "time": at(minutes),
+        "client_ip": client,
+        "server_ip": server,
+        "server_port": port,
+        "proto": "udp",
+        "query": query,
+        "qtype": "A",
+        "message": "query+response",
+        "record_ref": f"{client}-{minutes}",
+    }
 
 
 def test_unapproved_resolvers_by_parameter_allowlist_and_encrypted_dns(
@@ -44,18 +52,36 @@ def test_unapproved_resolvers_by_parameter_allowlist_and_encrypted_dns(
     dns = [_dns(f"10.1.0.{c}", "10.0.0.53", f"www{c}.example.com", c) for c in range(1, 6)]
     dns += [_dns("10.1.0.9", "10.0.0.99", "host.example.org", 10 + k) for k in range(3)]
     dns += [_dns("10.1.0.7", "8.8.8.8", "www.example.net", 20 + k) for k in range(4)]
-    tls = [{"time": at(30), "client_ip": "10.1.0.8", "server_ip": "104.16.248.249",
-            "server_port": 443, "server_name": "mozilla.cloudflare-dns.com", "record_ref": "t1"},
-           {"time": at(31), "client_ip": "10.1.0.8", "server_ip": "9.9.9.9",
-            "server_port": 853, "server_name": "dns.quad9.net", "record_ref": "t2"}]
+    tls = [
+        {
+            "time": at(30),
+            "client_ip": "10.1.0.8",
+            "server_ip": "104.16.248.249",
+            "server_port": 443,
+            "server_name": "mozilla.cloudflare-dns.com",
+            "record_ref": "t1",
+        },
+        {
+            "time": at(31),
+            "client_ip": "10.1.0.8",
+            "server_ip": "9.9.9.9",
+            "server_port": 853,
+            "server_name": "dns.quad9.net",
+            "record_ref": "t2",
+        },
+    ]
     write_rows(case_dir, {"dns": dns, "tls": tls})
 
     # no approved list: internal resolvers count as approved
     document = run_hunt(case_dir, ["net.dns-unapproved-resolver"])
-    found = {(f.host, f.evidence[0].row["resolver"]) for f in
-             of(document, "net.dns-unapproved-resolver")}
-    assert found == {("10.1.0.7", "8.8.8.8"), ("10.1.0.8", "mozilla.cloudflare-dns.com"),
-                     ("10.1.0.8", "dns.quad9.net")}
+    found = {
+        (f.host, f.evidence[0].row["resolver"]) for f in of(document, "net.dns-unapproved-resolver")
+    }
+    assert found == {
+        ("10.1.0.7", "8.8.8.8"),
+        ("10.1.0.8", "mozilla.cloudflare-dns.com"),
+        ("10.1.0.8", "dns.quad9.net"),
+    }
     notes = " ".join(coverage(document, "net.dns-unapproved-resolver").notes)
     assert "approved_resolver_networks not given" in notes
 
@@ -79,11 +105,24 @@ def test_unapproved_resolvers_by_parameter_allowlist_and_encrypted_dns(
     assert "lab machine" in " ".join(suppressed.reasons)
 
 
-def _smb(client: str, server: str, share: str, minutes: float, action: str = "TREE_CONNECT",
-         file_name: str | None = None) -> dict[str, Any]:
-    return {"time": at(minutes), "client_ip": client, "server_ip": server, "server_port": 445,
-            "action": action, "share_path": f"\\\\{server}\\{share}", "file_name": file_name,
-            "record_ref": f"{client}-{share}-{minutes}"}
+def _smb(
+    client: str,
+    server: str,
+    share: str,
+    minutes: float,
+    action: str = "TREE_CONNECT",
+    file_name: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "time": at(minutes),
+        "client_ip": client,
+        "server_ip": server,
+        "server_port": 445,
+        "action": action,
+        "share_path": f"\\\\{server}\\{share}",
+        "file_name": file_name,
+        "record_ref": f"{client}-{share}-{minutes}",
+    }
 
 
 def test_admin_shares_allowlist_and_learned_baseline(case_dir: Path, tmp_path: Path) -> None:
@@ -96,9 +135,17 @@ def test_admin_shares_allowlist_and_learned_baseline(case_dir: Path, tmp_path: P
         _smb("10.2.0.66", "10.2.0.21", "ADMIN$", 60 * 30 + 2, "FILE_WRITE", "Temp\\x.exe"),
         _smb("10.2.0.66", "10.2.0.21", "IPC$", 60 * 30 + 3),
     ]
-    auth = [{"time": at(60 * 30), "user_name": "admin2", "user_domain": "CORP",
-             "source_ip": "10.2.0.66", "target": "10.2.0.21", "method": "ntlm",
-             "record_ref": "a1"}]
+    auth = [
+        {
+            "time": at(60 * 30),
+            "user_name": "admin2",
+            "user_domain": "CORP",
+            "source_ip": "10.2.0.66",
+            "target": "10.2.0.21",
+            "method": "ntlm",
+            "record_ref": "a1",
+        }
+    ]
     write_rows(case_dir, {"smb": smb, "auth": auth})
     allow = tmp_path / "allow.csv"
     allow.write_text(
@@ -108,17 +155,32 @@ def test_admin_shares_allowlist_and_learned_baseline(case_dir: Path, tmp_path: P
     document = run_hunt(case_dir, ["net.admin-share-mapping"], allowlists=[allow])
     found = of(document, "net.admin-share-mapping")
     assert {(f.evidence[0].row["source"], f.evidence[0].row["share"]) for f in found} == {
-        ("10.2.0.6", "ADMIN$"), ("10.2.0.66", "ADMIN$"), ("10.2.0.66", "IPC$")}
+        ("10.2.0.6", "ADMIN$"),
+        ("10.2.0.66", "ADMIN$"),
+        ("10.2.0.66", "IPC$"),
+    }
     [backup] = of(document, "net.admin-share-mapping", suppressed=True)
     assert "nightly backup" in " ".join(backup.reasons)
-    new = next(f for f in found if f.evidence[0].row["source"] == "10.2.0.66"
-               and f.evidence[0].row["share"] == "ADMIN$")
+    new = next(
+        f
+        for f in found
+        if f.evidence[0].row["source"] == "10.2.0.66" and f.evidence[0].row["share"] == "ADMIN$"
+    )
     assert new.severity == "high" and new.user == "CORP\\admin2"
     assert any("Temp\\x.exe" in r for r in new.reasons)
 
     # learn what was normal during the first day: only the newcomer is reported after it
-    argv = ["--case", str(case_dir), "baseline", "learn", "--until", at(60 * 24).isoformat(),
-            "--detection", "net.admin-share-mapping", "--json"]
+    argv = [
+        "--case",
+        str(case_dir),
+        "baseline",
+        "learn",
+        "--until",
+        at(60 * 24).isoformat(),
+        "--detection",
+        "net.admin-share-mapping",
+        "--json",
+    ]
     assert run(argv) == ExitCode.OK
     document = run_hunt(case_dir, ["net.admin-share-mapping"], allowlists=[allow])
     found = of(document, "net.admin-share-mapping")
@@ -135,62 +197,126 @@ def test_admin_shares_allowlist_and_learned_baseline(case_dir: Path, tmp_path: P
         )
     document = run_hunt(case_dir, ["net.admin-share-mapping"], allowlists=[allow])
     assert {f.evidence[0].row["share"] for f in of(document, "net.admin-share-mapping")} == {
-        "ADMIN$"}
+        "ADMIN$"
+    }
 
 
 def test_management_interfaces_on_wan_from_flows_and_nmap(case_dir: Path) -> None:
     collect_logs(case_dir, TEST_DATA / "nmap-scan.xml", options=["--format", "nmap"])
     flows = [
-        {"time": at(1), "client_ip": "198.51.100.4", "server_ip": "203.0.113.1",
-         "server_port": 8291, "proto": "tcp", "state": "SF", "bytes_in": 900, "record_ref": "f1"},
-        {"time": at(2), "client_ip": "198.51.100.5", "server_ip": "203.0.113.1",
-         "server_port": 22, "proto": "tcp", "state": "S0", "bytes_in": 0, "record_ref": "f2"},
-        {"time": at(3), "client_ip": "10.3.0.8", "server_ip": "203.0.113.1",
-         "server_port": 23, "proto": "tcp", "state": "SF", "bytes_in": 90, "record_ref": "f3"},
+        {
+            "time": at(1),
+            "client_ip": "198.51.100.4",
+            "server_ip": "203.0.113.1",
+            "server_port": 8291,
+            "proto": "tcp",
+            "state": "SF",
+            "bytes_in": 900,
+            "record_ref": "f1",
+        },
+        {
+            "time": at(2),
+            "client_ip": "198.51.100.5",
+            "server_ip": "203.0.113.1",
+            "server_port": 22,
+            "proto": "tcp",
+            "state": "S0",
+            "bytes_in": 0,
+            "record_ref": "f2",
+        },
+        {
+            "time": at(3),
+            "client_ip": "10.3.0.8",
+            "server_ip": "203.0.113.1",
+            "server_port": 23,
+            "proto": "tcp",
+            "state": "SF",
+            "bytes_in": 90,
+            "record_ref": "f3",
+        },
     ]
     write_rows(case_dir, {"conn": flows})
     document = run_hunt(case_dir, ["net.wan-management-interface"])
-    found = {(f.host, f.evidence[0].row["port"]) for f in of(document,
-                                                               "net.wan-management-interface")}
+    found = {
+        (f.host, f.evidence[0].row["port"]) for f in of(document, "net.wan-management-interface")
+    }
     # without WAN ranges: every scanned address is WAN, flows are not judged
     assert found == {("192.0.2.1", 22), ("192.0.2.1", 23)}
-    assert any("wan_networks not given" in n
-               for n in coverage(document, "net.wan-management-interface").notes)
+    assert any(
+        "wan_networks not given" in n
+        for n in coverage(document, "net.wan-management-interface").notes
+    )
     document = run_hunt(
         case_dir,
         ["net.wan-management-interface"],
         {"net.wan-management-interface": {"wan_networks": ["203.0.113.0/24"]}},
     )
-    found = {(f.host, f.evidence[0].row["port"]) for f in of(document,
-                                                               "net.wan-management-interface")}
+    found = {
+        (f.host, f.evidence[0].row["port"]) for f in of(document, "net.wan-management-interface")
+    }
     # Winbox reached from outside; SSH never answered (S0); Telnet only from inside; the
     # scanned 192.0.2.1 is not in the WAN ranges
     assert found == {("203.0.113.1", 8291)}
 
 
 def test_indicator_urls_mail_and_ipv6_networks(case_dir: Path, tmp_path: Path) -> None:
-    import_intel(case_dir, tmp_path / "iocs.txt", [
-        "hxxp://files.bad-docs[.]com/invoice/view.php",
-        "recruiter@talent-hunt-mail.com",
-        "phish-sender.org",
-        "2001:db8:bad::/48",
-        "185.220.101.45",
-    ])
+    import_intel(
+        case_dir,
+        tmp_path / "iocs.txt",
+        [
+            "hxxp://files.bad-docs[.]com/invoice/view.php",
+            "recruiter@talent-hunt-mail.com",
+            "phish-sender.org",
+            "2001:db8:bad::/48",
+            "185.220.101.45",
+        ],
+    )
     http = [
-        {"time": at(1), "client_ip": "10.4.0.2", "server_ip": "185.220.101.45",
-         "server_port": 80, "method": "GET", "http_host": "files.bad-docs.com",
-         "url": "/invoice/view.php?id=77", "status": 200, "record_ref": "h1"},
-        {"time": at(2), "client_ip": "10.4.0.3", "server_ip": "192.0.2.7", "server_port": 80,
-         "method": "GET", "http_host": "proxy.local",
-         "url": "http://files.bad-docs.com/invoice/view.php", "status": 200,
-         "record_ref": "h2"},
+        {
+            "time": at(1),
+            "client_ip": "10.4.0.2",
+            "server_ip": "185.220.101.45",
+            "server_port": 80,
+            "method": "GET",
+            "http_host": "files.bad-docs.com",
+            "url": "/invoice/view.php?id=77",
+            "status": 200,
+            "record_ref": "h1",
+        },
+        {
+            "time": at(2),
+            "client_ip": "10.4.0.3",
+            "server_ip": "192.0.2.7",
+            "server_port": 80,
+            "method": "GET",
+            "http_host": "proxy.local",
+            "url": "http://files.bad-docs.com/invoice/view.php",
+            "status": 200,
+            "record_ref": "h2",
+        },
     ]
-    auth = [{"time": at(3), "user_name": "someone@phish-sender.org", "source_ip": "192.0.2.99",
-             "service": "vpn", "result": "failure", "record_ref": "a1"}]
-    netlog = [{"time": at(4), "log_type": "smtp", "client_ip": "192.0.2.30",
-               "server_ip": "10.4.0.25", "server_port": 25, "record_ref": "s1",
-               "fields": '{"mailfrom": "recruiter@talent-hunt-mail.com",'
-                         ' "rcptto": ["victim@corp.example"], "subject": "Job offer"}'}]
+    auth = [
+        {
+            "time": at(3),
+            "user_name": "someone@phish-sender.org",
+            "source_ip": "192.0.2.99",
+            "service": "vpn",
+            "result": "failure",
+            "record_ref": "a1",
+        }
+    ]
+    netlog = [
+        {
+            "time": at(4),
+            "log_type": "smtp",
+            "client_ip": "192.0.2.30",
+            "server_ip": "10.4.0.25",
+            "server_port": 25,
+            "record_ref": "s1",
+            "fields": '{"mailfrom": "recruiter@talent-hunt-mail.com",'
+            ' "rcptto": ["victim@corp.example"], "subject": "Job offer"}',
+        }
+    ]
     write_rows(case_dir, {"http": http, "auth": auth, "netlog": netlog})
     document = run_hunt(case_dir, ["net.ioc-url", "net.ioc-email", "net.ioc-ip"])
     urls = of(document, "net.ioc-url")

@@ -57,8 +57,13 @@ def test_wrccdc_dns_analytics_stay_quiet_and_why(wrccdc: tuple[Path, ResultDocum
     rare or new destination: the capture lasts 21 minutes, shorter than the hour a series must
     span."""
     case_dir, document = wrccdc
-    for detection in ("net.dns-tunnel", "net.dns-unapproved-resolver", "net.beacon",
-                      "net.rare-destination", "net.baseline-anomaly"):
+    for detection in (
+        "net.dns-tunnel",
+        "net.dns-unapproved-resolver",
+        "net.beacon",
+        "net.rare-destination",
+        "net.baseline-anomaly",
+    ):
         assert coverage(document, detection).status == "ran", detection
         assert not of(document, detection), detection
     scored = run_hunt(case_dir, ["net.dns-tunnel"], {"net.dns-tunnel": {"min_score": 0}})
@@ -87,5 +92,7 @@ def test_wrccdc_admin_shares_on_the_wire(wrccdc: tuple[Path, ResultDocument]) ->
     assert any("Temp\\wdszAPrV.tmp" in r for r in written.reasons)
     assert any("svcctl" in r for f in admin for r in f.reasons)
     assert any("JERRY\\Administrator" in f.summary for f in admin)
-    ipc_only = [f for f in found if "IPC$" in f.summary and not any("svcctl" in r for r in f.reasons)]
+    ipc_only = [
+        f for f in found if "IPC$" in f.summary and not any("svcctl" in r for r in f.reasons)
+    ]
     assert ipc_only and all(f.severity == "low" for f in ipc_only)

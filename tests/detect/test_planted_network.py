@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from benchmarks.netplant import PLANTED, plant
+
 from seawall.cli.app import run
 from seawall.errors import ExitCode
 from seawall.model.finding import ResultDocument
@@ -70,12 +70,31 @@ def test_nothing_else_is_reported(document: ResultDocument) -> None:
 
 def test_scores_are_explained_by_their_sub_scores(document: ResultDocument) -> None:
     tunnel = of(document, "net.dns-tunnel")[0]
-    for part in ("names", "length", "entropy", "mix", "types", "unique", "volume", "timing",
-                 "spread", "score"):
+    for part in (
+        "names",
+        "length",
+        "entropy",
+        "mix",
+        "types",
+        "unique",
+        "volume",
+        "timing",
+        "spread",
+        "score",
+    ):
         assert any(r.startswith(part + " ") for r in tunnel.reasons), part
     beacon = next(f for f in of(document, "net.beacon") if f.host == "10.5.6.7")
-    for part in ("timing skew", "timing madm", "count", "duration", "size skew", "size madm",
-                 "smallness", "spread", "score"):
+    for part in (
+        "timing skew",
+        "timing madm",
+        "count",
+        "duration",
+        "size skew",
+        "size madm",
+        "smallness",
+        "spread",
+        "score",
+    ):
         assert any(r.startswith(part + " ") for r in beacon.reasons), part
     assert beacon.score >= 90  # 60 s +- 5 s, near-constant sizes, all day
     jittery = next(f for f in of(document, "net.beacon") if f.host == "10.5.6.8")
@@ -95,9 +114,19 @@ def test_rare_and_new_destinations_are_the_planted_ones(case_dir: Path) -> None:
     rare = of(document, "net.rare-destination")
     assert rare and {f.host for f in rare} <= planted
     assert {"203.0.113.50", "cdn-statics-edge.com", "check-in-service.com"} <= {
-        f.summary.split(" ")[0] for f in rare}
-    argv = ["--case", str(case_dir), "baseline", "learn", "--until", "2024-06-01T12:00:00Z",
-            "--detection", "net.baseline-anomaly", "--json"]
+        f.summary.split(" ")[0] for f in rare
+    }
+    argv = [
+        "--case",
+        str(case_dir),
+        "baseline",
+        "learn",
+        "--until",
+        "2024-06-01T12:00:00Z",
+        "--detection",
+        "net.baseline-anomaly",
+        "--json",
+    ]
     assert run(argv) == ExitCode.OK
     new = of(run_hunt(case_dir, ["net.baseline-anomaly"]), "net.baseline-anomaly")
     assert [(f.host, f.summary.split(" ")[0]) for f in new] == [("10.7.7.8", "1.1.1.1")]

@@ -156,7 +156,9 @@ def test_every_shipped_event_detection_names_its_telemetry() -> None:
 
     for ident, loaded in load_detections().items():
         entries = loaded.detection.requirements
-        flat = [r for e in entries for r in (e.requirements if isinstance(e, Alternatives) else [e])]
+        flat = [
+            r for e in entries for r in (e.requirements if isinstance(e, Alternatives) else [e])
+        ]
         for requirement in flat:
             if requirement.table == "events":
                 assert requirement.any_of, f"{ident}: requires events without saying which"

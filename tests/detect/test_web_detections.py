@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,15 @@ SHELL_PAGE = "/wp-content/uploads/2024/03/img.php"
 CHOPPER = "<?php @eval($_POST['z0']);?>\n"
 
 
-def _line(when: datetime, client: str, method: str, uri: str, status: int, size: int,
-          agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)") -> str:
+def _line(
+    when: datetime,
+    client: str,
+    method: str,
+    uri: str,
+    status: int,
+    size: int,
+    agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+) -> str:
     stamp = when.strftime("%d/%b/%Y:%H:%M:%S +0000")
     return f'{client} - - [{stamp}] "{method} {uri} HTTP/1.1" {status} {size} "-" "{agent}"'
 
@@ -42,30 +48,54 @@ def _access_log() -> str:
 
     for k in range(3000):  # ordinary visitors
         client = f"192.0.2.{10 + k % 60}"
-        page = rng.choice(["/", "/index.php", "/about.html", f"/products.php?id={k % 40}",
-                           "/static/site.css"])
+        page = rng.choice(
+            ["/", "/index.php", "/about.html", f"/products.php?id={k % 40}", "/static/site.css"]
+        )
         add(k * 20.0, client, "GET", page, 200, rng.randint(2000, 9000))
         if k % 5 == 0:
             add(k * 20.0 + 1, client, "POST", "/login.php", 302, 512)
         if k % 7 == 0:
-            add(k * 20.0 + 2, client, "POST", "/wp-admin/admin-ajax.php", 200,
-                rng.randint(100, 4000))
+            add(
+                k * 20.0 + 2,
+                client,
+                "POST",
+                "/wp-admin/admin-ajax.php",
+                200,
+                rng.randint(100, 4000),
+            )
     for k in range(30):  # the web shell's user: commands with outputs of every size
         add(3000 + k * 90.0, "203.0.113.66", "POST", SHELL_PAGE, 200, rng.randint(40, 20000))
     add(2990, "203.0.113.66", "GET", SHELL_PAGE, 200, 0)
-    add(10000, "203.0.113.77", "GET", "/uploads/tunnel.aspx?cmd=connect&target=10.0.0.5&port=3389",
-        200, 0)
+    add(
+        10000,
+        "203.0.113.77",
+        "GET",
+        "/uploads/tunnel.aspx?cmd=connect&target=10.0.0.5&port=3389",
+        200,
+        0,
+    )
     for k in range(100):  # reGeorg carrying an RDP session
         command = "read" if k % 2 else "forward"
-        add(10001 + k * 3.0, "203.0.113.77", "POST", f"/uploads/tunnel.aspx?cmd={command}", 200,
-            rng.randint(0, 3000))
+        add(
+            10001 + k * 3.0,
+            "203.0.113.77",
+            "POST",
+            f"/uploads/tunnel.aspx?cmd={command}",
+            200,
+            rng.randint(0, 3000),
+        )
     for k in range(120):  # a tunnel seen only in its traffic: 25 POSTs a minute for ~5 minutes
-        add(20000 + k * 2.4, "203.0.113.78", "POST", "/static/js/x7.jsp", 200,
-            rng.randint(0, 2000))
+        add(20000 + k * 2.4, "203.0.113.78", "POST", "/static/js/x7.jsp", 200, rng.randint(0, 2000))
     for k in range(40):  # sqlmap
-        add(30000 + k, "198.51.100.9", "GET",
-            f"/products.php?id={k}%20UNION%20ALL%20SELECT%20NULL,NULL--", 500, 300,
-            "sqlmap/1.7.2#stable (https://sqlmap.org)")
+        add(
+            30000 + k,
+            "198.51.100.9",
+            "GET",
+            f"/products.php?id={k}%20UNION%20ALL%20SELECT%20NULL,NULL--",
+            500,
+            300,
+            "sqlmap/1.7.2#stable (https://sqlmap.org)",
+        )
     add(31000, "198.51.100.10", "GET", "/vpn/../vpns/cfg/smb.conf", 200, 1800, "curl/7.68.0")
     lines.sort()
     return "\n".join(text for _, text in lines) + "\n"
@@ -82,8 +112,18 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> ResultDocument:
     shell.write_text(CHOPPER, encoding="utf-8")
     (root / "index.php").write_text("<?php echo 'hello'; ?>\n", encoding="utf-8")
     case_dir = folder / "case"
-    argv = ["--case", str(case_dir), "collect", "files", str(root), "--host", "web1",
-            "--os", "linux", "--json"]
+    argv = [
+        "--case",
+        str(case_dir),
+        "collect",
+        "files",
+        str(root),
+        "--host",
+        "web1",
+        "--os",
+        "linux",
+        "--json",
+    ]
     assert run(argv) == ExitCode.OK
     collect_logs(case_dir, log, options=["--host", "web1"])
     return run_hunt(

@@ -110,8 +110,7 @@ def test_the_relation_form_matches_like_the_value_form(store: CaseStore) -> None
             " FROM _values v, ioc_match(v.value) m"
         ).fetchall()
         together = store.con.execute(
-            "SELECT value, how, indicator_type, indicator, verdict, row"
-            " FROM ioc_matches('_values')"
+            "SELECT value, how, indicator_type, indicator, verdict, row FROM ioc_matches('_values')"
         ).fetchall()
     assert sorted(each) == sorted(row[:5] for row in together)
     assert all(VALUES[row[5]] == row[0] for row in together)  # the row's own columns come back

@@ -308,9 +308,7 @@ def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any])
     return hits
 
 
-def coverage_notes(
-    store: CaseStore, detection: Detection, values: Mapping[str, Any]
-) -> list[str]:
+def coverage_notes(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[str]:
     """The notes a detection's ``coverage_notes`` query returns (what it could not judge, said
     in its own words: e.g. indicators of a kind its SQL does not match)."""
     if detection.coverage_notes is None:

@@ -30,6 +30,10 @@ SHORT_CHANNELS: dict[str, str] = {
     "microsoft-windows-terminalservices-remoteconnectionmanager/operational": "RDP (RCM)",
     "microsoft-windows-terminalservices-localsessionmanager/operational": "RDP (LSM)",
 }
+_NETWORK = (
+    "collect network logs (Zeek, DNS server, proxy, web server, pcap, flows, nmap:"
+    " `seawall collect logs PATH`)"
+)
 # What fills each table, for "table X is empty: …" reasons.
 TABLE_HINTS: dict[str, str] = {
     "files": "run `seawall collect files PATH`",
@@ -39,11 +43,7 @@ TABLE_HINTS: dict[str, str] = {
     "sources": "import intel with `seawall intel import FILE`",
     "events": "collect Windows event logs (`seawall collect evtx PATH`)",
     "auth": "collect VPN, SSO or Entra ID sign-in logs (`seawall collect logs PATH`)",
-    **{
-        table: "collect network logs (Zeek, DNS server, proxy, web server, pcap, flows, nmap:"
-        " `seawall collect logs PATH`)"
-        for table in ("dns", "conn", "http", "web", "tls", "smb", "netlog", "scan")
-    },
+    **dict.fromkeys(("dns", "conn", "http", "web", "tls", "smb", "netlog", "scan"), _NETWORK),
 }
 
 Outcome = Literal["ok", "not-run", "not-evaluable"]

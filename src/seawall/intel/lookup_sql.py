@@ -356,9 +356,7 @@ def _match_sql(values: str) -> str:
 
 _IOC_MATCH = _match_sql("(SELECT observed AS _qv)") + "SELECT * EXCLUDE (_qv) FROM answered\n"
 _IOC_MATCHES = (
-    _match_sql(
-        "(SELECT DISTINCT value AS _qv FROM query_table(relation) WHERE value IS NOT NULL)"
-    )
+    _match_sql("(SELECT DISTINCT value AS _qv FROM query_table(relation) WHERE value IS NOT NULL)")
     + "SELECT r.*, a.* EXCLUDE (_qv)\n"
     + "FROM query_table(relation) r JOIN answered a ON a._qv = r.value\n"
 )
