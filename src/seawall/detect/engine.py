@@ -80,6 +80,8 @@ FINDING_COLUMNS = (
     "finding_key",
     "evidence",
 )
+# DuckDB's memory while detections run (see ``hunt``).
+HUNT_MEMORY = "2GB"
 # Columns that name the indicator a row matched (as ``ioc_match`` returns them).
 INDICATOR_COLUMNS = ("indicator_type", "indicator")
 _PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -463,17 +465,20 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         options = replace(options, webroots=resolve_webroots(store, options.webroots))
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
-    outcomes = [
-        run_detection(
-            store,
-            item,
-            run_id,
-            options,
-            request.parameters.get(item.detection.id),
-            allowlist,
-        )
-        for item in selected
-    ]
+    # Detections over tens of millions of log rows build large hash tables: under a cap DuckDB
+    # spills them to the case's temporary directory instead of growing with the input.
+    with store.memory_limit(HUNT_MEMORY):
+        outcomes = [
+            run_detection(
+                store,
+                item,
+                run_id,
+                options,
+                request.parameters.get(item.detection.id),
+                allowlist,
+            )
+            for item in selected
+        ]
     findings = [f for outcome in outcomes for f in outcome.findings]
     findings.sort(key=lambda f: (f.suppressed, -f.score, f.detection_id, f.summary))
     coverage = [outcome.entry for outcome in outcomes] + absent

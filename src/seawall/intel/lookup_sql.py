@@ -252,26 +252,33 @@ MALICIOUS_CONFIDENCE = 50
 # their canonical text, so this costs them nothing.
 #
 # ``ioc_matches(relation)`` is the same statement over a whole relation at once (a table, view
-# or CTE named as a string, with a ``value`` column): every row of it that matches, with the
-# match's columns added. Each value's probes are made once and meet the index in hash joins,
-# which for millions of values (every name of a DNS log) is what a detection needs: the per-row
-# ``ioc_match`` is a correlated table function, fine for a few thousand. Both are made from
+# or CTE named as a string, with a ``value`` column; the same value may come many times): one
+# row per distinct matching value and match, ``value`` and the match's columns, for the caller
+# to join back to its rows. Values that cannot match are left out before they are made
+# distinct, each value's probes are made once and meet the index in hash joins: for tens of
+# millions of values (every name and answer of a DNS log) this is what a detection needs; the
+# per-row ``ioc_match`` is a correlated table function, fine for a few thousand. Both are made from
 # ``_MATCH_TEMPLATE``: ``{values}`` gives ``_qv`` (the value as observed) and every step carries
 # it along, so the rules are written once.
 _MATCH_TEMPLATE = """
 WITH tails AS (
-    SELECT DISTINCT regexp_extract(key, '[^.]+\\.[^.]+$') AS tail
-    FROM indicator_keys WHERE type = 'domain'
+    -- the last two labels of every key (a key without a dot: all of it)
+    SELECT DISTINCT regexp_extract(key, '[^.]*\\.?[^.]+$') AS tail FROM indicator_keys
 ),
 given AS MATERIALIZED (
     -- A plain lower-case name (no refanging, no URL, e-mail or address: the bulk of a log's
-    -- values) can only match a key exactly, or a domain by its parents, and every parent ends
-    -- in the name's last two labels: the others are left out before any work is done on them.
-    SELECT _qv FROM (SELECT _qv, _qv::VARCHAR AS s FROM {values})
-    WHERE NOT regexp_full_match(s, '[a-z0-9_-]+(\\.[a-z0-9_-]+)*')
-        OR regexp_full_match(s, '[0-9.]+')
-        OR s IN (SELECT key FROM indicator_keys)
-        OR regexp_extract(s, '[^.]+\\.[^.]+$') IN (SELECT tail FROM tails)
+    -- values) can only match a key exactly or a domain by its parents, and then it ends in the
+    -- same last two labels as that key: the other plain names are left out, by one hash join
+    -- with the keys' endings and before anything else (a DISTINCT of every value included).
+    SELECT DISTINCT v._qv FROM (
+        SELECT _qv, s,
+            NOT regexp_full_match(s, '[a-z0-9_-]+(\\.[a-z0-9_-]+)*')
+                OR regexp_full_match(s, '[0-9.]+') AS special
+        FROM (SELECT _qv, _qv::VARCHAR AS s FROM {values})
+    ) v
+    LEFT JOIN tails t
+        ON NOT v.special AND t.tail = regexp_extract(v.s, '[^.]*\\.?[^.]+$')
+    WHERE v.special OR t.tail IS NOT NULL
 ),
 refanged AS MATERIALIZED (
     -- each step materialised: a macro repeats its argument at every use, and the optimiser
@@ -356,9 +363,8 @@ def _match_sql(values: str) -> str:
 
 _IOC_MATCH = _match_sql("(SELECT observed AS _qv)") + "SELECT * EXCLUDE (_qv) FROM answered\n"
 _IOC_MATCHES = (
-    _match_sql("(SELECT DISTINCT value AS _qv FROM query_table(relation) WHERE value IS NOT NULL)")
-    + "SELECT r.*, a.* EXCLUDE (_qv)\n"
-    + "FROM query_table(relation) r JOIN answered a ON a._qv = r.value\n"
+    _match_sql("(SELECT value AS _qv FROM query_table(relation) WHERE value IS NOT NULL)")
+    + "SELECT _qv AS value, * EXCLUDE (_qv) FROM answered\n"
 )
 
 # Created on every connection to a case (temporary: they belong to the connection, never to
