@@ -322,10 +322,48 @@ def test_indicator_urls_mail_and_ipv6_networks(case_dir: Path, tmp_path: Path) -
     urls = of(document, "net.ioc-url")
     assert {f.host for f in urls} == {"10.4.0.2", "10.4.0.3"}  # relative, rebuilt; absolute
     assert all(f.evidence[0].indicator is not None for f in urls)
-    mails = {f.evidence[0].row["observed"]: f for f in of(document, "net.ioc-email")}
+    mails = {f.evidence[0].row["observed"][0]: f for f in of(document, "net.ioc-email")}
     assert set(mails) == {"recruiter@talent-hunt-mail.com", "someone@phish-sender.org"}
-    assert mails["someone@phish-sender.org"].evidence[0].row["how"] == "email-domain"
+    assert mails["someone@phish-sender.org"].evidence[0].row["how"] == ["email-domain"]
     ips = of(document, "net.ioc-ip")
     assert [f.host for f in ips] == ["10.4.0.2"]
     notes = " ".join(coverage(document, "net.ioc-ip").notes)
     assert "1 IPv6 network indicator(s) were not matched (2001:db8:bad::/48)" in notes
+
+
+def test_sysmon_events_feed_the_dns_and_address_analytics(case_dir: Path, tmp_path: Path) -> None:
+    """A case with Windows events only: Sysmon 22 (DNS query) rows are DNS questions of the
+    host that asked, Sysmon 3 (network connection) rows are flows, for the same detections."""
+    import base64
+    import random
+
+    from tests.evtx_rows import SYSMON, event, load_events
+
+    rng = random.Random(3)
+    rows = [
+        event(22, {"QueryName": "www.example.org", "QueryStatus": "0",
+                   "QueryResults": "::ffff:93.184.216.34;", "Image": "C:\\chrome.exe"},
+              channel=SYSMON, time=f"2024-03-01T09:{m:02d}:00Z")
+        for m in range(30)
+    ]
+    for k in range(300):  # a tunnel tool on ws1: base32 names under one domain, TXT answers
+        label = base64.b32encode(rng.randbytes(30)).decode().lower().rstrip("=")
+        rows.append(event(22, {"QueryName": f"{label}.c2.tunnel-over-dns.net",
+                               "QueryStatus": "0", "QueryResults": "type:  16 data;",
+                               "Image": "C:\\Users\\Public\\svc.exe"},
+                          channel=SYSMON,
+                          time=f"2024-03-01T10:{k // 60:02d}:{k % 60:02d}Z"))
+    rows.append(event(3, {"DestinationIp": "185.220.101.45", "DestinationPort": "443",
+                          "SourceIp": "10.9.0.5", "Image": "C:\\Users\\Public\\svc.exe"},
+                      channel=SYSMON))
+    with CaseStore.open(case_dir) as store:
+        load_events(store, rows)
+    import_intel(case_dir, tmp_path / "iocs.txt", ["tunnel-over-dns.net", "185.220.101.45"])
+    document = run_hunt(case_dir, ["net.dns-tunnel", "net.dns-ioc", "net.ioc-ip"])
+    [tunnel] = of(document, "net.dns-tunnel")
+    assert "tunnel-over-dns.net" in tunnel.summary and tunnel.host == "ws1.corp.example"
+    assert any("Sysmon 22" in n for n in coverage(document, "net.dns-tunnel").notes)
+    [named] = of(document, "net.dns-ioc")
+    assert named.host == "ws1.corp.example" and named.evidence[0].indicator is not None
+    [flow] = of(document, "net.ioc-ip")
+    assert flow.host == "ws1.corp.example" and "185.220.101.45" in flow.summary
