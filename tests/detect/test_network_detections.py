@@ -341,21 +341,46 @@ def test_sysmon_events_feed_the_dns_and_address_analytics(case_dir: Path, tmp_pa
 
     rng = random.Random(3)
     rows = [
-        event(22, {"QueryName": "www.example.org", "QueryStatus": "0",
-                   "QueryResults": "::ffff:93.184.216.34;", "Image": "C:\\chrome.exe"},
-              channel=SYSMON, time=f"2024-03-01T09:{m:02d}:00Z")
+        event(
+            22,
+            {
+                "QueryName": "www.example.org",
+                "QueryStatus": "0",
+                "QueryResults": "::ffff:93.184.216.34;",
+                "Image": "C:\\chrome.exe",
+            },
+            channel=SYSMON,
+            time=f"2024-03-01T09:{m:02d}:00Z",
+        )
         for m in range(30)
     ]
     for k in range(300):  # a tunnel tool on ws1: base32 names under one domain, TXT answers
         label = base64.b32encode(rng.randbytes(30)).decode().lower().rstrip("=")
-        rows.append(event(22, {"QueryName": f"{label}.c2.tunnel-over-dns.net",
-                               "QueryStatus": "0", "QueryResults": "type:  16 data;",
-                               "Image": "C:\\Users\\Public\\svc.exe"},
-                          channel=SYSMON,
-                          time=f"2024-03-01T10:{k // 60:02d}:{k % 60:02d}Z"))
-    rows.append(event(3, {"DestinationIp": "185.220.101.45", "DestinationPort": "443",
-                          "SourceIp": "10.9.0.5", "Image": "C:\\Users\\Public\\svc.exe"},
-                      channel=SYSMON))
+        rows.append(
+            event(
+                22,
+                {
+                    "QueryName": f"{label}.c2.tunnel-over-dns.net",
+                    "QueryStatus": "0",
+                    "QueryResults": "type:  16 data;",
+                    "Image": "C:\\Users\\Public\\svc.exe",
+                },
+                channel=SYSMON,
+                time=f"2024-03-01T10:{k // 60:02d}:{k % 60:02d}Z",
+            )
+        )
+    rows.append(
+        event(
+            3,
+            {
+                "DestinationIp": "185.220.101.45",
+                "DestinationPort": "443",
+                "SourceIp": "10.9.0.5",
+                "Image": "C:\\Users\\Public\\svc.exe",
+            },
+            channel=SYSMON,
+        )
+    )
     with CaseStore.open(case_dir) as store:
         load_events(store, rows)
     import_intel(case_dir, tmp_path / "iocs.txt", ["tunnel-over-dns.net", "185.220.101.45"])
