@@ -198,21 +198,47 @@ def logs(
     ctx: typer.Context,
     paths: list[str] = typer.Argument(..., help="Log files or folders (read recursively)."),
     log_format: str = typer.Option(
-        "auto", "--format", help="auto (told from content) or a format name."
+        "auto",
+        "--format",
+        help="auto (told from content) or a format name (an unknown name lists them).",
     ),
     host: str | None = typer.Option(
         None, "--host", help="Host the logs describe (default: as the logs say, if they do)."
+    ),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="Zone of logs whose times carry none (DNS servers, syslog): an IANA name or"
+        " +HH:MM (default UTC, with a warning).",
+    ),
+    year: int | None = typer.Option(
+        None, "--year", help="Year of the first line of logs whose times carry none."
+    ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        readable=False,
+        help="Column mapping (YAML) of a firewall/flow CSV (--format flow-csv).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Read network, DNS, web and authentication logs into the case (gzip, zip, tar read)."""
     from seawall.collect.base import ingest_files
-    from seawall.collect.logs import choose_logs
+    from seawall.collect.logs import LogOptions, choose_logs
+    from seawall.collect.logs.common import zone
+    from seawall.collect.logs.flows import load_mapping
 
-    choose = choose_logs(None if log_format == "auto" else log_format)
+    zone(timezone)  # a bad --timezone or mapping fails before anything is read
+    if mapping is not None:
+        load_mapping(mapping)
+    elif log_format == "flow-csv":
+        raise UsageError("--format flow-csv needs --mapping FILE (see the README)")
+    settings = {"timezone": timezone, "year": year, "mapping": mapping}
+    options = LogOptions({k: v for k, v in settings.items() if v is not None})
+    choose = choose_logs(None if log_format == "auto" else log_format, options)
 
     def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
-        arguments = {"format": log_format}
+        arguments = {"format": log_format, **{k: str(v) for k, v in options.settings.items()}}
         return ingest_files(
             store, "collect logs", paths, choose, host=host, arguments=arguments, progress=reporter
         )

@@ -336,6 +336,9 @@ DNS = _evidence(
     pa.field("message", TEXT),
     pa.field("trans_id", pa.int32()),
     pa.field("uid", TEXT),
+    # round-trip time of the answer (seconds) and the answers' TTLs (seconds), when recorded
+    pa.field("rtt", pa.float64()),
+    pa.field("ttls", pa.list_(pa.float64())),
 )
 
 CONN = _evidence(
@@ -377,6 +380,9 @@ HTTP = _evidence(
     pa.field("content_type", TEXT),
     pa.field("action", TEXT),
     pa.field("uid", TEXT),
+    # a proxy's authenticated user and the time it took to serve the request (milliseconds)
+    pa.field("user_name", TEXT),
+    pa.field("duration_ms", pa.float64()),
 )
 
 WEB = _evidence(

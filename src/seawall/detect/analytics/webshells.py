@@ -5,9 +5,11 @@ user's ``--webroot`` folders in the forms the sweep recorded: :mod:`seawall.dete
 with a server-side script extension are judged from the assessment the sweep stored for them
 (scripts under a well-known web root), or else re-read from the evidence while it is reachable,
 by :func:`seawall.features.webshell.assess`: request data flowing into code evaluation, China
-Chopper one-liners, obfuscation, uploader/file-manager traits. A file much newer than its
-neighbours in the same folder is named in the reasons, since a planted shell usually is.
-Evidence that is no longer reachable is counted in the coverage, never taken as clean.
+Chopper one-liners, obfuscation, uploader/file-manager traits, and per-language behaviours
+(request data reaching a command, a class loader, JNDI, a JDBC or socket connection, a file
+write, cfexecute...), each reason naming the behaviour. A file much newer than its neighbours in
+the same folder is named in the reasons, since a planted shell usually is. Evidence that is no
+longer reachable is counted in the coverage, never taken as clean.
 """
 
 from __future__ import annotations
