@@ -11,6 +11,7 @@ from typer.exceptions import Abort, Exit, TyperException
 
 import seawall
 from seawall.cli import attack, case, collect, intel, locations, pack
+from seawall.cli.demo import demo
 from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
@@ -33,6 +34,7 @@ app.add_typer(collect.app, name="collect")
 app.add_typer(locations.app, name="locations")
 app.command("hunt")(hunt)
 app.command("findings")(findings)
+app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:

@@ -419,20 +419,20 @@ def write_events(scenario: Scenario, evidence: Path, manifest: Manifest, putty: 
     _attack_web01(scenario, web, fs, dc, workers, scenario.rng("events:attack"))
     folder = evidence / "events"
     firsts = {"WEB01": 1_204_553, "FS01": 3_908_211, "DC01": 18_330_406, "ADM01": 402_118}
+    total = 0
     for host in (dc, fs, web, adm):
         name = host.log.host.name
-        path = folder / f"{name}.winlogbeat.ndjson"
-        count = host.log.write(path, manifest, firsts[name])
-        relative = manifest.relative(path)
-        manifest.add(
-            EvidenceFile(
-                path=relative,
-                plane="events",
-                format="winlogbeat",
-                command=["collect", "events", relative],
-                needs="collect events",
-                host=name,
-                records=count,
-                description=f"{name}'s Windows events as its Winlogbeat agent shipped them",
-            )
+        total += host.log.write(folder / f"{name}.winlogbeat.ndjson", manifest, firsts[name])
+    relative = manifest.relative(folder)
+    manifest.add(
+        EvidenceFile(
+            path=relative,
+            plane="events",
+            format="winlogbeat",
+            command=["collect", "events", relative],
+            needs="collect events",
+            records=total,
+            description="Windows events of DC01, FS01, WEB01 and ADM01 as their Winlogbeat"
+            " agents shipped them (one NDJSON file per host)",
         )
+    )

@@ -164,6 +164,16 @@ class PuttyBuild:
     origin: str
 
 
+def find_shared_data() -> Path | None:
+    """``../shared/data`` beside the current folder or beside this source checkout, if there
+    (the project's real test data: the demo copies the genuine PuTTY from it)."""
+    here = Path(__file__).resolve()
+    for candidate in (Path.cwd().parent / "shared" / "data", here.parents[4] / "shared" / "data"):
+        if (candidate / "pe" / "putty-0.83" / "putty.exe").is_file():
+            return candidate
+    return None
+
+
 def putty_build(seed: int, shared_data: Path | None) -> PuttyBuild:
     """The real signed PuTTY 0.83 from ``shared_data`` when it is there, else stand-ins."""
     if shared_data is not None:

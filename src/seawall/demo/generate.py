@@ -133,6 +133,9 @@ def generate(
     write_disk(scenario, evidence, manifest)
     write_intel(scenario, out, manifest, putty)
     hunt = _hunt_settings(out, manifest)
+    for entry in manifest.files:  # the trees hold files other writers added (IIS logs)
+        if entry.plane == "files":
+            entry.records = sum(1 for p in (out / entry.path).rglob("*") if p.is_file())
     _stamp_folders(out)
     truth = ground_truth(scenario, manifest, putty.origin)
     write_truth(out / "ground-truth.json", truth)

@@ -189,15 +189,22 @@ def _brief(finding: dict[str, Any]) -> dict[str, Any]:
     return {key: finding.get(key) for key in keys}
 
 
-def _why_not_run(entry: dict[str, Any] | None, detection: str) -> str:
+def _why_not_run(entry: dict[str, Any] | None, detection: str, known: set[str] | None) -> str:
     if entry is None:
-        return f"{detection} was not part of the hunt (not in the pack, not requested)"
-    reason = entry.get("reason") or entry.get("status")
-    return f"{entry.get('status')}: {reason}"
+        if known is not None and detection not in known:
+            return "not built yet"
+        return "not part of the hunt (not in the pack, not requested)"
+    reason = str(entry.get("reason") or "")
+    if reason.startswith("not built yet"):
+        return "not built yet"
+    return f"{entry.get('status')}: {reason}" if reason else str(entry.get("status"))
 
 
-def assess(truth: dict[str, Any], document: dict[str, Any]) -> Assessment:
-    """Judge a hunt's result document against the ground truth."""
+def assess(
+    truth: dict[str, Any], document: dict[str, Any], known: set[str] | None = None
+) -> Assessment:
+    """Judge a hunt's result document against the ground truth (``known``: the detection ids
+    this seawall has, to tell one not built yet from one left out of the hunt)."""
     findings = list(document.get("findings") or [])
     coverage = {entry["detection_id"]: entry for entry in document.get("coverage") or []}
     threshold = SEVERITY_RANK[truth.get("threshold", THRESHOLD)]
@@ -207,7 +214,7 @@ def assess(truth: dict[str, Any], document: dict[str, Any]) -> Assessment:
         for detection in item["detections"]:
             entry = coverage.get(detection)
             if entry is None or entry.get("status") not in ("ran", "partial"):
-                result.not_evaluated[detection] = _why_not_run(entry, detection)
+                result.not_evaluated[detection] = _why_not_run(entry, detection, known)
             elif any(matches(f, item, [detection]) for f in findings):
                 result.found_by.append(detection)
             else:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from seawall.demo.evidence import Manifest, json_line, write_text
-from seawall.demo.scenario import DNS_DOMAIN, Host
+from seawall.demo.scenario import BASE, DNS_DOMAIN, Host
 
 SECURITY = "Security"
 SYSTEM = "System"
@@ -186,7 +186,7 @@ class EventLog:
             lines.append(json_line(self._record(event, counters[event.channel])))
             if event.item is not None:
                 manifest.note(event.item, path, line=number, event_id=event.event_id)
-        last = ordered[-1].time if ordered else datetime.now().astimezone()
+        last = ordered[-1].time if ordered else BASE
         write_text(path, "\n".join(lines) + "\n", last + timedelta(minutes=5))
         return len(lines)
 
