@@ -151,9 +151,10 @@ def write_auth(scenario: Scenario, evidence: Path, manifest: Manifest) -> None:
     rng = scenario.rng("auth")
     infra = scenario.infra
     office = infra.office_egress
-    ids = {user.name: _uuid(rng) for user in scenario.users}
-    contractor = scenario.accounts["p.morgan"]
-    ids[contractor.name] = _uuid(rng)
+    # Object ids per account, drawn from the account's name (not from the shared stream, so
+    # that the scale, which adds people, leaves everyone's id as it was).
+    people = [*scenario.users, scenario.accounts["p.morgan"]]
+    ids = {p.name: _uuid(random.Random(f"{scenario.seed}:user-id:{p.name}")) for p in people}
     records: list[tuple[datetime, dict[str, Any], str | None]] = []
     traveller = scenario.users[5]
     homes = _homes(scenario)

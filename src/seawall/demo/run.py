@@ -130,7 +130,7 @@ def _hunt_command(hunt: dict[str, Any]) -> tuple[list[str], str | None]:
     return command, note
 
 
-def run_seawall(out: Path, arguments: list[str]) -> tuple[int, Any, str]:
+def run_seawall(out: Path, arguments: list[str], case: str = CASE) -> tuple[int, Any, str]:
     """Run ``seawall --case CASE ARGUMENTS --json`` in this process, from ``out``; returns the
     exit code, the JSON document it printed and what it wrote on stderr."""
     from seawall.cli.app import run
@@ -141,7 +141,7 @@ def run_seawall(out: Path, arguments: list[str]) -> tuple[int, Any, str]:
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):
-        code = run(["--case", CASE, *arguments, "--json"])
+        code = run(["--case", case, *arguments, "--json"])
     text = stdout.getvalue().strip()
     try:
         document = json.loads(text) if text else None
