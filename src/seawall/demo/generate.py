@@ -57,7 +57,8 @@ allow:
     reason: the IT administrator's routine commands on the admin workstation
   - detection: evtx.admin-share-command
     user: adm-kpatel
-    source: ADM01
+    source: adm01.tidewater.example
+    host: FS01
     item: C$
     reason: weekly disk check of the file server
   - detection: evtx.admin-share-mapping

@@ -315,8 +315,9 @@ ITEMS: tuple[Item, ...] = (
         ("T1505.003", "T1033", "T1016", "T1069", "T1087", "T1482", "T1018", "T1057", "T1082"),
         ("evtx.webserver-shell", "evtx.recon-unusual-parent", "evtx.recon-burst"),
         host="WEB01",
-        match=("w3wp.exe",),
+        user="TidewaterWeb",
         also=("evtx.admin-commands",),
+        note="the commands run as the site's application pool identity, IIS APPPOOL\\TidewaterWeb",
     ),
     Item(
         "putty-public",
