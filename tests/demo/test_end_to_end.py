@@ -22,7 +22,7 @@ import pytest
 from seawall.case.store import CaseStore
 from seawall.cli.app import run
 from seawall.demo.run import known_detections
-from seawall.demo.scenario import ITEMS
+from seawall.demo.story import ITEMS
 from seawall.demo.truth import Assessment, assess, load
 
 pytestmark = pytest.mark.slow
@@ -90,14 +90,15 @@ def test_no_benign_lookalike_is_reported(demo: Demo) -> None:
     assert demo.assessment.lookalikes == []
     # the genuine PuTTY in Program Files is matched by the dual-use hash, and suppressed
     suppressed = [
-        f for f in demo.document["findings"]
+        f
+        for f in demo.document["findings"]
         if f["suppressed"] and "program files\\\\putty" in json.dumps(f).lower()
-    ]  # fmt: skip
+    ]
     assert suppressed
 
 
 def test_the_case_holds_only_private_and_documentation_addresses(demo: Demo) -> None:
-    columns = {
+    columns: dict[str, tuple[str, ...]] = {
         "dns": ("client_ip", "server_ip"),
         "conn": ("client_ip", "server_ip"),
         "http": ("client_ip", "server_ip"),
@@ -115,9 +116,9 @@ def test_the_case_holds_only_private_and_documentation_addresses(demo: Demo) -> 
             "SELECT DISTINCT data->>'IpAddress' FROM events WHERE data->>'IpAddress' IS NOT NULL"
         ).fetchall()
         seen.update(str(value).removeprefix("::ffff:") for (value,) in events if value != "-")
-        names = store.con.sql("SELECT DISTINCT query FROM dns").fetchall()
+        queries = store.con.sql("SELECT DISTINCT query FROM dns").fetchall()
     for text in seen:
         address = ipaddress.ip_address(text)
         assert any(address in net for net in PRIVATE + DOCUMENTATION), text
-    for (query,) in names:
+    for (query,) in queries:
         assert str(query).endswith((".example", ".test")), query

@@ -13,7 +13,7 @@ import pytest
 
 from seawall.demo.files import PUTTY_PATH, RENAMED_RAR_PATH, WEBSHELL, WEBSHELL_PATH
 from seawall.demo.generate import Generated, generate
-from seawall.demo.scenario import ITEMS
+from seawall.demo.story import ITEMS
 from seawall.errors import UsageError
 from seawall.features.pe import inspect_pe
 from tests.conftest import shared
@@ -47,8 +47,13 @@ def test_same_seed_gives_the_same_bytes(pair: tuple[Path, Path, Generated]) -> N
     assert different == []
     # and it is a real scenario: every kind of evidence, every item cited
     assert {entry.plane for entry in first.manifest.files} == {
-        "files", "events", "network", "auth", "disk", "intel"
-    }  # fmt: skip
+        "files",
+        "events",
+        "network",
+        "auth",
+        "disk",
+        "intel",
+    }
     assert all(first.manifest.notes.get(item.id) for item in ITEMS)
 
 
@@ -107,8 +112,11 @@ def _attack_records(out: Path, truth: dict[str, Any]) -> list[Any]:
                 continue
             if "record" in note:
                 records = json.loads(data)["value"]
-                kept = {k: v for k, v in records[note["record"]].items()
-                        if k not in ("id", "correlationId")}  # fmt: skip
+                kept = {
+                    k: v
+                    for k, v in records[note["record"]].items()
+                    if k not in ("id", "correlationId")
+                }
                 found.append((item["id"], kept))
                 continue
             lines = data.decode().splitlines()
@@ -128,8 +136,8 @@ def _stable(line: str, path: Path) -> Any:
         return record["@timestamp"], winlog["event_id"], kept
     if ".log" in path.name and "\t" in line:  # Zeek: drop the ports, uids and file ids
         fields = line.split("\t")
-        kept = [fields[0], *fields[2:3], *fields[4:5], *fields[6:]]
-        return [f for f in kept if not re.fullmatch(r"[CF][0-9A-Za-z]{17}", f)]
+        columns = [fields[0], *fields[2:3], *fields[4:5], *fields[6:]]
+        return [f for f in columns if not re.fullmatch(r"[CF][0-9A-Za-z]{17}", f)]
     return line
 
 
@@ -149,8 +157,10 @@ def test_the_stand_in_putty_is_a_pe_that_names_putty(pair: tuple[Path, Path, Gen
     data = (out / "evidence/hosts/WEB01" / PUTTY_PATH).read_bytes()
     info = inspect_pe(data)
     assert (info.original_name, info.company, info.product) == (
-        "PuTTY", "Simon Tatham", "PuTTY suite"
-    )  # fmt: skip
+        "PuTTY",
+        "Simon Tatham",
+        "PuTTY suite",
+    )
     assert info.signature_status == "unsigned"
     assert info.warnings == ()
     binary = lief.PE.parse(list(data))

@@ -32,8 +32,15 @@ def test_the_bundle_is_valid_stix_2_1() -> None:
     assert parsed.type == "bundle"
     kinds = [obj.type for obj in parsed.objects]
     assert kinds.count("indicator") == 5
-    assert {"identity", "threat-actor", "malware", "tool", "attack-pattern", "relationship",
-            "report"} <= set(kinds)  # fmt: skip
+    assert {
+        "identity",
+        "threat-actor",
+        "malware",
+        "tool",
+        "attack-pattern",
+        "relationship",
+        "report",
+    } <= set(kinds)
     ids = {obj.id for obj in parsed.objects}
     for obj in parsed.objects:
         assert obj.spec_version == "2.1"
@@ -45,7 +52,8 @@ def test_the_bundle_is_valid_stix_2_1() -> None:
 
 def test_only_reserved_names_and_documentation_addresses() -> None:
     document = _bundle()
-    patterns = [o["pattern"] for o in document["objects"] if o["type"] == "indicator"]  # type: ignore[index,union-attr]
+    objects: list[dict[str, str]] = document["objects"]  # type: ignore[assignment]
+    patterns = [o["pattern"] for o in objects if o["type"] == "indicator"]
     text = " ".join(patterns)
     for address in re.findall(r"ipv4-addr:value = '([^']+)'", text):
         assert any(ipaddress.ip_address(address) in net for net in DOCUMENTATION), address

@@ -53,5 +53,7 @@ def test_read_whole_without_warnings(demo: Generated, kind: str) -> None:
         assert read == entry.records, (entry.path, rows)
         if entry.needs.startswith("log format "):
             with CaseStore.open(Path(demo.out / case), create=False) as store:
-                formats = {f for (f,) in store.con.sql("SELECT format FROM evidence_sources").fetchall()}
+                formats = {
+                    f for (f,) in store.con.sql("SELECT format FROM evidence_sources").fetchall()
+                }
             assert formats == {entry.format}  # told from content, as the format it is

@@ -27,8 +27,14 @@ def _stage_line(stage: Stage) -> str:
         return f"  {stage.name:<22} not collected ({stage.note})"
     if stage.status == "failed":
         return f"  {stage.name:<22} FAILED after {stage.seconds:.1f} s: {stage.note}"
-    units = {"generate": "records", "hunt": "findings", "report": "findings", "files": "files",
-             "events": "events", "intel": "indicators"}  # fmt: skip
+    units = {
+        "generate": "records",
+        "hunt": "findings",
+        "report": "findings",
+        "files": "files",
+        "events": "events",
+        "intel": "indicators",
+    }
     unit = units.get(stage.plane, "rows")
     return f"  {stage.name:<22} {stage.rows:>9,} {unit:<9} {stage.seconds:6.1f} s"
 

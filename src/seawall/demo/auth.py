@@ -22,18 +22,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from seawall.demo.clock import DAYS, at
 from seawall.demo.evidence import EvidenceFile, Manifest, write_text
-from seawall.demo.network import special_addresses
-from seawall.demo.scenario import (
-    DAYS,
-    FREMANTLE,
-    PERTH,
-    SYDNEY,
-    Account,
-    Place,
-    Scenario,
-    at,
-)
+from seawall.demo.scenario import FREMANTLE, PERTH, SYDNEY, Account, Place, Scenario
+from seawall.demo.traffic import special_addresses
 
 APPS = {
     "Azure VPN": "41b23e61-6c1e-4545-b367-cd054e0ed4b4",
@@ -64,8 +56,10 @@ def _sign_in(
     client: str = "Mobile Apps and Desktop clients",
 ) -> dict[str, Any]:
     """One Graph ``signIn`` resource."""
-    failure = {0: "Other.", 50126: "Invalid username or password or Invalid on-premise"
-               " username or password."}  # fmt: skip
+    failure = {
+        0: "Other.",
+        50126: "Invalid username or password or Invalid on-premise username or password.",
+    }
     record: dict[str, Any] = {
         "id": _uuid(rng),
         "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -89,8 +83,11 @@ def _sign_in(
         "status": {
             "errorCode": error,
             "failureReason": failure.get(error, "Other."),
-            "additionalDetails": None if error else "MFA requirement satisfied by claim in the"
-            " token" if mfa else None,
+            "additionalDetails": None
+            if error
+            else "MFA requirement satisfied by claim in the token"
+            if mfa
+            else None,
         },
         "deviceDetail": {
             "deviceId": "",
@@ -167,29 +164,89 @@ def write_auth(scenario: Scenario, evidence: Path, manifest: Manifest) -> None:
                 continue
             start = at(day, 0, rng.randint(0, 80), rng.randint(0, 59))
             if user is traveller and day == 3:
-                records.append((start, _sign_in(rng, start, user, ids[user.name], "Microsoft Teams",
-                                                office, PERTH, device=device), None))  # fmt: skip
+                records.append(
+                    (
+                        start,
+                        _sign_in(
+                            rng,
+                            start,
+                            user,
+                            ids[user.name],
+                            "Microsoft Teams",
+                            office,
+                            PERTH,
+                            device=device,
+                        ),
+                        None,
+                    )
+                )
                 later = start + timedelta(hours=6, minutes=rng.randint(10, 40))
-                records.append((later, _sign_in(rng, later, user, ids[user.name],
-                                                "Office 365 Exchange Online",
-                                                "203.0.113.244", SYDNEY,
-                                                client="Browser", os_name="iOS 17"), None))  # fmt: skip
+                records.append(
+                    (
+                        later,
+                        _sign_in(
+                            rng,
+                            later,
+                            user,
+                            ids[user.name],
+                            "Office 365 Exchange Online",
+                            "203.0.113.244",
+                            SYDNEY,
+                            client="Browser",
+                            os_name="iOS 17",
+                        ),
+                        None,
+                    )
+                )
                 continue
             remote = rng.random() < 0.1
             ip, place = (home_ip, home) if remote else (office, PERTH)
             if remote:
-                records.append((start - timedelta(minutes=2), _sign_in(
-                    rng, start - timedelta(minutes=2), user, ids[user.name], "Azure VPN", ip,
-                    place, device=device), None))  # fmt: skip
+                records.append(
+                    (
+                        start - timedelta(minutes=2),
+                        _sign_in(
+                            rng,
+                            start - timedelta(minutes=2),
+                            user,
+                            ids[user.name],
+                            "Azure VPN",
+                            ip,
+                            place,
+                            device=device,
+                        ),
+                        None,
+                    )
+                )
             if rng.random() < 0.05:
                 slip = start - timedelta(seconds=rng.randint(20, 90))
-                records.append((slip, _sign_in(rng, slip, user, ids[user.name], "Microsoft Teams",
-                                               ip, place, mfa=False, error=50126,
-                                               device=device), None))  # fmt: skip
+                records.append(
+                    (
+                        slip,
+                        _sign_in(
+                            rng,
+                            slip,
+                            user,
+                            ids[user.name],
+                            "Microsoft Teams",
+                            ip,
+                            place,
+                            mfa=False,
+                            error=50126,
+                            device=device,
+                        ),
+                        None,
+                    )
+                )
             for app in rng.sample(list(APPS)[1:], rng.randint(1, 2)):
                 when = start + timedelta(minutes=rng.randint(0, 300))
-                records.append((when, _sign_in(rng, when, user, ids[user.name], app, ip, place,
-                                               device=device), None))  # fmt: skip
+                records.append(
+                    (
+                        when,
+                        _sign_in(rng, when, user, ids[user.name], app, ip, place, device=device),
+                        None,
+                    )
+                )
     _attack(scenario, rng, ids, records)
     records.sort(key=lambda entry: (entry[0], entry[1]["id"]))
     page = {
@@ -204,15 +261,24 @@ def write_auth(scenario: Scenario, evidence: Path, manifest: Manifest) -> None:
     relative = manifest.relative(path)
     manifest.add(
         EvidenceFile(
-            relative, "auth", "entra", ["collect", "logs", relative], "log format entra", None,
-            len(records), "Entra ID sign-ins (Microsoft Graph auditLogs/signIns), Azure VPN"
-            " included",
+            relative,
+            "auth",
+            "entra",
+            ["collect", "logs", relative],
+            "log format entra",
+            None,
+            len(records),
+            "Entra ID sign-ins (Microsoft Graph auditLogs/signIns), Azure VPN included",
         )
-    )  # fmt: skip
+    )
 
 
-def _attack(scenario: Scenario, rng: random.Random, ids: dict[str, str],
-            records: list[tuple[datetime, dict[str, Any], str | None]]) -> None:  # fmt: skip
+def _attack(
+    scenario: Scenario,
+    rng: random.Random,
+    ids: dict[str, str],
+    records: list[tuple[datetime, dict[str, Any], str | None]],
+) -> None:
     infra = scenario.infra
     times = scenario.times
     actor_ip, actor_place = infra.actor_vpn_exit, infra.actor_place
@@ -221,16 +287,53 @@ def _attack(scenario: Scenario, rng: random.Random, ids: dict[str, str],
     station = scenario.workstation_of(victim)[0]
     item = "vpn-credential-mismatch"
     first = times["contractor_signin"]
-    for when, error in ((first - timedelta(seconds=48), 50126), (first, 0),
-                        (times["exfil_start"] - timedelta(minutes=12), 0)):  # fmt: skip
-        records.append((when, _sign_in(rng, when, contractor, ids[contractor.name], "Azure VPN",
-                                       actor_ip, actor_place, mfa=False, error=error,
-                                       device=""), item if error == 0 else None))  # fmt: skip
+    for when, error in (
+        (first - timedelta(seconds=48), 50126),
+        (first, 0),
+        (times["exfil_start"] - timedelta(minutes=12), 0),
+    ):
+        records.append(
+            (
+                when,
+                _sign_in(
+                    rng,
+                    when,
+                    contractor,
+                    ids[contractor.name],
+                    "Azure VPN",
+                    actor_ip,
+                    actor_place,
+                    mfa=False,
+                    error=error,
+                    device="",
+                ),
+                item if error == 0 else None,
+            )
+        )
     legit = times["legit_signin"]
-    records.append((legit, _sign_in(rng, legit, victim, ids[victim.name], "Microsoft Teams",
-                                    infra.office_egress, PERTH,
-                                    device=f"{station}.tidewater.example"),
-                    "impossible-travel"))  # fmt: skip
+    records.append(
+        (
+            legit,
+            _sign_in(
+                rng,
+                legit,
+                victim,
+                ids[victim.name],
+                "Microsoft Teams",
+                infra.office_egress,
+                PERTH,
+                device=f"{station}.tidewater.example",
+            ),
+            "impossible-travel",
+        )
+    )
     actor = times["actor_signin"]
-    records.append((actor, _sign_in(rng, actor, victim, ids[victim.name], "Azure VPN", actor_ip,
-                                    actor_place, device=""), "impossible-travel"))  # fmt: skip
+    records.append(
+        (
+            actor,
+            _sign_in(
+                rng, actor, victim, ids[victim.name], "Azure VPN", actor_ip, actor_place, device=""
+            ),
+            "impossible-travel",
+        )
+    )

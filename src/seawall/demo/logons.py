@@ -95,8 +95,16 @@ def logon(
         "TargetLinkedLogonId": "0x0",
         "ElevatedToken": "%%1842",
     }
-    log.add(time, SECURITY, 4624, fields, keywords=SUCCESS, pid=716, tid=2000 + logon_id % 900,
-            item=item)  # fmt: skip
+    log.add(
+        time,
+        SECURITY,
+        4624,
+        fields,
+        keywords=SUCCESS,
+        pid=716,
+        tid=2000 + logon_id % 900,
+        item=item,
+    )
 
 
 def logoff(log: EventLog, time: datetime, account: Account, logon_id: int, logon_type: int) -> None:
@@ -110,8 +118,9 @@ def logoff(log: EventLog, time: datetime, account: Account, logon_id: int, logon
     log.add(time, SECURITY, 4634, fields, keywords=SUCCESS, pid=716, tid=2100 + logon_id % 900)
 
 
-def failed_logon(log: EventLog, time: datetime, account: Account, source_ip: str, workstation: str,
-                 port: int) -> None:  # fmt: skip
+def failed_logon(
+    log: EventLog, time: datetime, account: Account, source_ip: str, workstation: str, port: int
+) -> None:
     """4625: a mistyped password (``0xc000006a``) from a workstation."""
     fields = {
         "SubjectUserSid": NULL_SID,
@@ -160,8 +169,9 @@ def kerberos_tgt(log: EventLog, time: datetime, account: Account, source_ip: str
     log.add(time, SECURITY, 4768, fields, keywords=SUCCESS, pid=712, tid=1720)
 
 
-def kerberos_service(log: EventLog, time: datetime, account: Account, source_ip: str,
-                     service: str) -> None:  # fmt: skip
+def kerberos_service(
+    log: EventLog, time: datetime, account: Account, source_ip: str, service: str
+) -> None:
     """4769 on the domain controller: a service ticket (``service`` is e.g. ``FS01$``)."""
     fields = {
         "TargetUserName": f"{account.name}@{DOMAIN}",
@@ -213,25 +223,57 @@ def share_access(
     else:
         fields["AccessMask"] = "0x1"
         fields["AccessList"] = "%%4416\n\t\t\t\t"
-    log.add(time, SECURITY, event_id, fields, keywords=SUCCESS, pid=4, tid=4400 + logon_id % 90,
-            item=item)  # fmt: skip
+    log.add(
+        time,
+        SECURITY,
+        event_id,
+        fields,
+        keywords=SUCCESS,
+        pid=4,
+        tid=4400 + logon_id % 90,
+        item=item,
+    )
 
 
-def rdp_authenticated(log: EventLog, time: datetime, account: Account, source_ip: str,
-                      item: str | None = None) -> None:  # fmt: skip
+def rdp_authenticated(
+    log: EventLog, time: datetime, account: Account, source_ip: str, item: str | None = None
+) -> None:
     """RemoteConnectionManager 1149: "Remote Desktop Services: User authentication succeeded"."""
     fields = {"Param1": account.name, "Param2": DOMAIN, "Param3": source_ip}
-    log.add(time, RDP_AUTH, 1149, fields, user_data="EventXML",
-            user=user_of("NETWORK SERVICE", "NT AUTHORITY", "S-1-5-20"), pid=1136, tid=3320,
-            item=item)  # fmt: skip
+    log.add(
+        time,
+        RDP_AUTH,
+        1149,
+        fields,
+        user_data="EventXML",
+        user=user_of("NETWORK SERVICE", "NT AUTHORITY", "S-1-5-20"),
+        pid=1136,
+        tid=3320,
+        item=item,
+    )
 
 
-def rdp_session(log: EventLog, time: datetime, account: Account, source_ip: str, session: int,
-                item: str | None = None) -> None:  # fmt: skip
+def rdp_session(
+    log: EventLog,
+    time: datetime,
+    account: Account,
+    source_ip: str,
+    session: int,
+    item: str | None = None,
+) -> None:
     """LocalSessionManager 21: "Remote Desktop Services: Session logon succeeded"."""
     fields = {"User": account.qualified, "SessionID": str(session), "Address": source_ip}
-    log.add(time, RDP_SESSION, 21, fields, user_data="EventXML", user=SYSTEM_USER, pid=1020,
-            tid=1444, item=item)  # fmt: skip
+    log.add(
+        time,
+        RDP_SESSION,
+        21,
+        fields,
+        user_data="EventXML",
+        user=SYSTEM_USER,
+        pid=1020,
+        tid=1444,
+        item=item,
+    )
 
 
 def service_installed(

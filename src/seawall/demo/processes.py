@@ -30,38 +30,79 @@ _WINDOWS = "Microsoft® Windows® Operating System"
 
 
 def _ms(original: str, description: str) -> VersionInfo:
-    return VersionInfo(original, description, _MS, _WINDOWS, (10, 0, 17763, 1),
-                       file_version="10.0.17763.1 (WinBuild.160101.0800)")  # fmt: skip
+    return VersionInfo(
+        original,
+        description,
+        _MS,
+        _WINDOWS,
+        (10, 0, 17763, 1),
+        file_version="10.0.17763.1 (WinBuild.160101.0800)",
+    )
 
 
 # Images that run but whose files the trees do not hold (or hold elsewhere): version info only.
 OTHER_IMAGES: dict[str, tuple[VersionInfo | None, int]] = {
-    "c:\\windows\\system32\\systeminfo.exe": (_ms("sysinfo.exe", "Displays system information"),
-                                              40_000),
-    "c:\\windows\\system32\\nltest.exe": (_ms("nltestrk.exe", "Microsoft® Logon Server Test Utility"),
-                                          50_000),
-    "c:\\windows\\system32\\userinit.exe": (_ms("USERINIT.EXE", "Userinit Logon Application"),
-                                            30_000),
-    "c:\\windows\\system32\\taskhostw.exe": (_ms("taskhostw.exe", "Host Process for Windows Tasks"),
-                                             80_000),
-    "c:\\windows\\system32\\wbem\\wmiprvse.exe": (_ms("Wmiprvse.exe", "WMI Provider Host"),
-                                                  50_000),
+    "c:\\windows\\system32\\systeminfo.exe": (
+        _ms("sysinfo.exe", "Displays system information"),
+        40_000,
+    ),
+    "c:\\windows\\system32\\nltest.exe": (
+        _ms("nltestrk.exe", "Microsoft® Logon Server Test Utility"),
+        50_000,
+    ),
+    "c:\\windows\\system32\\userinit.exe": (
+        _ms("USERINIT.EXE", "Userinit Logon Application"),
+        30_000,
+    ),
+    "c:\\windows\\system32\\taskhostw.exe": (
+        _ms("taskhostw.exe", "Host Process for Windows Tasks"),
+        80_000,
+    ),
+    "c:\\windows\\system32\\wbem\\wmiprvse.exe": (_ms("Wmiprvse.exe", "WMI Provider Host"), 50_000),
     "c:\\windows\\microsoft.net\\framework64\\v4.0.30319\\csc.exe": (
-        VersionInfo("csc.exe", "Visual C# Command Line Compiler", _MS,
-                    "Microsoft® .NET Framework", (4, 8, 4084, 0)), 60_000),
+        VersionInfo(
+            "csc.exe",
+            "Visual C# Command Line Compiler",
+            _MS,
+            "Microsoft® .NET Framework",
+            (4, 8, 4084, 0),
+        ),
+        60_000,
+    ),
     "c:\\windows\\microsoft.net\\framework64\\v4.0.30319\\cvtres.exe": (
-        VersionInfo("CVTRES.EXE", "Microsoft® Resource File To COFF Object Conversion Utility",
-                    _MS, "Microsoft® .NET Framework", (14, 10, 25028, 0)), 30_000),
+        VersionInfo(
+            "CVTRES.EXE",
+            "Microsoft® Resource File To COFF Object Conversion Utility",
+            _MS,
+            "Microsoft® .NET Framework",
+            (14, 10, 25028, 0),
+        ),
+        30_000,
+    ),
     "c:\\windows\\system32\\mmc.exe": (_ms("MMC.EXE", "Microsoft Management Console"), 60_000),
     "c:\\windows\\system32\\iisreset.exe": (_ms("iisreset.exe", "IIS Restart Utility"), 15_000),
     "c:\\users\\public\\psexec64.exe": (
-        VersionInfo("psexec.c", "Execute processes remotely", "Sysinternals - www.sysinternals.com",
-                    "Sysinternals PsExec", (2, 43, 0, 0)), 400_000),
+        VersionInfo(
+            "psexec.c",
+            "Execute processes remotely",
+            "Sysinternals - www.sysinternals.com",
+            "Sysinternals PsExec",
+            (2, 43, 0, 0),
+        ),
+        400_000,
+    ),
     "c:\\windows\\psexesvc.exe": (
-        VersionInfo("psexesvc.exe", "PsExec Service", "Sysinternals - www.sysinternals.com",
-                    "Sysinternals PsExec", (2, 43, 0, 0)), 200_000),
+        VersionInfo(
+            "psexesvc.exe",
+            "PsExec Service",
+            "Sysinternals - www.sysinternals.com",
+            "Sysinternals PsExec",
+            (2, 43, 0, 0),
+        ),
+        200_000,
+    ),
     "c:\\windows\\temp\\wuauhelp.exe": (None, 140_000),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +133,9 @@ def _image_bytes(seed: int, image: str, putty: PuttyBuild) -> tuple[VersionInfo 
     if image.endswith("\\msadcs.exe") or image.endswith("\\rar.exe"):
         return RAR_INFO, generated_pe(seed, "rar.exe", RAR_INFO, 300_000, False)
     if image in OTHER_IMAGES:
-        info, size = OTHER_IMAGES[image]
+        other, size = OTHER_IMAGES[image]
         name = image.rsplit("\\", 1)[-1]
-        return info, generated_pe(seed, name, info, size, False)
+        return other, generated_pe(seed, name, other, size, False)
     return None, hashlib.sha256(f"{seed}:{image}".encode()).digest()
 
 
@@ -175,8 +216,16 @@ class Processes:
             "ParentCommandLine": parent.command_line if parent else "-",
             "ParentUser": parent.user if parent else "-",
         }
-        self.log.add(time, SYSMON, 1, fields, user=SYSTEM_USER, pid=self.sysmon_pid,
-                     tid=3000 + self.count % 900, item=item)  # fmt: skip
+        self.log.add(
+            time,
+            SYSMON,
+            1,
+            fields,
+            user=SYSTEM_USER,
+            pid=self.sysmon_pid,
+            tid=3000 + self.count % 900,
+            item=item,
+        )
 
     def _security(
         self,
@@ -207,5 +256,13 @@ class Processes:
             "ParentProcessName": parent.image if parent else "",
             "MandatoryLabel": label.get(integrity, "S-1-16-12288"),
         }
-        self.log.add(time, SECURITY, 4688, fields, keywords=("Audit Success",), pid=4,
-                     tid=5000 + self.count % 700, item=item)  # fmt: skip
+        self.log.add(
+            time,
+            SECURITY,
+            4688,
+            fields,
+            keywords=("Audit Success",),
+            pid=4,
+            tid=5000 + self.count % 700,
+            item=item,
+        )

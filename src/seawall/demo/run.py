@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seawall.demo.clock import DEFAULT_SEED
 from seawall.demo.generate import Generated, generate
-from seawall.demo.scenario import DEFAULT_SEED
 from seawall.demo.truth import Assessment, assess
 
 CASE = "case"
@@ -188,8 +188,16 @@ def _collect(generated: Generated, say: Callable[[Stage], None]) -> list[Stage]:
             elapsed = time.perf_counter() - started
             status = "ok" if code == 0 else "failed"
             note = None if code == 0 else f"exit {code}: {_error(document, stderr)}"
-            stage = Stage(name, entry.plane, elapsed, _rows(document), status, entry.command,
-                          note, _warnings(stderr))  # fmt: skip
+            stage = Stage(
+                name,
+                entry.plane,
+                elapsed,
+                _rows(document),
+                status,
+                entry.command,
+                note,
+                _warnings(stderr),
+            )
         stages.append(stage)
         say(stage)
     return stages
@@ -217,8 +225,18 @@ def run_demo(
     findings = len(document.get("findings") or []) if isinstance(document, dict) else 0
     hunted = code in _DONE and isinstance(document, dict) and "findings" in document
     hunt_note = note if hunted else f"exit {code}: {_error(document, stderr)}"
-    stages.append(Stage("hunt", "hunt", elapsed, findings, "ok" if hunted else "failed",
-                        command, hunt_note, _warnings(stderr)))  # fmt: skip
+    stages.append(
+        Stage(
+            "hunt",
+            "hunt",
+            elapsed,
+            findings,
+            "ok" if hunted else "failed",
+            command,
+            hunt_note,
+            _warnings(stderr),
+        )
+    )
     say(stages[-1])
     assessment = None
     if hunted:
@@ -231,8 +249,15 @@ def run_demo(
         (folder / "assessment.json").write_text(
             json.dumps(assessment.as_dict(), indent=2) + "\n", encoding="utf-8"
         )
-        stages.append(Stage("report", "report", time.perf_counter() - started, findings,
-                            note="the result document (JSON); the HTML report is not built yet"))
+        stages.append(
+            Stage(
+                "report",
+                "report",
+                time.perf_counter() - started,
+                findings,
+                note="the result document (JSON); the HTML report is not built yet",
+            )
+        )
         say(stages[-1])
     putty = str(generated.truth["scenario"]["putty"])
     return DemoResult(out, seed, scale, stages, document if hunted else None, assessment, putty)

@@ -21,8 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seawall.demo.clock import BASE, DAYS, at
 from seawall.demo.evidence import Manifest, write_text
-from seawall.demo.scenario import BASE, DAYS, DNS_DOMAIN, ORG, Item, Scenario, at
+from seawall.demo.scenario import DNS_DOMAIN, ORG, Scenario
+from seawall.demo.story import Item
 
 THRESHOLD = "medium"
 THRESHOLD_REASON = (
@@ -138,9 +140,10 @@ def matches(finding: dict[str, Any], entry: dict[str, Any], detections: list[str
     hosts = entry.get("hosts") or []
     if hosts:
         host = str(finding.get("host") or "").lower()
-        if host not in hosts and host.split(".")[0] not in hosts:
-            if host or not any(alias in text for alias in hosts):
-                return False
+        named = host in hosts or host.split(".")[0] in hosts
+        # a finding without a host (an account's, a network's) may name the host in its text
+        if not named and (host or not any(alias in text for alias in hosts)):
+            return False
     user = entry.get("user")
     if user and _bare(finding.get("user")) != user.lower() and user.lower() not in text:
         return False
@@ -235,9 +238,7 @@ def assess(
         if not any(matches(f, item, item["detections"] + item["also"]) for item in truth["items"])
     ]
     detections = sorted({f.get("detection_id", "") for f in findings})
-    lookalikes = [
-        f for f in loud for look in truth["lookalikes"] if matches(f, look, detections)
-    ]
+    lookalikes = [f for f in loud for look in truth["lookalikes"] if matches(f, look, detections)]
     return Assessment(results, unexpected, lookalikes, truth.get("threshold", THRESHOLD))
 
 

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from seawall.demo.evidence import Manifest, json_line, write_text
-from seawall.demo.scenario import BASE, DNS_DOMAIN, Host
+from seawall.demo.clock import BASE
+from seawall.demo.evidence import Manifest, json_line, stamp
+from seawall.demo.scenario import DNS_DOMAIN, Host
 
 SECURITY = "Security"
 SYSTEM = "System"
@@ -81,6 +82,14 @@ class EventLog:
     host: Host
     seed: int
     events: list[_Event] = field(default_factory=list)
+    # The export being written (see open, flush, close).
+    _path: Path | None = field(default=None, init=False)
+    _manifest: Manifest | None = field(default=None, init=False)
+    _handle: TextIO | None = field(default=None, init=False)
+    _first: int = field(default=0, init=False)
+    _counters: dict[str, int] = field(default_factory=dict, init=False)
+    _written: int = field(default=0, init=False)
+    _last: datetime = field(default=BASE, init=False)
 
     @property
     def computer(self) -> str:
@@ -104,9 +113,21 @@ class EventLog:
         """One event; ``user_data`` names the UserData element when the fields are UserData
         (``EventXML``), and ``item`` the ground-truth item it is evidence of."""
         self.events.append(
-            _Event(time, len(self.events), channel, event_id, data, user_data, user, keywords,
-                   level, pid, tid, item)
-        )  # fmt: skip
+            _Event(
+                time,
+                len(self.events),
+                channel,
+                event_id,
+                data,
+                user_data,
+                user,
+                keywords,
+                level,
+                pid,
+                tid,
+                item,
+            )
+        )
 
     def guid(self, kind: str, number: int, time: datetime) -> str:
         """A Sysmon-style GUID: the machine's part, then the time and a counter."""
@@ -175,20 +196,46 @@ class EventLog:
         digest = hashlib.sha256(f"{self.seed}:agent:{self.host.name}".encode()).hexdigest()
         return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
 
-    def write(self, path: Path, manifest: Manifest, first_record: int) -> int:
-        """Write the export (time order; record ids per channel from ``first_record``) and note
-        each attack event's line. Returns the number of events."""
-        ordered = sorted(self.events, key=lambda e: (e.time, e.order))
-        counters: dict[str, int] = {}
-        lines: list[str] = []
-        for number, event in enumerate(ordered, start=1):
-            counters[event.channel] = counters.get(event.channel, first_record) + 1
-            lines.append(json_line(self._record(event, counters[event.channel])))
+    def open(self, path: Path, manifest: Manifest, first_record: int) -> None:
+        """Start the export at ``path``; record ids per channel count from ``first_record``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._manifest = manifest
+        self._handle = path.open("w", encoding="utf-8", newline="\n")
+        self._first = first_record
+        self._counters = {}
+        self._written = 0
+        self._last = BASE
+
+    def flush(self, before: datetime | None = None) -> None:
+        """Write, in time order, the events earlier than ``before`` (all of them when None):
+        the caller promises that no event added later is earlier than that. Each attack
+        event's line is noted for the ground truth."""
+        if self._handle is None or self._path is None or self._manifest is None:
+            raise RuntimeError("EventLog.flush before open")
+        self.events.sort(key=lambda e: (e.time, e.order))
+        cut = len(self.events)
+        if before is not None:
+            cut = next((i for i, e in enumerate(self.events) if e.time >= before), cut)
+        for event in self.events[:cut]:
+            channel = event.channel
+            self._counters[channel] = self._counters.get(channel, self._first) + 1
+            self._handle.write(json_line(self._record(event, self._counters[channel])) + "\n")
+            self._written += 1
+            self._last = event.time
             if event.item is not None:
-                manifest.note(event.item, path, line=number, event_id=event.event_id)
-        last = ordered[-1].time if ordered else BASE
-        write_text(path, "\n".join(lines) + "\n", last + timedelta(minutes=5))
-        return len(lines)
+                self._manifest.note(
+                    event.item, self._path, line=self._written, event_id=event.event_id
+                )
+        del self.events[:cut]
+
+    def close(self) -> int:
+        """Write what is left, close the export; returns the number of events written."""
+        self.flush()
+        assert self._handle is not None and self._path is not None
+        self._handle.close()
+        stamp(self._path, self._last + timedelta(minutes=5))
+        return self._written
 
 
 def _iso(time: datetime) -> str:
