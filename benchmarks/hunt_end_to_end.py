@@ -71,7 +71,8 @@ def read_seconds(out: Path, stages: list[Stage]) -> dict[str, float]:
 
 
 def by_plane(result: DemoResult) -> dict[str, dict[str, Any]]:
-    """Seconds and rows of each plane (several collections of one plane added up)."""
+    """Seconds and input rows of each stage (the collections of one plane added up): records
+    written (generate), rows read (collections), rows of the case (hunt), findings (report)."""
     planes: dict[str, dict[str, Any]] = {}
     for stage in result.stages:
         entry = planes.setdefault(stage.plane, {"seconds": 0.0, "rows": 0, "status": "ok"})
@@ -79,6 +80,10 @@ def by_plane(result: DemoResult) -> dict[str, dict[str, Any]]:
         entry["rows"] += stage.rows
         if stage.status != "ok":
             entry["status"] = stage.status
+    collected = sum(figure["rows"] for plane, figure in planes.items() if plane in STAGES[1:7])
+    if "hunt" in planes:
+        planes["hunt"]["findings"] = planes["hunt"]["rows"]
+        planes["hunt"]["rows"] = collected
     return planes
 
 
@@ -132,12 +137,14 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 def svg(runs: list[dict[str, Any]]) -> str:
     """Seconds against rows, log-log, one polyline per stage."""
-    width, height, margin = 640, 420, 60
+    width, height, margin, legend = 720, 420, 60, 90
     points: dict[str, list[tuple[float, float]]] = {}
     for run in runs:
         for plane, figure in run["planes"].items():
             if figure["status"] == "ok" and figure["rows"] > 0 and figure["seconds"] > 0:
                 points.setdefault(plane, []).append((figure["rows"], figure["seconds"]))
+    # a stage whose input does not grow (the intel file, the report's findings) has no slope
+    points = {p: line for p, line in points.items() if len({x for x, _ in line}) > 1}
     values = [p for line in points.values() for p in line]
     if not values:
         return "<svg xmlns='http://www.w3.org/2000/svg'/>"
@@ -148,7 +155,7 @@ def svg(runs: list[dict[str, Any]]) -> str:
     x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
 
     def sx(x: float) -> float:
-        return margin + (math.log10(x) - x0) / (x1 - x0) * (width - 2 * margin)
+        return margin + (math.log10(x) - x0) / (x1 - x0) * (width - 2 * margin - legend)
 
     def sy(y: float) -> float:
         return height - margin - (math.log10(y) - y0) / (y1 - y0) * (height - 2 * margin)
