@@ -177,4 +177,4 @@ def test_the_real_putty_is_copied_when_the_shared_data_is_there(tmp_path: Path) 
     generated = generate(tmp_path / "demo", seed=9, scale=1, shared_data=folder.parents[1])
     copied = (tmp_path / "demo/evidence/hosts/WEB01" / PUTTY_PATH).read_bytes()
     assert copied == (folder / "putty.exe").read_bytes()
-    assert "copied from" in generated.truth["scenario"]["putty"]
+    assert "signed PuTTY 0.83" in generated.truth["scenario"]["putty"]

@@ -208,7 +208,7 @@ def putty_build(seed: int, shared_data: Path | None) -> PuttyBuild:
         parts = [folder / name for name in ("putty.exe", "plink.exe", "pscp.exe")]
         if all(part.is_file() for part in parts):
             putty, plink, pscp = (part.read_bytes() for part in parts)
-            return PuttyBuild(putty, plink, pscp, f"copied from {folder}")
+            return PuttyBuild(putty, plink, pscp, "the signed PuTTY 0.83 of ../shared/data")
     return PuttyBuild(
         generated_pe(seed, "putty", PUTTY_INFO, 700_000, True),
         generated_pe(seed, "plink", PLINK_INFO, 500_000, False),

@@ -19,7 +19,7 @@ actor:
    T1021.002, T1569.002);
 6. starts a DNS tunnelling client on the file server (TXT queries under a look-alike domain,
    T1071.004, T1572);
-7. archives the design share with a password, staging 21 GB on the web server (T1560.001,
+7. archives the design share with a password, staging 25 GB on the web server (T1560.001,
    T1074.001), and sends it out over a PuTTY SSH tunnel to its server (T1048, T1572);
 8. beacons from a phished workstation through the proxy to the same server (T1071.001).
 
@@ -309,7 +309,8 @@ TIMES: dict[str, datetime] = {
 }
 BEACON_INTERVAL = 600.0
 BEACON_JITTER = 0.1
-STAGED_BYTES = 21_474_836_480 + 3_221_225_472  # 23 GiB of archive volumes (about 25 GB)
+STAGED_BYTES = 24_696_061_952
+"""The archive volumes staged on WEB01 (23 GiB, about 24.7 GB)."""
 
 
 def build(seed: int = DEFAULT_SEED, scale: int = 1) -> Scenario:

@@ -181,7 +181,7 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "staging-growth",
         "collection",
-        "21 GB of archives staged on the web server's C: drive",
+        "25 GB of archives staged on the web server's C: drive",
         "disk",
         ("T1074.001",),
         ("host.disk-growth",),
