@@ -10,7 +10,8 @@ from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
 import seawall
-from seawall.cli import attack, case, collect, intel, locations, pack
+from seawall.cli import attack, baseline, case, collect, intel, locations, pack
+from seawall.cli.coverage import coverage
 from seawall.cli.demo import demo
 from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
@@ -32,8 +33,10 @@ app.add_typer(attack.app, name="attack")
 app.add_typer(pack.app, name="pack")
 app.add_typer(collect.app, name="collect")
 app.add_typer(locations.app, name="locations")
+app.add_typer(baseline.app, name="baseline")
 app.command("hunt")(hunt)
 app.command("findings")(findings)
+app.command("coverage")(coverage)
 app.command("demo")(demo)
 
 

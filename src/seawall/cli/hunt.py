@@ -8,13 +8,32 @@ Argument handling only: the hunt itself is :func:`seawall.detect.engine.hunt`, a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from seawall.cli.hunt_view import render_hunt
 from seawall.cli.output import JSON_OPTION, emit, open_case, warn
-from seawall.errors import ExitCode
+from seawall.errors import ExitCode, UsageError
+
+
+def parse_params(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``--param DETECTION.KEY=VALUE`` options by detection id; VALUE is JSON when it parses
+    as JSON (``["10.0.0.0/8"]``, ``5``, ``true``), else text."""
+    found: dict[str, dict[str, Any]] = {}
+    for text in values:
+        name, equals, raw = text.partition("=")
+        detection, dot, key = name.strip().rpartition(".")
+        if not equals or not dot or not detection or not key:
+            raise UsageError(f"--param {text!r}: expected DETECTION.KEY=VALUE")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        found.setdefault(detection, {})[key] = value
+    return found
 
 
 def hunt(
@@ -45,6 +64,19 @@ def hunt(
         readable=False,
         help="YAML file of extra standard tool locations (extends the shipped table).",
     ),
+    allowlist: list[Path] = typer.Option(
+        [],
+        "--allowlist",
+        readable=False,
+        help="Allowlist file (YAML or CSV: who may do what from where, with a reason;"
+        " repeatable). Matching findings are kept, suppressed, with the entry named.",
+    ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        help="DETECTION.KEY=VALUE: a detection parameter for this hunt (VALUE as JSON when it"
+        " parses, else text; repeatable).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run detections on the case; exit 1 when unsuppressed findings are present, 5 when the
@@ -65,6 +97,8 @@ def hunt(
         options=HuntOptions(
             yara_dirs=tuple(yara), webroots=tuple(webroot), location_file=locations
         ),
+        parameters=parse_params(param),
+        allowlists=tuple(allowlist),
     )
     with open_case(ctx) as store:
         document = run_hunt(store, request)

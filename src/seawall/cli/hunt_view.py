@@ -34,7 +34,13 @@ SEVERITY_STYLE = {
     "info": "dim",
 }
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
-_STATUS_STYLE = {"ran": "green", "partial": "bold yellow", "not-run": "yellow", "error": "red"}
+_STATUS_STYLE = {
+    "ran": "green",
+    "partial": "bold yellow",
+    "not-run": "yellow",
+    "not-evaluable": "yellow",
+    "error": "red",
+}
 
 
 def _counts(counter: Counter[str], order: Sequence[str] = ()) -> str:
@@ -109,12 +115,14 @@ def render_summary(
         console.print(
             f"[bold]Detections:[/] {len(coverage):,} selected,"
             f" {statuses['ran'] + statuses['partial']:,} ran ({statuses['partial']:,} partly),"
-            f" {statuses['not-run']:,} not run, {statuses['error']:,} failed"
+            f" {statuses['not-run']:,} not run, {statuses['not-evaluable']:,} not evaluable"
+            f" (telemetry missing), {statuses['error']:,} failed"
         )
         for entry in coverage:
-            if entry.status == "not-run":
+            if entry.status in ("not-run", "not-evaluable"):
+                label = "not run" if entry.status == "not-run" else "not evaluable"
                 console.print(
-                    f"  not run: {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+                    f"  {label}: {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
                 )
 
 

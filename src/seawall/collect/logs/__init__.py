@@ -34,6 +34,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "seawall.collect.logs.pcap",
     "seawall.collect.logs.flows",
     "seawall.collect.logs.nmap",
+    # external authentication (VPN, webmail, SSO in seawall's schema; Entra ID sign-ins)
+    "seawall.collect.logs.auth",
 )
 
 

@@ -84,8 +84,10 @@ class Hit:
     """One match, before the engine makes it a finding.
 
     ``keys`` identify the match across runs (they feed the stable finding id); ``techniques`` are
-    added to the detection's own (e.g. T1036.005 for a tool outside its standard folder);
-    ``score`` and ``severity`` default to the detection's severity when None.
+    added to the detection's own (e.g. T1036.005 for a tool outside its standard folder), or,
+    with ``own_techniques``, are the finding's only ones (a recon detection declares every
+    discovery technique, a finding carries those of its commands); ``score`` and ``severity``
+    default to the detection's severity when None.
     """
 
     summary: str
@@ -98,6 +100,7 @@ class Hit:
     score: float | None = None
     severity: Severity | None = None
     techniques: tuple[str, ...] = ()
+    own_techniques: bool = False
     verdict: str = "suspicious"
     suppressed: bool = False
     reasons: tuple[str, ...] = ()
