@@ -57,10 +57,12 @@ def _render(console: Console, result: DemoResult) -> None:
     document = result.document or {}
     findings = document.get("findings") or []
     unsuppressed = [f for f in findings if not f.get("suppressed")]
+    serious = [f for f in unsuppressed if f.get("severity") in ("medium", "high", "critical")]
     console.print(
         escape(
-            f"Hunt: {plural(len(unsuppressed), 'finding')} to review,"
-            f" {len(findings) - len(unsuppressed):,} suppressed with the reason"
+            f"Hunt: {plural(len(unsuppressed), 'finding')} to review ({len(serious):,} medium or"
+            f" above, the rest inventories), {len(findings) - len(unsuppressed):,} suppressed"
+            " with the reason"
         )
     )
     assessment = result.assessment
