@@ -127,7 +127,8 @@ def demo(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate an APT40-style intrusion (files, Windows events, DNS/proxy/Zeek, VPN sign-ins,
-    disk usage, STIX intel, ground truth), collect it, hunt it and check the findings."""
+    disk usage, STIX intel, ground truth), collect it, hunt it and check the findings (the case
+    is OUT/case: the global --case is not used)."""
     from seawall.demo.files import find_shared_data
     from seawall.demo.run import run_demo
 
