@@ -182,8 +182,8 @@ def svg(runs: list[dict[str, Any]]) -> str:
             f"<text x='{margin - 6}' y='{y + 4:.1f}' text-anchor='end'>{10.0**exp:g} s</text>"
         )
     out.append(
-        f"<text x='{width / 2}' y='{height - 16}' text-anchor='middle'>rows (records,"
-        " files, findings) per stage</text>"
+        f"<text x='{width / 2}' y='{height - 16}' text-anchor='middle'>input rows of the"
+        " stage (records written, rows read, rows hunted)</text>"
     )
     out.append(
         f"<text x='{margin}' y='20'>seawall demo: seconds per stage against its input,"
