@@ -38,7 +38,6 @@ PUTTY_PATH = "Users/Public/putty.exe"
 RENAMED_RAR_PATH = "ProgramData/Microsoft/Windows/Caches/msadcs.exe"
 STAGING_LEFTOVER = "ProgramData/Microsoft/Windows/Caches/cab_8812.part09.rar"
 TUNNEL_CLIENT_PATH = "Windows/Temp/wuauhelp.exe"
-SWEPT = ("WEB01", "FS01", "ADM01")
 
 _MS = "Microsoft Corporation"
 _WINDOWS = "Microsoft® Windows® Operating System"
@@ -566,7 +565,7 @@ def write_trees(
     """Write every swept host's volume under ``evidence/hosts``; returns the PuTTY build used
     (its hash goes into the intel)."""
     putty = putty_build(scenario.seed, shared_data)
-    for host in SWEPT:
+    for host in (name for name, machine in scenario.hosts.items() if machine.tree):
         root = evidence / "hosts" / host
         tree = _Tree(root, scenario.seed)
         if host == "WEB01":

@@ -53,18 +53,12 @@ APP_POOL = "TidewaterWeb"
 
 @dataclass(frozen=True, slots=True)
 class Host:
-    """A machine. ``tree``: its file system is generated and swept; ``events``: its Windows
-    event log is exported (Winlogbeat)."""
+    """A machine; ``tree``: its file system is generated and swept (its ``C:`` drive)."""
 
     name: str
     ip: str
     role: str
     tree: bool = False
-    events: bool = False
-
-    @property
-    def fqdn(self) -> str:
-        return f"{self.name.lower()}.{DNS_DOMAIN}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +69,6 @@ class Account:
     display: str
     rid: int
     kind: str = "user"
-    workstation: str | None = None
 
     @property
     def sid(self) -> str:
@@ -216,7 +209,7 @@ def _background_users(rng: random.Random, count: int, taken: set[str]) -> list[A
         taken.add(name)
         rid += 1
         display = name.split(".")[1].capitalize()
-        users.append(Account(name, display, rid, "user", workstation_name(len(users))))
+        users.append(Account(name, display, rid, "user"))
     return users
 
 
@@ -265,10 +258,10 @@ class Scenario:
 
 def _hosts() -> dict[str, Host]:
     hosts = [
-        Host("WEB01", "10.20.0.10", "IIS web server (DMZ), www.tidewater.example", True, True),
-        Host("FS01", "10.10.1.20", "file server (Projects share)", True, True),
-        Host("DC01", "10.10.1.5", "domain controller and internal DNS resolver", False, True),
-        Host("ADM01", "10.10.2.50", "IT administrators' workstation", True, True),
+        Host("WEB01", "10.20.0.10", "IIS web server (DMZ), www.tidewater.example", tree=True),
+        Host("FS01", "10.10.1.20", "file server (Projects share)", tree=True),
+        Host("DC01", "10.10.1.5", "domain controller and internal DNS resolver"),
+        Host("ADM01", "10.10.2.50", "IT administrators' workstation", tree=True),
         Host("PRX01", "10.10.0.3", "Squid web proxy"),
         Host("BKP01", "10.10.1.30", "backup server"),
     ]
@@ -281,7 +274,7 @@ def _accounts() -> dict[str, Account]:
         Account("p.morgan", "Priya Morgan (contractor, left 2023)", 1188, "contractor"),
         Account("l.wu", "Lena Wu", 1121, "user"),
         Account("s.okafor", "Sam Okafor", 1133, "user"),
-        Account("adm-kpatel", "Kiran Patel (admin)", 1502, "admin", "ADM01"),
+        Account("adm-kpatel", "Kiran Patel (admin)", 1502, "admin"),
         Account("svc-backup", "Backup service", 1601, "service"),
     ]
     return {account.name: account for account in accounts}
@@ -319,31 +312,15 @@ def build(seed: int = DEFAULT_SEED, scale: int = 1) -> Scenario:
     accounts = _accounts()
     vol = volume(scale)
     rng = random.Random(f"{seed}:users")
-    named = [accounts["d.tan"], accounts["l.wu"], accounts["s.okafor"]]
+    desks = {"d.tan": 2, "l.wu": 13, "s.okafor": 21}
+    # The named people sit at fixed desks: l.wu's workstation is the phished one (WS014),
+    # s.okafor's the developer's machine with its own resolver (WS022), d.tan's WS003.
     taken = set(accounts)
-    users = _background_users(rng, vol.workstations - len(named), taken)
-    # The named users sit at fixed desks: l.wu's workstation is the phished one (WS014),
-    # s.okafor's the developer's machine with its own resolver (WS022), d.tan at WS003.
-    people: list[Account | None] = [None] * vol.workstations
-    for account, index in (
-        (accounts["d.tan"], 2),
-        (accounts["l.wu"], 13),
-        (accounts["s.okafor"], 21),
-    ):
-        people[index] = Account(
-            account.name, account.display, account.rid, account.kind, workstation_name(index)
-        )
-    rest = iter(users)
-    for index, person in enumerate(people):
-        if person is None:
-            user = next(rest)
-            people[index] = Account(
-                user.name, user.display, user.rid, user.kind, workstation_name(index)
-            )
-    everyone = [person for person in people if person is not None]
+    others = iter(_background_users(rng, vol.workstations - len(desks), taken))
+    by_desk = {index: accounts[name] for name, index in desks.items()}
+    everyone = [by_desk.get(index) or next(others) for index in range(vol.workstations)]
     for person in everyone:
         accounts.setdefault(person.name, person)
-    accounts.update({p.name: p for p in everyone if p.name in ("d.tan", "l.wu", "s.okafor")})
     return Scenario(
         seed=seed,
         scale=scale,
