@@ -29,6 +29,7 @@ from seawall.collect.base import Progress as IngestProgress
 from seawall.collect.disk import collect_disk
 from seawall.collect.files import (
     CollectOptions,
+    CollectReport,
     OsName,
     collect_files,
     count_files,
@@ -209,11 +210,22 @@ def files(
         "--webshells/--no-webshells",
         help="Assess scripts under web roots as possible web shells now (else at hunt time).",
     ),
+    yara_all: bool = typer.Option(
+        False,
+        "--yara-all",
+        help="Scan every file with the shipped YARA set, not only scripts and executables"
+        " outside system folders (several times slower: see the README).",
+    ),
+    no_default_yara: bool = typer.Option(
+        False, "--no-default-yara", help="Do not scan with the shipped YARA set."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
     if os_name not in _OS_CHOICES:
         raise UsageError(f"--os must be windows, linux or auto, not {os_name!r}")
+    if yara_all and no_default_yara:
+        raise UsageError("--yara-all and --no-default-yara contradict each other: give one")
     options = CollectOptions(
         host=host,
         os_name=_OS_CHOICES[os_name],
@@ -222,6 +234,7 @@ def files(
         max_size=max_size,
         follow_symlinks=follow_symlinks,
         webshells=webshells,
+        yara="all" if yara_all else "off" if no_default_yara else "default",
     )
     with open_case(ctx) as store:
         if as_json or not stderr.is_terminal:
@@ -243,11 +256,17 @@ def files(
                 f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused} unchanged (hashes"
                 f" re-used), {report.too_large} over --max-size, {report.skipped} skipped,"
                 f" {report.excluded} excluded, {len(report.warnings)} warnings"
-                f" (run {report.run_id})"
+                f"; YARA: {yara_summary(report)} (run {report.run_id})"
             )
         )
 
     emit(as_json, payload, render)
+
+
+def yara_summary(report: CollectReport) -> str:
+    if report.yara_set is None:
+        return "shipped set off"
+    return f"{report.yara_scanned} scanned, {report.yara_matched} with matches ({report.yara_set})"
 
 
 @app.command("disk")
