@@ -32,6 +32,7 @@ HASH_FIELDS = [
     *[pa.field(column, pa.string()) for column in CONTENT_COLUMNS],
 ]
 ROW_SCHEMA = pa.schema([*STAT_SCHEMA, *HASH_FIELDS])
+_NO_YARA = YaraPolicy("off")
 _NOTE = ROW_SCHEMA.get_field_index("note")
 _STAT_WIDTH = len(STAT_SCHEMA)
 
@@ -103,7 +104,11 @@ class Swept:
 
 
 def walk_and_examine(
-    dirs: list[Dir], settings: WalkSettings, budget: int, webshells: bool, yara: YaraPolicy
+    dirs: list[Dir],
+    settings: WalkSettings,
+    budget: int,
+    webshells: bool,
+    yara: YaraPolicy = _NO_YARA,
 ) -> Swept:
     """Walk a slice and examine its files up to ``INLINE_BYTES`` (at most ``budget`` of them) in
     the same worker.
