@@ -172,7 +172,7 @@ def _yara(
     windows = windows_of(path, policy)
     if not selected(policy, text, windows, label, digests.head, digests.size):
         return
-    cap = size_cap(label, policy.mode)
+    cap = size_cap(label, digests.head, policy.mode)
     if digests.size > cap:
         features.yara = not_scanned(f"{digests.size} bytes, over {cap}: not scanned")
         return

@@ -66,6 +66,25 @@ META_KEYS = ("author", "reference", "description", "score", "date")
 _INTERPRETERS = frozenset({".py", ".pl", ".pm", ".rb", ".sh"})
 SCRIPT_EXTENSIONS: frozenset[str] = WEB_EXTENSIONS - _INTERPRETERS
 EXECUTABLE_LABELS = frozenset({"pe32", "pe32+", "msdos", "elf", "macho"})
+# First bytes of executables, whatever libmagic makes of the rest (a damaged or truncated PE).
+_EXECUTABLE_MAGIC = (
+    (b"MZ", "EXE"),
+    (b"\x7fELF", "ELF"),
+    (b"\xfe\xed\xfa\xce", "MACH-O"),
+    (b"\xfe\xed\xfa\xcf", "MACH-O"),
+    (b"\xce\xfa\xed\xfe", "MACH-O"),
+    (b"\xcf\xfa\xed\xfe", "MACH-O"),
+)
+
+
+def executable_type(label: str, head: bytes) -> str | None:
+    """Loki's type name of an executable (``EXE``, ``ELF``, ``MACH-O``), or ``None``."""
+    for magic, name in _EXECUTABLE_MAGIC:
+        if head.startswith(magic):
+            return name
+    return _BY_LABEL.get(label) if label in EXECUTABLE_LABELS else None
+
+
 # Server-side code in a file's first bytes (a script saved under an image's name).
 _SERVER_CODE = re.compile(rb"<\?php|<\?=|<%[@=!]?|runat\s*=\s*[\"']?server", re.IGNORECASE)
 _CGI = re.compile(r"(?:^|[/\\])cgi-bin(?:[/\\]|$)", re.IGNORECASE)
@@ -138,7 +157,7 @@ def selected(
         return False
     if policy.mode == "all":
         return True
-    if label in EXECUTABLE_LABELS:
+    if executable_type(label, head) is not None:
         return not is_system_folder(path, windows, policy.system_roots)
     name = path[path.rfind("/") + 1 :]
     extension = extension_of(name)
@@ -150,8 +169,9 @@ def selected(
     return web and bool(_SERVER_CODE.search(head))
 
 
-def size_cap(label: str, mode: YaraMode) -> int:
-    return MAX_BYTES if mode == "all" or label in EXECUTABLE_LABELS else MAX_SCRIPT_BYTES
+def size_cap(label: str, head: bytes, mode: YaraMode) -> int:
+    executable = executable_type(label, head) is not None
+    return MAX_BYTES if mode == "all" or executable else MAX_SCRIPT_BYTES
 
 
 # Loki types a file by its first bytes against signature-base's misc/file-type-signatures.txt;
@@ -192,6 +212,9 @@ _BY_HEAD: tuple[tuple[re.Pattern[bytes], str], ...] = (
 
 def loki_filetype(label: str, head: bytes) -> str:
     """Loki's type name for a file (``"UNKNOWN"`` when none applies)."""
+    executable = executable_type(label, head)
+    if executable is not None:
+        return executable
     if label in _BY_LABEL:
         return _BY_LABEL[label]
     start = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
