@@ -54,12 +54,13 @@ EXTERNALS = ("filename", "filepath", "extension", "filetype", "owner", "md5")
 
 # -- selection -----------------------------------------------------------------------------------
 
-# (category, pattern on the file name) in order; a file whose rules are named for web shells or
-# hack tools joins that category whatever its name (see ``category_of``).
+# (category, pattern on the file name) in order; a file whose rules are named for web shells
+# is a web-shell file whatever its name (``category_of``), and one whose rules are named for hack
+# tools is a hack-tool file unless its name says otherwise.
+_WEBSHELL_FILE = r"webshell|chopper|laudanum|regeorg|b374k|p0wnshell|ysoserial|winshells"
 _BY_NAME: tuple[tuple[str, str], ...] = (
     ("apt", r"^apt_"),
     ("exploitation", r"^(?:expl|exploit|vul|vuln)_|^gen_exploit_"),
-    ("webshell", r"webshell|chopper|laudanum|regeorg|b374k|p0wnshell|ysoserial|winshells"),
     (
         "hacktool",
         r"hktl|hacktool|pentest|mimikatz|mimikittenz|mimipenguin|powerkatz|kirbi|kerberoast"
@@ -87,12 +88,17 @@ _LEFT_OUT: tuple[tuple[str, str], ...] = (
 
 
 def category_of(name: str, rule_names: list[str]) -> tuple[str | None, str]:
-    """The category that includes upstream file ``name``, or ``None`` and why it is left out."""
+    """The category that includes upstream file ``name``, or ``None`` and why it is left out.
+
+    Web-shell files come first: they make the set that scans scripts (``SCRIPT_CATEGORIES``).
+    """
+    if re.search(_WEBSHELL_FILE, name, re.IGNORECASE) or any(
+        _WEBSHELL_RULE.search(rule) for rule in rule_names
+    ):
+        return "webshell", ""
     for category, pattern in _BY_NAME:
         if re.search(pattern, name, re.IGNORECASE):
             return category, ""
-    if any(_WEBSHELL_RULE.search(rule) for rule in rule_names):
-        return "webshell", ""
     if any(_HACKTOOL_RULE.search(rule) for rule in rule_names):
         return "hacktool", ""
     for pattern, reason in _LEFT_OUT:
@@ -358,7 +364,12 @@ def sources_document(selection: Selection, commit: str) -> bytes:
         "commit": commit,
         "externals": list(EXTERNALS),
         "files": [
-            {"file": k.file, "namespace": k.namespace, "source": k.source.render(k.rules)}
+            {
+                "file": k.file,
+                "namespace": k.namespace,
+                "category": k.category,
+                "source": k.source.render(k.rules),
+            }
             for k in selection.kept
         ],
     }

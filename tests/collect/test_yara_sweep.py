@@ -46,7 +46,7 @@ def test_the_default_policy_scans_scripts_and_dropped_executables(
     assert (report.yara_scanned, report.yara_matched) == (2, 1)
     assert found["svc.exe"] is None  # C:\Windows\System32 is not scanned by default
     assert found["notes.txt"] is None
-    assert found["update.exe"] == {"set": set_info().version, "hits": []}
+    assert found["update.exe"] == {"set": set_info().version, "scope": "all", "hits": []}
     rules = {hit["rule"] for hit in found["errorEE.aspx"]["hits"]}
     assert "ChinaChopper_Generic" in rules
 

@@ -34,6 +34,7 @@ from seawall.features.yara import (
     externals_for,
     not_scanned,
     scan,
+    scope_for,
     selected,
     size_cap,
     windows_of,
@@ -173,11 +174,12 @@ def _yara(
     if not selected(policy, text, windows, label, digests.head, digests.size):
         return
     cap = size_cap(label, digests.head, policy.mode)
+    scope = scope_for(label, digests.head, policy.mode)
     if digests.size > cap:
-        features.yara = not_scanned(f"{digests.size} bytes, over {cap}: not scanned")
+        features.yara = not_scanned(f"{digests.size} bytes, over {cap}: not scanned", scope)
         return
     externals = externals_for(text, windows, label, digests.head, owner, digests.md5)
-    outcome = scan(content.upto(digests.size), externals)
+    outcome = scan(content.upto(digests.size), externals, scope)
     features.yara, features.yara_matched = outcome.value, outcome.matched
     features.yara_scanned = True
     features.yara_warning = outcome.warning

@@ -54,11 +54,12 @@ _SAME = (
 # A hashed row's YARA matches must hold for this sweep too: a scanned row's only under the current
 # set version, an unscanned row's (NULL) only if its sweep ran the same policy or scanned every
 # file (``_YARA_OK``, with the previous runs that qualify as a list parameter): another policy
-# may select the file, so it is read again. With the shipped set off, any row will do.
+# may select the file, so it is read again; under ``--yara-all``, a script scanned with the
+# scripts' set only is read again too. With the shipped set off, any row will do.
 _YARA_OK = (
     "(CASE WHEN p.yara IS NULL THEN list_contains(?, p.run_id)"
     " ELSE coalesce(?, json_extract_string(p.yara, '$.set')) = json_extract_string(p.yara, '$.set')"
-    " END)"
+    " AND (NOT ? OR json_extract_string(p.yara, '$.scope') = 'all') END)"
 )
 _REUSABLE = (
     "CASE WHEN b.note IS NULL THEN p.sha256 IS NOT NULL AND p.file_type IS NOT NULL"
@@ -98,13 +99,14 @@ class Matches:
 
 
 def yara_parameters(store: CaseStore, policy: YaraPolicy) -> list[object]:
-    """``_YARA_OK``'s parameters: the runs whose unscanned rows this sweep may re-use, and the
-    set version that scanned rows must have."""
+    """``_YARA_OK``'s parameters: the runs whose unscanned rows this sweep may re-use, the set
+    version that scanned rows must have, and whether they must have been scanned with all
+    rules."""
     from seawall.features.yara_set import set_info
 
     if policy.mode == "off":  # nothing will be scanned: re-use whatever is there
         runs = [r for (r,) in store.con.execute("SELECT run_id FROM runs").fetchall()]
-        return [runs, None]
+        return [runs, None, False]
     runs = [
         r
         for (r,) in store.con.execute(
@@ -112,7 +114,7 @@ def yara_parameters(store: CaseStore, policy: YaraPolicy) -> list[object]:
             [policy.key],
         ).fetchall()
     ]
-    return [runs, set_info().version]
+    return [runs, set_info().version, policy.mode == "all"]
 
 
 def match(store: CaseStore, batch: pa.Table, host: str, run_id: str, policy: YaraPolicy) -> Matches:

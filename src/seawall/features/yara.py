@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from seawall.collect.paths import RootMap, windows_form
@@ -48,7 +49,7 @@ from seawall.features.webshell import WEB_EXTENSIONS, is_web_root
 if TYPE_CHECKING:
     import yara_x
 
-    from seawall.features.yara_set import Loaded
+    from seawall.features.yara_set import Loaded, Scope
 
 YaraMode = Literal["off", "default", "all"]
 #: Bumped whenever the default policy selects differently: unchanged files swept under another
@@ -76,9 +77,13 @@ _EXECUTABLE_MAGIC = (
     (b"\xcf\xfa\xed\xfe", "MACH-O"),
 )
 
+_FIRST_BYTES = frozenset(magic[:1] for magic, _ in _EXECUTABLE_MAGIC)
+
 
 def executable_type(label: str, head: bytes) -> str | None:
     """Loki's type name of an executable (``EXE``, ``ELF``, ``MACH-O``), or ``None``."""
+    if head[:1] not in _FIRST_BYTES:
+        return None
     for magic, name in _EXECUTABLE_MAGIC:
         if head.startswith(magic):
             return name
@@ -159,14 +164,20 @@ def selected(
         return True
     if executable_type(label, head) is not None:
         return not is_system_folder(path, windows, policy.system_roots)
-    name = path[path.rfind("/") + 1 :]
-    extension = extension_of(name)
+    slash = path.rfind("/")
+    extension = extension_of(path[slash + 1 :])
     if extension in SCRIPT_EXTENSIONS or label == "php":
         return True
-    web = is_web_root(path) or (windows is not None and is_web_root(windows))
+    # (asked of every file: the folder's verdict is cached, files come folder by folder)
+    web = _web_folder(path[:slash]) or (windows is not None and is_web_root(windows))
     if extension in _INTERPRETERS:
         return web or bool(_CGI.search(path))
     return web and bool(_SERVER_CODE.search(head))
+
+
+@lru_cache(maxsize=4096)
+def _web_folder(folder: str) -> bool:
+    return is_web_root(folder + "/")
 
 
 def size_cap(label: str, head: bytes, mode: YaraMode) -> int:
@@ -276,23 +287,24 @@ class _State:
     note: str | None
 
 
-_state: _State | None = None
+_states: dict[str, _State] = {}
 
 
-def scanner_state() -> _State:
-    """The process's scanner over the shipped set, loaded the first time it is needed (a sweep
-    that meets no file to scan never pays for the rules)."""
-    global _state
-    if _state is None:
+def scanner_state(scope: Scope) -> _State:
+    """The process's scanner over the shipped set ``scope``, loaded the first time it is needed
+    (a sweep that meets no file to scan never pays for the rules; one that meets only scripts
+    loads only the scripts' set)."""
+    state = _states.get(scope)
+    if state is None:
         import yara_x
 
         from seawall.features.yara_set import load, set_info
 
-        loaded: Loaded = load()
+        loaded: Loaded = load(scope)
         scanner = yara_x.Scanner(loaded.rules)
         scanner.set_timeout(TIMEOUT_SECONDS)
-        _state = _State(scanner, set_info().version, loaded.note)
-    return _state
+        state = _states[scope] = _State(scanner, set_info().version, loaded.note)
+    return state
 
 
 def excerpt(data: bytes) -> str:
@@ -346,35 +358,43 @@ class ScanOutcome:
     warning: str | None = None
 
 
-def scan(data: bytes, externals: Externals) -> ScanOutcome:
-    """Scan ``data`` with the shipped set under ``externals``."""
+def scope_for(label: str, head: bytes, mode: YaraMode) -> Scope:
+    """Executables, and every file under ``--yara-all``, get every rule; other files (the
+    server-side scripts of the default policy) the web-shell and exploitation rules."""
+    return "all" if mode == "all" or executable_type(label, head) is not None else "scripts"
+
+
+def scan(data: bytes, externals: Externals, scope: Scope = "all") -> ScanOutcome:
+    """Scan ``data`` with the shipped set ``scope`` under ``externals``."""
     import yara_x
 
-    state = scanner_state()
+    state = scanner_state(scope)
     for name, value in externals.items():
         state.scanner.set_global(name, value)
     try:
         results = state.scanner.scan(data)
     except yara_x.TimeoutError:
         note = f"YARA scan timed out after {TIMEOUT_SECONDS} s"
-        return ScanOutcome(_document(state.version, [], note), False, note)
+        return ScanOutcome(_document(state.version, scope, [], note), False, note)
     except yara_x.ScanError as error:
         note = f"YARA scan failed: {error}"
-        return ScanOutcome(_document(state.version, [], note), False, note)
+        return ScanOutcome(_document(state.version, scope, [], note), False, note)
     hits = hits_of(results, data)
     warning, state.note = state.note, None  # said once per process
-    return ScanOutcome(_document(state.version, hits), bool(hits), warning)
+    return ScanOutcome(_document(state.version, scope, hits), bool(hits), warning)
 
 
-def not_scanned(note: str) -> str:
+def not_scanned(note: str, scope: Scope) -> str:
     """The stored value of a selected file that was not scanned (too large)."""
     from seawall.features.yara_set import set_info
 
-    return _document(set_info().version, [], note)
+    return _document(set_info().version, scope, [], note)
 
 
-def _document(version: str, hits: list[dict[str, Any]], note: str | None = None) -> str:
-    doc: dict[str, Any] = {"set": version, "hits": hits}
+def _document(
+    version: str, scope: Scope, hits: list[dict[str, Any]], note: str | None = None
+) -> str:
+    doc: dict[str, Any] = {"set": version, "scope": scope, "hits": hits}
     if note:
         doc["note"] = note
     return json.dumps(doc, sort_keys=True)
