@@ -7,9 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import typer
+from typer.testing import CliRunner
+
 from seawall.case.store import CaseStore
+from seawall.cli import collect
+from seawall.cli.output import CliState
 from seawall.collect.files import CollectOptions, collect_files
 from seawall.detect.engine import HuntRequest, hunt
+from seawall.errors import UsageError
 from seawall.features.yara_set import set_info
 from tests.features.test_yara import CHOPPER, PE_HEAD
 
@@ -117,3 +123,40 @@ def test_a_resweep_scans_unchanged_files_that_its_policy_now_selects(
         fourth = collect_files(store, root, CollectOptions())
         assert fourth.yara_scanned == 2 and fourth.reused == 2
         assert {str(v["set"]) for v in _yara_by_name(store).values() if v} == {set_info().version}
+
+
+def test_cli_flags_and_report(tmp_path: Path, case_dir: Path) -> None:
+    _tree(tmp_path / "c")
+    root = typer.Typer()
+
+    @root.callback()
+    def _root(ctx: typer.Context) -> None:
+        ctx.obj = CliState(case_dir=case_dir)
+
+    root.add_typer(collect.app, name="collect")
+    sweep = ["collect", "files", str(tmp_path / "c"), "--json"]
+    result = CliRunner().invoke(root, [*sweep, "--no-default-yara"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["yara_set"] is None and document["yara_scanned"] == 0
+    result = CliRunner().invoke(root, [*sweep, "--yara-all"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["yara_set"] == set_info().version and document["yara_scanned"] == 4
+    both = CliRunner().invoke(root, [*sweep, "--yara-all", "--no-default-yara"])
+    assert isinstance(both.exception, UsageError)
+
+
+def test_a_resweep_with_yara_all_rescans_what_the_scripts_set_alone_scanned(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    _tree(tmp_path / "c")
+    root = [str(tmp_path / "c")]
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, root, CollectOptions())
+        everything = collect_files(store, root, CollectOptions(yara="all"))
+        # the PE was scanned with every rule already; the script (scripts' set) and the files
+        # the default policy left alone are read again
+        assert (everything.yara_scanned, everything.reused) == (3, 1)
+        scopes = {name: v["scope"] for name, v in _yara_by_name(store).items()}
+    assert set(scopes.values()) == {"all"}

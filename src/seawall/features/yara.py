@@ -164,11 +164,13 @@ def selected(
         return True
     if executable_type(label, head) is not None:
         return not is_system_folder(path, windows, policy.system_roots)
-    slash = path.rfind("/")
-    extension = extension_of(path[slash + 1 :])
+    # asked of every file: no function call or copy more than needed (a name starting with its
+    # only dot, ``.bashrc``, has no extension)
+    slash, dot = path.rfind("/"), path.rfind(".")
+    extension = path[dot:].lower() if dot > slash + 1 else ""
     if extension in SCRIPT_EXTENSIONS or label == "php":
         return True
-    # (asked of every file: the folder's verdict is cached, files come folder by folder)
+    # the folder's verdict is cached: files come folder by folder
     web = _web_folder(path[:slash]) or (windows is not None and is_web_root(windows))
     if extension in _INTERPRETERS:
         return web or bool(_CGI.search(path))
