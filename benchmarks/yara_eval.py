@@ -170,13 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{collection:12} {language:8} {cells[0]:>22} {cells[1]:>22}")
     print("\nfalse positives on benign server-side scripts:")
     for package in args.package or BENIGN_PACKAGES:
-        count = table.get((package, "all"))
-        if not count:
+        benign = table.get((package, "all"))
+        if not benign:
             continue
         for scope in SCOPES:
-            per_1000 = 1000 * count[scope] / count["files"]
+            per_1000 = 1000 * benign[scope] / benign["files"]
             print(
-                f"{package:18} {scope:8} {count[scope]}/{count['files']} files"
+                f"{package:18} {scope:8} {benign[scope]}/{benign['files']} files"
                 f" = {per_1000:.2f} per 1,000"
             )
     if args.verbose:
