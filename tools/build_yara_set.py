@@ -401,6 +401,23 @@ def set_document(selection: Selection, commit: str, sources: bytes) -> dict[str,
     }
 
 
+def _count(rules: int) -> str:
+    return f"{rules} rule" if rules == 1 else f"{rules} rules"
+
+
+def _reasons(selection: Selection) -> str:
+    """How many single rules were left out for each kind of reason."""
+    kinds = {"licence": 0, "yara-x": 0, "uses rule": 0}
+    for _, _, reason in selection.skipped_rules:
+        for kind in kinds:
+            if reason.startswith(kind):
+                kinds[kind] += 1
+    return (
+        f"rules: {kinds['licence']} for their licence, {kinds['yara-x']} rejected by yara-x,"
+        f" {kinds['uses rule']} that use a rule left out"
+    )
+
+
 def attribution(doc: dict[str, object], selection: Selection) -> str:
     by_category: dict[str, list[Kept]] = {}
     for kept in selection.kept:
@@ -412,21 +429,25 @@ def attribution(doc: dict[str, object], selection: Selection) -> str:
         f"commit `{doc['commit']}`, by Florian Roth (Nextron Systems) and the other authors named",
         "in each rule's `author` meta, with each rule's `reference`. They are licensed under the",
         "Detection Rule License (DRL) 1.1, reproduced in `LICENSE-DRL-1.1.txt` beside this file",
-        "(also <https://github.com/SigmaHQ/Detection-Rule-License>). The rules are unmodified; the",
-        "selection was made by `tools/build_yara_set.py`, which also wrote this file. Every",
+        "(also <https://github.com/SigmaHQ/Detection-Rule-License>). Each rule's text is as upstream",
+        "wrote it (comments between rules are not kept); the selection was made by",
+        "`tools/build_yara_set.py`, which also wrote this file. Every",
         "finding seawall makes from a rule carries the rule's author and reference, as the DRL",
         "asks.",
         "",
         f"Set version `{doc['version']}`: {doc['rules']:,} rules from {len(selection.kept)} of",
         f"{selection.read} upstream files; {len(selection.skipped_files)} files and",
-        f"{len(selection.skipped_rules)} single rules left out, each with its reason below.",
+        f"{len(selection.skipped_rules)} single rules left out, each with its reason below",
+        f"({_reasons(selection)}). Rules are compiled by yara-x {doc['built_with_yara_x']} with",
+        "YARA's relaxed regular-expression syntax (as libyara reads them) and Loki's external",
+        f"variables ({', '.join(EXTERNALS)}) declared.",
         "",
         "## Included files, by category",
     ]
     for category in sorted(by_category):
         members = by_category[category]
         lines += ["", f"### {category} ({len(members)} files)", ""]
-        lines += [f"- `{k.file}` ({len(k.rules)} rules)" for k in members]
+        lines += [f"- `{k.file}` ({_count(len(k.rules))})" for k in members]
     lines += ["", "## Rules left out of included files", ""]
     lines += [f"- `{f}` `{n}`: {r}" for f, n, r in selection.skipped_rules] or ["- none"]
     lines += ["", "## Files left out", ""]
@@ -474,8 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rule left out: {item['file']} {item['rule']}: {item['reason']}", file=sys.stderr)
     for item in skipped_files:
         print(f"file left out: {item['file']}: {item['reason']}", file=sys.stderr)
+    files = doc["files"]
+    assert isinstance(files, list)
     print(
-        f"{doc['version']}: {doc['rules']} rules from {len(doc['files'])} files"  # type: ignore[arg-type]
+        f"{doc['version']}: {doc['rules']} rules from {len(files)} files"
         f" ({len(skipped_files)} files and {len(skipped_rules)} rules left out)",
         file=sys.stderr,
     )

@@ -92,8 +92,27 @@ def new_compiler() -> yara_x.Compiler:
     return compiler
 
 
+class ShippedSetError(RuntimeError):
+    """The shipped set does not compile under the installed yara-x (not the one seawall pins)."""
+
+
 def compile_shipped(scope: Scope = "all") -> yara_x.Rules:
     """Compile the shipped sources of ``scope`` (one namespace per upstream file)."""
+    import yara_x
+
+    try:
+        return _compile(scope)
+    except yara_x.CompileError as error:
+        info = json.loads(resources.files(_DATA).joinpath("set.json").read_text(encoding="utf-8"))
+        raise ShippedSetError(
+            f"the shipped YARA set {info['version']} was checked with yara-x"
+            f" {info['built_with_yara_x']} but does not compile under the installed yara-x"
+            f" {yara_x_version()}: {str(error).strip().splitlines()[0]}. Install the yara-x"
+            " version seawall pins, or sweep with --no-default-yara"
+        ) from None
+
+
+def _compile(scope: Scope) -> yara_x.Rules:
     raw = resources.files(_DATA).joinpath("signature-base.json.gz").read_bytes()
     doc: dict[str, Any] = json.loads(gzip.decompress(raw))
     categories = SCOPES[scope]
