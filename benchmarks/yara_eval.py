@@ -14,13 +14,16 @@ public web-shell collections, some of these very files among them (rule names su
 ``Txt_aspx1`` or ``ChinaChopper_temp_3`` name their sample), so recall here is what a Loki or
 THOR user gets on known shells, not a measure of generalisation to new ones.
 
-``--jsonl FILE`` writes one verdict per file and set, so another detector's verdicts (the
-web-shell assessor's) can be combined with these by ``collection`` and ``path`` (or ``sha256``)::
+``--assessor`` also runs this checkout's web-shell assessor (:mod:`seawall.features.webshell`) on
+the same files and prints its recall and the recall of either detector (a file flagged by the
+YARA scripts' set or by the assessor). ``--jsonl FILE`` writes one verdict per file and detector,
+so another detector's verdicts (a newer assessor's) can be combined with these by ``collection``
+and ``path`` (or ``sha256``)::
 
     {"detector": "yara-default/scripts", "collection": "tennc", "path": "php/x.php",
      "sha256": "...", "language": "php", "benign": false, "flagged": true, "rules": ["..."]}
 
-    python benchmarks/yara_eval.py [--verbose] [--jsonl verdicts.jsonl]
+    python benchmarks/yara_eval.py [--verbose] [--assessor] [--jsonl verdicts.jsonl]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import TextIO
 
 from seawall.features.filetype import identify
-from seawall.features.webshell import web_files
+from seawall.features.webshell import assess, read_head, web_files
 from seawall.features.yara import externals_for, scan
 from seawall.features.yara_set import Scope, set_info
 
@@ -78,9 +81,12 @@ class Verdict:
     benign: bool
     rules: dict[str, list[str]]
     """Matching rules per set (``scripts``, ``all``)."""
+    assessor: float | None = None
+    """The web-shell assessor's score when it calls the file a web shell, else ``None``; not run:
+    ``nan``."""
 
 
-def judge(path: Path, collection: str, shown: str, benign: bool) -> Verdict:
+def judge(path: Path, collection: str, shown: str, benign: bool, assessor: bool) -> Verdict:
     data = path.read_bytes()
     label = identify(data[:65536]).label
     md5 = hashlib.md5(data).hexdigest()  # Loki's md5 variable
@@ -90,7 +96,20 @@ def judge(path: Path, collection: str, shown: str, benign: bool) -> Verdict:
         outcome = scan(data, externals, scope)
         rules[scope] = [hit["rule"] for hit in json.loads(outcome.value)["hits"]]
     digest = hashlib.sha256(data).hexdigest()
-    return Verdict(collection, shown, digest, language_of(path), benign, rules)
+    score: float | None = float("nan")
+    if assessor:
+        verdict = assess(read_head(path), path.name)
+        score = verdict.score if verdict.is_webshell else None
+    return Verdict(collection, shown, digest, language_of(path), benign, rules, score)
+
+
+def _detectors(v: Verdict) -> dict[str, bool]:
+    """Each detector's verdict on one file (the assessor's only when it ran)."""
+    found = {f"yara-default/{scope}": bool(v.rules[scope]) for scope in SCOPES}
+    if v.assessor is None or v.assessor == v.assessor:  # ran (nan: not run)
+        found["webshell-assessor"] = v.assessor is not None
+        found["either"] = found["webshell-assessor"] or found["yara-default/scripts"]
+    return found
 
 
 def package_files(package: str) -> list[Path] | None:
@@ -104,20 +123,28 @@ def package_files(package: str) -> list[Path] | None:
     return [Path(line) for line in out.splitlines() if line.startswith("/")]
 
 
-def write_jsonl(out: TextIO, verdicts: list[Verdict]) -> None:
+def write_jsonl(out: TextIO, verdicts: list[Verdict]) -> int:
+    lines = 0
     for v in verdicts:
-        for scope in SCOPES:
+        for detector, flagged in _detectors(v).items():
+            if detector == "either":
+                continue
+            scope = detector.split("/")[-1]
             record = {
-                "detector": f"yara-default/{scope}",
+                "detector": detector,
                 "collection": v.collection,
                 "path": v.path,
                 "sha256": v.sha256,
                 "language": v.language,
                 "benign": v.benign,
-                "flagged": bool(v.rules[scope]),
-                "rules": v.rules[scope],
+                "flagged": flagged,
+                "rules": v.rules.get(scope, []),
             }
+            if detector == "webshell-assessor":
+                record["score"] = v.assessor
             out.write(json.dumps(record, sort_keys=True) + "\n")
+            lines += 1
+    return lines
 
 
 def _rate(hit: int, total: int) -> str:
@@ -129,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webshells", type=Path, default=WEBSHELLS)
     parser.add_argument("--package", action="append", help="benign Debian package (repeatable)")
     parser.add_argument("--jsonl", type=Path, help="write per-file verdicts here")
+    parser.add_argument("--assessor", action="store_true", help="also the web-shell assessor")
     parser.add_argument("--verbose", "-v", action="store_true", help="list misses and FPs")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -142,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             ok = False
             continue
         for path in web_files(sorted(root.rglob("*"))):
-            verdicts.append(judge(path, name, str(path.relative_to(root)), benign=False))
+            shown = str(path.relative_to(root))
+            verdicts.append(judge(path, name, shown, benign=False, assessor=args.assessor))
     for package in args.package or BENIGN_PACKAGES:
         listed = package_files(package)
         if listed is None:
@@ -150,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             ok = False
             continue
         for path in web_files(sorted(set(listed))):
-            verdicts.append(judge(path, package, str(path), benign=True))
+            verdicts.append(judge(path, package, str(path), benign=True, assessor=args.assessor))
 
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for v in verdicts:
@@ -159,26 +188,31 @@ def main(argv: list[str] | None = None) -> int:
             keys += [("every", v.language), ("every", "all")]
         for key in keys:
             table[key]["files"] += 1
-            for scope in SCOPES:
-                table[key][scope] += bool(v.rules[scope])
+            for detector, flagged in _detectors(v).items():
+                table[key][detector] += flagged
+    columns = ["yara-default/scripts", "yara-default/all"]
+    if args.assessor:
+        columns += ["webshell-assessor", "either"]
+    heads = {"yara-default/scripts": "YARA scripts' set", "yara-default/all": "YARA all rules"}
+    heads |= {"webshell-assessor": "assessor", "either": "either"}
+    benign_names = set(args.package or BENIGN_PACKAGES)
     print("\nrecall (files flagged / files), per collection and language:")
-    print(f"{'collection':12} {'language':8} {'scripts set':>22} {'all rules':>22}")
+    print(f"{'collection':12} {'language':8} " + " ".join(f"{heads[c]:>20}" for c in columns))
     for (collection, language), count in sorted(table.items()):
-        if collection in (args.package or BENIGN_PACKAGES):
+        if collection in benign_names:
             continue
-        cells = [_rate(count[s], count["files"]) for s in SCOPES]
-        print(f"{collection:12} {language:8} {cells[0]:>22} {cells[1]:>22}")
-    print("\nfalse positives on benign server-side scripts:")
-    for package in args.package or BENIGN_PACKAGES:
+        cells = " ".join(f"{_rate(count[c], count['files']):>20}" for c in columns)
+        print(f"{collection:12} {language:8} {cells}")
+    print("\nfalse positives on benign server-side scripts (per 1,000):")
+    for package in sorted(benign_names):
         benign = table.get((package, "all"))
         if not benign:
             continue
-        for scope in SCOPES:
-            per_1000 = 1000 * benign[scope] / benign["files"]
-            print(
-                f"{package:18} {scope:8} {benign[scope]}/{benign['files']} files"
-                f" = {per_1000:.2f} per 1,000"
-            )
+        cells = " ".join(
+            f"{benign[c]}/{benign['files']} = {1000 * benign[c] / benign['files']:.2f}".rjust(20)
+            for c in columns
+        )
+        print(f"{package:21} {cells}")
     if args.verbose:
         for v in verdicts:
             wrong = bool(v.rules["scripts"]) == v.benign
@@ -187,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {kind} {v.collection}/{v.path} {v.rules['scripts'] or v.rules['all']}")
     if args.jsonl:
         with args.jsonl.open("w", encoding="utf-8") as out:
-            write_jsonl(out, verdicts)
-        print(f"\nverdicts: {args.jsonl} ({len(verdicts) * len(SCOPES):,} lines)")
+            lines = write_jsonl(out, verdicts)
+        print(f"\nverdicts: {args.jsonl} ({lines:,} lines)")
     print(f"\n({time.perf_counter() - started:.1f} s)")
     return 0 if ok else 1
 
