@@ -124,6 +124,11 @@ def test_default_policy_selects_scripts_and_executables_out_of_place() -> None:
     assert selected(policy, "/srv/app/x.jsp", None, "text", b"<%", 2)
     assert selected(policy, "/var/www/html/logo.gif", None, "image", b"GIF89a<?php", 11)
     assert not selected(policy, "/var/www/html/logo.gif", None, "image", b"GIF89a\0\0", 8)
+    windows = "C:\\InetPub\\WWWRoot\\img\\logo.gif"
+    assert selected(policy, "/mnt/c/InetPub/WWWRoot/img/logo.gif", windows, "image", b"<%", 2)
+    assert not selected(
+        policy, "/mnt/c/Users/x/logo.gif", "C:\\Users\\x\\logo.gif", "image", b"<%", 2
+    )
     assert not selected(policy, "/usr/lib/python3/x.py", None, "script", b"import os", 9)
     assert selected(policy, "/var/www/cgi-bin/x.py", None, "script", b"import os", 9)
     assert selected(policy, "/usr/lib/cgi-bin/x.pl", None, "script", b"use CGI;", 8)

@@ -171,7 +171,9 @@ def selected(
     if extension in SCRIPT_EXTENSIONS or label == "php":
         return True
     # the folder's verdict is cached: files come folder by folder
-    web = _web_folder(path[:slash]) or (windows is not None and is_web_root(windows))
+    web = _web_folder(path[:slash]) or (
+        windows is not None and _web_folder(windows[: windows.rfind("\\")] + "\\")
+    )
     if extension in _INTERPRETERS:
         return web or bool(_CGI.search(path))
     return web and bool(_SERVER_CODE.search(head))
@@ -179,7 +181,9 @@ def selected(
 
 @lru_cache(maxsize=4096)
 def _web_folder(folder: str) -> bool:
-    return is_web_root(folder + "/")
+    """``is_web_root`` of a folder (a POSIX one without its last ``/``, a Windows one with its
+    ``\\``)."""
+    return is_web_root(folder if folder.endswith("\\") else folder + "/")
 
 
 def size_cap(label: str, head: bytes, mode: YaraMode) -> int:
