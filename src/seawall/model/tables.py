@@ -303,6 +303,8 @@ FILES = Table(
             pa.field("gid", pa.int64()),
             pa.field("note", TEXT),
             json_field("webshell"),
+            # Added by migration 8: the shipped YARA set's matches (seawall.features.yara).
+            json_field("yara"),
         ]
     ),
     "every swept file: metadata, hashes and content features; each host's latest sweep",
