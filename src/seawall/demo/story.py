@@ -70,10 +70,10 @@ ITEMS: tuple[Item, ...] = (
         "China Chopper-style ASPX web shell in the IIS web root",
         "files",
         ("T1505.003",),
-        ("web.webshell", "ioc.file-hash"),
+        ("web.webshell", "ioc.file-hash", "ioc.yara-default"),
         host="WEB01",
         match=("errorfe.aspx",),
-        also=("ioc.yara-default", "ioc.yara", "ioc.file-name"),
+        also=("ioc.yara", "ioc.file-name"),
     ),
     Item(
         "webshell-recon",
@@ -96,6 +96,7 @@ ITEMS: tuple[Item, ...] = (
         ("host.legit-tool-location", "ioc.file-hash"),
         host="WEB01",
         match=("users\\public\\putty.exe",),
+        also=("ioc.yara-default", "ioc.yara"),
     ),
     Item(
         "renamed-rar",
