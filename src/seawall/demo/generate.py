@@ -74,6 +74,10 @@ allow:
     host: FS01
     item: C$
     reason: nightly backup of the file server (Keelson Backup, 18:00 UTC)
+  - detection: net.beacon
+    source: 10.10.0.3
+    reason: the proxy's own upstream connections and lookups carry every user's browsing;
+      beaconing is judged per client, from the proxy's log and the clients' requests
   - detection: evtx.service-install
     item: KeelsonAgent
     reason: backup agent update 11.0.4, rolled out by IT on 2024-03-10

@@ -153,15 +153,15 @@ def _webshell_requests(traffic: Traffic, rng: random.Random) -> None:
     )
     upload = times["webshell_upload"]
     requests = [
-        (upload - timedelta(seconds=40), "GET", "/Careers.aspx", 200, 41, "webshell-file"),
-        (upload - timedelta(seconds=2), "POST", "/Careers.aspx", 200, 2_180, "webshell-file"),
+        (upload - timedelta(seconds=40), "GET", "/Careers.aspx", 200, 41, "webshell-requests"),
+        (upload - timedelta(seconds=2), "POST", "/Careers.aspx", 200, 2_180, "webshell-requests"),
         (
             upload + timedelta(seconds=30),
             "POST",
             "/aspnet_client/system_web/errorFE.aspx",
             200,
             62,
-            "webshell-file",
+            "webshell-requests",
         ),
     ]
     when = times["recon_start"] - timedelta(seconds=1)
@@ -173,7 +173,7 @@ def _webshell_requests(traffic: Traffic, rng: random.Random) -> None:
                 "/aspnet_client/system_web/errorFE.aspx",
                 200,
                 rng.randint(300, 2500),
-                "webshell-recon",
+                "webshell-requests",
             )
         )
         when += timedelta(seconds=rng.randint(35, 150))
@@ -185,7 +185,7 @@ def _webshell_requests(traffic: Traffic, rng: random.Random) -> None:
                 "/aspnet_client/system_web/errorFE.aspx",
                 200,
                 9_800,
-                "putty-public",
+                "webshell-requests",
             )
         )
     for time, method, stem, status, taken, item in requests:

@@ -88,6 +88,17 @@ ITEMS: tuple[Item, ...] = (
         note="the commands run as the site's application pool identity, IIS APPPOOL\\TidewaterWeb",
     ),
     Item(
+        "webshell-requests",
+        "initial-access",
+        "The actor's POSTs to the web shell in the IIS log (the upload, each command, the tools)",
+        "web",
+        ("T1505.003", "T1190"),
+        ("web.webshell-request",),
+        host="WEB01",
+        match=("errorfe.aspx",),
+        also=("web.rare-post", "web.tunnel-page"),
+    ),
+    Item(
         "putty-public",
         "tools",
         "Genuine PuTTY run from C:\\Users\\Public (AA21-200A lists its hash)",
@@ -210,7 +221,13 @@ ITEMS: tuple[Item, ...] = (
         ("net.beacon",),
         host="WS014",
         match=("update.mscdn-cache.example",),
-        also=("net.dns-ioc", "net.ioc-ip", "net.ioc-url", "net.baseline-anomaly"),
+        also=(
+            "net.dns-ioc",
+            "net.ioc-ip",
+            "net.ioc-url",
+            "net.baseline-anomaly",
+            "net.rare-destination",
+        ),
         note="net.beacon: the beaconing analytic is being built and its id is not fixed yet"
         " (the aa21-200a pack names none); the findings of the proxy's own DNS queries count"
         " too (via PRX01)",
@@ -225,7 +242,7 @@ ITEMS: tuple[Item, ...] = (
         ("net.baseline-anomaly",),
         host="WEB01",
         match=("198.51.100.77",),
-        also=("net.ioc-ip",),
+        also=("net.ioc-ip", "net.large-transfer", "net.rare-destination"),
         note="SSH on port 443 to an address never seen before, 25 GB out: the network baseline"
         " (M-NET-4) is what the pack names for it",
     ),
@@ -238,7 +255,9 @@ ITEMS: tuple[Item, ...] = (
         ("net.dns-unapproved-resolver",),
         host="WS022",
         match=("192.0.2.53",),
+        also=("net.beacon", "net.rare-destination"),
         kind="policy",
+        note="its DNS to the resolver is regular enough for net.beacon to score it too",
     ),
 )
 
@@ -279,7 +298,7 @@ STEPS: tuple[Step, ...] = (
         at(8, 6, 2, 11),
         "Web shell uploaded through the site's upload form",
         ("T1190", "T1505.003"),
-        ("webshell-file",),
+        ("webshell-file", "webshell-requests"),
     ),
     Step(
         "discovery",

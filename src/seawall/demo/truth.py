@@ -141,8 +141,9 @@ def matches(finding: dict[str, Any], entry: dict[str, Any], detections: list[str
     if hosts:
         host = str(finding.get("host") or "").lower()
         named = host in hosts or host.split(".")[0] in hosts
-        # a finding without a host (an account's, a network's) may name the host in its text
-        if not named and (host or not any(alias in text for alias in hosts)):
+        # a finding without a host (an account's) or about a destination (whose host is one of
+        # its clients) may name the host in its text
+        if not named and not any(alias in text for alias in hosts):
             return False
     user = entry.get("user")
     if user and _bare(finding.get("user")) != user.lower() and user.lower() not in text:
