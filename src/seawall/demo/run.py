@@ -12,6 +12,7 @@ against the ground truth (``report/assessment.json``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import io
 import json
@@ -203,6 +204,26 @@ def _collect(generated: Generated, say: Callable[[Stage], None]) -> list[Stage]:
     return stages
 
 
+def _render_reports(document: dict[str, Any], folder: Path) -> str:
+    """The HTML report and the ATT&CK Navigator layer beside the JSON result document, when
+    this seawall has the renderers; else say so."""
+    try:
+        found = importlib.util.find_spec("seawall.report.render") is not None
+    except ModuleNotFoundError:  # no seawall.report package at all
+        found = False
+    if not found:
+        return "the result document (JSON); this seawall has no HTML report yet"
+    from seawall.model.finding import ResultDocument
+    from seawall.report.render import render  # type: ignore[import-not-found,unused-ignore]
+
+    result = ResultDocument.model_validate(document)
+    written = []
+    for fmt, name in (("html", "report.html"), ("navigator", "navigator-layer.json")):
+        (folder / name).write_text(render(result, fmt).text, encoding="utf-8")
+        written.append(name)
+    return "the result document (JSON), " + " and ".join(written)
+
+
 def run_demo(
     out: Path,
     seed: int = DEFAULT_SEED,
@@ -249,15 +270,8 @@ def run_demo(
         (folder / "assessment.json").write_text(
             json.dumps(assessment.as_dict(), indent=2) + "\n", encoding="utf-8"
         )
-        stages.append(
-            Stage(
-                "report",
-                "report",
-                time.perf_counter() - started,
-                findings,
-                note="the result document (JSON); the HTML report is not built yet",
-            )
-        )
+        note = _render_reports(document, folder)
+        stages.append(Stage("report", "report", time.perf_counter() - started, findings, note=note))
         say(stages[-1])
     putty = str(generated.truth["scenario"]["putty"])
     return DemoResult(out, seed, scale, stages, document if hunted else None, assessment, putty)

@@ -51,6 +51,12 @@ DOMAIN_SID = "S-1-5-21-3623811015-3361044348-30300820"
 APP_POOL = "TidewaterWeb"
 
 
+def computer_name(name: str) -> str:
+    """A host's name as its Windows events give it (``WEB01.tidewater.example``): the demo's
+    own commands (``--host``) and exports use the same, so one host is one name in the case."""
+    return f"{name}.{DNS_DOMAIN}"
+
+
 @dataclass(frozen=True, slots=True)
 class Host:
     """A machine; ``tree``: its file system is generated and swept (its ``C:`` drive)."""
