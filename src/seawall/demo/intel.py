@@ -197,7 +197,7 @@ def write_intel(scenario: Scenario, out: Path, manifest: Manifest, putty: PuttyB
             relative,
             "intel",
             "stix2",
-            ["intel", "import", relative, "--source", "maritime-sharing-group"],
+            ["intel", "import", relative, "--source", "maritime-sharing-group", "--exercise"],
             "intel import",
             None,
             5,
