@@ -150,11 +150,36 @@ def stored_findings(
     return read_findings(store, run_id, min_severity)[0]
 
 
-def known_finding_ids(store: CaseStore) -> list[str]:
-    """Every finding id the case knows: the latest findings and those of stored documents."""
+def all_findings(store: CaseStore) -> list[Finding]:
+    """Every finding the case knows, once per stable id, with the current triage: the latest of
+    each id (``findings``), then those only older stored documents still hold (a finding whose
+    detection stopped matching is gone from ``findings`` but still in the reports of its run)."""
+    latest, _ = read_findings(store)
+    seen = {finding.finding_id for finding in latest}
+    older: list[Finding] = []
     store.con.complete()
     rows = store.con.execute(
-        "SELECT finding_id FROM findings UNION SELECT unnest(CAST(json_extract_string(document,"
-        " '$.findings[*].finding_id') AS VARCHAR[])) FROM results"
+        "SELECT r.document FROM results r JOIN runs USING (run_id)"
+        " WHERE r.format = ? ORDER BY runs.started_at DESC",
+        [FORMAT],
     ).fetchall()
-    return sorted(str(row[0]) for row in rows if row[0] is not None)
+    for (text,) in rows:
+        for finding in ResultDocument.model_validate_json(text).findings:
+            if finding.finding_id not in seen:
+                seen.add(finding.finding_id)
+                older.append(finding)
+    joined, _ = apply_state(older, load_state(store))
+    return [*latest, *joined]
+
+
+def find_finding(store: CaseStore, prefix: str) -> Finding:
+    """The one finding whose id is ``prefix`` or starts with it (any stored finding)."""
+    wanted = prefix.strip().lower()
+    if not wanted:
+        raise UsageError("give a finding id (or a unique prefix of one)")
+    found = [f for f in all_findings(store) if f.finding_id.startswith(wanted)]
+    if not found:
+        raise UsageError(f"no stored finding has an id starting {prefix!r}")
+    if len(found) > 1:
+        raise UsageError(f"{len(found)} findings have ids starting {prefix!r}: give more of it")
+    return found[0]
