@@ -248,3 +248,5 @@ def test_a_version_1_finding_reads_as_version_2() -> None:
     assert standard.suppression.kind == "judgement"
     assert [r.code for r in standard.reasons] == ["location.standard"]
     assert upgrade_finding(json.loads(standard.model_dump_json())) == standard  # v2 as it is
+    odd = upgrade_finding({**old, "verdict": "weird-word"})
+    assert odd.verdict is Verdict.SUSPICIOUS and odd.reasons[0].code == "verdict.v1"

@@ -146,7 +146,9 @@ def list_(
 
     def render(console: Console) -> None:
         table = Table(title=f"Reviews ({len(reviews):,})", title_justify="left")
-        for column in ("finding", "verdict", "analyst", "when", "reason", "what"):
+        for column in ("finding", "verdict", "analyst", "when"):
+            table.add_column(column, no_wrap=True)
+        for column in ("reason", "what"):
             table.add_column(column, overflow="fold")
         for item in reviews:
             style = VERDICT_STYLE[item["verdict"]]
@@ -160,8 +162,12 @@ def list_(
             )
         console.print(table)
         table = Table(title=f"Suppressions ({len(suppressions):,})", title_justify="left")
-        for column in ("finding", "entry", "reason", "applied", "state", "what"):
+        table.add_column("finding", no_wrap=True)
+        for column in ("entry", "reason"):
             table.add_column(column, overflow="fold")
+        for column in ("applied", "state"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("what", overflow="fold")
         for item in suppressions:
             state = "[yellow]expired[/]" if item["expired"] else "in force"
             table.add_row(

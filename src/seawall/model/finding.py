@@ -290,7 +290,7 @@ class ResultDocument(_Frozen):
         return [finding for finding in self.findings if not finding.dismissed]
 
 
-SCHEMA_ID = f"https://github.com/seawall/seawall/schemas/result-document.v{FORMAT}.json"
+SCHEMA_ID = f"urn:seawall:result-document:v{FORMAT}"
 
 
 def result_schema() -> dict[str, Any]:

@@ -31,7 +31,7 @@ Codes seawall's own detections give (others may add theirs; renderers fall back 
 ``recency.neighbours``    a file much newer than the others in its folder
 ``yara.match``            YARA rules matched (``rules``)
 ``yara.content``          a YARA match is not explained away by a standard folder
-``allowlist``             a hunt-time allowlist entry matched (``entry``)
+``verdict.v1``            a version-1 finding's verdict word seawall no longer knows
 ========================  ===========================================================
 """
 

@@ -79,8 +79,12 @@ def upgrade_finding(data: dict[str, Any]) -> Finding:
         return Finding.model_validate(data)
     old = dict(data)
     word = str(old.get("verdict") or "suspicious")
-    verdict = verdict_of(word)
     reasons: list[Reason] = []
+    try:
+        verdict = verdict_of(word)
+    except ValueError:  # a word of an analytic seawall does not know: kept as a reason
+        verdict = Verdict.SUSPICIOUS
+        reasons.append(Reason(code="verdict.v1", text=f"stored with the verdict {word!r}"))
     suppression: dict[str, Any] | None = None
     for text in old.get("reasons") or []:
         if not isinstance(text, str):
