@@ -302,6 +302,10 @@ _V7 = (
     *create_tables_ddl((*_REPLACED, *_ADDED)),
 )
 
+# The shipped YARA set's matches, extracted at collect time like the web-shell assessment: the
+# hunt turns them into findings from the case alone.
+_V8 = ("ALTER TABLE files ADD COLUMN IF NOT EXISTS yara JSON",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
@@ -315,6 +319,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         " (stored result documents), verdicts and suppressions (triage)",
         _V7,
     ),
+    Migration(8, "files: yara (the shipped YARA set's matches at collect time)", _V8),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from seawall.cli.output import JSON_OPTION, emit, open_case, plural, stderr, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, plural, state, stderr, warn
 from seawall.cli.progress import progress
 from seawall.errors import BadInputError, ExitCode, UsageError
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the 
     from seawall.case.store import CaseStore
     from seawall.cli.progress import Reporter
     from seawall.collect.base import IngestReport
-    from seawall.collect.files import OsName
+    from seawall.collect.files import CollectReport, OsName
 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
@@ -39,6 +39,98 @@ def _check_roots(paths: list[str]) -> None:
         wanted = os.R_OK | os.X_OK if stat.S_ISDIR(mode) else os.R_OK
         if not os.access(path, wanted):
             raise BadInputError("cannot sweep: permission denied", path)
+
+
+def _skipped_note(skipped: list[Path], what: str) -> None:
+    if skipped:
+        shown = ", ".join(str(p) for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
+        warn(f"skipped {plural(len(skipped), 'file')} in the folders that are not {what} ({shown})")
+
+
+@app.command("evtx")
+def evtx(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ..., help="EVTX files, or folders read recursively (their non-EVTX files are skipped)."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the logs describe (default: each event's Computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read Windows event logs (EVTX) into the case's events table."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_evtx, select_files
+    from seawall.collect.events.evtx import EvtxReader
+
+    selection = select_files(paths, is_evtx, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "EVTX")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no EVTX files under " + ", ".join(paths))
+
+    reader = EvtxReader()  # one for all files: it keeps its DuckDB connection
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect evtx",
+            files,
+            lambda _path: reader,
+            host=host,
+            arguments={"paths": paths},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
+
+
+@app.command("events")
+def events(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ...,
+        help="JSON/NDJSON exports of Windows events, gzip/zip/tar of them, or folders (read"
+        " recursively; files that are neither JSON nor archives are skipped).",
+    ),
+    event_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (told from each record) or one of: evtx-json, winlogbeat, velociraptor,"
+        " evtxecmd, get-winevent, flat.",
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the events describe (default: each event's computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read JSON exports of Windows events (Winlogbeat, Velociraptor, EvtxECmd, Sysmon…)."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_json_export, select_files
+    from seawall.collect.events.jsonevents import JsonEventsReader
+
+    forced = None if event_format == "auto" else event_format
+    JsonEventsReader(forced)  # an unknown --format fails before anything is read
+    selection = select_files(paths, is_json_export, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "JSON or archives")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no JSON exports under " + ", ".join(paths))
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect events",
+            files,
+            lambda _path: JsonEventsReader(forced),
+            host=host,
+            arguments={"paths": paths, "format": event_format},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
 
 
 @app.command("files")
@@ -64,6 +156,15 @@ def files(
         "--webshells/--no-webshells",
         help="Assess scripts under web roots as possible web shells now (else at hunt time).",
     ),
+    yara_all: bool = typer.Option(
+        False,
+        "--yara-all",
+        help="Scan every file with the shipped YARA set, not only scripts and executables"
+        " outside system folders (several times slower: see the README).",
+    ),
+    no_default_yara: bool = typer.Option(
+        False, "--no-default-yara", help="Do not scan with the shipped YARA set."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
@@ -72,6 +173,8 @@ def files(
 
     if os_name not in _OS_CHOICES:
         raise UsageError(f"--os must be windows, linux or auto, not {os_name!r}")
+    if yara_all and no_default_yara:
+        raise UsageError("--yara-all and --no-default-yara contradict each other: give one")
     options = CollectOptions(
         host=host,
         os_name=_OS_CHOICES[os_name],
@@ -80,6 +183,7 @@ def files(
         max_size=max_size,
         follow_symlinks=follow_symlinks,
         webshells=webshells,
+        yara="all" if yara_all else "off" if no_default_yara else "default",
     )
     _check_roots(paths)
     with open_case(ctx) as store:
@@ -101,11 +205,17 @@ def files(
                 f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused:,} unchanged (hashes"
                 f" re-used), {report.too_large:,} over --max-size, {report.skipped:,} skipped,"
                 f" {report.excluded:,} excluded, {plural(len(report.warnings), 'warning')}"
-                f" (run {report.run_id})"
+                f"; YARA: {yara_summary(report)} (run {report.run_id})"
             )
         )
 
     emit(as_json, payload, render)
+
+
+def yara_summary(report: CollectReport) -> str:
+    if report.yara_set is None:
+        return "shipped set off"
+    return f"{report.yara_scanned} scanned, {report.yara_matched} with matches ({report.yara_set})"
 
 
 @app.command("disk")
