@@ -73,7 +73,7 @@ def text_of(finding: Finding) -> str:
     return " ".join(
         [
             finding.summary,
-            *finding.reasons,
+            *(reason.text for reason in finding.reasons),
             str(finding.host),
             *(str(e.row) for e in finding.evidence),
         ]

@@ -37,8 +37,8 @@ def test_iodine_tunnel_domain_ranks_first(case_dir: Path) -> None:
     assert "example.attack" in top.summary and top.host == "172.18.0.3"
     # a short handshake: the data-record route carries it (NULL, TXT, SRV and CNAME questions
     # for ever new names, from one client), not the names' length
-    assert any(r.startswith("types ") and "100%" in r for r in top.reasons)
-    assert any(r.startswith("spread 0.00") for r in top.reasons)
+    assert any(r.text.startswith("types ") and "100%" in r.text for r in top.reasons)
+    assert any(r.text.startswith("spread 0.00") for r in top.reasons)
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +89,10 @@ def test_wrccdc_admin_shares_on_the_wire(wrccdc: tuple[Path, ResultDocument]) ->
     admin = [f for f in found if "ADMIN$" in f.summary]
     assert admin and all(f.severity == "high" for f in admin)
     written = next(f for f in admin if "10.47.21.82" in f.summary)
-    assert any("Temp\\wdszAPrV.tmp" in r for r in written.reasons)
-    assert any("svcctl" in r for f in admin for r in f.reasons)
+    assert any("Temp\\wdszAPrV.tmp" in r.text for r in written.reasons)
+    assert any("svcctl" in r.text for f in admin for r in f.reasons)
     assert any("JERRY\\Administrator" in f.summary for f in admin)
     ipc_only = [
-        f for f in found if "IPC$" in f.summary and not any("svcctl" in r for r in f.reasons)
+        f for f in found if "IPC$" in f.summary and not any("svcctl" in r.text for r in f.reasons)
     ]
     assert ipc_only and all(f.severity == "low" for f in ipc_only)

@@ -82,7 +82,7 @@ def test_scores_are_explained_by_their_sub_scores(document: ResultDocument) -> N
         "spread",
         "score",
     ):
-        assert any(r.startswith(part + " ") for r in tunnel.reasons), part
+        assert any(r.text.startswith(part + " ") for r in tunnel.reasons), part
     beacon = next(f for f in of(document, "net.beacon") if f.host == "10.5.6.7")
     for part in (
         "timing skew",
@@ -95,7 +95,7 @@ def test_scores_are_explained_by_their_sub_scores(document: ResultDocument) -> N
         "spread",
         "score",
     ):
-        assert any(r.startswith(part + " ") for r in beacon.reasons), part
+        assert any(r.text.startswith(part + " ") for r in beacon.reasons), part
     assert beacon.score >= 90  # 60 s +- 5 s, near-constant sizes, all day
     jittery = next(f for f in of(document, "net.beacon") if f.host == "10.5.6.8")
     assert 70 <= jittery.score < beacon.score  # 30% jitter costs, but it is still a beacon

@@ -149,7 +149,7 @@ def test_rare_page_with_posts_of_varying_answers(document: ResultDocument) -> No
     shell = next(f for f in found if SHELL_PAGE in f.summary)
     assert "203.0.113.66" in shell.summary
     for part in ("rare", "posts", "variance", "success", "score"):
-        assert any(r.startswith(part + " ") for r in shell.reasons), part
+        assert any(r.text.startswith(part + " ") for r in shell.reasons), part
 
 
 def test_tunnels_by_protocol_and_by_traffic(document: ResultDocument) -> None:
