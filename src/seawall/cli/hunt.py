@@ -29,6 +29,7 @@ _SEVERITY_STYLE = {
     "info": "dim",
 }
 _STATUS_STYLE = {"ran": "green", "not-run": "yellow", "error": "red"}
+_SIGMA = "sigma."
 
 
 def _findings_table(document: ResultDocument) -> Table:
@@ -57,6 +58,8 @@ def _coverage_table(document: ResultDocument) -> Table:
     for column in ("detection", "techniques", "status", "findings", "reason / notes"):
         table.add_column(column, overflow="fold")
     for entry in document.coverage:
+        if entry.detection_id.startswith(_SIGMA) and not (entry.findings or entry.status == "error"):
+            continue  # summarised by reason in the Sigma table (all of them are in --json)
         status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
         found = f"{entry.findings}" + (
             f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
@@ -72,12 +75,37 @@ def _coverage_table(document: ResultDocument) -> Table:
     return table
 
 
+def _sigma_table(document: ResultDocument) -> Table | None:
+    """Sigma rules by outcome and reason: thousands of rules do not fit one line each."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in document.coverage:
+        if entry.detection_id.startswith(_SIGMA):
+            reason = entry.reason or ("matched" if entry.findings else "no match")
+            groups.setdefault((entry.status, reason), []).append(entry.detection_id)
+    if not groups:
+        return None
+    table = Table(title="Sigma rules (each one is in --json)", title_justify="left")
+    for column in ("status", "rules", "reason", "examples"):
+        table.add_column(column, overflow="fold")
+    for (status, reason), ids in sorted(groups.items(), key=lambda item: -len(item[1])):
+        table.add_row(
+            f"[{_STATUS_STYLE[status]}]{status}[/]",
+            str(len(ids)),
+            escape(reason),
+            escape(", ".join(ids[:2]) + (" …" if len(ids) > 2 else "")),
+        )
+    return table
+
+
 def _render(console: Console, document: ResultDocument) -> None:
     if document.findings:
         console.print(_findings_table(document))
     else:
         console.print("No findings.")
     console.print(_coverage_table(document))
+    sigma = _sigma_table(document)
+    if sigma is not None:
+        console.print(sigma)
     open_count = len(document.unsuppressed)
     ran = sum(1 for e in document.coverage if e.status == "ran")
     console.print(
@@ -101,6 +129,12 @@ def hunt(
     webroot: list[str] = typer.Option(
         [], "--webroot", help="Web root to check for web shells (repeatable)."
     ),
+    sigma: list[Path] = typer.Option(
+        [],
+        "--sigma",
+        help="Also run the Sigma rules under DIR (repeatable); every rule is run or listed"
+        " with the reason it was not.",
+    ),
     locations: Path | None = typer.Option(
         None,
         "--locations",
@@ -117,6 +151,7 @@ def hunt(
         detection_ids=tuple(detection),
         detection_dirs=tuple(detections),
         pack=pack,
+        sigma_dirs=tuple(sigma),
         options=HuntOptions(
             yara_dirs=tuple(yara), webroots=tuple(webroot), location_file=locations
         ),

@@ -88,6 +88,8 @@ class HuntRequest:
     options: HuntOptions = field(default_factory=HuntOptions)
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per detection id, parameter values that replace the detection file's defaults."""
+    sigma_dirs: tuple[Path, ...] = ()
+    """Sigma rule folders (or files): every rule is run or listed with why not (``sigma.<id>``)."""
 
 
 @dataclass(slots=True)
@@ -344,6 +346,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "yara": [str(d) for d in request.options.yara_dirs],
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
+        "sigma": [str(d) for d in request.sigma_dirs],
     }
     run_id = store.start_run("hunt", arguments)
     outcomes = [
@@ -352,6 +355,10 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         )
         for item in selected
     ]
+    if request.sigma_dirs:
+        from seawall.detect.sigma.hunt import run_sigma  # pySigma loads only when asked for
+
+        outcomes += [_Outcome(o.entry, o.findings) for o in run_sigma(store, request.sigma_dirs)]
     findings = [f for outcome in outcomes for f in outcome.findings]
     findings.sort(key=lambda f: (f.suppressed, -f.score, f.detection_id, f.summary))
     coverage = [outcome.entry for outcome in outcomes] + absent
@@ -361,6 +368,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     if request.options.webroots and "web.webshell" not in loaded:
         warnings.append("--webroot was given but the web-shell detection is not built yet")
     ids = [item.detection.id for item in selected]
+    ids += [o.entry.detection_id for o in outcomes if o.entry.detection_id.startswith("sigma.")]
     with store.transaction() as con:
         if ids:
             con.execute("DELETE FROM findings WHERE detection_id IN ?", [ids])

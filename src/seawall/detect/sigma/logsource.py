@@ -81,7 +81,7 @@ def variants(logsource: SigmaLogSource) -> tuple[list[VariantSpec], str | None]:
 
 def describe_source(channels: frozenset[str] | None, event_ids: frozenset[int] | None) -> str:
     """``Security 5140/5145`` — the events a variant reads, for a not-evaluable reason."""
-    where = "/".join(sorted(channels)) if channels else "any channel"
+    where = " or ".join(sorted(channels)) if channels else "any channel"
     if event_ids:
         return f"{where} {'/'.join(str(e) for e in sorted(event_ids))}"
     return where

@@ -165,10 +165,10 @@ class Slice:
     def _reference(self, node: Node) -> Mask:
         left = self.column(node[1], "lower")
         right = self.column(node[2], "lower")
-        a = pc.take(left.lower, pa.array(np.minimum(left.indices, len(left.values) - 1)))
-        b = pc.take(right.lower, pa.array(np.minimum(right.indices, len(right.values) - 1)))
         if not len(left.values) or not len(right.values):
             return np.zeros(self.size, np.bool_)
+        a = pc.take(left.lower, pa.array(np.minimum(left.indices, len(left.values) - 1)))
+        b = pc.take(right.lower, pa.array(np.minimum(right.indices, len(right.values) - 1)))
         found = [
             x is not None
             and y is not None
