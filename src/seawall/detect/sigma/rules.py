@@ -224,7 +224,9 @@ def compile_file(path: Path, content: bytes) -> list[CompiledRule]:
     if not all(isinstance(d, dict) for d in documents):
         return [_broken(display, f"{display}: a YAML document is not a mapping")]
     try:
-        collection = SigmaCollection.from_dicts(copy.deepcopy(documents), collect_errors=True)
+        collection = SigmaCollection.from_dicts(
+            copy.deepcopy(documents), collect_errors=True, resolve_references=False
+        )
     except SigmaError as error:
         return [_broken(display, f"{display}: {error}")]
     result: list[CompiledRule] = []
@@ -287,7 +289,9 @@ def _compile_variants(rule: CompiledRule, documents: list[Any], index: int) -> N
 
 
 def _fresh(documents: list[Any], index: int) -> SigmaRule:
-    parsed = SigmaCollection.from_dicts(copy.deepcopy(documents), collect_errors=True).rules[index]
+    parsed = SigmaCollection.from_dicts(
+            copy.deepcopy(documents), collect_errors=True, resolve_references=False
+        ).rules[index]
     assert isinstance(parsed, SigmaRule)
     return parsed
 
