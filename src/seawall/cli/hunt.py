@@ -58,7 +58,9 @@ def _coverage_table(document: ResultDocument) -> Table:
     for column in ("detection", "techniques", "status", "findings", "reason / notes"):
         table.add_column(column, overflow="fold")
     for entry in document.coverage:
-        if entry.detection_id.startswith(_SIGMA) and not (entry.findings or entry.status == "error"):
+        if entry.detection_id.startswith(_SIGMA) and not (
+            entry.findings or entry.status == "error"
+        ):
             continue  # summarised by reason in the Sigma table (all of them are in --json)
         status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
         found = f"{entry.findings}" + (

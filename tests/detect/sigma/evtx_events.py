@@ -144,10 +144,14 @@ class EvtxTestReader:
         parser = PyEvtxParser(str(source.path))
         rows: list[dict[str, Any]] = []
         for record in parser.records_json():
+            if record is None:
+                continue
             try:
                 rows.append(event_row(record))
             except (ValueError, KeyError, TypeError) as error:
-                mediator.warn(f"{source.display}:record {record.get('event_record_id')}", str(error))
+                mediator.warn(
+                    f"{source.display}:record {record.get('event_record_id')}", str(error)
+                )
             if len(rows) >= 10_000:
                 yield Batch("events", pa.Table.from_pylist(rows, _SCHEMA))
                 rows = []

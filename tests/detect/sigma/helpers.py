@@ -1,4 +1,4 @@
-"""Events the tests build themselves, written through the real ingest path, and ways to run rules."""
+"""Events the tests build, written through the real ingest path; ways to run rules on them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 
 def write_events(store: CaseStore, events: list[dict[str, Any]], name: str = "built.json") -> None:
-    """``events`` rows: each dict has system columns and ``data`` (a dict), ``record_id`` tags it."""
+    """``events`` rows: system columns and ``data`` (a dict); ``record_id`` tags each event."""
     rows = []
     for event in events:
         row = dict(event)
@@ -96,8 +96,6 @@ def sql_hits(store: CaseStore, rules: list[CompiledRule]) -> dict[str, set[int]]
     found: dict[str, set[int]] = {}
     for job in planned.jobs:
         store.con.complete()
-        rows = store.con.sql(
-            f"SELECT record_id FROM ({rule_query(job.variant.tree)})"
-        ).fetchall()
+        rows = store.con.sql(f"SELECT record_id FROM ({rule_query(job.variant.tree)})").fetchall()
         found.setdefault(job.rule.id, set()).update(int(r[0]) for r in rows)
     return found

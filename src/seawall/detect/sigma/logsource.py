@@ -15,15 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from sigma.pipelines.sysmon import sysmon_pipeline
-from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
-from sigma.pipelines.windows import windows_audit_pipeline, windows_logsource_pipeline
+from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping, sysmon_pipeline
 from sigma.pipelines.windows.windows import (
     generic_logsource_to_windows_audit_event_mapping,
+    windows_audit_pipeline,
     windows_generic_category_channel_mapping,
+    windows_logsource_pipeline,
 )
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaLogSource
+
+# pySigma annotates this mapping as ast.Dict
+_AUDIT_CATEGORIES: set[str] = set(generic_logsource_to_windows_audit_event_mapping)  # type: ignore[call-overload]
+
 
 @dataclass(frozen=True, slots=True)
 class VariantSpec:
@@ -66,7 +70,7 @@ def variants(logsource: SigmaLogSource) -> tuple[list[VariantSpec], str | None]:
         found: list[VariantSpec] = []
         if category in sysmon_generic_logsource_eventid_mapping:
             found.append(SYSMON)
-        if category in generic_logsource_to_windows_audit_event_mapping:
+        if category in _AUDIT_CATEGORIES:
             found.append(AUDIT)
         if category in windows_generic_category_channel_mapping:
             found.append(SERVICE)

@@ -1,4 +1,4 @@
-"""Load Sigma rules from folders, with pySigma and the Windows/Sysmon pipelines, into compiled rules.
+"""Load Sigma rules from folders with pySigma and the Windows/Sysmon pipelines: compiled rules.
 
 Each rule file is read once, parsed with pySigma (YAML and rule errors carry ``file:line``), and
 every rule in it becomes one :class:`CompiledRule`: its metadata and either the detection trees of
@@ -290,8 +290,8 @@ def _compile_variants(rule: CompiledRule, documents: list[Any], index: int) -> N
 
 def _fresh(documents: list[Any], index: int) -> SigmaRule:
     parsed = SigmaCollection.from_dicts(
-            copy.deepcopy(documents), collect_errors=True, resolve_references=False
-        ).rules[index]
+        copy.deepcopy(documents), collect_errors=True, resolve_references=False
+    ).rules[index]
     assert isinstance(parsed, SigmaRule)
     return parsed
 

@@ -69,7 +69,9 @@ def render(node: Node, col: Accessor) -> str:
         return _number(node[1], node[2], col)
     if kind == "cmp":
         field = node[1]
-        value = col(field, "int") if is_int_field(field) else f"TRY_CAST({col(field, 'raw')} AS DOUBLE)"
+        value = (
+            col(field, "int") if is_int_field(field) else f"TRY_CAST({col(field, 'raw')} AS DOUBLE)"
+        )
         return f"({value} {node[2]} {_literal_number(node[3])})"
     if kind == "null":
         return f"({col(node[1], 'raw')} IS NULL)"

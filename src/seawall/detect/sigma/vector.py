@@ -128,7 +128,7 @@ class Slice:
         if kind in ("null", "exists"):
             field = self.column(node[1], "raw")
             present = field.indices < len(field.values)
-            return present if kind == "exists" and node[2] else ~present
+            return np.asarray(present if kind == "exists" and node[2] else ~present, np.bool_)
         if kind == "re":
             field = self.column(node[1], "raw")
             flags = f"(?{node[3]})" if node[3] else ""
@@ -159,7 +159,9 @@ class Slice:
     def _compare(self, name: str, op: str, number: Any) -> Mask:
         field = self.column(name, "int" if is_int_field(name) else "raw")
         test = _COMPARE[op]
-        found = [(v := _as_number(x)) is not None and test(v, number) for x in field.values.to_pylist()]
+        found = [
+            (v := _as_number(x)) is not None and test(v, number) for x in field.values.to_pylist()
+        ]
         return field.rows(np.array(found, dtype=np.bool_))
 
     def _reference(self, node: Node) -> Mask:
@@ -176,7 +178,7 @@ class Slice:
             for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)
         ]
         present = (left.indices < len(left.values)) & (right.indices < len(right.values))
-        return np.array(found, dtype=np.bool_) & present
+        return np.asarray(np.array(found, dtype=np.bool_) & present, np.bool_)
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
