@@ -26,7 +26,7 @@ from seawall.case.store import CaseStore
 from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of
 from seawall.detect.sigma.rules import CompiledRule, Variant
 from seawall.detect.sigma.sql import IP_KEY_FUNCTION, ip_key, quote
-from seawall.detect.sigma.vector import Slice
+from seawall.detect.sigma.vector import Leaves, Slice
 
 # Events per slice (DuckDB row groups are 122,880 rows): bounds the memory of a slice's columns.
 SLICE_ROWS = 245_760
@@ -135,11 +135,12 @@ def evaluate(
 ) -> Matches:
     """Every job's matching ``events`` row ids (a job that fails gets its error)."""
     matches = Matches()
+    leaves = Leaves(job.variant.tree for job in jobs)
     with store.memory_limit(EVALUATION_MEMORY):
         for channel, group in sorted(channel_groups(jobs).items()):
             columns = _Columns(group)
             for table in _slices(store, channel, group, columns):
-                _evaluate_slice(table, columns, group, matches)
+                _evaluate_slice(table, columns, leaves, group, matches)
             if progress is not None:
                 progress(len(group))
     return matches
@@ -185,12 +186,13 @@ def _slices(
 
 
 def _evaluate_slice(
-    table: pa.Table, columns: _Columns, group: Sequence[Job], matches: Matches
+    table: pa.Table, columns: _Columns, leaves: Leaves, group: Sequence[Job], matches: Matches
 ) -> None:
     if not table.num_rows:
         return
     rows = table.column("_row").to_numpy()
-    data = Slice(table, columns.names)
+    data = Slice(table, columns.names, leaves)
+    data.prepare(job.variant.tree for job in group)
     for job in group:
         if job.number in matches.errors:
             continue

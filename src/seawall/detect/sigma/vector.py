@@ -11,7 +11,10 @@ SQL planning cannot give:
   through the dictionary indices: event logs repeat the same images, parents, users and command
   lines all day long;
 - a test is computed once per slice however many rules use it (hundreds of rules test the same
-  images), and an AND stops at its first child that matches no row.
+  images), and an AND stops at its first child that matches no row;
+- the plain-text tests of a field (equals, contains, starts with, ends with: nearly all of
+  SigmaHQ's) are answered together, in one Aho-Corasick pass over the field's distinct values
+  for all the group's literals, instead of one kernel call per literal.
 
 The semantics are :mod:`seawall.detect.sigma.sql`'s, test for test (a test of the project runs the
 SQL form of every rule in DuckDB and compares): case-insensitive strings, wildcards, a missing
@@ -20,11 +23,12 @@ field matching nothing, NOT of a missing field's test true.
 
 from __future__ import annotations
 
-import json
+import marshal
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import ahocorasick
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,6 +37,8 @@ from seawall.detect.sigma.ir import ANY, LITERAL, ONE, Glob, Node, is_int_field
 from seawall.detect.sigma.sql import glob_pieces, ip_key, ip_range
 
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
+PlainTest = tuple[tuple[str, str], bool, tuple[str, str]]
+"""(column key, cased, (test, literal)): a test of plain text (see :func:`literal_tests`)."""
 
 
 class _Field:
@@ -64,19 +70,57 @@ class _Field:
         """A per-distinct-value boolean (null = false) as a per-row mask."""
         if isinstance(distinct, pa.Array):
             distinct = distinct.fill_null(False).to_numpy(zero_copy_only=False)
-        extended = np.append(np.asarray(distinct, dtype=np.bool_), False)
+        if not distinct.any():  # most tests match no value: no per-row work
+            return np.zeros(len(self.indices), np.bool_)
+        extended = np.zeros(len(distinct) + 1, np.bool_)
+        extended[:-1] = distinct
         return extended[self.indices]  # type: ignore[no-any-return]
+
+
+class Leaves:
+    """What each test of a hunt's trees is, worked out once for every slice: a key that equal
+    tests share (so a slice computes each once) and, for plain-text tests, the literal test."""
+
+    def __init__(self, trees: Iterable[Node]) -> None:
+        self.trees = list(trees)  # the ids below are valid while the trees live
+        self.key: dict[int, bytes] = {}
+        self.plain: dict[int, PlainTest | None] = {}
+        self.plain_of: dict[int, list[PlainTest]] = {}
+        for tree in self.trees:
+            plain: list[PlainTest] = []
+            for leaf in _leaves(tree):
+                self.key[id(leaf)] = marshal.dumps(leaf)
+                found = self.plain[id(leaf)] = _plain_test(leaf)
+                if found is not None:
+                    plain.append(found)
+            self.plain_of[id(tree)] = plain
 
 
 class Slice:
     """The events of one slice (an Arrow table of one column per field name) and its tests."""
 
-    def __init__(self, table: pa.Table, columns: dict[tuple[str, str], str]) -> None:
+    def __init__(
+        self, table: pa.Table, columns: dict[tuple[str, str], str], leaves: Leaves
+    ) -> None:
         self.size = table.num_rows
         self.table = table
         self.columns = columns
+        self.leaves = leaves
         self._fields: dict[str, _Field] = {}
-        self._tests: dict[str, Mask] = {}
+        self._tests: dict[bytes, Mask] = {}
+        self._literals: dict[tuple[str, bool, str, str], np.ndarray[Any, Any]] = {}
+
+    def prepare(self, trees: Iterable[Node]) -> None:
+        """Answer every plain-text test of the trees at once, field by field."""
+        wanted: dict[tuple[str, bool], set[tuple[str, str]]] = {}
+        for tree in trees:
+            for column, cased, test in self.leaves.plain_of[id(tree)]:
+                wanted.setdefault((self.columns[column], cased), set()).add(test)
+        for (name, cased), tests in wanted.items():
+            field = self._field(name)
+            values = (field.values if cased else field.lower).to_pylist()
+            for (kind, literal), distinct in literal_tests(values, tests).items():
+                self._literals[(name, cased, kind, literal)] = distinct
 
     def _field(self, name: str) -> _Field:
         found = self._fields.get(name)
@@ -108,7 +152,7 @@ class Slice:
             return result
         if kind == "not":
             return ~self._eval(node[1])
-        key = json.dumps(node)
+        key = self.leaves.key[id(node)]
         found = self._tests.get(key)
         if found is None:
             found = self._tests[key] = self._leaf(node)
@@ -116,6 +160,14 @@ class Slice:
 
     def _leaf(self, node: Node) -> Mask:
         kind = node[0]
+        if kind in ("str", "kw"):
+            plain = self.leaves.plain[id(node)]
+            if plain is not None:
+                (field_name, use), cased, (test, literal) = plain
+                name = self.columns[(field_name, use)]
+                distinct = self._literals.get((name, cased, test, literal))
+                if distinct is not None:
+                    return self._field(name).rows(distinct)
         if kind == "str":
             cased = bool(node[3])
             field = self.column(node[1], "raw" if cased else "lower")
@@ -199,6 +251,84 @@ def _as_number(value: Any) -> float | None:
         return float(str(value).strip())
     except ValueError:
         return None
+
+
+def _leaves(node: Node) -> Iterator[Node]:
+    if node[0] in ("and", "or"):
+        for child in node[1]:
+            yield from _leaves(child)
+    elif node[0] == "not":
+        yield from _leaves(node[1])
+    else:
+        yield node
+
+
+def _plain_test(node: Node) -> PlainTest | None:
+    """(column key, cased, (test, literal)) for a test of plain text, else None."""
+    if node[0] == "str":
+        cased = bool(node[3])
+        column = (node[1], "raw" if cased else "lower")
+        pieces = glob_pieces(node[2], cased)
+    elif node[0] == "kw":
+        cased = False
+        column = ("", "text")
+        pieces = glob_pieces([(ANY, ""), *node[1], (ANY, "")], False)
+    else:
+        return None
+    kinds = tuple(p[0] for p in pieces)
+    literals = [p[1] for p in pieces if p[0] == LITERAL]
+    test = _PLAIN.get(kinds)
+    if test is None or not literals or not literals[0]:
+        return None
+    return column, cased, (test, literals[0])
+
+
+_PLAIN = {
+    (LITERAL,): "equals",
+    (ANY, LITERAL, ANY): "contains",
+    (LITERAL, ANY): "starts",
+    (ANY, LITERAL): "ends",
+}
+
+
+def literal_tests(
+    values: list[str | None], tests: set[tuple[str, str]]
+) -> dict[tuple[str, str], np.ndarray[Any, Any]]:
+    """For each (test, literal), a boolean per value: equality by lookup, the rest in one
+    Aho-Corasick pass that reports every occurrence of every literal in every value."""
+    size = len(values)
+    result = {test: np.zeros(size, np.bool_) for test in tests}
+    position = {v: i for i, v in enumerate(values) if v is not None}
+    for test, literal in tests:
+        if test == "equals" and literal in position:
+            result[(test, literal)][position[literal]] = True
+    searched = {literal for test, literal in tests if test != "equals"}
+    if not searched:
+        return result
+    automaton = ahocorasick.Automaton()
+    for literal in searched:
+        automaton.add_word(literal, literal)
+    automaton.make_automaton()
+    contains = {lit: result.get(("contains", lit)) for lit in searched}
+    starts = {lit: result.get(("starts", lit)) for lit in searched}
+    ends = {lit: result.get(("ends", lit)) for lit in searched}
+    for index, value in enumerate(values):
+        if not value:
+            continue
+        last = len(value) - 1
+        for end, literal in automaton.iter(value):
+            found = contains[literal]
+            if found is not None:
+                found[index] = True
+            if end == last:
+                found = ends[literal]
+                if found is not None:
+                    found[index] = True
+            if end == len(literal) - 1:
+                found = starts[literal]
+                if found is not None:
+                    found[index] = True
+    return result
 
 
 def glob_test(values: pa.Array, glob: Glob, cased: bool) -> pa.Array:
