@@ -41,12 +41,13 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.detect.sigma.evtx_events import collect_evtx, evtx_files  # noqa: E402
+
 from seawall.case.store import CaseStore  # noqa: E402
 from seawall.collect.base import IngestRun, SourceFile  # noqa: E402
 from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of  # noqa: E402
 from seawall.detect.sigma.rules import load_rules  # noqa: E402
 from seawall.model.tables import EVENTS  # noqa: E402
-from tests.detect.sigma.evtx_events import collect_evtx, evtx_files  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SAMPLES = DATA / "evtx" / "EVTX-ATTACK-SAMPLES"
@@ -86,7 +87,7 @@ def _replicate(base: Path, case: Path, events: int, unique: bool) -> int:
     keep = [n for n in EVENTS.schema.names if n not in ("run_id", "source_sha256", "host")]
     with CaseStore.open(base) as store:
         rows = store.con.sql(f"SELECT {', '.join(keep)} FROM events").to_arrow_table()
-    copies = -(-events // rows.num_rows)
+    copies = int(-(-events // rows.num_rows))
     with CaseStore.open(case) as store, IngestRun(store, "collect bench", {}) as run:
         for copy in range(copies):
             table = rows

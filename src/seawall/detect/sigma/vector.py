@@ -89,7 +89,7 @@ class Leaves:
         for tree in self.trees:
             plain: list[PlainTest] = []
             for leaf in _leaves(tree):
-                self.key[id(leaf)] = marshal.dumps(leaf)
+                self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
                 found = self.plain[id(leaf)] = _plain_test(leaf)
                 if found is not None:
                     plain.append(found)
