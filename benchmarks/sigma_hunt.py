@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def _parse_limit(case: Path) -> float:
     with CaseStore.open(case) as store:
         started = time.perf_counter()
         store.con.sql(
-            f"SELECT count(list_filter(json_extract_string(data, [{paths}]), x -> x IS NOT NULL))"
+            f"SELECT sum(length(array_to_string(json_extract_string(data, [{paths}]), '')))"
             " FROM events"
         ).fetchall()
         return time.perf_counter() - started
@@ -141,21 +142,27 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--unique", action="store_true", help="make each copy's values distinct")
     parser.add_argument("--keep", type=Path, help="build the cases here and keep them")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: hunt the cases built by a previous run"
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="sigma-bench-"))
     env = dict(os.environ, SEAWALL_CACHE_DIR=str(work / "cache"))
     os.environ["SEAWALL_CACHE_DIR"] = env["SEAWALL_CACHE_DIR"]
 
     small = work / "samples"
+    reuse = args.reuse and small.exists()
     started = time.perf_counter()
     load_rules(RULE_DIRS)  # the compile a first hunt pays once; later hunts read the cache
     compile_cold = time.perf_counter() - started
+    if reuse:
+        shutil.rmtree(small)
     started = time.perf_counter()
     with CaseStore.open(small) as store:
         report = collect_evtx(store, evtx_files(SAMPLES))
     collect = time.perf_counter() - started
     hunt_small, _, counts_small = _hunt(small, env)
-    print(f"rules compiled (cold, once): {compile_cold:.1f} s")
+    print(f"rules compiled ({'cached' if reuse else 'cold, once'}): {compile_cold:.1f} s")
     print(
         f"EVTX-ATTACK-SAMPLES: {report.rows.get('events', 0):,} events; collect {collect:.2f} s"
         f" + hunt {hunt_small:.2f} s = {collect + hunt_small:.2f} s (target <= 2.1 s; Zircolite"
@@ -164,7 +171,7 @@ def main() -> None:
     )
 
     large = work / "large"
-    copies = _replicate(small, large, args.events, args.unique)
+    copies = _replicate(small, large, args.events, args.unique) if not reuse else 0
     limit = _parse_limit(large)
     elapsed, peak, counts = _hunt(large, env)
     rate = args.events / elapsed

@@ -42,6 +42,8 @@ EVENTS = [
     sysmon(9, Image="C:\\t\\p.exe", CommandLine="powershell \u2013enc AAAA"),
     sysmon(10, Image="C:\\t\\p.exe", CommandLine="FOO12 bar", TerminalSessionId=2),
     sysmon(11, Image="C:\\t\\p.exe", TerminalSessionId=1),
+    sysmon(12, Image="C:\\Windows\\System32\\svchost.exe", CommandLine="svchost -k a"),
+    sysmon(13, Image="C:\\Windows\\system32\\svchost.exe", CommandLine="svchost -k b"),
     sysmon(20, event_id=3, Image="C:\\x.exe", DestinationIp="10.1.2.3"),
     sysmon(21, event_id=3, Image="C:\\x.exe", DestinationIp="fe80:0:0:0:1:2:3:4"),
     sysmon(22, event_id=3, Image="C:\\x.exe", DestinationIp="11.0.0.1"),
@@ -142,6 +144,19 @@ RULES: dict[str, tuple[str, str, set[int]]] = {
         "            - 'now'\n    condition: selection\n",
         "category: process_creation",
         {3, 4},
+    ),
+    # values equal once lower-cased are all found (System32 and system32)
+    "00000000-0000-0000-0000-000000000016": (
+        "    selection:\n        Image: 'c:\\windows\\system32\\svchost.exe'\n"
+        "    condition: selection\n",
+        "category: process_creation",
+        {12, 13},
+    ),
+    # a keyword with a backslash matches the value, not its JSON spelling
+    "00000000-0000-0000-0000-000000000017": (
+        "    keywords:\n        - 'system32\\svchost'\n    condition: keywords\n",
+        "service: sysmon",
+        {12, 13},
     ),
     "00000000-0000-0000-0000-000000000015": (
         "    selection:\n        EventID: 4624\n        LogonType: 3\n    condition: selection\n",

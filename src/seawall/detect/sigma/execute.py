@@ -25,13 +25,16 @@ from duckdb import func
 from seawall.case.store import CaseStore
 from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of
 from seawall.detect.sigma.rules import CompiledRule, Variant
-from seawall.detect.sigma.sql import IP_KEY_FUNCTION, ip_key, quote
+from seawall.detect.sigma.sql import EVENT_TEXT_FUNCTION, IP_KEY_FUNCTION, ip_key, quote
 from seawall.detect.sigma.vector import Leaves, Slice
 
-# Events per slice (DuckDB row groups are 122,880 rows): bounds the memory of a slice's columns.
-SLICE_ROWS = 245_760
+# Values per slice (rows x columns): bounds the memory of a slice's columns whatever the case.
+SLICE_CELLS = 1_000_000
+MIN_SLICE_ROWS = 20_000
+EVENT_TEXT = "array_to_string(json_extract_string(d, '$.*'), chr(10))"
+_TEXT_OF_DATA = "array_to_string(json_extract_string(data, '$.*'), chr(10))"
+_SYSTEM_COLUMNS = ", ".join(sorted({column for column, _ in SYSTEM_FIELDS.values()}))
 EVALUATION_MEMORY = "1GB"
-_ALL = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,10 @@ class Matches:
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """``sigma_ip_key(text)``: the canonical key :func:`seawall.detect.sigma.sql.ip_key` gives."""
+    """What the portable SQL calls beyond DuckDB's own functions: ``sigma_ip_key(text)``, the
+    canonical key :func:`seawall.detect.sigma.sql.ip_key` gives, and ``sigma_event_text(data)``,
+    an event's data values joined by newlines (what keywords search)."""
+    con.execute(f"CREATE OR REPLACE TEMP MACRO {EVENT_TEXT_FUNCTION}(d) AS {EVENT_TEXT}")
     with contextlib.suppress(duckdb.CatalogException):  # registered on this connection already
         con.create_function(
             IP_KEY_FUNCTION,
@@ -78,17 +84,31 @@ def _ip_keys(values: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def channel_groups(jobs: Iterable[Job]) -> dict[str, list[Job]]:
-    """Jobs by lower-cased channel (``*``: jobs whose log source names no channel)."""
-    groups: dict[str, list[Job]] = defaultdict(list)
-    for job in jobs:
-        channels = job.variant.channels
-        if channels is None:
-            groups[_ALL].append(job)
-        else:
-            for channel in {c.lower() for c in channels}:
-                groups[channel].append(job)
-    return dict(groups)
+Source = tuple[str | None, int | None]
+"""(channel as stored, event id): the events of one kind in the case."""
+
+
+def source_groups(jobs: Iterable[Job], sources: Iterable[Source]) -> dict[Source, list[Job]]:
+    """For each kind of event the case holds, the jobs whose log source can match it."""
+    groups: dict[Source, list[Job]] = {}
+    wanted = [
+        (
+            job,
+            None if job.variant.channels is None else {c.lower() for c in job.variant.channels},
+            None if job.variant.event_ids is None else set(job.variant.event_ids),
+        )
+        for job in jobs
+    ]
+    for source in sorted(sources, key=lambda s: (s[0] or "", -1 if s[1] is None else s[1])):
+        channel, event_id = (source[0] or "").lower(), source[1]
+        found = [
+            job
+            for job, channels, ids in wanted
+            if (channels is None or channel in channels) and (ids is None or event_id in ids)
+        ]
+        if found:
+            groups[source] = found
+    return groups
 
 
 class _Columns:
@@ -111,7 +131,7 @@ class _Columns:
     @staticmethod
     def _source(field_name: str, use: str, position: dict[str, int]) -> str:
         if use == "text":
-            return "array_to_string(json_extract_string(data, '$.*'), chr(10))"
+            return _TEXT_OF_DATA
         if field_name in SYSTEM_FIELDS:
             column, kind = SYSTEM_FIELDS[field_name]
             return column if kind == "text" or use == "int" else f"CAST({column} AS VARCHAR)"
@@ -131,58 +151,55 @@ def _json_path(field_name: str) -> str:
 def evaluate(
     store: CaseStore,
     jobs: Sequence[Job],
+    sources: Iterable[Source],
     progress: Callable[[int], None] | None = None,
 ) -> Matches:
-    """Every job's matching ``events`` row ids (a job that fails gets its error)."""
+    """Every job's matching ``events`` row ids (a job that fails gets its error).
+
+    ``sources`` are the kinds of events the case holds: each is read once, with the fields of
+    only the jobs that can match it."""
     matches = Matches()
     leaves = Leaves(job.variant.tree for job in jobs)
     with store.memory_limit(EVALUATION_MEMORY):
-        for channel, group in sorted(channel_groups(jobs).items()):
+        for source, group in source_groups(jobs, sources).items():
             columns = _Columns(group)
-            for table in _slices(store, channel, group, columns):
+            for table in _slices(store, source, columns):
                 _evaluate_slice(table, columns, leaves, group, matches)
             if progress is not None:
                 progress(len(group))
     return matches
 
 
-def _group_filter(channel: str, group: Sequence[Job]) -> str:
-    where: list[str] = []
-    if channel != _ALL:
-        where.append(f"lower(channel) = {quote(channel)}")
-    ids: set[int] = set()
-    for job in group:
-        if job.variant.event_ids is None:
-            ids = set()
-            break
-        ids |= set(job.variant.event_ids)
-    if ids:
-        where.append(f"event_id IN ({', '.join(str(i) for i in sorted(ids))})")
-    return " AND ".join(where) or "true"
+def _source_filter(source: Source) -> str:
+    """Plain equalities on the stored values, which DuckDB pushes into its scan."""
+    channel, event_id = source
+    where = "channel IS NULL" if channel is None else f"channel = {quote(channel)}"
+    return where + (" AND event_id IS NULL" if event_id is None else f" AND event_id = {event_id}")
 
 
-def _slices(
-    store: CaseStore, channel: str, group: Sequence[Job], columns: _Columns
-) -> Iterator[pa.Table]:
-    """The group's events with their fields, a slice of rows at a time."""
+def _slices(store: CaseStore, source: Source, columns: _Columns) -> Iterator[pa.Table]:
+    """The source's events with the group's fields, a bounded slice of rows at a time (fewer
+    rows when the group reads more fields), cut at row ids found in one pass."""
     con = store.con
+    where = _source_filter(source)
+    step = max(MIN_SLICE_ROWS, SLICE_CELLS // max(1, len(columns.sources)))
     con.complete()
-    where = _group_filter(channel, group)
-    bounds = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM events WHERE {where}")
-    low, high, count = bounds.fetchone() or (None, None, 0)
+    cuts = [
+        int(r[0])
+        for r in con.execute(
+            f"SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n"
+            f" FROM events WHERE {where}) WHERE n % {step} = 0 ORDER BY rowid"
+        ).fetchall()
+    ]
     con.complete()
-    if not count or low is None or high is None:
-        return
     extract = f"json_extract_string(data, {columns.paths()})" if columns.data_fields else "NULL"
-    start = int(low)
-    while start <= int(high):
-        end = start + SLICE_ROWS
+    for index, start in enumerate(cuts):
+        end = f" AND rowid < {cuts[index + 1]}" if index + 1 < len(cuts) else ""
         yield con.sql(
             f"SELECT {columns.select_list()} FROM"
-            f" (SELECT rowid, *, {extract} AS _v FROM events WHERE {where}"
-            f" AND rowid >= {start} AND rowid < {end})"
+            f" (SELECT rowid, {_SYSTEM_COLUMNS}, data, {extract} AS _v FROM events WHERE {where}"
+            f" AND rowid >= {start}{end})"
         ).to_arrow_table()
-        start = end
 
 
 def _evaluate_slice(

@@ -14,7 +14,7 @@ lists the first ``max_findings`` (by time) and says how many more matched.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from seawall.case.store import CaseStore
 from seawall.detect.evidence import jsonable
-from seawall.detect.sigma.execute import Job, Matches, evaluate
+from seawall.detect.sigma.execute import Job, Matches, Source, evaluate
 from seawall.detect.sigma.logsource import describe_source
 from seawall.detect.sigma.rules import CompiledRule, RuleCache, Variant, load_rules
 from seawall.detect.techniques import current_techniques
@@ -66,24 +66,27 @@ def detection_id(rule: CompiledRule) -> str:
     return f"sigma.{rule.id}"
 
 
-def event_sources(store: CaseStore) -> dict[tuple[str, int | None], int]:
-    """Events in the case by (lower-cased channel, event id)."""
+def event_sources(store: CaseStore) -> dict[Source, int]:
+    """Events in the case by (channel as stored, event id)."""
     store.con.complete()
-    rows = store.con.execute(
-        "SELECT lower(coalesce(channel, '')), event_id, count(*) FROM events GROUP BY ALL"
-    ).fetchall()
+    rows = store.con.execute("SELECT channel, event_id, count(*) FROM events GROUP BY ALL")
+    found = {
+        (None if c is None else str(c), None if e is None else int(e)): int(n)
+        for c, e, n in rows.fetchall()
+    }
     store.con.complete()
-    return {(str(c), None if e is None else int(e)): int(n) for c, e, n in rows}
+    return found
 
 
-def available(variant: Variant, sources: dict[tuple[str, int | None], int]) -> int:
+def available(variant: Variant, sources: dict[Source, int]) -> int:
     """How many events of the case the variant's log source covers."""
     channels = None if variant.channels is None else {c.lower() for c in variant.channels}
     ids = None if variant.event_ids is None else set(variant.event_ids)
     return sum(
         count
         for (channel, event_id), count in sources.items()
-        if (channels is None or channel in channels) and (ids is None or event_id in ids)
+        if (channels is None or (channel or "").lower() in channels)
+        and (ids is None or event_id in ids)
     )
 
 
@@ -108,7 +111,7 @@ class Plan:
     notes: dict[str, list[str]]
 
 
-def plan(rules: Sequence[CompiledRule], sources: dict[tuple[str, int | None], int]) -> Plan:
+def plan(rules: Sequence[CompiledRule], sources: dict[Source, int]) -> Plan:
     """A job per variant whose events the case holds; a rule with none is not evaluable."""
     result = Plan([], {}, {})
     for rule in rules:
@@ -132,10 +135,11 @@ def plan(rules: Sequence[CompiledRule], sources: dict[tuple[str, int | None], in
 
 
 def rule_matches(
-    store: CaseStore, jobs: Sequence[Job]
+    store: CaseStore, jobs: Sequence[Job], sources: Iterable[Source] | None = None
 ) -> tuple[dict[str, set[int]], dict[str, str]]:
     """The ``events`` row ids each rule matched (any of its variants), and rules that failed."""
-    matches = evaluate(store, jobs) if jobs else Matches()
+    kinds = list(sources if sources is not None else event_sources(store))
+    matches = evaluate(store, jobs, kinds) if jobs else Matches()
     by_rule: dict[str, set[int]] = {}
     errors: dict[str, str] = {}
     for job in jobs:
@@ -149,8 +153,9 @@ def run_rules(
     store: CaseStore, rules: Sequence[CompiledRule], *, max_findings: int = MAX_FINDINGS_PER_RULE
 ) -> list[SigmaOutcome]:
     """Every rule's coverage entry and findings (see the module docstring)."""
-    planned = plan(rules, event_sources(store))
-    by_rule, errors = rule_matches(store, planned.jobs)
+    sources = event_sources(store)
+    planned = plan(rules, sources)
+    by_rule, errors = rule_matches(store, planned.jobs, sources)
     events = _events(store, {rid: rows for rid, rows in by_rule.items() if rid not in errors})
     return [
         _outcome(

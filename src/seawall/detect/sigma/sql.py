@@ -10,7 +10,9 @@ The semantics are Sigma's, not SQL's:
 - ``|re`` is a search with the rule's ``i``/``m``/``s`` flags inline, case-sensitive otherwise;
 - numbers equal the field's text (``LogonType: 3`` is ``'3'``), ``|gt``… compare the field read as
   a number; ``|cidr`` compares canonical addresses (``sigma_ip_key``, a function seawall
-  registers: IPv4 and IPv6, whatever the spelling).
+  registers: IPv4 and IPv6, whatever the spelling);
+- keywords search the event's data values joined by newlines (``sigma_event_text(data)``, a
+  macro seawall defines), case-insensitively.
 
 Fields are reached through an *accessor*: :func:`event_accessor` reads the ``events`` table
 directly (the portable form, one rule per query), and the hunt's own accessor reads columns it
@@ -29,6 +31,7 @@ Accessor = Callable[[str, str], str]
 """(Sigma field, use) -> SQL expression; uses: raw, lower, ip, int, text (see :func:`render`)."""
 
 IP_KEY_FUNCTION = "sigma_ip_key"
+EVENT_TEXT_FUNCTION = "sigma_event_text"
 _ESCAPES = "!#~^|$&@"
 
 
@@ -40,7 +43,7 @@ def quote(text: str) -> str:
 def event_accessor(field: str, use: str) -> str:
     """Fields of the ``events`` table itself: system columns, or keys of ``data``."""
     if use == "text":
-        return "lower(CAST(data AS VARCHAR))"
+        return f"lower({EVENT_TEXT_FUNCTION}(data))"
     if field in SYSTEM_FIELDS:
         column, kind = SYSTEM_FIELDS[field]
         raw = column if kind == "text" or use == "int" else f"CAST({column} AS VARCHAR)"

@@ -298,10 +298,14 @@ def literal_tests(
     Aho-Corasick pass that reports every occurrence of every literal in every value."""
     size = len(values)
     result = {test: np.zeros(size, np.bool_) for test in tests}
-    position = {v: i for i, v in enumerate(values) if v is not None}
+    # lower-cased distinct values can repeat ('System32', 'system32'): every index counts
+    positions: dict[str, list[int]] = {}
+    for index, value in enumerate(values):
+        if value is not None:
+            positions.setdefault(value, []).append(index)
     for test, literal in tests:
-        if test == "equals" and literal in position:
-            result[(test, literal)][position[literal]] = True
+        if test == "equals" and literal in positions:
+            result[(test, literal)][positions[literal]] = True
     searched = {literal for test, literal in tests if test != "equals"}
     if not searched:
         return result
