@@ -26,6 +26,7 @@ Until ``seawall collect evtx`` lands, events are collected with the tests' EVTX 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from tests.detect.sigma.evtx_events import collect_evtx, evtx_files  # noqa: E402
 
 from seawall.case.store import CaseStore  # noqa: E402
-from seawall.collect.base import IngestRun, SourceFile  # noqa: E402
+from seawall.collect.base import IngestRun  # noqa: E402
 from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of  # noqa: E402
 from seawall.detect.sigma.rules import load_rules  # noqa: E402
 from seawall.model.tables import EVENTS  # noqa: E402
@@ -85,7 +86,7 @@ def _hunt(case: Path, env: dict[str, str]) -> tuple[float, float, dict[str, int]
 
 def _replicate(base: Path, case: Path, events: int, unique: bool) -> int:
     """Copies of the base case's events, through the ingest, until ``events`` rows."""
-    keep = [n for n in EVENTS.schema.names if n not in ("run_id", "source_sha256", "host")]
+    keep = [n for n in EVENTS.schema.names if n not in ("run_id", "host")]
     with CaseStore.open(base) as store:
         rows = store.con.sql(f"SELECT {', '.join(keep)} FROM events").to_arrow_table()
     copies = int(-(-events // rows.num_rows))
@@ -102,10 +103,21 @@ def _replicate(base: Path, case: Path, events: int, unique: bool) -> int:
             table = table.set_column(table.schema.get_field_index("record_id"), "record_id", record)
             if unique and copy:
                 table = _make_unique(table, copy)
-            name = f"copy-{copy}.evtx"
-            source = SourceFile(Path(name), name, f"{copy:064x}", 0)
+            # each copy of each file is another file: its own SHA-256, its own name
+            digests = table.column("source_sha256").to_pylist()
+            renamed = {d: hashlib.sha256(f"{copy}:{d}".encode()).hexdigest() for d in set(digests)}
+            table = table.set_column(
+                table.schema.get_field_index("source_sha256"),
+                "source_sha256",
+                pa.array([renamed[d] for d in digests], pa.string()),
+            )
+            table = table.set_column(
+                table.schema.get_field_index("source_file"),
+                "source_file",
+                pc.binary_join_element_wise(table.column("source_file"), f"copy{copy}", "#"),
+            )
             wanted = min(rows.num_rows, events - copy * rows.num_rows)
-            run.write("events", table.slice(0, wanted), source)
+            run.write("events", table.slice(0, wanted), None)
         run.finish({})
     return copies
 

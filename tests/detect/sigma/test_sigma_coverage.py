@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from seawall.case.store import CaseStore
 from seawall.cli.app import app
 from seawall.detect.engine import HuntRequest, hunt
+from seawall.detect.sigma.hunt import run_sigma
 from tests.detect.sigma.helpers import sysmon, write_events, write_rule
 
 SHARE = """title: Access to an admin share
@@ -166,3 +168,21 @@ def test_cli_hunt_sigma(rules_dir: Path, sysmon_case: Path) -> None:
         app, ["--case", str(sysmon_case), "hunt", "--sigma", str(rules_dir)], env={"COLUMNS": "300"}
     )
     assert "not evaluable: no Security 5140/5145 events in the case" in text.stdout
+
+
+def test_a_rule_matching_many_events_lists_the_first_by_time(
+    rules_dir: Path, tmp_path: Path
+) -> None:
+    with CaseStore.open(tmp_path / "many") as store:
+        events = [
+            sysmon(n, Image="C:\\Windows\\System32\\whoami.exe", CommandLine=f"whoami {n}")
+            for n in range(1, 6)
+        ]
+        for number, event in enumerate(events):
+            event["time"] = datetime(2026, 1, 1, 12, 5 - number, tzinfo=UTC)
+        write_events(store, events)
+        write_events(store, events[:2], name="again.json")  # another file: other provenance
+        outcomes = run_sigma(store, [rules_dir / "whoami.yml"], max_findings=2)
+    [outcome] = outcomes
+    assert [f.evidence[0].provenance.record_ref for f in outcome.findings] == ["5", "4"]
+    assert outcome.entry.notes[-1] == "7 events matched; the first 2 by time are findings"

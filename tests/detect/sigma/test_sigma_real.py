@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot.errors import ErrorLevel
 
 from seawall.case.store import CaseStore
+from seawall.detect.sigma.execute import register_functions
 from seawall.detect.sigma.hunt import event_sources, plan, rule_matches
 from seawall.detect.sigma.rules import CompiledRule, RuleCache, load_rules
 from seawall.detect.sigma.sql import rule_query
@@ -110,6 +111,23 @@ def test_hits_equal_the_reference(rules: list[CompiledRule], case: Path) -> None
                 mismatched.append(f"{ref.id} {path}")
     assert checked == len(ran)
     assert mismatched == []
+
+
+def test_portable_sql_gives_the_hunts_hits(rules: list[CompiledRule], case: Path) -> None:
+    """Each rule's standalone query, run by DuckDB, matches the rows the hunt's evaluation does."""
+    with CaseStore.open(case) as store:
+        sources = event_sources(store)
+        planned = plan(rules, sources)
+        hits, _ = rule_matches(store, planned.jobs, sources)
+        register_functions(store.con)
+        by_sql: dict[str, set[int]] = {}
+        for job in planned.jobs:
+            store.con.complete()
+            query = rule_query(job.variant.tree).replace("SELECT *", "SELECT rowid AS r", 1)
+            rows = store.con.sql(query).fetchall()
+            by_sql.setdefault(job.rule.id, set()).update(int(r[0]) for r in rows)
+    differ = sorted(k for k in by_sql if by_sql[k] != hits.get(k, set()))
+    assert differ == []
 
 
 def test_every_compiled_rule_transpiles_to_spark(rules: list[CompiledRule]) -> None:

@@ -156,19 +156,45 @@ def run_rules(
     sources = event_sources(store)
     planned = plan(rules, sources)
     by_rule, errors = rule_matches(store, planned.jobs, sources)
-    events = _events(store, {rid: rows for rid, rows in by_rule.items() if rid not in errors})
+    matched = {rid: rows for rid, rows in by_rule.items() if rid not in errors and rows}
+    chosen = _first_records(store, matched, max_findings)
+    events = _events(store, set().union(*(rows for rows, _ in chosen.values())))
     return [
-        _outcome(
-            rule,
-            planned.not_run,
-            errors,
-            planned.notes,
-            by_rule.get(rule.id, set()),
-            events,
-            max_findings,
-        )
+        _outcome(rule, planned.not_run, errors, planned.notes, chosen.get(rule.id), events)
         for rule in rules
     ]
+
+
+def _first_records(
+    store: CaseStore, matched: dict[str, set[int]], limit: int
+) -> dict[str, tuple[list[int], int]]:
+    """Per rule, the rows of its first ``limit`` distinct event records by time, and how many
+    distinct records it matched (a record collected twice is one finding)."""
+    wanted = sorted(set().union(*matched.values())) if matched else []
+    keys: dict[int, tuple[Any, ...]] = {}
+    if wanted:
+        ids = pa.table({"_row": pa.array(wanted, pa.int64())})
+        with store.registered("_sigma_keys", ids) as name:
+            reader = store.con.sql(
+                f"SELECT w._row, epoch_us(e.time), e.source_sha256, e.record_ref, e.record_id"
+                f" FROM {name} w JOIN events e ON e.rowid = w._row"
+            ).to_arrow_reader(100_000)
+            for batch in reader:
+                for row, *key in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                    keys[int(row)] = tuple(key)
+    chosen: dict[str, tuple[list[int], int]] = {}
+    for rule_id, rows in matched.items():
+        ordered = sorted(rows, key=lambda r: (keys[r][0] is None, keys[r][0] or 0, r))
+        seen: set[tuple[Any, ...]] = set()
+        first: list[int] = []
+        for row in ordered:
+            record = keys[row][1:]
+            if record not in seen:
+                seen.add(record)
+                if len(first) < limit:
+                    first.append(row)
+        chosen[rule_id] = (first, len(seen))
+    return chosen
 
 
 def _set(values: tuple[Any, ...] | None) -> frozenset[Any] | None:
@@ -193,9 +219,8 @@ def _outcome(
     not_run: dict[str, str],
     errors: dict[str, str],
     notes: dict[str, list[str]],
-    rows: set[int],
+    chosen: tuple[list[int], int] | None,
     events: dict[int, dict[str, Any]],
-    max_findings: int,
 ) -> SigmaOutcome:
     if rule.reason is not None:
         return SigmaOutcome(_entry(rule, "not-run", rule.reason), [])
@@ -203,25 +228,19 @@ def _outcome(
         return SigmaOutcome(_entry(rule, "not-run", not_run[rule.id]), [])
     if rule.id in errors:
         return SigmaOutcome(_entry(rule, "error", errors[rule.id]), [])
-    matched = sorted((events[r] for r in rows), key=_time_order)
-    findings = [_finding(rule, event) for event in matched[:max_findings]]
+    rows, count = chosen if chosen is not None else ([], 0)
+    findings = [_finding(rule, events[row]) for row in rows]
     more = list(notes.get(rule.id, []))
-    if len(matched) > max_findings:
-        more.append(f"{len(matched)} events matched; the first {max_findings} by time are findings")
+    if count > len(findings):
+        more.append(f"{count} events matched; the first {len(findings)} by time are findings")
     return SigmaOutcome(
         _entry(rule, "ran", findings=len(findings), notes=more, suppressed=0), findings
     )
 
 
-def _time_order(event: dict[str, Any]) -> tuple[bool, float, int]:
-    time = event["time"]
-    stamp = time.timestamp() if isinstance(time, datetime) else 0.0
-    return (time is None, stamp, int(event["_row"]))
-
-
-def _events(store: CaseStore, by_rule: dict[str, set[int]]) -> dict[int, dict[str, Any]]:
-    """The matched events (by row id) with the columns a finding shows."""
-    wanted = sorted(set().union(*by_rule.values())) if by_rule else []
+def _events(store: CaseStore, rows: set[int]) -> dict[int, dict[str, Any]]:
+    """The events (by row id) with the columns a finding shows."""
+    wanted = sorted(rows)
     if not wanted:
         return {}
     ids = pa.table({"_row": pa.array(wanted, pa.int64())})
