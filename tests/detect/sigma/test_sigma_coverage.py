@@ -13,7 +13,7 @@ from seawall.case.store import CaseStore
 from seawall.cli.app import app
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.detect.sigma.hunt import run_sigma
-from tests.detect.sigma.helpers import sysmon, write_events, write_rule
+from tests.detect.sigma.helpers import SYSMON, sysmon, write_events, write_rule
 
 SHARE = """title: Access to an admin share
 id: 10000000-0000-0000-0000-000000005140
@@ -118,7 +118,8 @@ def test_every_rule_is_run_or_listed_with_its_reason(rules_dir: Path, sysmon_cas
     assert (whoami.status, whoami.findings) == ("ran", 1)
     # its Security 4688 form could not run, and the entry says so
     assert whoami.notes == [
-        "no Security 4688 events in the case: that form of the rule was not run"
+        "no Security 4688 events in the case: that form of the rule was not run",
+        "1 event records matched on 1 host(s)",
     ]
     expand = sigma["sigma.10000000-0000-0000-0000-000000000002"]
     assert expand.status == "not-run" and "placeholder %domain_controllers%" in (
@@ -143,6 +144,10 @@ def test_finding_carries_rule_and_event_with_provenance(rules_dir: Path, sysmon_
         ).fetchone()
     [finding] = [f for f in document.findings if f.detection_id.startswith("sigma.")]
     assert finding.detection_id == "sigma.10000000-0000-0000-0000-000000000001"
+    assert (finding.host, finding.summary) == (
+        "WS1",
+        f"Whoami execution: 1 event(s) on WS1 ({SYSMON} 1)",
+    )
     assert (finding.title, finding.severity) == ("Whoami execution", "high")
     assert finding.techniques == ["T1033"]
     assert "tags: attack.discovery, attack.t1033" in finding.reasons
@@ -170,7 +175,7 @@ def test_cli_hunt_sigma(rules_dir: Path, sysmon_case: Path) -> None:
     assert "not evaluable: no Security 5140/5145 events in the case" in text.stdout
 
 
-def test_a_rule_matching_many_events_lists_the_first_by_time(
+def test_one_finding_per_rule_and_host_with_the_first_events(
     rules_dir: Path, tmp_path: Path
 ) -> None:
     with CaseStore.open(tmp_path / "many") as store:
@@ -180,9 +185,18 @@ def test_a_rule_matching_many_events_lists_the_first_by_time(
         ]
         for number, event in enumerate(events):
             event["time"] = datetime(2026, 1, 1, 12, 5 - number, tzinfo=UTC)
+        events[4]["computer"] = "WS2"
         write_events(store, events)
         write_events(store, events[:2], name="again.json")  # another file: other provenance
-        outcomes = run_sigma(store, [rules_dir / "whoami.yml"], max_findings=2)
+        outcomes = run_sigma(store, [rules_dir / "whoami.yml"], max_evidence=2)
     [outcome] = outcomes
-    assert [f.evidence[0].provenance.record_ref for f in outcome.findings] == ["5", "4"]
-    assert outcome.entry.notes[-1] == "7 events matched; the first 2 by time are findings"
+    by_host = {f.host: f for f in outcome.findings}
+    assert sorted(h or "" for h in by_host) == ["WS1", "WS2"]
+    ws1 = by_host["WS1"]
+    assert [e.provenance.record_ref for e in ws1.evidence] == ["4", "3"]
+    assert "6 event records matched; the first 2 are shown" in ws1.reasons
+    assert (ws1.first_seen, ws1.last_seen) == (
+        datetime(2026, 1, 1, 12, 2),
+        datetime(2026, 1, 1, 12, 5),
+    )
+    assert outcome.entry.notes[-1] == "7 event records matched on 2 host(s)"

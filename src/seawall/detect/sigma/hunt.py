@@ -1,4 +1,4 @@
-"""Sigma rules in a hunt: one coverage entry per rule, one finding per matched event.
+"""Sigma rules in a hunt: one coverage entry per rule, one finding per rule and host.
 
 Each rule is ``sigma.<rule id>`` in the coverage report. A rule runs when the case holds events of
 its log source (as the pipelines map it: ``process_creation`` is Sysmon 1 or Security 4688); when
@@ -6,16 +6,17 @@ it does not, the rule is *not evaluable* and says which events are missing, neve
 nothing". Rules that cannot be compiled carry their reason from loading (unsupported modifier,
 log source without Windows events, broken YAML with its line…).
 
-A finding carries the rule's id, title, level (as the severity), its tags (``attack.tNNNN`` as
-ATT&CK techniques) and the matched event with its provenance. A rule that matches very many events
-lists the first ``max_findings`` (by time) and says how many more matched.
+A finding is what one rule matched on one host: the rule's id, title, level (as the severity),
+its tags (``attack.tNNNN`` as ATT&CK techniques), when it first and last matched there, how many
+event records matched, and the matched events with their provenance as evidence — the first
+``max_evidence`` by time (a noisy rule on a million events must not make a million-row finding).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from seawall.model.finding import (
     finding_id,
 )
 
-MAX_FINDINGS_PER_RULE = 1_000
+MAX_EVIDENCE = 20
 _EVENT_COLUMNS = (
     "time",
     "computer",
@@ -94,12 +95,12 @@ def run_sigma(
     store: CaseStore,
     directories: Sequence[Path],
     *,
-    max_findings: int = MAX_FINDINGS_PER_RULE,
+    max_evidence: int = MAX_EVIDENCE,
     cache: RuleCache | None = None,
 ) -> list[SigmaOutcome]:
     """Load, compile and run every Sigma rule under ``directories`` on the case."""
     rules = load_rules(directories, cache)
-    return run_rules(store, rules, max_findings=max_findings)
+    return run_rules(store, rules, max_evidence=max_evidence)
 
 
 @dataclass(slots=True)
@@ -150,51 +151,70 @@ def rule_matches(
 
 
 def run_rules(
-    store: CaseStore, rules: Sequence[CompiledRule], *, max_findings: int = MAX_FINDINGS_PER_RULE
+    store: CaseStore, rules: Sequence[CompiledRule], *, max_evidence: int = MAX_EVIDENCE
 ) -> list[SigmaOutcome]:
     """Every rule's coverage entry and findings (see the module docstring)."""
     sources = event_sources(store)
     planned = plan(rules, sources)
     by_rule, errors = rule_matches(store, planned.jobs, sources)
     matched = {rid: rows for rid, rows in by_rule.items() if rid not in errors and rows}
-    chosen = _first_records(store, matched, max_findings)
-    events = _events(store, set().union(*(rows for rows, _ in chosen.values())))
+    hosts = _by_host(store, matched, max_evidence)
+    shown = [row for found in hosts.values() for group in found for row in group.rows]
+    events = _events(store, set(shown))
     return [
-        _outcome(rule, planned.not_run, errors, planned.notes, chosen.get(rule.id), events)
+        _outcome(rule, planned.not_run, errors, planned.notes, hosts.get(rule.id, []), events)
         for rule in rules
     ]
 
 
-def _first_records(
+@dataclass(slots=True)
+class _HostMatches:
+    """What one rule matched on one host: distinct records, time span, rows to show."""
+
+    host: str | None
+    count: int = 0
+    first: int | None = None
+    last: int | None = None
+    rows: list[int] = field(default_factory=list)
+
+
+def _by_host(
     store: CaseStore, matched: dict[str, set[int]], limit: int
-) -> dict[str, tuple[list[int], int]]:
-    """Per rule, the rows of its first ``limit`` distinct event records by time, and how many
-    distinct records it matched (a record collected twice is one finding)."""
+) -> dict[str, list[_HostMatches]]:
+    """Per rule and host: how many distinct event records matched (a record collected twice is
+    one), the time span, and the rows of the first ``limit`` records by time."""
     wanted = sorted(set().union(*matched.values())) if matched else []
     keys: dict[int, tuple[Any, ...]] = {}
     if wanted:
         ids = pa.table({"_row": pa.array(wanted, pa.int64())})
         with store.registered("_sigma_keys", ids) as name:
             reader = store.con.sql(
-                f"SELECT w._row, epoch_us(e.time), e.source_sha256, e.record_ref, e.record_id"
+                f"SELECT w._row, epoch_us(e.time), coalesce(e.host, e.computer),"
+                f" e.source_sha256, e.record_ref, e.record_id"
                 f" FROM {name} w JOIN events e ON e.rowid = w._row"
             ).to_arrow_reader(100_000)
             for batch in reader:
                 for row, *key in zip(*(c.to_pylist() for c in batch.columns), strict=True):
                     keys[int(row)] = tuple(key)
-    chosen: dict[str, tuple[list[int], int]] = {}
+    result: dict[str, list[_HostMatches]] = {}
     for rule_id, rows in matched.items():
         ordered = sorted(rows, key=lambda r: (keys[r][0] is None, keys[r][0] or 0, r))
         seen: set[tuple[Any, ...]] = set()
-        first: list[int] = []
+        hosts: dict[str | None, _HostMatches] = {}
         for row in ordered:
-            record = keys[row][1:]
-            if record not in seen:
-                seen.add(record)
-                if len(first) < limit:
-                    first.append(row)
-        chosen[rule_id] = (first, len(seen))
-    return chosen
+            time, host, *record = keys[row]
+            if tuple(record) in seen:
+                continue
+            seen.add(tuple(record))
+            found = hosts.setdefault(host, _HostMatches(host))
+            found.count += 1
+            if time is not None:
+                found.first = time if found.first is None else min(found.first, time)
+                found.last = time if found.last is None else max(found.last, time)
+            if len(found.rows) < limit:
+                found.rows.append(row)
+        result[rule_id] = list(hosts.values())
+    return result
 
 
 def _set(values: tuple[Any, ...] | None) -> frozenset[Any] | None:
@@ -219,7 +239,7 @@ def _outcome(
     not_run: dict[str, str],
     errors: dict[str, str],
     notes: dict[str, list[str]],
-    chosen: tuple[list[int], int] | None,
+    hosts: list[_HostMatches],
     events: dict[int, dict[str, Any]],
 ) -> SigmaOutcome:
     if rule.reason is not None:
@@ -228,11 +248,11 @@ def _outcome(
         return SigmaOutcome(_entry(rule, "not-run", not_run[rule.id]), [])
     if rule.id in errors:
         return SigmaOutcome(_entry(rule, "error", errors[rule.id]), [])
-    rows, count = chosen if chosen is not None else ([], 0)
-    findings = [_finding(rule, events[row]) for row in rows]
+    findings = [_finding(rule, found, events) for found in hosts]
     more = list(notes.get(rule.id, []))
-    if count > len(findings):
-        more.append(f"{count} events matched; the first {len(findings)} by time are findings")
+    count = sum(found.count for found in hosts)
+    if count:
+        more.append(f"{count} event records matched on {len(hosts)} host(s)")
     return SigmaOutcome(
         _entry(rule, "ran", findings=len(findings), notes=more, suppressed=0), findings
     )
@@ -256,15 +276,14 @@ def _events(store: CaseStore, rows: set[int]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def _naive(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
+def _microseconds(value: int | None) -> datetime | None:
+    """An ``epoch_us`` as a naive UTC time (the findings table's)."""
+    if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return datetime.fromtimestamp(value / 1_000_000, UTC).replace(tzinfo=None)
 
 
-def _finding(rule: CompiledRule, event: dict[str, Any]) -> Finding:
-    ident = detection_id(rule)
-    techniques, attack = current_techniques(rule.techniques)
+def _evidence(event: dict[str, Any]) -> Evidence:
     data = event.get("data")
     parsed = json.loads(data) if isinstance(data, str) else data
     row = {
@@ -282,27 +301,35 @@ def _finding(rule: CompiledRule, event: dict[str, Any]) -> Finding:
         source_sha256=event["source_sha256"],
         record_ref=event["record_ref"],
     )
-    where = event["computer"] or event["host"] or "unknown host"
-    summary = f"{rule.title}: {event['channel']} {event['event_id']} on {where}"
+    return Evidence(row=row, provenance=provenance)
+
+
+def _finding(rule: CompiledRule, found: _HostMatches, events: dict[int, dict[str, Any]]) -> Finding:
+    ident = detection_id(rule)
+    techniques, attack = current_techniques(rule.techniques)
+    shown = [events[row] for row in found.rows]
+    where = found.host or "an unknown host"
+    kinds = sorted({f"{e['channel']} {e['event_id']}" for e in shown})
+    summary = f"{rule.title}: {found.count} event(s) on {where} ({', '.join(kinds)})"
     reasons = [f"Sigma rule {rule.id} ({rule.path}) matched; level {rule.level}"]
     if rule.tags:
         reasons.append("tags: " + ", ".join(rule.tags))
-    when = _naive(event["time"])
+    if found.count > len(shown):
+        reasons.append(f"{found.count} event records matched; the first {len(shown)} are shown")
+    users = {e["user_name"] for e in shown if e["user_name"]}
     return Finding(
-        finding_id=finding_id(
-            ident, event["source_sha256"], event["record_ref"], event["record_id"]
-        ),
+        finding_id=finding_id(ident, found.host),
         detection_id=ident,
         title=rule.title,
         summary=summary,
         severity=rule.severity,  # type: ignore[arg-type]
         score=SEVERITY_SCORES[rule.severity],
         techniques=techniques,
-        host=event["host"] or event["computer"],
-        user=event["user_name"],
-        first_seen=when,
-        last_seen=when,
+        host=found.host,
+        user=users.pop() if len(users) == 1 else None,
+        first_seen=_microseconds(found.first),
+        last_seen=_microseconds(found.last),
         reasons=reasons,
-        evidence=[Evidence(row=row, provenance=provenance)],
+        evidence=[_evidence(e) for e in shown],
         attack=attack,
     )
