@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -88,9 +88,19 @@ Source = tuple[str | None, int | None]
 """(channel as stored, event id): the events of one kind in the case."""
 
 
-def source_groups(jobs: Iterable[Job], sources: Iterable[Source]) -> dict[Source, list[Job]]:
-    """For each kind of event the case holds, the jobs whose log source can match it."""
-    groups: dict[Source, list[Job]] = {}
+@dataclass(slots=True)
+class Group:
+    """Events read together (a filter on stored values), and the jobs that can match them."""
+
+    where: str
+    count: int
+    jobs: list[Job]
+
+
+def source_groups(jobs: Iterable[Job], sources: Mapping[Source, int]) -> list[Group]:
+    """The jobs whose log source can match each kind of event the case holds. The kinds of a
+    small channel are read together (one read instead of one per event id); a large channel's
+    are read apart, each with the fields of its own rules only."""
     wanted = [
         (
             job,
@@ -99,16 +109,38 @@ def source_groups(jobs: Iterable[Job], sources: Iterable[Source]) -> dict[Source
         )
         for job in jobs
     ]
-    for source in sorted(sources, key=lambda s: (s[0] or "", -1 if s[1] is None else s[1])):
-        channel, event_id = (source[0] or "").lower(), source[1]
+    by_channel: dict[str | None, list[tuple[int | None, int, list[Job]]]] = {}
+    for (channel, event_id), count in sorted(
+        sources.items(), key=lambda s: (s[0][0] or "", -1 if s[0][1] is None else s[0][1])
+    ):
+        name = (channel or "").lower()
         found = [
             job
             for job, channels, ids in wanted
-            if (channels is None or channel in channels) and (ids is None or event_id in ids)
+            if (channels is None or name in channels) and (ids is None or event_id in ids)
         ]
         if found:
-            groups[source] = found
+            by_channel.setdefault(channel, []).append((event_id, count, found))
+    groups: list[Group] = []
+    for channel, kinds in by_channel.items():
+        total = sum(count for _, count, _ in kinds)
+        if total <= MIN_SLICE_ROWS and len(kinds) > 1:
+            merged = {job.number: job for _, _, found in kinds for job in found}
+            ids = [event_id for event_id, _, _ in kinds]
+            groups.append(Group(_filter(channel, ids), total, list(merged.values())))
+        else:
+            groups.extend(Group(_filter(channel, [e]), n, found) for e, n, found in kinds)
     return groups
+
+
+def _filter(channel: str | None, event_ids: Sequence[int | None]) -> str:
+    """Plain comparisons on the stored values, which DuckDB pushes into its scan."""
+    where = "channel IS NULL" if channel is None else f"channel = {quote(channel)}"
+    numbers = [str(e) for e in event_ids if e is not None]
+    tests = [f"event_id IN ({', '.join(numbers)})"] if numbers else []
+    if None in event_ids:
+        tests.append("event_id IS NULL")
+    return f"{where} AND ({' OR '.join(tests)})"
 
 
 class _Columns:
@@ -151,46 +183,41 @@ def _json_path(field_name: str) -> str:
 def evaluate(
     store: CaseStore,
     jobs: Sequence[Job],
-    sources: Iterable[Source],
+    sources: Mapping[Source, int],
     progress: Callable[[int], None] | None = None,
 ) -> Matches:
     """Every job's matching ``events`` row ids (a job that fails gets its error).
 
-    ``sources`` are the kinds of events the case holds: each is read once, with the fields of
-    only the jobs that can match it."""
+    ``sources`` counts the kinds of events the case holds: each is read once, with the fields
+    of only the jobs that can match it."""
     matches = Matches()
     leaves = Leaves(job.variant.tree for job in jobs)
     with store.memory_limit(EVALUATION_MEMORY):
-        for source, group in source_groups(jobs, sources).items():
-            columns = _Columns(group)
-            for table in _slices(store, source, columns):
-                _evaluate_slice(table, columns, leaves, group, matches)
+        for group in source_groups(jobs, sources):
+            columns = _Columns(group.jobs)
+            for table in _slices(store, group, columns):
+                _evaluate_slice(table, columns, leaves, group.jobs, matches)
             if progress is not None:
-                progress(len(group))
+                progress(len(group.jobs))
     return matches
 
 
-def _source_filter(source: Source) -> str:
-    """Plain equalities on the stored values, which DuckDB pushes into its scan."""
-    channel, event_id = source
-    where = "channel IS NULL" if channel is None else f"channel = {quote(channel)}"
-    return where + (" AND event_id IS NULL" if event_id is None else f" AND event_id = {event_id}")
-
-
-def _slices(store: CaseStore, source: Source, columns: _Columns) -> Iterator[pa.Table]:
-    """The source's events with the group's fields, a bounded slice of rows at a time (fewer
-    rows when the group reads more fields), cut at row ids found in one pass."""
+def _slices(store: CaseStore, group: Group, columns: _Columns) -> Iterator[pa.Table]:
+    """The group's events with its fields, a bounded slice of rows at a time (fewer rows when
+    the group reads more fields), cut at row ids found in one pass when it needs cutting."""
     con = store.con
-    where = _source_filter(source)
+    where = group.where
     step = max(MIN_SLICE_ROWS, SLICE_CELLS // max(1, len(columns.sources)))
     con.complete()
-    cuts = [
-        int(r[0])
-        for r in con.execute(
-            f"SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n"
-            f" FROM events WHERE {where}) WHERE n % {step} = 0 ORDER BY rowid"
-        ).fetchall()
-    ]
+    cuts = [0]
+    if group.count > step:
+        cuts = [
+            int(r[0])
+            for r in con.execute(
+                f"SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n"
+                f" FROM events WHERE {where}) WHERE n % {step} = 0 ORDER BY rowid"
+            ).fetchall()
+        ]
     con.complete()
     extract = f"json_extract_string(data, {columns.paths()})" if columns.data_fields else "NULL"
     for index, start in enumerate(cuts):
@@ -211,7 +238,7 @@ def _evaluate_slice(
     data = Slice(table, columns.names, leaves)
     data.prepare(job.variant.tree for job in group)
     for job in group:
-        if job.number in matches.errors:
+        if job.number in matches.errors or not data.possible(job.variant.tree):
             continue
         try:
             found = np.flatnonzero(data.matches(job.variant.tree))

@@ -15,7 +15,7 @@ event records matched, and the matched events with their provenance as evidence 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,10 +136,10 @@ def plan(rules: Sequence[CompiledRule], sources: dict[Source, int]) -> Plan:
 
 
 def rule_matches(
-    store: CaseStore, jobs: Sequence[Job], sources: Iterable[Source] | None = None
+    store: CaseStore, jobs: Sequence[Job], sources: dict[Source, int] | None = None
 ) -> tuple[dict[str, set[int]], dict[str, str]]:
     """The ``events`` row ids each rule matched (any of its variants), and rules that failed."""
-    kinds = list(sources if sources is not None else event_sources(store))
+    kinds = sources if sources is not None else event_sources(store)
     matches = evaluate(store, jobs, kinds) if jobs else Matches()
     by_rule: dict[str, set[int]] = {}
     errors: dict[str, str] = {}

@@ -86,7 +86,9 @@ class Leaves:
         self.key: dict[int, bytes] = {}
         self.plain: dict[int, PlainTest | None] = {}
         self.plain_of: dict[int, list[PlainTest]] = {}
+        self.needs: dict[int, list[list[PlainTest]]] = {}
         for tree in self.trees:
+            self.needs[id(tree)] = _necessary_tests(tree)
             plain: list[PlainTest] = []
             for leaf in _leaves(tree):
                 self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
@@ -109,6 +111,7 @@ class Slice:
         self._fields: dict[str, _Field] = {}
         self._tests: dict[bytes, Mask] = {}
         self._literals: dict[tuple[str, bool, str, str], np.ndarray[Any, Any]] = {}
+        self._found: dict[tuple[str, bool, str, str], bool] = {}
 
     def prepare(self, trees: Iterable[Node]) -> None:
         """Answer every plain-text test of the trees at once, field by field."""
@@ -121,6 +124,19 @@ class Slice:
             values = (field.values if cased else field.lower).to_pylist()
             for (kind, literal), distinct in literal_tests(values, tests).items():
                 self._literals[(name, cased, kind, literal)] = distinct
+                self._found[(name, cased, kind, literal)] = bool(distinct.any())
+
+    def possible(self, tree: Node) -> bool:
+        """False when a test the tree cannot hold without matches no value of this slice (most
+        rules, most slices): the tree is then not evaluated at all."""
+        for alternatives in self.leaves.needs[id(tree)]:
+            found = [
+                self._found.get((self.columns[column], cased, test, literal))
+                for column, cased, (test, literal) in alternatives
+            ]
+            if found and all(f is False for f in found):
+                return False
+        return True
 
     def _field(self, name: str) -> _Field:
         found = self._fields.get(name)
@@ -261,6 +277,31 @@ def _leaves(node: Node) -> Iterator[Node]:
         yield from _leaves(node[1])
     else:
         yield node
+
+
+def _necessary_tests(tree: Node) -> list[list[PlainTest]]:
+    """Groups of plain-text tests of which the tree needs one to hold: its top-level AND's
+    plain tests, and its ORs made only of plain tests."""
+    needs: list[list[PlainTest]] = []
+    conjuncts = [tree]
+    while conjuncts:
+        node = conjuncts.pop()
+        if node[0] == "and":
+            conjuncts.extend(node[1])
+            continue
+        if node[0] == "or" and _has_not(node):
+            continue  # `a or not b` can hold where a matches nothing
+        leaves = list(_leaves(node)) if node[0] == "or" else [node]
+        tests = [_plain_test(leaf) for leaf in leaves]
+        if tests and all(t is not None for t in tests):
+            needs.append([t for t in tests if t is not None])
+    return needs
+
+
+def _has_not(node: Node) -> bool:
+    if node[0] == "not":
+        return True
+    return node[0] in ("and", "or") and any(_has_not(child) for child in node[1])
 
 
 def _plain_test(node: Node) -> PlainTest | None:
