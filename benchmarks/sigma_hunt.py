@@ -17,8 +17,7 @@ process, whose peak RSS is read from the OS):
    converted ahead of time). *Reference:* Zircolite 3.7 runs 2,839 SigmaHQ Windows rules over
    these 8,255 records in 6.4 s on this kind of machine; *target:* ≤ 2.1 s.
 
-Until ``seawall collect evtx`` lands, events are collected with the tests' EVTX helper (the
-``evtx`` package; ``tests/detect/sigma/evtx_events.py``).
+Events are collected with seawall's EVTX reader (as ``seawall collect evtx`` does).
 
     python benchmarks/sigma_hunt.py [--events 1000000] [--unique] [--keep DIR]
 """

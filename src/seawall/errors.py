@@ -13,6 +13,11 @@ class ExitCode(IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     INTERNAL = 4
+    # A hunt whose answer is incomplete: a detection failed (a YARA rule that does not compile, a
+    # missing rules directory) or could not judge all of its input (coverage ``partial``). It
+    # must never pass for a clean hunt (0) nor be taken for "findings only" (1): it wins over 1,
+    # and the findings the hunt did make are still output.
+    INCOMPLETE = 5
 
 
 class SeawallError(Exception):

@@ -78,7 +78,7 @@ def _one_row(schema: pa.Schema) -> pa.Table:
     values: dict[str, list[Any]] = {}
     for field in schema:
         if pa.types.is_list(field.type):
-            values[field.name] = [["x"]]
+            values[field.name] = [["x"] if pa.types.is_string(field.type.value_type) else [1]]
         elif pa.types.is_string(field.type):
             values[field.name] = ["{}" if (field.metadata or {}).get(b"sql") else "x"]
         elif pa.types.is_timestamp(field.type):

@@ -84,7 +84,7 @@ def test_text_output_goes_to_stdout_and_warnings_to_stderr(
     listing.write_text("evil-apt.net\nthis is not an indicator at all\n", encoding="utf-8")
     assert run(["--case", str(case_dir), "intel", "import", str(listing)]) == 0
     out, err = capsys.readouterr()
-    assert "1 indicators" in out
+    assert "text 1 indicator (1 domain), 1 new; 0 rejected, 0 benign, 1 warning" in out
     assert "warning" in err
 
 

@@ -48,6 +48,7 @@ def test_show_json(run_json: JsonRun) -> None:
         "id": "intel.reputation",
         "status": "exists",
         "provided_by": "seawall intel lookup",
+        "needs": None,
     }
     air_gap = next(m for m in coverage["mitigations"] if m["id"] == "M-NET-9")
     assert air_gap["status"] == "not-checkable" and air_gap["reason"]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from typer.testing import CliRunner
 from seawall.case.store import DATABASE_NAME, CaseStore
 from seawall.cli import collect
 from seawall.cli.output import CliState
-from seawall.collect import files, sweep_worker, walk
+from seawall.collect import files, orphans, paths, sweep_worker, walk
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.collect.paths import parse_root_map, windows_path
 from seawall.errors import UsageError
@@ -493,6 +495,28 @@ with CaseStore.open(Path(sys.argv[1])) as store:
 """
 
 
+def _survivors(marker: str, deadline: float) -> list[int]:
+    """Live processes whose command line names ``marker``, once ``deadline`` seconds have
+    passed without all of them exiting (zombies are dead: only their parent must reap them)."""
+    end = time.monotonic() + deadline
+    while True:
+        alive: list[int] = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            except OSError:
+                continue  # gone meanwhile
+            if state != "Z" and os.fsencode(marker) in argv:
+                alive.append(int(entry.name))
+        if not alive or time.monotonic() > end:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
 def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
     tmp_path: Path, case_dir: Path
 ) -> None:
@@ -502,10 +526,13 @@ def test_a_resweep_cut_short_is_discarded_when_the_case_is_next_opened(
         _sweep(store, [evidence])
         before = _state(store)
     _change_tree(evidence)
-    killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_SWEEP, str(case_dir), str(evidence)], check=False
-    )
-    assert killed.returncode == 9
+    killed = subprocess.Popen([sys.executable, "-c", _KILLED_SWEEP, str(case_dir), str(evidence)])
+    assert killed.wait(timeout=120) == 9
+    # its workers die with it instead of waiting for work for ever (reparented to pid 1)
+    survivors = _survivors(str(case_dir), deadline=5.0)
+    for pid in survivors:  # ours: do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
     # the killed sweep had committed rows: opened bare, the case still holds them
     with duckdb.connect(str(case_dir / DATABASE_NAME)) as bare:
         left = bare.execute(
@@ -538,3 +565,60 @@ def test_a_changed_max_size_changes_the_rows_it_concerns(tmp_path: Path, case_di
     assert noted["note"] == "larger than --max-size 1000: not hashed"
     assert again.hashed == 1 and hashed["note"] is None
     assert hashed["sha256"] == hashlib.sha256(BIG).hexdigest()
+
+
+def test_a_worker_whose_parent_is_already_gone_exits() -> None:
+    """The parent may die between the fork and the death-signal request: the worker checks."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        orphans.die_with_parent(os.getppid() + 1)  # "forked by" a process that is not its parent
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+
+
+def test_part_of_a_windows_image_gets_the_volume_s_windows_paths(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    """Sweeping ``image/Users`` alone: the volume's top is found above it and mapped to C:."""
+    image = tmp_path / "image"
+    (image / "Windows" / "System32").mkdir(parents=True)
+    (image / "Users" / "bob" / "Downloads").mkdir(parents=True)
+    (image / "Users" / "bob" / "Downloads" / "putty.exe").write_bytes(b"MZ not really")
+    for os_name in ("windows", "auto"):
+        with CaseStore.open(case_dir) as store:
+            options = CollectOptions(host=f"img-{os_name}", os_name=os_name)
+            report = collect_files(store, [str(image / "Users")], options)
+            store.con.complete()
+            rows = store.con.execute(
+                "SELECT os, windows_path FROM files WHERE host = ?", [f"img-{os_name}"]
+            ).fetchall()
+        assert report.assumed_root_maps == [f"{image}=C:\\"]
+        assert rows == [("windows", "c:\\users\\bob\\downloads\\putty.exe")]
+        assert report.warnings == []
+
+
+def test_users_and_program_files_make_a_windows_volume_too(tmp_path: Path) -> None:
+    image = tmp_path / "export"
+    (image / "users" / "bob").mkdir(parents=True)
+    (image / "Program Files").mkdir()
+    below = os.fsencode(image / "users" / "bob")
+    assert paths.windows_volume_of(below) == os.fsencode(image)
+    (image / "Program Files").rmdir()
+    assert paths.windows_volume_of(below) is None
+
+
+def test_a_windows_folder_swept_alone_warns_that_it_has_no_windows_path(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    users = tmp_path / "copied" / "Users"
+    (users / "bob").mkdir(parents=True)
+    (users / "bob" / "putty.exe").write_bytes(b"MZ not really")
+    with CaseStore.open(case_dir) as store:
+        report = collect_files(store, [str(users)], CollectOptions(host="h", os_name="windows"))
+        store.con.complete()
+        rows = store.con.sql("SELECT os, windows_path FROM files").fetchall()
+    assert rows == [("windows", None)] and report.assumed_root_maps == []
+    [warning] = report.warnings
+    assert warning.path == str(users) and "--root-map SRC=DST" in warning.message
+    assert f"{users}=C:\\Users" in warning.message

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from seawall.case.store import CaseStore
-from seawall.detect.analytics import HuntOptions
+from seawall.detect.analytics import HuntOptions, ioc_fuzzy
 from seawall.detect.analytics.ioc_files import glob_regex
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.detect.filejudge import is_renamed
+from seawall.features import fuzzy
 from seawall.model.finding import Finding, ResultDocument
 from tests.detect.helpers import PUTTY_MD5, import_list, place, putty, sweep
+from tests.features.test_fuzzy import BASE, edited, stream
 
 
 def _hunt(case_dir: Path, *ids: str) -> ResultDocument:
@@ -151,15 +155,25 @@ def test_sha512_indicators_are_hashed_at_hunt_time(tmp_path: Path, case_dir: Pat
     placed = place(root, "Users/Public/Music/putty.exe", putty())
     sweep(case_dir, root)
     sha512 = hashlib.sha512(placed.read_bytes()).hexdigest()
-    fuzzy = "24576:P5HsjvByoyK/3ZUdEqxyAKc6pHYOKC9OAXO7Ts3FnOWBPEx5IcQbQ5:P5HsjvByoyK/3ZUd"
-    import_list(case_dir, tmp_path / "iocs.txt", [sha512, fuzzy])
+    # PuTTY's own ssdeep value, its first digest cut short and its second another: a variant
+    own = fuzzy.fuzzy_hash(placed.read_bytes())
+    block, first, _ = own.split(":")
+    cut = f"{block}:{first[:58]}:{first[:16]}"
+    import_list(case_dir, tmp_path / "iocs.txt", [sha512, cut])
     document = _hunt(case_dir, "ioc.file-hash")
-    finding = _only(document)
+    by_type = {
+        f.evidence[0].indicator.type: f for f in document.findings if f.evidence[0].indicator
+    }
+    assert set(by_type) == {"sha512", "ssdeep"} and len(document.findings) == 2
+    finding = by_type["sha512"]
     assert finding.verdict == "legit-tool-nonstandard-location"
     assert "hashed at hunt time" in finding.summary
+    similar = by_type["ssdeep"]
+    assert similar.verdict == "legit-tool-nonstandard-location"
+    assert f"scores {fuzzy.compare(own, cut)} of 100" in similar.summary
     notes = " ".join(document.coverage[0].notes)
     assert "1 SHA-512 indicators: 1 swept files hashed" in notes
-    assert "1 ssdeep indicators were not compared" in notes
+    assert "1 ssdeep indicators compared at score >= 70: 1 swept files in their size" in notes
 
 
 def test_path_indicators_with_environment_folders(tmp_path: Path, case_dir: Path) -> None:
@@ -177,3 +191,43 @@ def test_path_indicators_with_environment_folders(tmp_path: Path, case_dir: Path
         "c:\\program files\\putty\\putty.exe",
         "c:\\users\\alice\\appdata\\roaming\\evil\\run.exe",
     ]
+
+
+def test_ssdeep_indicators_meet_the_files_of_a_size_that_can_match(
+    tmp_path: Path, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fuzzy hashes from the evidence at hunt time, only in the indicator's size window; a
+    match at ssdeep score >= 70 (its score in the reasons); what was not compared is counted."""
+    root = tmp_path / "c"
+    files = {
+        "Users/Public/Music/dropper.bin": edited(BASE, 3),  # a close variant
+        "Users/Public/far.bin": edited(BASE, 21),  # a distant one
+        "Users/Public/small.txt": BASE[:1000],  # too small for the indicator's block size
+        "Users/Public/big.bin": stream(b"big", 900_000),  # too large for it
+        "Users/Public/gone.bin": edited(BASE, 1),  # deleted after the sweep
+    }
+    for relative, data in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    sweep(case_dir, root)
+    (root / "Users/Public/gone.bin").unlink()
+    indicator = fuzzy.fuzzy_hash(BASE)
+    import_list(case_dir, tmp_path / "iocs.txt", [indicator])
+    document = _hunt(case_dir, "ioc.file-hash")
+    finding = _only(document)
+    assert finding.evidence[0].row["name"] == "dropper.bin"
+    similarity = fuzzy.compare(fuzzy.fuzzy_hash(files["Users/Public/Music/dropper.bin"]), indicator)
+    assert similarity >= 70 and finding.score == similarity
+    assert f"scores {similarity} of 100 against the indicator {indicator}" in finding.reasons[0]
+    assert fuzzy.compare(fuzzy.fuzzy_hash(files["Users/Public/far.bin"]), indicator) < 70
+    notes = " ".join(document.coverage[0].notes)
+    assert "2 swept files in their size windows (24,577-786,432 bytes) fuzzy-hashed" in notes
+    assert "0 over ssdeep_max_bytes 16,777,216 and 1 no longer reachable unchanged" in notes
+    monkeypatch.setattr(ioc_fuzzy, "POOL_FROM", 1)  # the same, hashed by worker processes
+    pooled = _hunt(case_dir, "ioc.file-hash")
+    assert pooled.findings == document.findings and pooled.coverage == document.coverage
+    capped = {"ioc.file-hash": {"ssdeep_max_bytes": 50_000}}
+    with CaseStore.open(case_dir) as store:
+        document = hunt(store, HuntRequest(detection_ids=("ioc.file-hash",), parameters=capped))
+    assert document.findings == []
+    assert "3 over ssdeep_max_bytes 50,000" in " ".join(document.coverage[0].notes)

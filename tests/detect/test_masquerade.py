@@ -9,7 +9,7 @@ from seawall.cli.app import run
 from seawall.collect.files import CollectOptions, collect_files
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest, hunt
-from seawall.detect.filejudge import assess_renaming
+from seawall.detect.filejudge import assess_renaming, judge_file
 from seawall.detect.knowngood_eval import evaluate
 from seawall.errors import ExitCode
 from seawall.model.finding import CoverageEntry, ResultDocument
@@ -82,7 +82,9 @@ def test_windows_tool_names_on_a_linux_host_are_not_judged(tmp_path: Path, case_
         collect_files(store, [str(root)], CollectOptions(host="lin1", os_name="linux"))
     document = _hunt(case_dir, LOCATION)
     assert document.findings == []
-    assert "0 of 1 swept files" in " ".join(_coverage(document, LOCATION).notes)
+    notes = " ".join(_coverage(document, LOCATION).notes)
+    assert "0 of 1 swept files" in notes
+    assert "1 files swept as Linux are named like a Windows tool and were not judged" in notes
 
 
 def test_putty_called_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path) -> None:
@@ -145,3 +147,50 @@ def test_known_good_windows_binaries_rarely_alert() -> None:
     assert result.tool_named > 500 and result.files > 4000
     assert len(result.out_of_place) <= 0.01 * result.tool_named, result.out_of_place
     assert len(result.renamed_alerts) <= 0.002 * result.files, result.renamed_alerts
+
+
+SEVEN_ZIP_RESIGNED = "pe/7z1900-x64_signed.exe"  # 7-Zip re-signed with a self-signed certificate
+
+
+def test_a_known_tool_signed_by_an_untrusted_certificate_is_reported(
+    tmp_path: Path, case_dir: Path
+) -> None:
+    """Out of place: medium with the signature as a reason; in place: low, never suppressed."""
+    root = tmp_path / "c"
+    resigned = shared(SEVEN_ZIP_RESIGNED)
+    place(root, "Users/bob/Downloads/7z.exe", resigned)
+    place(root, "Program Files/7-Zip/7z.exe", resigned)
+    place(root, "Program Files/PuTTY/putty.exe", putty())  # trusted, in place: nothing to say
+    sweep(case_dir, root)
+    document = _hunt(case_dir, LOCATION)
+    by_path = {f.evidence[0].row["windows_path"]: f for f in document.findings}
+    assert set(by_path) == {
+        "c:\\users\\bob\\downloads\\7z.exe",
+        "c:\\program files\\7-zip\\7z.exe",
+    }
+    outside = by_path["c:\\users\\bob\\downloads\\7z.exe"]
+    inside = by_path["c:\\program files\\7-zip\\7z.exe"]
+    assert outside.severity == "medium" and "untrusted certificate" in outside.summary
+    assert inside.severity == "low" and not inside.suppressed
+    for finding in (outside, inside):
+        assert finding.evidence[0].row["signature_status"] == "signed-untrusted"
+        assert "T1036.001" in finding.techniques
+        assert any("chains to no trusted root" in r and "ollypwn" in r for r in finding.reasons)
+    notes = " ".join(_coverage(document, LOCATION).notes)
+    assert "2 of them signed by an untrusted certificate" in notes
+
+
+def test_an_untrusted_signature_in_place_is_its_own_verdict() -> None:
+    locations = ToolLocations.load()
+    row = {
+        "name": "7z.exe",
+        "windows_path": "c:\\program files\\7-zip\\7z.exe",
+        "signature_status": "signed-untrusted",
+        "signer": "CN=ollypwn",
+    }
+    judged = judge_file(row, locations)
+    assert judged.verdict == "signature-untrusted" and not judged.suppressed
+    trusted = judge_file({**row, "signature_status": "signed-trusted"}, locations)
+    assert trusted.suppressed
+    other = judge_file({**row, "name": "notes.exe", "windows_path": "c:\\x\\notes.exe"}, locations)
+    assert other.verdict == "unknown"  # not a known tool: an untrusted signature alone is common

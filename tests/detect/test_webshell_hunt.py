@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from seawall.case.store import CaseStore
+from seawall.cli.app import run
 from seawall.collect.files import CollectOptions, collect_files
 from seawall.collect.paths import parse_root_map
 from seawall.detect.analytics import HuntOptions
 from seawall.detect.engine import HuntRequest, hunt
+from seawall.errors import ExitCode, UsageError
 from seawall.model.finding import ResultDocument
 
 CHOPPER = b'<?php @eval($_POST["z"]); ?>\n'
@@ -124,3 +129,59 @@ def test_an_assessment_by_another_version_is_not_trusted(tmp_path: Path, case_di
         document = hunt(store, HuntRequest(detection_ids=("web.webshell",)))
     assert document.findings == []
     assert document.coverage[0].status == "not-run"  # nothing reachable, nothing trusted
+
+
+def test_a_webroot_is_found_as_typed_relative_or_through_a_symlink(
+    tmp_path: Path, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user types a web root as it comes: relative, with a slash, through a symlink."""
+    site = _tree(tmp_path / "img", "srv/app/public")
+    (tmp_path / "www").symlink_to(site)  # e.g. /var/www -> /srv/app/public
+    monkeypatch.chdir(tmp_path)
+    with CaseStore.open(case_dir) as store:
+        collect_files(store, [str(tmp_path / "img")], LINUX_WEB)
+        for typed in ("img/srv/app/public/", "www", str(tmp_path / "www"), "./img/srv/app"):
+            request = HuntRequest(
+                detection_ids=("web.webshell",), options=HuntOptions(webroots=(typed,))
+            )
+            assert len(hunt(store, request).findings) == 1, typed
+
+
+def test_a_webroot_through_a_symlinked_sweep_root(tmp_path: Path, case_dir: Path) -> None:
+    """Swept through a symlink (the recorded paths keep it), named by the real folder."""
+    site = _tree(tmp_path / "img", "srv/app/public")
+    (tmp_path / "mounted").symlink_to(tmp_path / "img")
+    document = _hunt(case_dir, tmp_path / "mounted", (str(site),))
+    (finding,) = document.findings
+    assert str(tmp_path / "mounted") in str(finding.evidence[0].row["path"])
+
+
+def test_a_windows_webroot_in_any_case_on_a_mapped_volume(tmp_path: Path, case_dir: Path) -> None:
+    root = tmp_path / "c"
+    _tree(root, "Sites/App")
+    mapped = CollectOptions(
+        host="iis01", os_name="windows", root_maps=(parse_root_map(f"{root}=C:\\"),)
+    )
+    assert len(_hunt(case_dir, root, ("C:\\SITES\\app\\",), options=mapped).findings) == 1
+
+
+def test_a_webroot_that_names_no_swept_file_is_a_usage_error(
+    tmp_path: Path, case_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tree(tmp_path / "img", "srv/app/public")
+    with pytest.raises(UsageError, match="matches no swept file"):
+        _hunt(case_dir, tmp_path / "img", (str(tmp_path / "img/srv/typo"),))
+    with pytest.raises(UsageError, match="without its drive"):
+        _hunt(case_dir, tmp_path / "img", ("inetpub\\wwwroot",))
+    argv = ["--case", str(case_dir), "hunt", "--webroot", "D:\\inetpub", "--json"]
+    assert run(argv) == ExitCode.USAGE
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["message"].startswith("--webroot 'D:\\\\inetpub' matches no swept file")
+
+
+def test_the_summary_names_the_language_with_its_article(tmp_path: Path, case_dir: Path) -> None:
+    site = tmp_path / "img" / "inetpub" / "wwwroot"
+    site.mkdir(parents=True)
+    (site / "x.asp").write_bytes(b'<%eval request("x")%>\n')
+    (finding,) = _hunt(case_dir, tmp_path / "img").findings
+    assert ": looks like an asp web shell (score" in finding.summary

@@ -292,13 +292,44 @@ def test_coverage_statuses_with_shipped_detections(pack: Pack) -> None:
     guidance = {m.id: m for m in coverage.mitigations}
     assert guidance["M-NET-7"].status == "covered"
     assert guidance["IOC-1"].status == "covered"
-    assert guidance["M-NET-6"].status == "missing"
+    assert guidance["M-NET-6"].status == "covered"  # evtx.admin-share-mapping
+    assert guidance["M-PATCH-1"].status == "missing"  # patch.cve-audit: not built yet
     assert guidance["M-NET-9"].status == "not-checkable"
     assert guidance["M-NET-9"].reason
     summary = coverage.summary()
     assert sum(summary["techniques"].values()) == 24
     assert sum(summary["mitigations"].values()) == 23
     assert summary["mitigations"]["not-checkable"] == 7
+
+
+def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pack) -> None:
+    """YARA rules and a baseline of snapshots come from the user: a technique that only such
+    detections look for is not "covered" by a hunt run without them."""
+    coverage = compute_coverage(pack)
+    states = {d.id: d for d in coverage.detections}
+    assert states["ioc.yara"].status == "conditional"
+    assert "--yara DIR" in (states["ioc.yara"].needs or "")
+    assert states["host.disk-growth"].status == "conditional"
+    assert "baseline" in (states["host.disk-growth"].needs or "")
+    techniques = {t.id: t for t in coverage.techniques}
+    software = {s.id: s for s in coverage.software}
+    # Empire: an event-log detection and a network one not built yet, and YARA rules the user
+    # must give
+    assert [d.status for d in software["S0363"].detections] == [
+        "missing",
+        "conditional",
+        "missing",
+    ]
+    assert software["S0363"].status == "conditional"
+    # PowerShell: evtx.encoded-powershell runs on its own beside the conditional YARA rules
+    assert [d.status for d in techniques["T1059.001"].detections] == [
+        "missing",
+        "exists",
+        "conditional",
+    ]
+    assert techniques["T1059.001"].status == "covered"
+    assert techniques["T1505.003"].status == "covered"  # web.webshell runs on its own
+    assert coverage.summary()["detections"]["conditional"] == 2
 
 
 def test_a_shipped_detection_file_makes_its_id_exist(pack: Pack, tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def test_user_yaml_adds_a_tool(tmp_path: Path) -> None:
         "tools:\n"
         "  - names: [AdminTool.exe, putty.exe]\n"
         "    folders: ['D:\\Apps\\Admin', '*:\\portable\\putty']\n"
-        "    why: Our admins keep their tools on the data drive.\n"
+        "    why: Our admins keep their tools on the data drive\n"
         "    techniques: [T1021.004]\n",
         encoding="utf-8",
     )
@@ -178,6 +178,10 @@ def test_user_yaml_adds_a_tool(tmp_path: Path) -> None:
     assert table.judge(r"F:\Portable\PuTTY\putty.exe").verdict is Verdict.STANDARD
     putty = table.tool("putty.exe")
     assert putty is not None and "user" in putty.sources and "extra" in putty.sources
+    # The user's reason follows the shipped one as a sentence of its own, naming its file.
+    shipped = ToolLocations.load().tool("putty.exe")
+    assert shipped is not None
+    assert putty.why == (f"{shipped.why} site.yml: Our admins keep their tools on the data drive.")
     # The shipped table itself is untouched.
     assert not ToolLocations.load().is_known_tool("admintool.exe")
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 from seawall import __version__
 from seawall.case.schema import CASE_TABLES, CREATE_STATEMENTS, LATEST_VERSION, MIGRATIONS
 from seawall.errors import CaseError
+from seawall.intel.lookup_sql import MACROS
 
 DATABASE_NAME = "case.duckdb"
 
@@ -66,14 +67,22 @@ class CaseStore:
         read-only command on a mistyped path says so instead of answering "nothing found".
         """
         database = case_dir / DATABASE_NAME
+        if case_dir.exists() and not case_dir.is_dir():
+            raise CaseError(
+                f"--case {case_dir} is a file, not a case directory (give a directory: it is"
+                " created on first use)"
+            )
         if not database.exists():
             if not create:
                 raise CaseError(
                     f"no case at {case_dir} (give --case DIR, or import something first)"
                 )
-            case_dir.mkdir(parents=True, exist_ok=True)
-        elif case_dir.is_file():
-            raise CaseError(f"{case_dir} is a file, not a case directory")
+            try:
+                case_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise CaseError(
+                    f"cannot create the case directory {case_dir}: {error.strerror or error}"
+                ) from error
         try:
             connection = duckdb.connect(str(database))
             # DuckDB draws a progress bar on stdout for queries over two seconds: that would
@@ -88,6 +97,8 @@ class CaseStore:
         try:
             store._migrate()
             store._discard_interrupted_runs()
+            for statement in MACROS:
+                connection.execute(statement)
         except BaseException:
             connection.close()
             raise

@@ -9,15 +9,19 @@ import typer
 from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
-from seawall import __version__
-from seawall.cli import attack, case, collect, intel, locations, pack
+import seawall
+from seawall.cli import attack, baseline, case, collect, intel, locations, pack
+from seawall.cli.coverage import coverage
+from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
 from seawall.errors import ExitCode, SeawallError
 
 app = typer.Typer(
     name="seawall",
-    help="Turn a threat advisory into a hunt across host, event-log and network evidence.",
+    # Say what works today; event logs and network logs join this line when their commands land.
+    help="Turn a threat advisory into a hunt: threat intel, host files and disk usage today"
+    " (event logs and network logs are being built).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -28,12 +32,15 @@ app.add_typer(attack.app, name="attack")
 app.add_typer(pack.app, name="pack")
 app.add_typer(collect.app, name="collect")
 app.add_typer(locations.app, name="locations")
+app.add_typer(baseline.app, name="baseline")
 app.command("hunt")(hunt)
+app.command("findings")(findings)
+app.command("coverage")(coverage)
 
 
 def _version(value: bool) -> None:
     if value:
-        print(f"seawall {__version__}")
+        print(f"seawall {seawall.__version__}")
         raise typer.Exit()
 
 

@@ -6,7 +6,7 @@ uses v9) and an id can mean something else, or nothing, in today's matrix.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -14,17 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from seawall.cli.output import JSON_OPTION, emit
-from seawall.intel.attack import (
-    CURRENT_VERSION,
-    SUPPORTED_VERSIONS,
-    AttackKB,
-    Group,
-    Mitigation,
-    Software,
-    Technique,
-    as_dict,
-    status_across_versions,
-)
+from seawall.intel.attack_versions import CURRENT_VERSION, SUPPORTED_VERSIONS
+
+if TYPE_CHECKING:  # the knowledge base loads with the command that reads it
+    from seawall.intel.attack import AttackKB, Group, Mitigation, Software, Technique
 
 app = typer.Typer(no_args_is_help=True, help="Look up MITRE ATT&CK (offline, shipped versions).")
 
@@ -86,6 +79,8 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A technique: tactics, platforms, data sources, status, and validity in every version."""
+    from seawall.intel.attack import AttackKB, as_dict, status_across_versions
+
     kb = AttackKB.load(version)
     technique = kb.technique(technique_id)
     resolution = kb.resolve(technique.id)
@@ -138,6 +133,8 @@ def search(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Techniques, groups, software and mitigations whose id, name or alias contains TEXT."""
+    from seawall.intel.attack import AttackKB
+
     kb = AttackKB.load(version)
     found = kb.search(text)
     results = [
@@ -169,6 +166,8 @@ def group(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A group: aliases, the techniques and the software it is recorded as using."""
+    from seawall.intel.attack import AttackKB, as_dict
+
     kb = AttackKB.load(version)
     found = kb.group(query)
     software = [
@@ -204,6 +203,8 @@ def software(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A tool or malware: aliases, platforms and the techniques it implements."""
+    from seawall.intel.attack import AttackKB, as_dict
+
     kb = AttackKB.load(version)
     found = kb.software(query)
     payload: dict[str, Any] = {
@@ -237,6 +238,8 @@ def mitigation(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A mitigation and the techniques it mitigates."""
+    from seawall.intel.attack import AttackKB, as_dict
+
     kb = AttackKB.load(version)
     found = kb.mitigation(query)
     payload: dict[str, Any] = {

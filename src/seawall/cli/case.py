@@ -6,8 +6,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seawall.case.schema import LATEST_VERSION
-from seawall.case.store import DATABASE_NAME
 from seawall.cli.output import JSON_OPTION, emit, open_case, state
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
@@ -16,6 +14,9 @@ app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
 @app.command("info")
 def info(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Schema version and row counts of every table."""
+    from seawall.case.schema import LATEST_VERSION
+    from seawall.case.store import DATABASE_NAME
+
     case_dir = state(ctx).case_dir
     with open_case(ctx, create=False) as store:
         payload = {

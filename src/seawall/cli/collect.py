@@ -2,188 +2,135 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
-from seawall.case.store import CaseStore
-from seawall.cli.output import JSON_OPTION, emit, open_case, stderr, warn
-from seawall.collect.base import IngestReport, evidence_files, ingest_files
-from seawall.collect.base import Progress as IngestProgress
-from seawall.collect.disk import collect_disk
-from seawall.collect.files import (
-    CollectOptions,
-    OsName,
-    collect_files,
-    count_files,
-    prepare_roots,
-)
-from seawall.collect.paths import parse_root_map
-from seawall.errors import ExitCode, UsageError
+from seawall.cli.output import JSON_OPTION, emit, open_case, plural, state, stderr, warn
+from seawall.cli.progress import progress
+from seawall.errors import BadInputError, ExitCode, UsageError
+
+if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the command that runs
+    from seawall.case.store import CaseStore
+    from seawall.cli.progress import Reporter
+    from seawall.collect.base import IngestReport
+    from seawall.collect.files import OsName
 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
 _OS_CHOICES: dict[str, OsName] = {"windows": "windows", "linux": "linux", "auto": "auto"}
 
 
-class _Rate(ProgressColumn):
-    """files/s from rich's own speed estimate, MB/s from the bytes hashed since the start."""
-
-    def render(self, task: Task) -> Text:
-        elapsed = task.elapsed or 0.0
-        files = task.speed or (task.completed / elapsed if elapsed else 0.0)
-        megabytes = task.fields.get("nbytes", 0) / 1e6 / elapsed if elapsed else 0.0
-        return Text(f"{files:,.0f} files/s {megabytes:,.1f} MB/s", style="progress.data.speed")
-
-
-class _Bar:
-    """Adapts a rich task to the library's ``Progress`` protocol."""
-
-    def __init__(self, progress: Progress, task: TaskID) -> None:
-        self.progress = progress
-        self.task = task
-        self.nbytes = 0
-
-    def advance(self, files: int, nbytes: int) -> None:
-        self.nbytes += nbytes
-        self.progress.update(self.task, advance=files, nbytes=self.nbytes)
+def _check_roots(paths: list[str]) -> None:
+    """Refuse a root that does not exist or cannot be read, before anything is written: a sweep
+    of nothing would otherwise end "0 files" with exit 0, as if the host had been looked at.
+    (Unreadable entries *inside* a root stay warnings: the rest of the tree is still swept.)"""
+    for path in paths:
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError as error:
+            raise BadInputError(f"cannot sweep: {error.strerror or error}", path) from None
+        wanted = os.R_OK | os.X_OK if stat.S_ISDIR(mode) else os.R_OK
+        if not os.access(path, wanted):
+            raise BadInputError("cannot sweep: permission denied", path)
 
 
-@contextmanager
-def _progress_bar(total: int | None) -> Iterator[_Bar]:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("sweeping"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        yield _Bar(progress, progress.add_task("sweep", total=total, nbytes=0))
+def _skipped_note(skipped: list[Path], what: str) -> None:
+    if skipped:
+        shown = ", ".join(str(p) for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
+        warn(f"skipped {plural(len(skipped), 'file')} in the folders that are not {what} ({shown})")
 
 
-class _ItemRate(ProgressColumn):
-    """Items per second (events, rows) and MB/s of input read since the start."""
-
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        elapsed = task.elapsed or 0.0
-        items = task.fields.get("items", 0) / elapsed if elapsed else 0.0
-        megabytes = task.completed / 1e6 / elapsed if elapsed else 0.0
-        return Text(
-            f"{items:,.0f} {self.unit}/s {megabytes:,.1f} MB/s", style="progress.data.speed"
-        )
-
-
-class _IngestBar:
-    """A rich task over the input's bytes (so the ETA is the input's), counting items too."""
-
-    def __init__(self, progress: Progress, task: TaskID) -> None:
-        self.progress = progress
-        self.task = task
-        self.items = 0
-
-    def advance(self, items: int, nbytes: int) -> None:
-        self.items += items
-        self.progress.update(self.task, advance=nbytes, items=self.items)
-
-
-@contextmanager
-def _ingest_bar(unit: str, total_bytes: int) -> Iterator[_IngestBar]:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("reading"),
-        BarColumn(),
-        _ItemRate(unit),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        yield _IngestBar(progress, progress.add_task("ingest", total=total_bytes, items=0))
-
-
-Ingest = Callable[[CaseStore, IngestProgress | None], IngestReport]
-
-
-def run_ingest(
-    ctx: typer.Context, paths: list[str], unit: str, ingest: Ingest, *, as_json: bool
-) -> None:
-    """Run a reader-based collection with progress, print its report, exit 3 if a file was
-    refused (the others are in the case)."""
-    with open_case(ctx) as store:
-        if as_json or not stderr.is_terminal:
-            report = ingest(store, None)
-        else:
-            total = sum(p.stat().st_size for p in evidence_files(paths, skip=store.case_dir))
-            with _ingest_bar(unit, total) as bar:
-                report = ingest(store, bar)
-    for item in report.warnings:
-        warn(f"{item.location}: {item.message}")
-    hidden = report.warning_count - len(report.warnings)
-    if hidden > 0:
-        warn(f"… and {hidden:,} more warnings (counted in the run's summary)")
-
-    def render(console: Console) -> None:
-        done = [s for s in report.sources if not s.already_collected and s.refused is None]
-        again = sum(1 for s in report.sources if s.already_collected)
-        rows = ", ".join(f"{n:,} {t}" for t, n in sorted(report.rows.items())) or "no rows"
-        console.print(
-            escape(
-                f"{rows} from {len(done)} file{'' if len(done) == 1 else 's'}"
-                f" ({again} already collected, {len(report.refused)} refused),"
-                f" {report.warning_count:,} warning{'' if report.warning_count == 1 else 's'}"
-                f" (run {report.run_id})"
-            )
-        )
-
-    emit(as_json, report.as_dict(), render)
-    if report.refused:
-        raise typer.Exit(int(ExitCode.BAD_INPUT))
-
-
-@app.command("logs")
-def logs(
+@app.command("evtx")
+def evtx(
     ctx: typer.Context,
-    paths: list[str] = typer.Argument(..., help="Log files or folders (read recursively)."),
-    log_format: str = typer.Option(
-        "auto", "--format", help="auto (told from content) or a format name: see --list."
+    paths: list[str] = typer.Argument(
+        ..., help="EVTX files, or folders read recursively (their non-EVTX files are skipped)."
     ),
     host: str | None = typer.Option(
-        None, "--host", help="Host the logs describe (default: as the logs say, if they do)."
+        None, "--host", help="Host the logs describe (default: each event's Computer)."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Read network, DNS, web and authentication logs into the case (gzip, zip, tar read)."""
-    from seawall.collect.logs import choose_logs
+    """Read Windows event logs (EVTX) into the case's events table."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_evtx, select_files
+    from seawall.collect.events.evtx import EvtxReader
 
-    choose = choose_logs(None if log_format == "auto" else log_format)
+    selection = select_files(paths, is_evtx, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "EVTX")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no EVTX files under " + ", ".join(paths))
 
-    def ingest(store: CaseStore, progress: IngestProgress | None) -> IngestReport:
-        arguments = {"format": log_format}
+    reader = EvtxReader()  # one for all files: it keeps its DuckDB connection
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
         return ingest_files(
-            store, "collect logs", paths, choose, host=host, arguments=arguments, progress=progress
+            store,
+            "collect evtx",
+            files,
+            lambda _path: reader,
+            host=host,
+            arguments={"paths": paths},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
         )
 
-    run_ingest(ctx, paths, "rows", ingest, as_json=as_json)
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
+
+
+@app.command("events")
+def events(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ...,
+        help="JSON/NDJSON exports of Windows events, gzip/zip/tar of them, or folders (read"
+        " recursively; files that are neither JSON nor archives are skipped).",
+    ),
+    event_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (told from each record) or one of: evtx-json, winlogbeat, velociraptor,"
+        " evtxecmd, get-winevent, flat.",
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the events describe (default: each event's computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read JSON exports of Windows events (Winlogbeat, Velociraptor, EvtxECmd, Sysmon…)."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_json_export, select_files
+    from seawall.collect.events.jsonevents import JsonEventsReader
+
+    forced = None if event_format == "auto" else event_format
+    JsonEventsReader(forced)  # an unknown --format fails before anything is read
+    selection = select_files(paths, is_json_export, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "JSON or archives")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no JSON exports under " + ", ".join(paths))
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect events",
+            files,
+            lambda _path: JsonEventsReader(forced),
+            host=host,
+            arguments={"paths": paths, "format": event_format},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
 
 
 @app.command("files")
@@ -212,6 +159,9 @@ def files(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
+    from seawall.collect.files import CollectOptions, collect_files, count_files, prepare_roots
+    from seawall.collect.paths import parse_root_map
+
     if os_name not in _OS_CHOICES:
         raise UsageError(f"--os must be windows, linux or auto, not {os_name!r}")
     options = CollectOptions(
@@ -223,13 +173,13 @@ def files(
         follow_symlinks=follow_symlinks,
         webshells=webshells,
     )
+    _check_roots(paths)
     with open_case(ctx) as store:
-        if as_json or not stderr.is_terminal:
-            report = collect_files(store, paths, options)
-        else:
-            total = count_files(prepare_roots(paths), options)
-            with _progress_bar(total) as bar:
-                report = collect_files(store, paths, options, bar)
+        # a bar on a terminal (after a fast count, for the time left), else a line every few
+        # seconds: a sweep of millions of files must not look hung in a log or a pipe
+        total = count_files(prepare_roots(paths), options) if stderr.is_terminal else None
+        with progress(stderr, "sweeping", "files", total) as reporter:
+            report = collect_files(store, paths, options, reporter)
     payload = report.as_dict()
     for item in report.warnings:
         warn(f"{item.path}: {item.message}")
@@ -239,10 +189,10 @@ def files(
     def render(console: Console) -> None:
         console.print(
             escape(
-                f"{report.files} files on {report.host}: {report.hashed} hashed"
-                f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused} unchanged (hashes"
-                f" re-used), {report.too_large} over --max-size, {report.skipped} skipped,"
-                f" {report.excluded} excluded, {len(report.warnings)} warnings"
+                f"{plural(report.files, 'file')} on {report.host}: {report.hashed:,} hashed"
+                f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused:,} unchanged (hashes"
+                f" re-used), {report.too_large:,} over --max-size, {report.skipped:,} skipped,"
+                f" {report.excluded:,} excluded, {plural(len(report.warnings), 'warning')}"
                 f" (run {report.run_id})"
             )
         )
@@ -262,17 +212,21 @@ def disk(
     imports: list[Path] = typer.Option(
         [],
         "--import",
+        readable=False,
         help="Import a disk-usage CSV exported elsewhere (repeatable); without --path, no live"
         " snapshot is taken.",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record a snapshot of every mounted file system, and/or import snapshots from CSV files."""
+    from seawall.collect.disk import collect_disk
+
     snapshot = not imports or bool(paths)
     with open_case(ctx) as store:
         report = collect_disk(store, host=host, paths=paths, imports=imports, snapshot=snapshot)
     for item in report.warnings:
         warn(f"{item.location}: {item.message}")
+
     refused = [i for i in report.imports if i.refused is not None]
 
     def render(console: Console) -> None:
@@ -280,14 +234,105 @@ def disk(
         read = len(report.imports) - skipped - len(refused)
         console.print(
             escape(
-                f"{report.snapshots} disk snapshot rows: {report.mounts} file systems and"
-                f" {report.directories} directories on {report.host}, {report.imported_rows}"
-                f" imported from {read} CSV files ({skipped} already imported,"
-                f" {len(refused)} refused), {len(report.warnings)} warnings"
-                f" (run {report.run_id})"
+                f"{plural(report.snapshots, 'disk snapshot row')}:"
+                f" {plural(report.mounts, 'file system')} and"
+                f" {plural(report.directories, 'directory', 'directories')} on {report.host},"
+                f" {report.imported_rows:,} imported from {plural(read, 'CSV file')}"
+                f" ({skipped:,} already imported, {len(refused):,} refused),"
+                f" {plural(len(report.warnings), 'warning')} (run {report.run_id})"
             )
         )
 
     emit(as_json, report.as_dict(), render)
     if refused:
         raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+Ingest = Callable[["CaseStore", "Reporter | None"], "IngestReport"]
+
+
+def run_ingest(
+    ctx: typer.Context, paths: list[str], unit: str, ingest: Ingest, *, as_json: bool
+) -> None:
+    """Run a reader-based collection with progress (items/s, and the time left from the bytes
+    read), print its report, exit 3 if a file was refused (the others are in the case)."""
+    from seawall.collect.base import evidence_files
+
+    with open_case(ctx) as store:
+        total = sum(p.stat().st_size for p in evidence_files(paths, skip=store.case_dir))
+        with progress(stderr, "reading", unit, total_bytes=total) as reporter:
+            report = ingest(store, reporter)
+    for item in report.warnings:
+        warn(f"{item.location}: {item.message}")
+    hidden = report.warning_count - len(report.warnings)
+    if hidden > 0:
+        warn(f"… and {plural(hidden, 'more warning')} (counted in the run's summary)")
+
+    def render(console: Console) -> None:
+        done = [s for s in report.sources if not s.already_collected and s.refused is None]
+        again = sum(1 for s in report.sources if s.already_collected)
+        rows = ", ".join(f"{n:,} {t}" for t, n in sorted(report.rows.items())) or "no rows"
+        console.print(
+            escape(
+                f"{rows} from {plural(len(done), 'file')} ({again:,} already collected,"
+                f" {len(report.refused):,} refused), {plural(report.warning_count, 'warning')}"
+                f" (run {report.run_id})"
+            )
+        )
+
+    emit(as_json, report.as_dict(), render)
+    if report.refused:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., help="Log files or folders (read recursively)."),
+    log_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (told from content) or a format name (an unknown name lists them).",
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the logs describe (default: as the logs say, if they do)."
+    ),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="Zone of logs whose times carry none (DNS servers, syslog): an IANA name or"
+        " +HH:MM (default UTC, with a warning).",
+    ),
+    year: int | None = typer.Option(
+        None, "--year", help="Year of the first line of logs whose times carry none."
+    ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        readable=False,
+        help="Column mapping (YAML) of a firewall/flow CSV (--format flow-csv).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read network, DNS, web and authentication logs into the case (gzip, zip, tar read)."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.logs import LogOptions, choose_logs
+    from seawall.collect.logs.common import zone
+    from seawall.collect.logs.flows import load_mapping
+
+    zone(timezone)  # a bad --timezone or mapping fails before anything is read
+    if mapping is not None:
+        load_mapping(mapping)
+    elif log_format == "flow-csv":
+        raise UsageError("--format flow-csv needs --mapping FILE (see the README)")
+    settings = {"timezone": timezone, "year": year, "mapping": mapping}
+    options = LogOptions({k: v for k, v in settings.items() if v is not None})
+    choose = choose_logs(None if log_format == "auto" else log_format, options)
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        arguments = {"format": log_format, **{k: str(v) for k, v in options.settings.items()}}
+        return ingest_files(
+            store, "collect logs", paths, choose, host=host, arguments=arguments, progress=reporter
+        )
+
+    run_ingest(ctx, paths, "rows", ingest, as_json=as_json)

@@ -8,35 +8,46 @@ uses it. The judgement is the one file detections use (:meth:`ToolLocations.judg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit
+from seawall.cli.output import JSON_OPTION, emit, plural
 from seawall.errors import UsageError
-from seawall.triage.locations import (
-    LocationJudgement,
-    ToolEntry,
-    ToolLocations,
-    Verdict,
-    display_folder,
-    load_extension_file,
-)
+
+if TYPE_CHECKING:  # the table's models (pydantic) load with the command that reads the table
+    from seawall.triage.locations import LocationJudgement, ToolEntry, ToolLocations
 
 app = typer.Typer(
     no_args_is_help=True, help="Where legitimate tools live; judge a path by that table."
 )
 
 LOCATIONS_OPTION = typer.Option(
-    None, "--locations", help="YAML file of extra standard tool locations (extends the table)."
+    None,
+    "--locations",
+    readable=False,
+    help="YAML file of extra standard tool locations (extends the table).",
 )
-_VERDICT_STYLE = {Verdict.STANDARD: "green", Verdict.NONSTANDARD: "red", Verdict.UNKNOWN: "dim"}
+# by the values of seawall.triage.locations.Verdict
+_VERDICT_STYLE = {
+    "legit-tool-standard-location": "green",
+    "legit-tool-nonstandard-location": "red",
+    "unknown": "dim",
+}
+
+
+def _table(locations: Path | None) -> ToolLocations:
+    from seawall.triage.locations import ToolLocations
+
+    return ToolLocations.load(locations)
 
 
 def _tool_dict(tool: ToolEntry) -> dict[str, Any]:
+    from seawall.triage.locations import display_folder
+
     return {
         "name": tool.name,
         "folders": sorted({display_folder(pattern) for pattern in tool.locations}),
@@ -48,6 +59,8 @@ def _tool_dict(tool: ToolEntry) -> dict[str, Any]:
 
 
 def _judgement_dict(path: str, judgement: LocationJudgement) -> dict[str, Any]:
+    from seawall.triage.locations import display_folder
+
     return {
         "path": path,
         "verdict": judgement.verdict.value,
@@ -60,7 +73,7 @@ def _judgement_dict(path: str, judgement: LocationJudgement) -> dict[str, Any]:
 @app.command("list")
 def list_tools(locations: Path | None = LOCATIONS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Every tool in the table with its standard folders and where the entry comes from."""
-    tools = [_tool_dict(tool) for tool in ToolLocations.load(locations).tools()]
+    tools = [_tool_dict(tool) for tool in _table(locations).tools()]
 
     def render(console: Console) -> None:
         table = Table("tool", "standard folders", "sources")
@@ -68,7 +81,7 @@ def list_tools(locations: Path | None = LOCATIONS_OPTION, as_json: bool = JSON_O
             folders = "\n".join(tool["folders"]) or "[dim](none: every copy is non-standard)[/]"
             table.add_row(escape(tool["name"]), folders, escape(", ".join(tool["sources"])))
         console.print(table)
-        console.print(f"{len(tools)} tools")
+        console.print(plural(len(tools), "tool"))
 
     emit(as_json, {"tools": tools}, render)
 
@@ -80,7 +93,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """One tool's standard folders, the reason it is in the table, and its ATT&CK techniques."""
-    tool = ToolLocations.load(locations).tool(name)
+    tool = _table(locations).tool(name)
     if tool is None:
         raise UsageError(f"{name!r} is not in the table of legitimate tools")
     entry = _tool_dict(tool)
@@ -103,12 +116,12 @@ def check(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Judge paths as a hunt would: standard location, non-standard (T1036.005), or unknown."""
-    table_of_tools = ToolLocations.load(locations)
+    table_of_tools = _table(locations)
     judged = [_judgement_dict(path, table_of_tools.judge(path)) for path in paths]
 
     def render(console: Console) -> None:
         for item in judged:
-            style = _VERDICT_STYLE[Verdict(item["verdict"])]
+            style = _VERDICT_STYLE[item["verdict"]]
             console.print(f"[{style}]{item['verdict']}[/]  {escape(item['path'])}")
             for reason in item["reasons"]:
                 console.print(f"  {escape(reason)}")
@@ -118,18 +131,21 @@ def check(
 
 @app.command("validate")
 def validate(
-    file: Path = typer.Argument(..., help="Extension YAML file to check."),
+    file: Path = typer.Argument(..., readable=False, help="Extension YAML file to check."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check an extension file; errors name the file and line (exit 3)."""
+    from seawall.triage.locations import load_extension_file
+
     groups = load_extension_file(file).tools
-    ToolLocations.load(file)  # the merge with the shipped table must succeed too
+    _table(file)  # the merge with the shipped table must succeed too
     names = sorted({name for group in groups for name in group.names})
     result = {"file": str(file), "valid": True, "entries": len(groups), "tools": names}
     emit(
         as_json,
         result,
         lambda c: c.print(
-            f"{escape(str(file))}: valid, {len(groups)} entries for {len(names)} tools"
+            f"{escape(str(file))}: valid, {plural(len(groups), 'entry', 'entries')} for"
+            f" {plural(len(names), 'tool')}"
         ),
     )

@@ -7,23 +7,23 @@ and cannot look for today, and which of the advisory's ATT&CK ids have moved sin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, warn
-from seawall.intel.packs.coverage import (
-    AttackEntry,
-    DetectionState,
-    ItemCoverage,
-    PackCoverage,
-    compute_coverage,
-)
-from seawall.intel.packs.loader import list_packs, load_pack, load_pack_file
-from seawall.intel.packs.schema import Pack
+from seawall.cli.output import JSON_OPTION, emit, plural, warn
+
+if TYPE_CHECKING:  # packs (pydantic, YAML, the ATT&CK extract) load with the command
+    from seawall.intel.packs.coverage import (
+        AttackEntry,
+        DetectionState,
+        ItemCoverage,
+        PackCoverage,
+    )
+    from seawall.intel.packs.schema import Pack
 
 app = typer.Typer(
     no_args_is_help=True, help="Advisory packs: what an advisory asks, what covers it."
@@ -32,6 +32,7 @@ app = typer.Typer(
 _STATUS_STYLE = {
     "covered": "green",
     "exists": "green",
+    "conditional": "cyan",
     "active": "green",
     "missing": "yellow",
     "revoked": "yellow",
@@ -85,6 +86,8 @@ def _pack_row(pack: Pack) -> dict[str, Any]:
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """The advisory packs shipped with seawall."""
+    from seawall.intel.packs.loader import list_packs
+
     rows = [_pack_row(pack) for pack in list_packs()]
 
     def render(console: Console) -> None:
@@ -102,7 +105,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
                 f"{row['techniques']}/{row['software']}/{row['mitigations']}",
             )
         console.print(table)
-        console.print(f"{len(rows)} packs")
+        console.print(plural(len(rows), "pack"))
 
     emit(as_json, {"packs": rows, "count": len(rows)}, render)
 
@@ -174,6 +177,14 @@ def _render_show(console: Console, pack: Pack, coverage: PackCoverage) -> None:
     summary = coverage.summary()
     for kind in ("techniques", "software", "mitigations", "detections"):
         console.print(f"[bold]{kind}:[/] {_summary_line(summary[kind])}")
+    conditional = {s.id: s.needs for s in coverage.detections if s.status == "conditional"}
+    if conditional:
+        console.print(
+            "[bold]conditional[/]: covered only by detections that cannot run on their own;"
+            " each needs your input first:"
+        )
+        for ident, needs in sorted(conditional.items()):
+            console.print(f"  {escape(ident)} needs {escape(needs or '')}")
 
 
 @app.command("show")
@@ -182,6 +193,9 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A pack's advisory, its ATT&CK ids then and now, and what covers each item today."""
+    from seawall.intel.packs.coverage import compute_coverage
+    from seawall.intel.packs.loader import load_pack
+
     pack = load_pack(pack_ref)
     coverage = compute_coverage(pack)
     for message in coverage.warnings:
@@ -192,10 +206,13 @@ def show(
 
 @app.command("validate")
 def validate(
-    path: Path = typer.Argument(..., help="Pack file to check."),
+    path: Path = typer.Argument(..., readable=False, help="Pack file to check."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check a pack file; errors name the file and line (exit 3), ATT&CK drift is a warning."""
+    from seawall.intel.packs.coverage import compute_coverage
+    from seawall.intel.packs.loader import load_pack_file
+
     pack = load_pack_file(path)
     coverage = compute_coverage(pack)
     for message in coverage.warnings:
@@ -212,8 +229,9 @@ def validate(
 
     def render(console: Console) -> None:
         counts = (
-            f"{len(pack.techniques)} techniques, {len(pack.software)} software,"
-            f" {len(pack.mitigations)} guidance items, {len(coverage.warnings)} warnings"
+            f"{plural(len(pack.techniques), 'technique')}, {len(pack.software)} software,"
+            f" {plural(len(pack.mitigations), 'guidance item')},"
+            f" {plural(len(coverage.warnings), 'warning')}"
         )
         console.print(f"{escape(str(path))}: valid pack [bold]{pack.id}[/] ({counts})")
 

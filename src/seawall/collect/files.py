@@ -44,7 +44,8 @@ from seawall.case.store import CaseStore
 from seawall.collect import previous
 from seawall.collect.base import IngestRun, Progress
 from seawall.collect.content import Examined, examine_chunk
-from seawall.collect.paths import RootMap, absolute, is_under_any, is_windows_volume
+from seawall.collect.orphans import die_with_parent
+from seawall.collect.paths import RootMap, absolute, is_under_any, windows_volume_of
 from seawall.collect.sweep_worker import (
     ROW_SCHEMA,
     Swept,
@@ -124,7 +125,8 @@ class CollectReport:
     excluded: int = 0
     bytes_hashed: int = 0
     assumed_root_maps: list[str] = field(default_factory=list)
-    """``SRC=C:\\`` maps seawall added for Windows volumes that no ``--root-map`` covered."""
+    """``SRC=C:\\`` maps seawall added for Windows volumes that no ``--root-map`` covered (the
+    swept root, or the folder above it that is the volume's top)."""
     warnings: list[CollectWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -142,25 +144,41 @@ def prepare_roots(paths: list[str]) -> list[bytes]:
 
 
 def root_os(root: bytes, options: CollectOptions) -> str:
-    """``windows`` for a root under a --root-map or holding ``Windows/System32``, else linux."""
+    """``windows`` for a root under a --root-map or in a Windows system volume (the root or a
+    folder above it holds ``Windows/System32``, or ``Users`` and ``Program Files``), else
+    linux."""
     if options.os_name != "auto":
         return options.os_name
-    if is_under_any(root, list(options.root_maps)) or is_windows_volume(root):
+    if is_under_any(root, list(options.root_maps)) or windows_volume_of(root) is not None:
         return "windows"
     return "linux"
 
 
 def root_maps_for(root: bytes, os_name: str, options: CollectOptions) -> tuple[RootMap, ...]:
-    """The given maps, plus ``root=C:\\`` for a Windows system volume that none of them covers.
+    """The given maps, plus ``VOLUME=C:\\`` for the Windows system volume that ``root`` lies
+    in when none of them covers it.
 
     A responder who sweeps ``/mnt/c`` expects ``c:\\windows\\system32\\cmd.exe``, not a
-    POSIX path that no location rule or indicator speaks of; a volume holding Windows is the
-    system drive, C: (``--root-map`` names another drive).
+    POSIX path that no location rule or indicator speaks of; one who sweeps ``image/Users``
+    expects ``c:\\users\\...``: the volume's top is found by walking up from the root. A volume
+    holding Windows is the system drive, C: (``--root-map`` names another drive).
     """
     maps = options.root_maps
-    if os_name == "windows" and not is_under_any(root, list(maps)) and is_windows_volume(root):
-        return (*maps, RootMap(root, "C:\\"))
-    return maps
+    if os_name != "windows" or is_under_any(root, list(maps)):
+        return maps
+    volume = windows_volume_of(root)
+    return maps if volume is None else (*maps, RootMap(volume, "C:\\"))
+
+
+def unmapped_warning(root: bytes) -> str:
+    """What a Windows root without any Windows path costs, and how to fix it."""
+    name = os.fsdecode(os.path.basename(root)) or "FOLDER"  # noqa: PTH119 (bytes paths)
+    return (
+        "swept as Windows, but no --root-map covers it and no folder at or above it looks like"
+        " a Windows system volume (Windows/System32, or Users with Program Files): its files get"
+        " no Windows path, so the hunt cannot judge where they sit; sweep again with"
+        f" --root-map SRC=DST naming the Windows folder it was (e.g. {show(root)}=C:\\{name})"
+    )
 
 
 def _settings(options: CollectOptions, os_name: str, maps: tuple[RootMap, ...]) -> WalkSettings:
@@ -402,7 +420,10 @@ class _Sweep:
             os_name = root_os(root, self.options)
             maps = root_maps_for(root, os_name, self.options)
             for added in maps[len(self.options.root_maps) :]:
-                self.report.assumed_root_maps.append(added.text)
+                if added.text not in self.report.assumed_root_maps:
+                    self.report.assumed_root_maps.append(added.text)
+            if os_name == "windows" and not is_under_any(root, list(maps)):
+                self.warn(show(root), unmapped_warning(root), skipped=False)
             settings = _settings(self.options, os_name, maps)
             self.settings.append(settings)
             self.take_listing(index, walk_root(root, settings, self.visited))
@@ -410,8 +431,15 @@ class _Sweep:
         # Python, so threads would queue for the GIL. "fork", not "forkserver" (which re-imports
         # the caller's __main__): the children only walk, hash, type and parse files; they
         # never touch the DuckDB connection or its threads.
+        # Workers die with this process (``die_with_parent``): a sweep killed outright must not
+        # leave them blocked on their queue for ever.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             self.pool = pool
             while True:
                 self.feed()

@@ -80,21 +80,50 @@ def is_under_any(path: bytes, maps: list[RootMap]) -> bool:
     return any(_under(path, m.source) for m in maps)
 
 
+# A folder that holds ``Users`` and one of these is the top of a Windows system volume even
+# when ``Windows\System32`` was not copied with it (an image exported without the OS folders).
+_PROGRAM_FOLDERS = frozenset({"program files", "program files (x86)", "programdata"})
+
+
+def _subfolders(path: bytes) -> dict[str, bytes]:
+    """The folders directly under ``path`` by lower-cased name (symlinks are not followed)."""
+    found: dict[str, bytes] = {}
+    try:
+        with os.scandir(path) as listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    found.setdefault(os.fsdecode(entry.name).lower(), entry.path)
+    except OSError:
+        pass
+    return found
+
+
 def is_windows_volume(root: bytes) -> bool:
-    """Whether ``root`` is the top of a Windows system volume (it holds ``Windows/System32``).
+    """Whether ``root`` is the top of a Windows system volume: it holds ``Windows/System32``,
+    or ``Users`` with ``Program Files``, ``Program Files (x86)`` or ``ProgramData``.
 
     Names are compared case-insensitively, as Windows does: a volume mounted by ntfs-3g or
     copied to ext4 keeps ``Windows`` or ``WINDOWS`` as it was written.
     """
-    try:
-        with os.scandir(root) as listing:
-            for entry in listing:
-                if os.fsdecode(entry.name).lower() == "windows" and entry.is_dir(
-                    follow_symlinks=False
-                ):
-                    with os.scandir(entry.path) as inner:
-                        if any(os.fsdecode(e.name).lower() == "system32" for e in inner):
-                            return True
-    except OSError:
-        pass
-    return False
+    folders = _subfolders(root)
+    windows = folders.get("windows")
+    if windows is not None and "system32" in _subfolders(windows):
+        return True
+    return "users" in folders and not _PROGRAM_FOLDERS.isdisjoint(folders)
+
+
+def windows_volume_of(path: bytes) -> bytes | None:
+    """The top of the Windows system volume that ``path`` lies in: ``path`` itself or the
+    nearest folder above it that :func:`is_windows_volume`, else None.
+
+    A responder sweeps part of an image (``image/Users``, ``/mnt/c/Program Files``); its files
+    still had Windows paths on their host, which the volume's top gives (``C:\\``).
+    """
+    current = absolute(path)
+    while True:
+        if is_windows_volume(current):
+            return current
+        parent = os.path.dirname(current)  # noqa: PTH120 (bytes paths, no pathlib)
+        if parent == current:
+            return None
+        current = parent

@@ -1,10 +1,21 @@
 """Run detections on a case and produce the one result document.
 
 The engine is deliberately small: it selects detections (all, by id, or those an advisory pack
-names), checks that the tables each one needs hold rows, runs its SQL in DuckDB or its registered
-Python analytic, turns rows and hits into findings, and records a coverage entry for *every*
-selected detection — ran, not-run (with the reason and the command that would fix it) or error
-(with DuckDB's message). A hunt that finds nothing because it could not look says so.
+names), checks that the case holds the data each one needs (:mod:`seawall.detect.requires`),
+runs its SQL in DuckDB or its registered Python analytic, turns rows and hits into findings, and
+records a coverage entry for *every* selected detection — ran, not-run (a table it reads is
+empty: with the command that would fill it), not-evaluable (the telemetry it needs is missing,
+named) or error (with DuckDB's message). A hunt that finds nothing because it could not look
+says so. SQL runs with the hunt's allowlist and helper macros installed
+(:mod:`seawall.detect.sqlhelpers`).
+
+A SQL detection's result row becomes one finding: ``summary`` is required; ``host``,
+``user_name``, ``first_seen``, ``last_seen``, ``score`` and ``severity`` set the finding's
+fields; ``techniques`` narrows the finding to some of the detection's techniques; ``reasons``
+(a list) explains the score; ``suppressed_by`` (an allowlist entry) keeps the finding but
+suppresses it; ``finding_key`` replaces the evidence columns in the stable finding id (for
+aggregates whose counts grow); ``evidence`` (a list of structs) adds one evidence entry per
+element, each with its own provenance. Every other column is evidence.
 
 Findings are written in one transaction per hunt; re-running replaces the findings of the same
 detections (ids are stable hashes), so hunting twice is idempotent.
@@ -14,8 +25,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +36,10 @@ import pyarrow as pa
 
 from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
+from seawall.detect import sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
-from seawall.detect.evidence import evidence, jsonable
+from seawall.detect.evidence import describe_sources, evidence, indicator_refs, jsonable
+from seawall.detect.requires import preflight
 from seawall.detect.schema import (
     Detection,
     LoadedDetection,
@@ -34,29 +48,40 @@ from seawall.detect.schema import (
     shipped_detections,
 )
 from seawall.detect.techniques import current_techniques
+from seawall.detect.webroots import resolve_webroots
 from seawall.errors import SeawallError, UsageError
 from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
 from seawall.intel.packs.schema import Pack
 from seawall.model.finding import (
+    SEVERITIES,
     SEVERITY_SCORES,
     CoverageEntry,
     Finding,
+    IndicatorRef,
     ResultDocument,
     finding_id,
     technique_coverage,
 )
+from seawall.triage.allowlist import Located, as_table, load_allowlists, matches_detection
 
-# What fills each table, for "table X is empty: run …" reasons.
-TABLE_HINTS: Mapping[str, str] = {
-    "files": "run `seawall collect files PATH`",
-    "disk": "run `seawall collect disk`",
-    "indicators": "import intel with `seawall intel import FILE`",
-    "sightings": "import intel with `seawall intel import FILE`",
-    "sources": "import intel with `seawall intel import FILE`",
-}
-# Columns of a SQL detection's result that are finding fields, not evidence.
-FINDING_COLUMNS = ("host", "user_name", "first_seen", "last_seen", "score", "summary")
+# Columns of a SQL detection's result that are finding fields, not evidence (module docstring).
+FINDING_COLUMNS = (
+    "host",
+    "user_name",
+    "first_seen",
+    "last_seen",
+    "score",
+    "summary",
+    "severity",
+    "techniques",
+    "reasons",
+    "suppressed_by",
+    "finding_key",
+    "evidence",
+)
+# Columns that name the indicator a row matched (as ``ioc_match`` returns them).
+INDICATOR_COLUMNS = ("indicator_type", "indicator")
 _PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _FINDINGS_SCHEMA = pa.schema(
@@ -88,6 +113,8 @@ class HuntRequest:
     options: HuntOptions = field(default_factory=HuntOptions)
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per detection id, parameter values that replace the detection file's defaults."""
+    allowlists: tuple[Path, ...] = ()
+    """Allowlist files (:mod:`seawall.triage.allowlist`) the detections' SQL judges against."""
     sigma_dirs: tuple[Path, ...] = ()
     """Sigma rule folders (or files): every rule is run or listed with why not (``sigma.<id>``)."""
 
@@ -157,20 +184,31 @@ def select(
     return list(chosen.values()), absent, pack_id
 
 
-def _missing_tables(store: CaseStore, detection: Detection) -> list[str]:
-    empty: list[str] = []
-    for table in detection.requires:
-        rows = store.con.sql(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()
-        if not rows or not rows[0][0]:
-            empty.append(table)
-    return empty
-
-
-def _not_run_reason(empty: list[str]) -> str:
-    parts = [
-        f"table {t} is empty: {TABLE_HINTS.get(t, 'collect evidence that fills it')}" for t in empty
-    ]
-    return "; ".join(parts)
+def context_notes(
+    store: CaseStore,
+    detection: Detection,
+    values: Mapping[str, Any],
+    allowlist: Sequence[Located] = (),
+) -> list[str]:
+    """What the detection's findings mean given what the user did not supply: no allowlist
+    entry for it, no learned baseline, an empty parameter (its ``context``)."""
+    notes: list[str] = []
+    for name, meaning in detection.context.items():
+        if name == "allowlist":
+            given = matches_detection(allowlist, detection.id)
+            missing = "no allowlist entry applies (hunt --allowlist FILE)"
+        elif name == "baseline":
+            rows = store.con.sql(
+                "SELECT count(*) FROM baselines WHERE detection_id = ?", params=[detection.id]
+            ).fetchall()
+            given = bool(rows and rows[0][0])
+            missing = "no baseline learned (seawall baseline learn --until TIME)"
+        else:
+            given = values.get(name) not in (None, "", [], {})
+            missing = f"{name} not given (hunt --param {detection.id}.{name}=VALUE)"
+        if not given:
+            notes.append(f"{missing}: {meaning}")
+    return notes
 
 
 def effective_parameters(
@@ -186,6 +224,9 @@ def effective_parameters(
             f"detection {detection.id} has no parameter {', '.join(unknown)} (known: {known})"
         )
     values.update(overrides or {})
+    for name, value in values.items():
+        if name.endswith("_networks"):
+            sqlhelpers.check_networks(f"{detection.id}.{name}", value)
     return values
 
 
@@ -195,39 +236,84 @@ def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[st
     return {name: value for name, value in values.items() if name in used}
 
 
+def _utc_naive(value: Any) -> Any:
+    """Findings keep naive UTC times, like the rest of the store."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _hit(detection: Detection, row: dict[str, Any], ref: IndicatorRef | None = None) -> Hit:
+    """One SQL result row as a hit (see the module docstring for the special columns); ``ref``
+    is the indicator it matched, with its sources."""
+    fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
+    score = fixed["score"]
+    severity = fixed["severity"]
+    if severity is not None and severity not in SEVERITIES:
+        raise SeawallError(f"its query returns severity {severity!r} (not one of {SEVERITIES})")
+    techniques = tuple(fixed["techniques"] or ())
+    foreign = [t for t in techniques if t not in detection.techniques]
+    if foreign:
+        raise SeawallError(
+            f"its query returns technique(s) {', '.join(foreign)} the detection does not declare"
+        )
+    summary = str(fixed["summary"] or detection.title)
+    reasons = [str(r) for r in fixed["reasons"] or () if r] or [summary]
+    if ref is not None:
+        reasons.append(f"{ref.type} {ref.value} reported by {describe_sources(ref)}")
+    suppressed_by = fixed["suppressed_by"]
+    if suppressed_by is not None:
+        reasons.append(f"suppressed: allowlisted by {suppressed_by}")
+    key = fixed["finding_key"]
+    identity = key if key is not None else json.dumps(jsonable(row), sort_keys=True)
+    items = [evidence(row, ref)]
+    items += [evidence(dict(item)) for item in fixed["evidence"] or () if item is not None]
+    return Hit(
+        summary=summary,
+        keys=(fixed["host"], fixed["user_name"], identity),
+        evidence=tuple(items),
+        host=None if fixed["host"] is None else str(fixed["host"]),
+        user=None if fixed["user_name"] is None else str(fixed["user_name"]),
+        first_seen=_utc_naive(fixed["first_seen"]),
+        last_seen=_utc_naive(fixed["last_seen"]),
+        score=None if score is None else max(0.0, min(100.0, float(score))),
+        severity=severity,
+        techniques=techniques,
+        own_techniques=bool(techniques),
+        verdict="allowlisted" if suppressed_by is not None else "suspicious",
+        suppressed=suppressed_by is not None,
+        reasons=tuple(reasons),
+    )
+
+
 def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
-    """Run a SQL detection; each result row becomes a hit (``summary`` is required)."""
+    """Run a SQL detection; each result row becomes a hit (``summary`` is required).
+
+    A row with ``indicator_type`` and ``indicator`` columns (what ``ioc_match`` returns) matched
+    an indicator: its evidence carries that indicator with every source that reported it.
+    """
     relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
     columns = list(relation.columns)
     if "summary" not in columns:
         raise SeawallError(
             f"its query returns no `summary` column (it returns {', '.join(columns)})"
         )
+    rows = [row for batch in relation.to_arrow_reader(10_000) for row in batch.to_pylist()]
+    refs: dict[tuple[str, str], IndicatorRef] = {}
+    if INDICATOR_COLUMNS[0] in columns and INDICATOR_COLUMNS[1] in columns:
+        wanted = [(r[INDICATOR_COLUMNS[0]], r[INDICATOR_COLUMNS[1]]) for r in rows]
+        refs = indicator_refs(store, (k for k in wanted if None not in k))
     hits: list[Hit] = []
-    for batch in relation.to_arrow_reader(10_000):
-        for row in batch.to_pylist():
-            fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
-            score = fixed["score"]
-            keys = (fixed["host"], fixed["user_name"], json.dumps(jsonable(row), sort_keys=True))
-            hits.append(
-                Hit(
-                    summary=str(fixed["summary"] or detection.title),
-                    keys=keys,
-                    evidence=(evidence(row),),
-                    host=None if fixed["host"] is None else str(fixed["host"]),
-                    user=None if fixed["user_name"] is None else str(fixed["user_name"]),
-                    first_seen=fixed["first_seen"],
-                    last_seen=fixed["last_seen"],
-                    score=None if score is None else max(0.0, min(100.0, float(score))),
-                    reasons=(str(fixed["summary"] or detection.title),),
-                )
-            )
+    for row in rows:
+        ref = refs.get((row.get(INDICATOR_COLUMNS[0]), row.get(INDICATOR_COLUMNS[1])))
+        hits.append(_hit(detection, row, ref))
     return hits
 
 
 def _finding(detection: Detection, hit: Hit) -> Finding:
     severity = hit.severity or detection.severity
-    techniques, attack = current_techniques((*detection.techniques, *hit.techniques))
+    base = () if hit.own_techniques else detection.techniques
+    techniques, attack = current_techniques((*base, *hit.techniques))
     return Finding(
         finding_id=finding_id(detection.id, *hit.keys),
         detection_id=detection.id,
@@ -254,6 +340,7 @@ def run_detection(
     run_id: str,
     options: HuntOptions,
     parameters: Mapping[str, Any] | None = None,
+    allowlist: Sequence[Located] = (),
 ) -> _Outcome:
     """Run one detection; never raises for the detection's own failures (they are coverage)."""
     detection = loaded.detection
@@ -271,10 +358,11 @@ def run_detection(
     # DuckDB 2 refuses new work while an earlier execute() result is unfinished, even a fetched
     # one (opening the store leaves one): finish it so a detection never fails for that.
     store.con.complete()
-    empty = _missing_tables(store, detection)
-    if empty:
-        return _Outcome(entry("not-run", _not_run_reason(empty)), [])
+    checked = preflight(store.con, detection)
+    if checked.outcome != "ok":
+        return _Outcome(entry(checked.outcome, checked.reason), [])
     values = effective_parameters(detection, parameters)
+    notes = [*checked.notes, *context_notes(store, detection, values, allowlist)]
     context = AnalyticContext(
         store=store,
         run_id=run_id,
@@ -282,6 +370,7 @@ def run_detection(
         parameters=values,
         options=options,
         now=utcnow(),
+        notes=notes,
     )
     try:
         if detection.python is not None:
@@ -301,8 +390,12 @@ def run_detection(
         findings.setdefault(made.finding_id, made)
     found = list(findings.values())
     suppressed = sum(1 for f in found if f.suppressed)
+    # Partial coverage: it looked, but could not judge part of its input (the reason says what).
+    left_out = "; ".join(context.unjudged) if context.unjudged else None
+    status = "partial" if context.unjudged else "ran"
     return _Outcome(
-        entry("ran", findings=len(found), suppressed=suppressed, notes=context.notes), found
+        entry(status, left_out, findings=len(found), suppressed=suppressed, notes=context.notes),
+        found,
     )
 
 
@@ -333,6 +426,7 @@ def _finding_rows(run_id: str, findings: list[Finding]) -> pa.Table:
 def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     """Run the selected detections on the case and store their findings in one transaction."""
     started = utcnow()
+    allowlist = load_allowlists(request.allowlists)
     loaded = load_detections(request.detection_dirs)
     selected, absent, pack_id = select(loaded, request)
     for ident in request.parameters:
@@ -346,12 +440,24 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "yara": [str(d) for d in request.options.yara_dirs],
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
+        "allowlists": [str(p) for p in request.allowlists],
         "sigma": [str(d) for d in request.sigma_dirs],
     }
+    for item in selected:  # a bad --param fails the hunt before anything runs
+        effective_parameters(item.detection, request.parameters.get(item.detection.id))
+    options = request.options
+    if options.webroots:  # as the sweep recorded paths; one that names no swept file is an error
+        options = replace(options, webroots=resolve_webroots(store, options.webroots))
+    sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
     outcomes = [
         run_detection(
-            store, item, run_id, request.options, request.parameters.get(item.detection.id)
+            store,
+            item,
+            run_id,
+            options,
+            request.parameters.get(item.detection.id),
+            allowlist,
         )
         for item in selected
     ]

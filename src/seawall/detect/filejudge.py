@@ -9,10 +9,18 @@ reasons behind it, strongest evidence first:
     The Authenticode signature does not verify (tampered binary; T1036.001).
 ``renamed-binary``
     The PE's original file name differs from its name on disk (T1036.003).
+``signature-untrusted``
+    A known tool in its standard folder, signed by a certificate that chains to no trusted root
+    (self-signed, or an unknown CA): vendors sign releases with trusted certificates, so this is
+    a copy someone re-signed (T1036.001). Never suppressed; outside the standard folder the
+    location verdict stands and the signature is one more reason.
 ``legit-tool-nonstandard-location``
     A known tool outside every folder it is installed in (T1036.005).
 ``legit-tool-standard-location``
     A known tool where it belongs: suppressed as a false positive, with the reason shown.
+``location-not-judged``
+    A known tool's name on a Windows host whose sweep recorded no Windows path (part of an image
+    swept without ``--root-map``): where it sits cannot be judged, so it is never suppressed.
 ``unknown``
     Not a tool seawall knows: the hit stands on its own.
 
@@ -26,9 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from seawall.triage.locations import ToolLocations, Verdict
+from seawall.triage.locations import LocationJudgement, ToolLocations, Verdict
 
 SIGNATURE_INVALID = "signature-invalid"
+NOT_JUDGED = "location-not-judged"
+SIGNATURE_UNTRUSTED = "signature-untrusted"
 RENAMED_BINARY = "renamed-binary"
 RENAMED_TECHNIQUE = "T1036.003"
 INVALID_SIGNATURE_TECHNIQUE = "T1036.001"
@@ -74,14 +84,41 @@ def judged_path(row: Mapping[str, Any]) -> str:
     return str(windows) if windows else str(row.get("path") or "")
 
 
+def lacks_windows_path(row: Mapping[str, Any]) -> bool:
+    """A file of a Windows host recorded without its Windows path: its location means nothing
+    to the table of tool locations (``Program Files/PuTTY`` under some mount point)."""
+    return row.get("os") == "windows" and not row.get("windows_path")
+
+
+NOT_JUDGED_FIX = (
+    "sweep again with --root-map SRC=C:\\ (SRC the folder that was the drive's root) or"
+    " --root-map SRC=C:\\FOLDER for a folder copied alone"
+)
+
+
+def _not_judged(row: Mapping[str, Any], locations: ToolLocations, name: str) -> str | None:
+    """Why a known tool's location cannot be judged (no Windows path recorded), else None."""
+    if not (lacks_windows_path(row) and locations.is_known_tool(name)):
+        return None
+    return (
+        f"location not judged: {name} is a known tool but the sweep recorded no Windows path"
+        f" for {row.get('path')}; {NOT_JUDGED_FIX}"
+    )
+
+
 def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgement:
-    """Judge one ``files`` row (it needs ``path``/``windows_path``, ``name``, PE columns)."""
-    path = judged_path(row)
+    """Judge one ``files`` row (it needs ``path``/``windows_path``, ``os``, ``name``, PE
+    columns)."""
     name = str(row.get("name") or "")
-    location = locations.judge(path)
+    unjudged = _not_judged(row, locations, name)
+    location = (
+        locations.judge(judged_path(row))
+        if unjudged is None
+        else LocationJudgement(Verdict.UNKNOWN, (unjudged,), (), ())
+    )
     reasons: list[str] = []
     techniques: list[str] = []
-    verdict: str = location.verdict.value
+    verdict: str = location.verdict.value if unjudged is None else NOT_JUDGED
 
     status = row.get("signature_status")
     if status == "invalid":
@@ -89,18 +126,28 @@ def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgemen
         reasons.append(f"its Authenticode signature is invalid{signer}: the file was altered")
         techniques.append(INVALID_SIGNATURE_TECHNIQUE)
         verdict = SIGNATURE_INVALID
+    untrusted = status == "signed-untrusted" and locations.is_known_tool(name)
+    if untrusted:
+        signer = f" ({row['signer']})" if row.get("signer") else ""
+        reasons.append(
+            f"signed by a certificate that chains to no trusted root{signer}: self-signed or"
+            " an unknown CA, where a known tool's vendor signs with a trusted one"
+        )
+        techniques.append(INVALID_SIGNATURE_TECHNIQUE)
     original = row.get("pe_original_name")
     if is_renamed(name, original):
         reasons.append(f"renamed: the PE was built as {original!r} but is called {name!r} on disk")
         techniques.append(RENAMED_TECHNIQUE)
         if verdict != SIGNATURE_INVALID:
             verdict = RENAMED_BINARY
+    if untrusted and verdict == Verdict.STANDARD.value:  # in place, but not the vendor's
+        verdict = SIGNATURE_UNTRUSTED
     reasons.extend(location.reasons)
     techniques.extend(location.techniques)
     suppressed = verdict == Verdict.STANDARD.value
     if suppressed:
         reasons.append("suppressed: a legitimate tool in its standard location is a false positive")
-    elif status and status != "invalid":
+    elif status and status != "invalid" and not untrusted:
         reasons.append(f"signature status: {status}")
     return FileJudgement(verdict, suppressed, tuple(reasons), tuple(dict.fromkeys(techniques)))
 

@@ -5,6 +5,16 @@ ATT&CK techniques, severity, the tables it needs, the query (DuckDB SQL) *or* th
 registered Python analytic, its parameters, its known false positives and a triage note. False
 positives and triage are required because a finding an analyst cannot judge is noise. Every
 problem in a hand-written file is reported at its line, like packs and tool-location files.
+
+``requires`` says what data a detection needs, so that "nothing found" is never confused with
+"nothing to look at": a plain table name (the table must hold rows), or a table with the
+telemetry inside it that must be present, as alternatives (``any_of``): a channel or provider,
+event ids, and fields that must carry a value (e.g. Security 4688 *with* ``CommandLine``, or
+Sysmon 1). :mod:`seawall.detect.requires` checks them against the case before the query runs.
+
+``context`` names what a detection judges against besides the evidence (the hunt's allowlist,
+a learned baseline, a parameter such as trusted networks) and what its results mean when that
+is not given; ``baseline`` is the query ``seawall baseline learn`` runs to learn what is normal.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from seawall.case.schema import CASE_TABLES
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.attack import is_valid_technique_id
 from seawall.model.finding import Severity
+from seawall.model.tables import table as table_spec
 from seawall.yamldoc import (
     parse_model,
     read_bounded_utf8,
@@ -42,6 +53,8 @@ MAX_YAML_NODES = 50_000
 _PARAMETER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Tables a detection may require: the case's tables, except the ones a hunt itself writes.
 REQUIRABLE_TABLES = tuple(t for t in CASE_TABLES if t not in ("findings", "runs"))
+# What a detection's ``context`` may name besides its own parameters.
+CONTEXT_KINDS = ("allowlist", "baseline")
 
 
 def _technique(value: str) -> str:
@@ -66,6 +79,54 @@ def _parameters(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 TechniqueId = Annotated[str, AfterValidator(_technique)]
 TableName = Annotated[str, AfterValidator(_table)]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+
+
+class DataSource(BaseModel):
+    """One kind of telemetry inside a table: for ``events`` a channel and/or provider, event ids
+    and fields that must carry a value; for other tables, columns that must not be NULL."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Text | None = None
+    provider: Text | None = None
+    event_ids: list[int] = Field(default_factory=list)
+    fields: list[FieldName] = Field(default_factory=list)
+    label: Text | None = None
+    """How messages name it (default: the channel's short name and the event ids)."""
+    hint: Text | None = None
+    """What to change when the events are there but lack the fields (an audit policy…)."""
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Self:
+        if not (self.channel or self.provider or self.event_ids or self.fields):
+            raise ValueError("give a channel, provider, event_ids or fields")
+        return self
+
+
+class Requirement(BaseModel):
+    """A table that must hold rows and, when ``any_of`` is given, at least one of the kinds of
+    telemetry it lists (the detection runs over those present and says which are not)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: TableName
+    any_of: list[DataSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sources_fit_the_table(self) -> Self:
+        if self.table == "events":
+            return self
+        columns = set(table_spec(self.table).columns)
+        for source in self.any_of:
+            if source.channel or source.provider or source.event_ids:
+                raise ValueError(
+                    f"channel, provider and event_ids apply to events, not {self.table}"
+                )
+            unknown = [f for f in source.fields if f not in columns]
+            if unknown:
+                raise ValueError(f"table {self.table} has no column {', '.join(unknown)}")
+        return self
 
 
 class Detection(BaseModel):
@@ -79,7 +140,11 @@ class Detection(BaseModel):
     techniques: list[TechniqueId] = Field(min_length=1)
     guidance: list[Text] = Field(default_factory=list)
     severity: Severity
-    requires: list[TableName] = Field(default_factory=list)
+    requires: list[TableName | Requirement] = Field(default_factory=list)
+    # What the user must give before this detection can run at all (their YARA rules, a history
+    # of snapshots to baseline against); pack coverage then counts it as "conditional", not as
+    # covering a technique on its own.
+    needs_input: Text | None = None
     sql: Text | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$")] | None = None
     parameters: Annotated[dict[str, JsonValue], AfterValidator(_parameters)] = Field(
@@ -87,12 +152,38 @@ class Detection(BaseModel):
     )
     false_positives: list[Text]
     triage: Text
+    context: dict[str, Text] = Field(default_factory=dict)
+    """What the detection judges against (``allowlist``, ``baseline``, a parameter name) and
+    what its findings mean when that is not given (a note in the coverage report)."""
+    baseline: Text | None = None
+    """SQL that ``seawall baseline learn`` runs (``$until`` bound) to learn what is normal."""
 
     @model_validator(mode="after")
     def _one_body(self) -> Self:
         if (self.sql is None) == (self.python is None):
             raise ValueError("give exactly one of `sql` (DuckDB SQL) or `python` (analytic name)")
         return self
+
+    @model_validator(mode="after")
+    def _context_names_known_things(self) -> Self:
+        for name in self.context:
+            if name not in CONTEXT_KINDS and name not in self.parameters:
+                known = ", ".join([*CONTEXT_KINDS, *sorted(self.parameters)])
+                raise ValueError(f"context {name!r} is neither a parameter nor one of {known}")
+        if self.baseline is not None and "baseline" not in self.context:
+            raise ValueError(
+                "a detection with a `baseline` query must say in `context` what its"
+                " findings mean without one"
+            )
+        return self
+
+    @property
+    def requirements(self) -> list[Requirement]:
+        """``requires`` with plain table names as requirements of rows only."""
+        return [
+            item if isinstance(item, Requirement) else Requirement(table=item)
+            for item in self.requires
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +234,11 @@ def load_directory(directory: Path) -> list[LoadedDetection]:
     """Every ``*.yml``/``*.yaml`` file of a user's detection directory, in name order."""
     if not directory.is_dir():
         raise UsageError(f"--detections {directory}: not a directory")
-    return [LoadedDetection(_read(e, str(e)), str(e)) for e in _entries(directory)]
+    try:
+        entries = _entries(directory)
+    except OSError as error:
+        raise BadInputError(f"cannot read: {error.strerror or error}", str(directory)) from None
+    return [LoadedDetection(_read(e, str(e)), str(e)) for e in entries]
 
 
 def shipped_detections() -> list[LoadedDetection]:

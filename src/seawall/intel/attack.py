@@ -23,9 +23,10 @@ from importlib import resources
 from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
 from seawall.errors import SeawallError, UsageError
+from seawall.intel.attack_versions import CURRENT_VERSION, SUPPORTED_VERSIONS
 
-SUPPORTED_VERSIONS = ("9.0", "10.1", "18.1")
-CURRENT_VERSION = "18.1"
+__all__ = ["CURRENT_VERSION", "SUPPORTED_VERSIONS", "AttackKB"]
+
 EXTRACT_FORMAT = 1
 
 Status = Literal["active", "revoked", "deprecated"]

@@ -7,6 +7,7 @@ from typing import Any
 from seawall.case.store import CaseStore
 from seawall.errors import UsageError
 from seawall.model.indicator import IndicatorType
+from seawall.triage.knowngood import DUAL_USE_TAG
 
 
 def list_indicators(
@@ -32,7 +33,8 @@ def list_indicators(
             max(s.confidence) AS confidence,
             min(coalesce(s.first_seen, s.valid_from)) AS first_seen,
             max(coalesce(s.last_seen, s.first_seen, s.valid_from)) AS last_seen,
-            list_sort(list_distinct(flatten(list(s.techniques)))) AS techniques
+            list_sort(list_distinct(flatten(list(s.techniques)))) AS techniques,
+            list_sort(list_distinct(flatten(list(s.tags)))) AS tags
         FROM indicators i
         JOIN sightings s USING (type, value)
         JOIN sources src ON src.source_id = s.source_id
@@ -50,10 +52,15 @@ def list_indicators(
         "first_seen",
         "last_seen",
         "techniques",
+        "tags",
     ]
-    return [
+    rows = [
         dict(zip(columns, row, strict=True)) for row in store.con.execute(sql, params).fetchall()
     ]
+    for row in rows:
+        # a known-good binary's hash (tagged at import): live, but judged by the file's location
+        row["dual_use"] = DUAL_USE_TAG in (row["tags"] or ())
+    return rows
 
 
 def list_sources(store: CaseStore) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from seawall.errors import BadInputError
 from seawall.intel import hygiene, normalize
 from seawall.intel.readers import read_document
 from seawall.intel.sightings import SightingRows
+from seawall.intel.sniff import DEFAULT_MAX_BYTES
 from seawall.model.indicator import (
     HASH_TYPES,
     IndicatorType,
@@ -30,10 +31,6 @@ from seawall.model.indicator import (
     RawIndicator,
 )
 from seawall.triage.knowngood import DUAL_USE_TAG, dual_use_note
-
-# Structured intel (XML/JSON) is parsed whole, so its size is capped; CISA's files are KBs and
-# large MISP exports rarely pass 100 MiB. ``--max-size`` raises the cap deliberately.
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -167,9 +164,13 @@ def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, sour
 
 
 def prepare(
-    path: Path, source_name: str | None, known_sha256: set[str], max_bytes: int
+    path: Path,
+    source_name: str | None,
+    known_sha256: set[str],
+    max_bytes: int,
+    format: str | None = None,
 ) -> tuple[FileImport, SightingRows, IntelDocument | None]:
-    """Read and judge one file without touching the case."""
+    """Read and judge one file without touching the case (``format``: see ``read_document``)."""
     data, sha256 = read_intel_file(path, max_bytes)
     source_id = sha256[:16]
     result = FileImport(
@@ -184,7 +185,7 @@ def prepare(
     if sha256 in known_sha256:
         result.already_imported = True
         return result, rows, None
-    document = read_document(data, str(path))
+    document = read_document(data, str(path), format)
     result.format = document.format
     result.title = document.title
     _judge(document, result, rows, source_id)
@@ -196,12 +197,16 @@ def import_files(
     paths: list[Path],
     source_name: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    format: str | None = None,
 ) -> ImportReport:
-    """Import ``paths`` into the case: all of them, or (on any bad input) none."""
+    """Import ``paths`` into the case: all of them, or (on any bad input) none.
+
+    ``format`` names the format of every file instead of telling it from the content.
+    """
     known = {row[0] for row in store.con.execute("SELECT sha256 FROM sources").fetchall()}
     prepared = []
     for path in paths:
-        result, rows, document = prepare(path, source_name, known, max_bytes)
+        result, rows, document = prepare(path, source_name, known, max_bytes, format)
         known.add(result.sha256)  # the same file twice on one command line counts once
         prepared.append((result, rows, document))
 

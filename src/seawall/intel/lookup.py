@@ -42,13 +42,13 @@ from seawall.intel import hygiene, lookup_probes, normalize
 from seawall.intel.lookup_fold import per_value
 from seawall.intel.lookup_sql import (
     HOW,
+    MALICIOUS_CONFIDENCE,
     PROBE_PLAN_SQL,
     ProbePlan,
     details_sql,
     match_rows_sql,
 )
-
-MALICIOUS_CONFIDENCE = 50
+from seawall.triage.knowngood import DUAL_USE_TAG
 
 
 class Verdict(StrEnum):
@@ -108,6 +108,12 @@ class LookupResult:
     def techniques(self) -> list[str]:
         return sorted({t for m in self.matches for t in m.techniques})
 
+    @property
+    def dual_use(self) -> bool:
+        """A live match is a known-good binary's hash (tagged at import): the tool is real and
+        the actors used it, so a file with this hash is judged by where it sits."""
+        return any(DUAL_USE_TAG in m.tags for m in self.matches if m.benign_reason is None)
+
     def as_dict(self) -> dict[str, Any]:
         seen_first = [m.first_seen for m in self.matches if m.first_seen]
         seen_last = [m.last_seen for m in self.matches if m.last_seen]
@@ -119,6 +125,7 @@ class LookupResult:
             "first_seen": min(seen_first) if seen_first else None,
             "last_seen": max(seen_last) if seen_last else None,
             "techniques": self.techniques,
+            "dual_use": self.dual_use,
             "matches": [m.as_dict() for m in self.matches],
         }
 
@@ -477,6 +484,8 @@ def _reason(result: LookupResult) -> str:
     text = f"matches {', '.join(hows)} in {len(sources)} source(s): {', '.join(sources)}{sure}"
     if result.verdict is Verdict.SUSPICIOUS:
         text += f" (below confidence {MALICIOUS_CONFIDENCE} or no longer valid)"
+    if result.dual_use:
+        text += "; dual-use: a legitimate tool's hash, so a file with it is judged by location"
     return text
 
 

@@ -44,57 +44,54 @@ _EXACT, _URL_HOST, _EMAIL_DOMAIN, _PARENT, _CIDR = range(len(HOW))
 _OCTET = r"(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
 
-_TYPED = rf"""
+# The rules a value is read by, as DuckDB macros (created on every case connection, see
+# ``MACROS``): the one SQL statement of them, used by the lookup's general path below and by
+# detections through ``ioc_match``.
+# - ioc_refang: the importer's defangings (seawall.intel.normalize.refang), and only before a
+#   colon: fxpro.com is a name, not ftpro.com
+# - ioc_kind: the kind as a small code (0 other, 1 url, 2 email, 3 ipv4, 4 name). An address has
+#   neither '://' nor '@', so it may be tested first; "starts with a digit" as a range test is
+#   far cheaper than taking v[1]. Anything else with a dot is probed as a name; names that are
+#   not domains (file names, paths) simply find no parent-domain indicator.
+# - ioc_unpad: zero-padded octets are decimal, as the importer reads them: probe the canonical
+#   form
+# - ioc_host: a URL's host, an e-mail address's domain
+_REFANG = r"""CASE WHEN contains(v, '[') OR contains(v, '(') OR contains(v, '{')
+        OR starts_with(v, 'hxxp') OR starts_with(v, 'hxp')
+        OR starts_with(v, 'h**p') OR starts_with(v, 'fxp')
+    THEN rtrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+        regexp_replace(v,
+        '\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)', '.', 'g'),
+        '\[:\]', ':', 'g'),
+        '\[@\]|\[at\]|\(at\)', '@', 'g'),
+        '^(?:hxxp|hxp|h\*\*p)(s?):', 'http\1:'),
+        '^fxp(s?):', 'ftp\1:'), '.')
+    ELSE v END"""
+_KIND = f"""CASE
+        WHEN v >= '0' AND v < ':' AND regexp_full_match(v, '{_IPV4}') THEN 3
+        WHEN contains(v, '://') THEN 1
+        WHEN contains(v, '@') THEN 2
+        WHEN contains(v, '.') THEN 4
+        ELSE 0
+    END::UTINYINT"""
+_UNPAD = """CASE WHEN kind = 3 AND (starts_with(v, '0') OR contains(v, '.0'))
+    THEN array_to_string(list_transform(string_split(v, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+    ELSE v END"""
+_HOST = r"""CASE kind
+        WHEN 1 THEN rtrim(regexp_extract(v,
+            '^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)', 1), '.')
+        WHEN 2 THEN split_part(v, '@', 2)
+        ELSE v
+    END"""
+
+_TYPED = """
 typed AS MATERIALIZED (
     -- narrow types: every probe carries qid and how through the join's hash table
-    SELECT qid,  -- INTEGER, as the caller made it
-        -- zero-padded octets are decimal, as the importer reads them: probe the canonical form
-        CASE WHEN kind = 3 AND (starts_with(v, '0') OR contains(v, '.0'))
-             THEN array_to_string(
-                list_transform(string_split(v, '.'), lambda o: o::INTEGER::VARCHAR), '.')
-             ELSE v END AS v,
-        kind
-    FROM (SELECT qid, v,
-        -- the kind as a small code, cheaper than a string to keep and to compare
-        CASE
-            -- an address has neither '://' nor '@', so it may be tested first; "starts with a
-            -- digit" as a range test is far cheaper than taking v[1]
-            WHEN v >= '0' AND v < ':' AND regexp_full_match(v, '{_IPV4}') THEN 3  -- ipv4
-            WHEN contains(v, '://') THEN 1  -- url
-            WHEN contains(v, '@') THEN 2  -- email
-            -- anything else with a dot is probed as a name; names that are not domains
-            -- (file names, paths) simply find no parent-domain indicator
-            WHEN contains(v, '.') THEN 4  -- domain
-            ELSE 0  -- other
-        END::UTINYINT AS kind
-    FROM (
-        SELECT qid,
-            -- the defanged schemes are the importer's (seawall.intel.normalize.refang), and
-            -- only before a colon: fxpro.com is a name, not ftpro.com
-            CASE WHEN contains(v0, '[') OR contains(v0, '(') OR contains(v0, '{{')
-                      OR starts_with(v0, 'hxxp') OR starts_with(v0, 'hxp')
-                      OR starts_with(v0, 'h**p') OR starts_with(v0, 'fxp')
-                 THEN rtrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-                        regexp_replace(v0,
-                        '\[\.\]|\(\.\)|\{{\.\}}|\[dot\]|\(dot\)', '.', 'g'),
-                        '\[:\]', ':', 'g'),
-                        '\[@\]|\[at\]|\(at\)', '@', 'g'),
-                        '^(?:hxxp|hxp|h\*\*p)(s?):', 'http\1:'),
-                        '^fxp(s?):', 'ftp\1:'), '.')
-                 ELSE v0 END AS v
-        FROM (SELECT qid, match_value AS v0 FROM _lookup_query WHERE NOT plain)
-    ))
+    SELECT qid, ioc_unpad(v, kind) AS v, kind
+    FROM (SELECT qid, v, ioc_kind(v) AS kind
+        FROM (SELECT qid, ioc_refang(match_value) AS v FROM _lookup_query WHERE NOT plain))
 ),
-hosts AS (
-    SELECT qid, kind,
-        CASE kind
-            WHEN 1 THEN rtrim(regexp_extract(v,
-                '^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)', 1), '.')
-            WHEN 2 THEN split_part(v, '@', 2)
-            ELSE v
-        END AS host
-    FROM typed WHERE kind <> 0
-)"""
+hosts AS (SELECT qid, kind, ioc_host(v, kind) AS host FROM typed WHERE kind <> 0)"""
 
 # The probes of the values that are not plain (see the module docstring), by SQL:
 _EXACT_PROBES = f"SELECT qid, v AS key, hash(v) AS h, {_EXACT}::UTINYINT AS how FROM typed"
@@ -238,6 +235,100 @@ FROM _lookup_extra e JOIN indicator_keys k ON k.key = e.value AND k.type = e.typ
 
 
 _UNION = "\n    UNION ALL\n    "
+
+# A source's confidence from which a match is malicious (below it: suspicious).
+MALICIOUS_CONFIDENCE = 50
+
+# One value's matches, for detections: ``FROM dns d, ioc_match(d.query) m`` (better over the
+# DISTINCT values of a column: the same value is matched once). The same rules as a lookup, in
+# the same SQL (the macros above): the value lower-cased and trimmed, refanged and typed; probed
+# as itself, as a URL's host or an e-mail domain, by its parent domains and, an IPv4 address, by
+# the networks of every prefix length the case holds; the probes meet the probe index
+# ``indicator_keys``. One row per match: ``how``, the indicator's ``indicator_type`` and
+# ``indicator``, its ``benign_reason``, ``confidence``, ``valid_until`` and ``verdict``
+# (benign, suspicious, malicious; as ``intel lookup`` says it). What it does not do that a lookup
+# does: canonicalise what only Python can (IDN names, other spellings of IPv6 addresses) and
+# match IPv6 networks; logs write names as DNS carries them (punycode) and IPv6 addresses in
+# their canonical text, so this costs them nothing.
+_IOC_MATCH = """
+WITH t AS (
+    SELECT ioc_unpad(v, kind) AS v, kind
+    FROM (SELECT v, ioc_kind(v) AS kind
+        FROM (SELECT ioc_refang(lower(trim(observed::VARCHAR, ' \t\r\n\f\v.'))) AS v))
+    WHERE v <> ''
+),
+h AS (SELECT v, kind, ioc_host(v, kind) AS host FROM t WHERE kind <> 0),
+probes AS (
+    SELECT v AS key, {exact}::UTINYINT AS how FROM t
+    UNION ALL
+    SELECT host, (CASE kind WHEN 1 THEN {url_host} ELSE {email_domain} END)::UTINYINT
+    FROM h WHERE kind IN (1, 2)
+    UNION ALL
+    SELECT unnest(list_transform(range(2, len(parts)),
+            lambda size: array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)),
+                '.'))),
+        {parent}::UTINYINT
+    FROM (SELECT string_split(host, '.') AS parts FROM h WHERE kind IN (1, 2, 4))
+),
+addresses AS (
+    SELECT {ip} AS ip
+    FROM (
+        SELECT string_split(ip, '.') AS octets
+        FROM (
+            SELECT v AS ip FROM t WHERE kind = 3
+            UNION ALL
+            SELECT array_to_string(list_transform(
+                    string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
+            FROM h WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
+        )
+    )
+),
+matched AS (
+    SELECT p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason, k.confidence,
+        k.valid_until
+    FROM probes p JOIN indicator_keys k ON k.h = hash(p.key) AND k.key = p.key
+    WHERE CASE p.how
+        WHEN {exact} THEN true
+        WHEN {parent} THEN k.type = 'domain'
+        ELSE k.type IN ('domain', 'ipv4', 'ipv6')
+    END
+    UNION ALL
+    SELECT {cidr}::UTINYINT, k.type, k.value, k.benign_reason, k.confidence, k.valid_until
+    FROM addresses a
+    CROSS JOIN (SELECT DISTINCT net_plen::UBIGINT AS plen FROM indicator_keys
+        WHERE net_plen IS NOT NULL) l
+    JOIN indicator_keys k
+        ON k.h = (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen))
+        AND k.net_plen IS NOT NULL
+)
+SELECT [{names}][how + 1] AS how, type AS indicator_type, value AS indicator, benign_reason,
+    confidence, valid_until,
+    CASE WHEN benign_reason IS NOT NULL THEN 'benign'
+        WHEN confidence >= {threshold}
+            AND (valid_until IS NULL OR valid_until >= now()::TIMESTAMP) THEN 'malicious'
+        ELSE 'suspicious' END AS verdict
+FROM matched
+""".format(
+    exact=_EXACT,
+    url_host=_URL_HOST,
+    email_domain=_EMAIL_DOMAIN,
+    parent=_PARENT,
+    cidr=_CIDR,
+    ip=IPV4_NUMBER,
+    ipv4=_IPV4,
+    names=", ".join(f"'{h}'" for h in HOW),
+    threshold=MALICIOUS_CONFIDENCE,
+)
+
+# Created on every connection to a case (temporary: they belong to the connection, never to
+# the stored case, so a newer seawall's rules apply to an older case).
+MACROS: tuple[str, ...] = (
+    f"CREATE OR REPLACE TEMP MACRO ioc_refang(v) AS ({_REFANG})",
+    f"CREATE OR REPLACE TEMP MACRO ioc_kind(v) AS ({_KIND})",
+    f"CREATE OR REPLACE TEMP MACRO ioc_unpad(v, kind) AS ({_UNPAD})",
+    f"CREATE OR REPLACE TEMP MACRO ioc_host(v, kind) AS ({_HOST})",
+    f"CREATE OR REPLACE TEMP MACRO ioc_match(observed) AS TABLE {_IOC_MATCH}",
+)
 
 
 # One row per match with its verdict class (2 malicious, 1 suspicious, 0 benign) and strength

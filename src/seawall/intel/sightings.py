@@ -109,8 +109,14 @@ class SightingRows:
 
 def _refresh_summaries(store: CaseStore, source_id: str) -> None:
     """Recompute the reputation summary of every indicator this source has just sighted."""
+    refresh_summaries(store, "SELECT type, value FROM sightings WHERE source_id = ?", [source_id])
+
+
+def refresh_summaries(store: CaseStore, keys_sql: str, params: list[object]) -> None:
+    """Recompute the summaries (best confidence, latest validity, source count) of the
+    indicators whose ``(type, value)`` the query ``keys_sql`` returns, from their sightings."""
     store.con.execute(
-        """
+        f"""
         UPDATE indicators SET confidence = agg.confidence, valid_until = agg.valid_until,
             source_count = agg.source_count
         FROM (
@@ -120,10 +126,10 @@ def _refresh_summaries(store: CaseStore, source_id: str) -> None:
                     AS valid_until,
                 count(*) AS source_count
             FROM sightings
-            WHERE (type, value) IN (SELECT type, value FROM sightings WHERE source_id = ?)
+            WHERE (type, value) IN ({keys_sql})
             GROUP BY type, value
         ) agg
         WHERE indicators.type = agg.type AND indicators.value = agg.value
         """,
-        [source_id],
+        params,
     ).complete()

@@ -9,6 +9,10 @@ import re
 
 from seawall.errors import BadInputError
 
+# Structured intel (XML/JSON) is parsed whole, so its size is capped; CISA's files are KBs and
+# large MISP exports rarely pass 100 MiB. ``--max-size`` raises the cap deliberately.
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
 _HEAD = 64 * 1024
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _STIX1_ROOT = re.compile(rb"<(?:[\w.-]+:)?STIX_Package\b")

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from seawall.errors import BadInputError, UsageError
+from seawall.intel import textcheck
 from seawall.intel.normalize import detect_type, normalise, refang
 from seawall.model.indicator import IndicatorType, IntelDocument, RawIndicator
 
@@ -192,27 +193,38 @@ def _looks_delimited(lines: list[str], delimiter: str) -> bool:
 def read(data: bytes, origin: str, format: str | None = None) -> IntelDocument:
     """Read one file's bytes; ``origin`` names it in locations (``origin:line``).
 
-    ``format`` is one of :data:`FORMATS`, or ``None`` to :func:`sniff` it.
+    ``format`` is one of :data:`FORMATS`, or ``None`` to :func:`sniff` it; a sniffed file that
+    is not an indicator list (prose, a checksum list, a log…) is refused (see
+    :mod:`seawall.intel.textcheck`), a named format is read as told.
     """
     chosen = format or sniff(data)
     if chosen not in FORMATS:
         raise UsageError(f"unknown text intel format {chosen!r}; expected one of {FORMATS}")
     text = _decode(data, origin)
+    head = [line.strip() for line in text[:_SNIFF_BYTES].split("\n")]
+    if format is None:
+        textcheck.refuse_recognised(head, origin)
     document = IntelDocument(format=chosen)
     if chosen == "text":
-        _read_plain(text, origin, document)
+        content, understood = _read_plain(text, origin, document), 0
     elif chosen == "csv":
-        _read_csv(text, origin, document)
+        content, understood = _read_csv(text, origin, document)
     else:
-        _read_loki(text, origin, chosen, document)
+        content, understood = _read_loki(text, origin, chosen, document), 0
+    if format is None:
+        understood += len({raw.location for raw in document.indicators})
+        textcheck.refuse_unless_indicators(head, understood, content, origin)
     return document
 
 
-def _read_plain(text: str, origin: str, document: IntelDocument) -> None:
+def _read_plain(text: str, origin: str, document: IntelDocument) -> int:
+    """Read a plain list; return how many content lines (not blank, not comments) it has."""
+    content = 0
     for number, raw in _lines(text):
         line = raw.strip()
         if not line or _is_comment(line):
             continue
+        content += 1
         location = f"{origin}:{number}"
         value, *comments = _INLINE_COMMENT.split(line, maxsplit=1)
         comment = comments[0].strip() if comments else ""
@@ -231,6 +243,7 @@ def _read_plain(text: str, origin: str, document: IntelDocument) -> None:
         document.indicators.append(
             RawIndicator(value=value, type=kind, location=location, description=comment or None)
         )
+    return content
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -322,12 +335,13 @@ def _header_columns(row: list[str]) -> dict[str, int] | None:
     return roles
 
 
-def _read_csv(text: str, origin: str, document: IntelDocument) -> None:
+def _read_csv(text: str, origin: str, document: IntelDocument) -> tuple[int, int]:
+    """Read a CSV list; return its data rows and the rows skipped as not indicators."""
     sample = [line for line in text[:_SNIFF_BYTES].split("\n")[:_SNIFF_LINES] if line.strip()]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(sample))
     columns: dict[str, int] | None = None
     skipped: dict[str, int] = {}
-    line = 0
+    line = rows = 0
     first = True
     while True:
         start = reader.line_num + 1
@@ -356,10 +370,12 @@ def _read_csv(text: str, origin: str, document: IntelDocument) -> None:
             first = commented
         if header is not None or _is_comment(cells[0]):
             continue
+        rows += 1
         _csv_row(cells, columns, f"{origin}:{start}", document, skipped)
     if skipped:
         listed = ", ".join(f"{name} ({count})" for name, count in sorted(skipped.items()))
         document.warn(origin, f"skipped rows whose type is not an indicator: {listed}")
+    return rows, sum(skipped.values())
 
 
 def _with_value_column(columns: dict[str, int], where: str, doc: IntelDocument) -> dict[str, int]:
@@ -495,7 +511,7 @@ def _timestamp(text: str, location: str, document: IntelDocument) -> datetime | 
 # --- Loki / THOR ------------------------------------------------------------------------------
 
 
-def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> None:
+def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> int:
     """Loki's IOC files: ``;``-separated lines under ``#`` comment blocks that describe them.
 
     As in Loki, a comment applies to the entries that follow it until the next comment; here
@@ -504,6 +520,7 @@ def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> No
     """
     block: list[str] = []
     in_block = False
+    content = 0
     for number, raw in _lines(text):
         line = raw.strip()
         if not line:
@@ -517,6 +534,7 @@ def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> No
                 block.append(comment)
             continue
         in_block = False
+        content += 1
         location = f"{origin}:{number}"
         fields = [part.strip() for part in line.split(";")]
         heading = " ".join(block) or None
@@ -524,6 +542,7 @@ def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> No
             _loki_filename(fields, heading, location, document)
         else:
             _loki_value(fields, heading, location, kind, document)
+    return content
 
 
 def _loki_value(

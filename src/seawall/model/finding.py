@@ -20,7 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 FORMAT = 1
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
-CoverageStatus = Literal["ran", "not-run", "error"]
+# ``partial``: the detection ran but could not judge part of its input (the reason says which
+# and how to fix it); never to be read as "nothing found there". ``not-run``: a table it reads
+# is empty (nothing of that kind was collected); ``not-evaluable``: the case holds that kind of
+# evidence but not the telemetry the detection needs (no Security 5140 events, 4688 events
+# without command lines), so zero findings would mean nothing.
+CoverageStatus = Literal["ran", "partial", "not-run", "not-evaluable", "error"]
+# How technique coverage ranks its detections' statuses: the first one present wins.
+_STATUS_RANK: dict[str, int] = {
+    "partial": 0,
+    "ran": 1,
+    "error": 2,
+    "not-evaluable": 3,
+    "not-run": 4,
+}
 
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 # The score a finding gets when its detection states none: its severity, on a 0..100 scale.
@@ -152,6 +165,12 @@ class ResultDocument(_Frozen):
     warnings: list[str] = Field(default_factory=list)
 
     @property
+    def incomplete(self) -> list[CoverageEntry]:
+        """Detections that failed or could not judge part of their input (``error``,
+        ``partial``): the hunt's answer is incomplete (``seawall hunt`` exits 5)."""
+        return [entry for entry in self.coverage if entry.status in ("error", "partial")]
+
+    @property
     def unsuppressed(self) -> list[Finding]:
         """Findings an analyst still has to look at (these make ``seawall hunt`` exit 1)."""
         return [finding for finding in self.findings if not finding.suppressed]
@@ -168,7 +187,9 @@ def finding_id(detection_id: str, *keys: Any) -> str:
 
 
 def technique_coverage(entries: list[CoverageEntry]) -> list[TechniqueCoverage]:
-    """Coverage by technique: ``ran`` when any detection for it ran, else ``error``/``not-run``."""
+    """Coverage by technique: ``partial`` when a detection for it could not judge all of its
+    input, else ``ran`` when any detection for it ran, else the first of ``error``,
+    ``not-evaluable`` and ``not-run``."""
     by_technique: dict[str, list[CoverageEntry]] = {}
     for entry in entries:
         for technique in entry.techniques:
@@ -176,9 +197,8 @@ def technique_coverage(entries: list[CoverageEntry]) -> list[TechniqueCoverage]:
     result: list[TechniqueCoverage] = []
     for technique in sorted(by_technique):
         found = by_technique[technique]
-        statuses = {entry.status for entry in found}
-        status: CoverageStatus = (
-            "ran" if "ran" in statuses else ("error" if "error" in statuses else "not-run")
+        status: CoverageStatus = min(
+            (entry.status for entry in found), key=lambda status: _STATUS_RANK[status]
         )
         result.append(
             TechniqueCoverage(

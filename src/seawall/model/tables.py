@@ -158,6 +158,8 @@ SIGHTINGS = Table(
 )
 
 _UNCOMPRESSED = {"compression": "uncompressed"}
+# Large text (an event's JSON): zstd is cheaper to write than the default and scans as fast.
+_ZSTD = {"compression": "zstd"}
 
 # The reputation lookup's probe index (see ``seawall.case.schema.INDICATOR_KEYS_SQL``); its text
 # columns are uncompressed because every bulk lookup scans them all.
@@ -237,6 +239,30 @@ EVIDENCE_SOURCES = Table(
     key=("sha256",),
 )
 
+BASELINES = Table(
+    "baselines",
+    pa.schema(
+        [
+            required("detection_id", TEXT),
+            # 'period': one row per learning, saying up to when it learned (present even when
+            # nothing was seen, so "nothing before T" is a baseline too); 'seen': one thing seen.
+            required("kind", TEXT),
+            pa.field("user_name", TEXT),
+            pa.field("source", TEXT),
+            pa.field("host", TEXT),
+            pa.field("item", TEXT),
+            pa.field("first_seen", UTC_TIME),
+            pa.field("last_seen", UTC_TIME),
+            pa.field("count", pa.int64()),
+            pa.field("learned_until", UTC_TIME),
+            pa.field("learned_at", NAIVE_TIME),
+            pa.field("run_id", TEXT),
+        ]
+    ),
+    "what `seawall baseline learn` saw before a time, per detection: (account, source, host,"
+    " item) tuples that detections then do not report as new",
+)
+
 # -- evidence ----------------------------------------------------------------------------------
 
 FILES = Table(
@@ -312,9 +338,19 @@ EVENTS = _evidence(
     pa.field("user_name", TEXT),
     pa.field("user_domain", TEXT),
     # EventData/UserData flattened to one object of field name -> value (nested names joined
-    # with '.'), which SQL reads as data->>'CommandLine'.
-    json_field("data"),
-    json_field("raw"),
+    # with '.'), which SQL reads as data->>'CommandLine' (rules: seawall.collect.events.fields).
+    # Values are the source's scalars (text, or a number where Windows stores one): ->> reads
+    # every one as text, as Sigma compares.
+    # Both text columns are stored zstd-compressed: DuckDB's default string compression
+    # (dictionary/FSST analysis at checkpoint) took more than half of an event's insert CPU;
+    # zstd halves that, makes the column 6x smaller, and scans as fast.
+    pa.field("data", TEXT, metadata={"sql": "JSON", **_ZSTD}),
+    # The whole event as the reader got it (EVTX: the parser's JSON; an export: its record).
+    # Plain text, not JSON: DuckDB's JSON functions read it all the same (raw->>'$.Event…'),
+    # and validating ~1 KB of JSON per event again on insert cost as much as building the
+    # row (the readers only ever store a parser's or an export's valid JSON here).
+    pa.field("raw", TEXT, metadata=_ZSTD),
+    # which reader/format produced the row: evtx, evtx-json, winlogbeat, velociraptor…
     pa.field("format", TEXT),
 )
 
@@ -336,6 +372,9 @@ DNS = _evidence(
     pa.field("message", TEXT),
     pa.field("trans_id", pa.int32()),
     pa.field("uid", TEXT),
+    # round-trip time of the answer (seconds) and the answers' TTLs (seconds), when recorded
+    pa.field("rtt", pa.float64()),
+    pa.field("ttls", pa.list_(pa.float64())),
 )
 
 CONN = _evidence(
@@ -377,6 +416,9 @@ HTTP = _evidence(
     pa.field("content_type", TEXT),
     pa.field("action", TEXT),
     pa.field("uid", TEXT),
+    # a proxy's authenticated user and the time it took to serve the request (milliseconds)
+    pa.field("user_name", TEXT),
+    pa.field("duration_ms", pa.float64()),
 )
 
 WEB = _evidence(
@@ -450,6 +492,13 @@ AUTH = _evidence(
     pa.field("mfa", TEXT),
     pa.field("reason", TEXT),
     pa.field("device", TEXT),
+    # Where the source was (when the log says): ISO country code and coordinates, for
+    # impossible travel; 'external' (VPN, webmail, SSO, cloud sign-in) or 'internal' (a domain
+    # controller, Zeek on the LAN) for correlating credentials used on both sides.
+    pa.field("country", TEXT),
+    pa.field("latitude", pa.float64()),
+    pa.field("longitude", pa.float64()),
+    pa.field("scope", TEXT),
 )
 
 NETLOG = _evidence(
@@ -500,6 +549,7 @@ TABLES: tuple[Table, ...] = (
     AUTH,
     NETLOG,
     SCAN,
+    BASELINES,
     FINDINGS,
 )
 BY_NAME: Mapping[str, Table] = {table.name: table for table in TABLES}

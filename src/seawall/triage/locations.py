@@ -113,6 +113,12 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
 
 
+def _sentence(text: str) -> str:
+    """``text`` as a sentence that can be followed by another (a user's reason may end bare)."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 @dataclass(frozen=True)
 class LocationJudgement:
     """Why a file is or is not where its tool belongs; renderers show ``reasons`` verbatim."""
@@ -414,8 +420,11 @@ class ToolLocations:
                 entry = found.setdefault(name, _Accumulator(set(), set(), set(), []))
                 entry.sources.add("user")
                 entry.techniques.update(group.techniques)
-                if group.why not in entry.whys:
-                    entry.whys.append(group.why)
+                # The user's reason is labelled with its file, so that a reader can tell it
+                # from the shipped one it follows and knows where to change it.
+                why = _sentence(f"{extra.name}: {group.why}")
+                if why not in entry.whys:
+                    entry.whys.append(why)
             for name, pattern in group.locations():
                 found[name].locations.add(pattern)
         return cls(
@@ -424,7 +433,7 @@ class ToolLocations:
                 locations=tuple(sorted(entry.locations)),
                 sources=tuple(sorted(entry.sources)),
                 techniques=tuple(sorted(entry.techniques)),
-                why=" ".join(why for why in entry.whys if why),
+                why=" ".join(_sentence(why) for why in entry.whys if why.strip()),
             )
             for name, entry in sorted(found.items())
         )

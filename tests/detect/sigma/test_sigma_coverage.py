@@ -110,7 +110,7 @@ def test_every_rule_is_run_or_listed_with_its_reason(rules_dir: Path, sysmon_cas
     assert len(sigma) == 6
     share = sigma["sigma.10000000-0000-0000-0000-000000005140"]
     assert (share.status, share.reason) == (
-        "not-run",
+        "not-evaluable",
         "not evaluable: no Security 5140/5145 events in the case",
     )
     assert share.techniques == ["T1021.002"]

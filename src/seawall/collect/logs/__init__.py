@@ -26,7 +26,17 @@ from seawall.errors import BadInputError, UsageError
 SNIFF_BYTES = 64 * 1024
 
 # Modules that register the shipped formats (imported on first use of the registry).
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = (
+    # network logs (zeek, DNS servers, web and proxy, pcap, flow CSV, nmap)
+    "seawall.collect.logs.zeek",
+    "seawall.collect.logs.dnsservers",
+    "seawall.collect.logs.weblogs",
+    "seawall.collect.logs.pcap",
+    "seawall.collect.logs.flows",
+    "seawall.collect.logs.nmap",
+    # external authentication (VPN, webmail, SSO in seawall's schema; Entra ID sign-ins)
+    "seawall.collect.logs.auth",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +84,25 @@ def formats() -> dict[str, LogFormat]:
     return dict(_REGISTRY)
 
 
+# Inputs that are not a log format but that users bring (tshark's text output…): a format
+# module adds a test with ``lookalike`` so that the refusal says what the input is.
+_LOOKALIKES: list[Callable[[bytes], str | None]] = []
+
+
+def lookalike(describe: Callable[[bytes], str | None]) -> Callable[[bytes], str | None]:
+    """Register ``describe(head)``: words on what an unrecognised stream is, or None."""
+    _LOOKALIKES.append(describe)
+    return describe
+
+
 def looks_like(head: bytes) -> str:
     """A few words on what an unrecognised stream looks like, for the warning."""
     if not head:
         return "it is empty"
+    for describe in _LOOKALIKES:
+        words = describe(head)
+        if words is not None:
+            return words
     if b"\0" in head[:4096]:
         return "it looks binary"
     text = head[:4096].decode("utf-8", errors="replace")

@@ -5,7 +5,9 @@ this explicit registry (pySigma style: no discovery magic, a typo is an error th
 names). An analytic receives an :class:`AnalyticContext` and yields :class:`Hit` objects; the
 engine turns hits into findings, so every analytic gets ids, severity, techniques and coverage the
 same way as SQL detections. An analytic that cannot look (no rules given, evidence unreachable)
-raises :class:`NotRun` with the reason, which the coverage report shows instead of a silent zero.
+raises :class:`NotRun` with the reason, which the coverage report shows instead of a silent zero;
+one that looked but could not judge part of its input says so with
+:meth:`AnalyticContext.not_judged` (coverage ``partial``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class HuntOptions:
 
     yara_dirs: tuple[Path, ...] = ()
     webroots: tuple[str, ...] = ()
+    """``--webroot`` folders; the engine replaces them by the forms swept paths use
+    (:func:`seawall.detect.webroots.resolve_webroots`) before any analytic runs."""
     location_file: Path | None = None
 
 
@@ -59,6 +63,7 @@ class AnalyticContext:
     options: HuntOptions
     now: datetime
     notes: list[str] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)
 
     def tool_locations(self) -> ToolLocations:
         """The table of standard tool locations, with the user's ``--locations`` extension."""
@@ -68,14 +73,21 @@ class AnalyticContext:
         """Something the analyst must know about this detection's run (partial coverage…)."""
         self.notes.append(message)
 
+    def not_judged(self, message: str) -> None:
+        """Part of the input could not be judged: the coverage becomes ``partial`` with
+        ``message`` (what was left out and how to fix it), and the hunt cannot exit 0."""
+        self.unjudged.append(message)
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One match, before the engine makes it a finding.
 
     ``keys`` identify the match across runs (they feed the stable finding id); ``techniques`` are
-    added to the detection's own (e.g. T1036.005 for a tool outside its standard folder);
-    ``score`` and ``severity`` default to the detection's severity when None.
+    added to the detection's own (e.g. T1036.005 for a tool outside its standard folder), or,
+    with ``own_techniques``, are the finding's only ones (a recon detection declares every
+    discovery technique, a finding carries those of its commands); ``score`` and ``severity``
+    default to the detection's severity when None.
     """
 
     summary: str
@@ -88,6 +100,7 @@ class Hit:
     score: float | None = None
     severity: Severity | None = None
     techniques: tuple[str, ...] = ()
+    own_techniques: bool = False
     verdict: str = "suspicious"
     suppressed: bool = False
     reasons: tuple[str, ...] = ()

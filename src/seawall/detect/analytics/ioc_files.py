@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from seawall.case.store import CaseStore
 from seawall.detect.analytics import AnalyticContext, Hit, analytic
+from seawall.detect.analytics.ioc_fuzzy import ssdeep_rows
 from seawall.detect.evidence import (
     FILE_COLUMNS,
     STREAM_BATCH_ROWS,
@@ -29,7 +30,7 @@ from seawall.detect.evidence import (
     indicator_refs,
     stream,
 )
-from seawall.detect.filejudge import judge_file, judged_path
+from seawall.detect.filejudge import NOT_JUDGED_FIX, judge_file, judged_path
 from seawall.model.finding import IndicatorRef, Severity
 from seawall.triage.knowngood import DUAL_USE_TAG
 from seawall.triage.locations import ToolLocations, split_env_prefix
@@ -84,21 +85,26 @@ def _file_hit(
 
 @analytic("ioc.file-hash")
 def file_hash(context: AnalyticContext) -> Iterator[Hit]:
-    """Files whose MD5, SHA-1, SHA-256 or SHA-512 is a usable hash indicator.
+    """Files whose MD5, SHA-1, SHA-256 or SHA-512 is a usable hash indicator, or whose ssdeep
+    value is similar enough to an ssdeep indicator.
 
-    The sweep records MD5, SHA-1 and SHA-256; SHA-512 indicators are rare, so those files are
-    hashed here, from the evidence, only when the case holds such indicators.
+    The sweep records MD5, SHA-1 and SHA-256; SHA-512 and ssdeep indicators are rare, so those
+    files are hashed here, from the evidence, only when the case holds such indicators (for
+    ssdeep, only the files whose size allows a match: :mod:`.ioc_fuzzy`).
     """
     rows = context.store.con.sql(_HASH_SQL).to_arrow_table().to_pylist()
     for row in rows:
         row["how"] = f"its {row['ioc_type'].upper()} {row['ioc_value']} is an indicator"
     rows.extend(_sha512_rows(context))
-    _note_fuzzy_hashes(context)
+    fuzzy = _usable(context, "ssdeep")
+    if fuzzy:
+        rows.extend(ssdeep_rows(context, fuzzy))
     refs = indicator_refs(context.store, ((r["ioc_type"], r["ioc_value"]) for r in rows))
     locations = context.tool_locations()
     for row in rows:
         kind, value, how = row.pop("ioc_type"), row.pop("ioc_value"), row.pop("how")
-        yield _file_hit(row, refs[(kind, value)], locations, how)
+        score = row.pop("similarity", None)
+        yield _file_hit(row, refs[(kind, value)], locations, how, score=score)
 
 
 def _sha512_rows(context: AnalyticContext) -> list[dict[str, Any]]:
@@ -123,16 +129,6 @@ def _sha512_rows(context: AnalyticContext) -> list[dict[str, Any]]:
         f" {unreachable} no longer reachable unchanged (not checked)"
     )
     return found
-
-
-def _note_fuzzy_hashes(context: AnalyticContext) -> None:
-    """ssdeep indicators are similarity hashes: say plainly that they were not compared."""
-    fuzzy = len(_usable(context, "ssdeep"))
-    if fuzzy:
-        context.note(
-            f"{fuzzy} ssdeep indicators were not compared: seawall does not compute fuzzy"
-            " hashes of swept files (use YARA rules or the exact hashes of the same advisory)"
-        )
 
 
 def glob_regex(pattern: str, *, windows: bool) -> re.Pattern[str]:
@@ -184,6 +180,8 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
     if not names and not paths:
         context.note("no usable file_name or file_path indicators in the case")
         return
+    if any(_windows_indicator(p) for p in paths):
+        _note_unmapped(context, "Windows file_path indicators were not compared with")
     matched: list[tuple[int, str, str, str]] = []
     for row_id, name, key, windows, _shown in _path_keys(context.store):
         if name in names:
@@ -199,6 +197,19 @@ def file_name(context: AnalyticContext) -> Iterator[Hit]:
     locations = context.tool_locations()
     for row_id, kind, value, how in matched:
         yield _file_hit(rows[row_id], refs[(kind, value)], locations, how)
+
+
+def _note_unmapped(context: AnalyticContext, what: str) -> None:
+    """Coverage ``partial`` for each host whose Windows files were swept without their Windows
+    paths (part of an image without ``--root-map``): ``what`` could not be judged for them."""
+    rows = context.store.con.sql(
+        "SELECT host, count(*) FROM files WHERE os = 'windows' AND windows_path IS NULL"
+        " GROUP BY ALL ORDER BY host"
+    ).fetchall()
+    for host, count in rows:
+        context.not_judged(
+            f"{what} {count} files of host {host} that have no Windows path: {NOT_JUDGED_FIX}"
+        )
 
 
 def _path_keys(store: CaseStore) -> Iterator[tuple[int, str, str, bool, str]]:

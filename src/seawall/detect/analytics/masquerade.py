@@ -6,6 +6,11 @@ analytics look at every swept file (T1036):
 
 ``host.legit-tool-location``
     A file named like a known tool of its platform outside every standard folder (T1036.005).
+    A known tool signed by a certificate that chains to no trusted root (self-signed: someone
+    re-signed it) is reported too, with that reason and T1036.001: at the detection's severity
+    outside its folders, at low severity in them (never suppressed).
+    Files of a Windows host swept without a Windows path (part of an image, no ``--root-map``)
+    cannot be judged: they make the coverage ``partial``, with the fix, never a silent zero.
 ``host.renamed-binary``
     A PE whose original file name differs from its name on disk, where either name is a known
     tool (T1036.003); low severity when it looks like the vendor's own naming (trusted-signed,
@@ -29,7 +34,14 @@ import pyarrow as pa
 
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
-from seawall.detect.filejudge import FileJudgement, assess_renaming, judge_file, judged_path
+from seawall.detect.filejudge import (
+    NOT_JUDGED_FIX,
+    FileJudgement,
+    assess_renaming,
+    judge_file,
+    judged_path,
+    lacks_windows_path,
+)
 from seawall.model.finding import Severity
 from seawall.triage.locations import Verdict, is_posix_path
 
@@ -70,7 +82,8 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
     locations = context.tool_locations()
     windows_names, posix_names = locations.names(posix=False), locations.names(posix=True)
     names = pa.table({"name": sorted(windows_names | posix_names)})
-    standard = elsewhere = 0
+    standard = elsewhere = foreign = resigned = 0
+    unjudged: dict[str, int] = {}
     with context.store.registered(f"_tools_{uuid.uuid4().hex}", names) as table:
         sql = (
             f"SELECT {_SELECT} FROM files f WHERE {_REGULAR}"
@@ -79,19 +92,44 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
         rows = list(stream(context.store, sql))
     for row in rows:
         name = str(row.get("name") or "").lower()
+        if lacks_windows_path(row):
+            if name in windows_names:
+                host = str(row.get("host"))
+                unjudged[host] = unjudged.get(host, 0) + 1
+            continue
         if name not in (posix_names if _on_posix(row) else windows_names):
+            foreign += name in windows_names
             continue
         location = locations.judge(judged_path(row))
+        untrusted = row.get("signature_status") == "signed-untrusted"
+        resigned += untrusted
         if location.verdict is not Verdict.NONSTANDARD:
             standard += 1
+            if untrusted:  # in place, but signed by nobody its vendor's certificate chains to
+                summary = f"{name} in its standard folder, signed by an untrusted certificate"
+                yield _hit(row, judge_file(row, locations), summary, severity="low")
             continue
         elsewhere += 1
         judgement = judge_file(row, locations)
-        yield _hit(row, judgement, f"{name} outside its standard folders")
+        signed = " (signed by an untrusted certificate)" if untrusted else ""
+        yield _hit(row, judgement, f"{name} outside its standard folders{signed}")
+    not_judged = sum(unjudged.values())
     context.note(
-        f"{standard + elsewhere} of {total} swept files are named like a known tool of their"
-        f" platform: {standard} in a standard location, {elsewhere} elsewhere"
+        f"{standard + elsewhere + not_judged} of {total} swept files are named like a known tool"
+        f" of their platform: {standard} in a standard location, {elsewhere} elsewhere"
+        + (f", {not_judged} not judged (no Windows path)" if not_judged else "")
+        + (f"; {resigned} of them signed by an untrusted certificate" if resigned else "")
     )
+    for host, count in sorted(unjudged.items()):
+        context.not_judged(
+            f"{count} files of host {host} named like a known Windows tool have no Windows path"
+            f" and were not judged: {NOT_JUDGED_FIX}"
+        )
+    if foreign:
+        context.note(
+            f"{foreign} files swept as Linux are named like a Windows tool and were not judged"
+            " (if they come from a Windows image, sweep it with --os windows and --root-map)"
+        )
 
 
 @analytic("host.renamed-binary")

@@ -1,24 +1,27 @@
 """Web shells on internet-facing servers (AA21-200A: APT40 plants China Chopper; M-NET-1).
 
 Files under a web root (auto-detected IIS, Apache/nginx, Tomcat and WordPress roots, plus the
-user's ``--webroot`` folders) with a server-side script extension are judged from the assessment
-the sweep stored for them (scripts under a well-known web root), or else re-read from the
-evidence while it is reachable, by :func:`seawall.features.webshell.assess`: request data flowing
-into code evaluation, China Chopper one-liners, obfuscation, uploader/file-manager traits. A file
-much newer than its neighbours in the same folder is named in the reasons, since a planted shell
-usually is. Evidence that is no longer reachable is counted in the coverage, never taken as clean.
+user's ``--webroot`` folders in the forms the sweep recorded: :mod:`seawall.detect.webroots`)
+with a server-side script extension are judged from the assessment the sweep stored for them
+(scripts under a well-known web root), or else re-read from the evidence while it is reachable,
+by :func:`seawall.features.webshell.assess`: request data flowing into code evaluation, China
+Chopper one-liners, obfuscation, uploader/file-manager traits, and per-language behaviours
+(request data reaching a command, a class loader, JNDI, a JDBC or socket connection, a file
+write, cfexecute...), each reason naming the behaviour. A file much newer than its neighbours in
+the same folder is named in the reasons, since a planted shell usually is. Evidence that is no
+longer reachable is counted in the coverage, never taken as clean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judged_path
+from seawall.detect.webroots import under_webroot
 from seawall.features.webshell import WEB_EXTENSIONS, assess, assessment_from_json, is_web_root
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -42,21 +45,11 @@ WHERE extension IN ({", ".join(f"'{e}'" for e in sorted(WEB_EXTENSIONS))})
 """
 
 
-def _under(path: str, roots: tuple[str, ...]) -> bool:
-    """Whether ``path`` lies under one of the user's ``--webroot`` folders (either form)."""
-    for root in roots:
-        if "\\" in root or (len(root) > 1 and root[1] == ":"):
-            candidate = PureWindowsPath(path.replace("/", "\\"))
-            if candidate.is_relative_to(PureWindowsPath(root)):
-                return True
-        elif PurePosixPath(path).is_relative_to(PurePosixPath(root)):
-            return True
-    return False
-
-
 def _in_scope(row: dict[str, Any], roots: tuple[str, ...]) -> bool:
-    paths = [str(p) for p in (row.get("path"), row.get("windows_path")) if p]
-    return any(is_web_root(p) or _under(p, roots) for p in paths)
+    path, windows = row.get("path"), row.get("windows_path")
+    if under_webroot(path, windows, roots):
+        return True
+    return any(is_web_root(str(p)) for p in (path, windows) if p)
 
 
 def _newer_than_siblings(row: dict[str, Any], days: float) -> str | None:
@@ -101,7 +94,7 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
         if recency:
             reasons.append(recency)
         yield Hit(
-            summary=f"{judged_path(row)}: looks like a {result.language or 'script'} web shell"
+            summary=f"{judged_path(row)}: looks like {_a(result.language or 'script')} web shell"
             f" (score {result.score:.0f})",
             keys=(row.get("host"), row.get("path"), row.get("sha256")),
             evidence=(evidence({**row, "webshell_features": result.features}),),
@@ -126,3 +119,8 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
             f"none of the {unreachable} web-root scripts is reachable any more: the assessment"
             " needs the evidence's bytes"
         )
+
+
+def _a(word: str) -> str:
+    """``a php``, ``an asp``: the article by the word's first letter (the language names)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -245,7 +245,7 @@ def _outcome(
     if rule.reason is not None:
         return SigmaOutcome(_entry(rule, "not-run", rule.reason), [])
     if rule.id in not_run:
-        return SigmaOutcome(_entry(rule, "not-run", not_run[rule.id]), [])
+        return SigmaOutcome(_entry(rule, "not-evaluable", not_run[rule.id]), [])
     if rule.id in errors:
         return SigmaOutcome(_entry(rule, "error", errors[rule.id]), [])
     findings = [_finding(rule, found, events) for found in hosts]

@@ -4,7 +4,10 @@ Extracted at collect time, like hashes and PE metadata, and stored in the case; 
 ``web.webshell`` detection judges the stored assessment. The passes live in this package's
 modules: ``assessor`` (the score and its reasons), ``flow`` (request data to sinks,
 de-obfuscation), ``wrap`` (the same through a helper function), ``php`` (PHP-only tricks),
-``host`` (server abuse in any language) and ``tokens`` (a bounded PHP de-obfuscator).
+``host`` (server abuse in any language), ``tokens`` (a bounded PHP de-obfuscator), and the
+per-language behaviour rules on a shared taint and rule engine (``behaviour``): ``java``
+(JSP/JSPX), ``dotnet`` (ASPX/ASHX/ASMX), ``classic_asp``, ``cfml``, ``perl`` and
+``php_behaviour``.
 """
 
 from seawall.features.webshell.assessor import (

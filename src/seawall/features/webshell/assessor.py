@@ -8,8 +8,10 @@ two axes (request data reaching a code/command sink, and obfuscation) plus file-
 and keeps one human sentence per contributing feature so that every score can be explained to an
 analyst and argued with. Helper modules hold the passes: ``flow`` (request data to
 sinks, de-obfuscation), ``wrap`` (the same through a helper function),
-``php`` (PHP-only tricks) and ``host`` (server abuse in any language: XSLT
-script, droppers, hidden files, IIS credentials, file managers, image headers).
+``php`` (PHP-only tricks), ``host`` (server abuse in any language: XSLT
+script, droppers, hidden files, IIS credentials, file managers, image headers), and one module of
+behaviour rules per language family (``java``, ``dotnet``, ``classic_asp``, ``cfml``, ``perl``,
+``php_behaviour``) on the shared taint and rule engine of ``behaviour``.
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
 run at collect time on evidence and again later on the stored bytes. Content is decoded as
@@ -45,7 +47,9 @@ from seawall.features.webshell.flow import (
     _wrappers,
 )
 from seawall.features.webshell.host import host_abuse
+from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
+from seawall.features.webshell.php_behaviour import php_behaviour
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -64,7 +68,7 @@ __all__ = [
 
 #: Bumped whenever features or weights change: an assessment stored at collect time by another
 #: version is not trusted, and the hunt re-reads the evidence instead.
-ASSESSOR_VERSION = 2
+ASSESSOR_VERSION = 3
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
@@ -91,7 +95,8 @@ _LANG_BY_EXT: dict[str, str] = {
     **dict.fromkeys((".jsp", ".jspf", ".jsw", ".jsv"), "jsp"),
     ".jspx": "jspx",
     **dict.fromkeys((".pl", ".cgi", ".pm"), "perl"),
-    **dict.fromkeys((".cfm", ".cfml", ".cfc", ".shtml", ".py", ".rb", ".sh"), "other"),
+    **dict.fromkeys((".cfm", ".cfml", ".cfc"), "cfml"),
+    **dict.fromkeys((".shtml", ".py", ".rb", ".sh"), "other"),
 }
 
 #: File extensions a web server may execute server-side; the files a web-shell sweep looks at.
@@ -129,7 +134,7 @@ _COMMENT_RE = re.compile(r"/\*.{0,2000}?\*/", re.S)
 _EVAL_CALL_RE = re.compile(
     r"(?:eval(?<![\w$>.:]eval)|execute(?<![\w$>.:]execute)"
     r"|executeglobal(?<![\w$>.:]executeglobal)|assert(?<![\w$>.:]assert))"
-    r"\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
+    r"(?![\w])\s*\(?\s*@?[a-z_]\w{1,40}\s*\("
 )
 _OBF_PROGID_RE = re.compile(r"createobject\s*\(\s*[^)\n]{0,80}?(?:chr[wb]?\s*\(|\"\s*&)")
 _ESCAPE_RE = re.compile(r"\\x([0-9a-f]{2})")
@@ -358,8 +363,11 @@ def _tools(text: str, sc: _Scorer) -> None:
     cmdbox = bool(_CMDBOXES.search(text))
     cmd = any(_standalone(text, m) for m in _CMD_SINKS.finditer(text))
     sc.features.update(upload=upload, dirlist=dirlist, cmdbox=cmdbox, command_sink=cmd)
+    counted = bool(sc.features.get("language_command"))  # a language rule named this call
     if upload and dirlist and cmdbox and cmd:
         sc.add("file_manager", 40, "file manager: directory listing, upload and a command box")
+    elif counted:
+        pass
     elif cmd and has_src and cmdbox:
         sc.add("command_box", 25, "command box whose input reaches an OS command call")
     elif cmd and has_src:
@@ -378,7 +386,7 @@ def _tools(text: str, sc: _Scorer) -> None:
 
 def assess(data: bytes, name: str) -> WebshellAssessment:
     """Score ``data`` (the file's bytes; ``name`` gives its extension) as a possible web shell."""
-    data = data[:MAX_BYTES]
+    data = utf16_as_latin1(data[:MAX_BYTES])
     language = _language(data, name)
     text = data.decode("latin-1").lower()
     sc = _Scorer()
@@ -403,11 +411,13 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         whole = nocomment if head is text else _COMMENT_RE.sub("", text) if "/*" in text else text
         _php(whole, sc, norm)
         php_tricks(norm, sc)
+        php_behaviour(data, whole, sc)
     else:
         norm = head
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
     wrapped_sinks(norm, sc)
+    language_rules(language, head, sc)
     host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):

@@ -73,7 +73,9 @@ _IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG\r\n", b"\xff\xd8\xff")
 def _xslt(text: str, sc: _Scorer) -> None:
     if _MSXSL_RE.search(text):
         sc.add("xslt_script", 55, "XSLT stylesheet embeds script that creates objects or runs code")
-    elif "registerphpfunctions" in text and (m := _PHP_XSL_CALL_RE.search(text)):
+    elif ("registerphpfunctions" in text or "php.net/xsl" in text) and (
+        m := _PHP_XSL_CALL_RE.search(text)
+    ):
         sc.add(
             "xslt_script",
             55,

@@ -9,6 +9,11 @@ when the advisory's technique has been revoked or renamed.
 
 A detection *exists* when a shipped detection file declares its id, or when it is one of the few
 capabilities implemented as commands rather than detection files (:data:`BUILTIN_CAPABILITIES`).
+It is *conditional* when it exists but cannot run on its own: it needs the user's input first
+(their YARA rules, a baseline of snapshots; the file's ``needs_input``). A technique is
+*covered* only by detections that run on their own; one whose detections are all conditional
+is shown as conditional, with what each needs, so that a pack never promises more than a hunt
+with no extra input can look for.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from seawall.intel.attack import (
 from seawall.intel.packs.loader import load_pack
 from seawall.intel.packs.schema import Pack, PackMitigation, PackSoftware, PackTechnique
 
-DetectionStatus = Literal["exists", "missing"]
-ItemStatus = Literal["covered", "missing", "uncovered", "not-checkable"]
+DetectionStatus = Literal["exists", "conditional", "missing"]
+ItemStatus = Literal["covered", "conditional", "missing", "uncovered", "not-checkable"]
 AttackStatus = Literal["active", "revoked", "deprecated", "absent", "unsupported-version"]
 
 # Capabilities that are commands, not detection files; the value is how a user runs them.
@@ -48,7 +53,13 @@ BUILTIN_CAPABILITIES: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-ITEM_STATUSES: Final[tuple[ItemStatus, ...]] = ("covered", "missing", "uncovered", "not-checkable")
+ITEM_STATUSES: Final[tuple[ItemStatus, ...]] = (
+    "covered",
+    "conditional",
+    "missing",
+    "uncovered",
+    "not-checkable",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,8 @@ class DetectionCatalog:
 
     provided: Mapping[str, str]
     warnings: tuple[str, ...] = ()
+    needs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Per detection id that cannot run on its own, what the user must give first."""
 
     @classmethod
     def shipped(cls) -> DetectionCatalog:
@@ -65,11 +78,13 @@ class DetectionCatalog:
 
     @classmethod
     def from_directory(cls, directory: Traversable | Path) -> DetectionCatalog:
-        """Read only each file's top-level ``id``: validating detections is the engine's job.
+        """Read only each file's top-level ``id`` and ``needs_input``: validating detections is
+        the engine's job.
 
         A file whose id cannot be read is reported as a warning, never skipped in silence.
         """
         provided: dict[str, str] = dict(BUILTIN_CAPABILITIES)
+        needs: dict[str, str] = {}
         warnings: list[str] = []
         entries = sorted(directory.iterdir(), key=lambda e: e.name) if directory.is_dir() else []
         for entry in entries:
@@ -89,11 +104,21 @@ class DetectionCatalog:
                 warnings.append(f"{where}: id {ident!r} is also provided by {provided[ident]}")
                 continue
             provided[ident] = where
-        return cls(provided=MappingProxyType(provided), warnings=tuple(warnings))
+            needed = document.get("needs_input")
+            if isinstance(needed, str) and needed.strip():
+                needs[ident] = " ".join(needed.split())
+        return cls(
+            provided=MappingProxyType(provided),
+            warnings=tuple(warnings),
+            needs=MappingProxyType(needs),
+        )
 
     def state(self, detection_id: str) -> DetectionState:
         by = self.provided.get(detection_id)
-        return DetectionState(detection_id, "missing" if by is None else "exists", by)
+        if by is None:
+            return DetectionState(detection_id, "missing")
+        needs = self.needs.get(detection_id)
+        return DetectionState(detection_id, "conditional" if needs else "exists", by, needs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +128,8 @@ class DetectionState:
     id: str
     status: DetectionStatus
     provided_by: str | None = None
+    needs: str | None = None
+    """For a conditional detection: what the user must give before it can run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +197,9 @@ class PackCoverage:
             "techniques": count(self.techniques),
             "software": count(self.software),
             "mitigations": count(self.mitigations),
-            "detections": {"exists": detections["exists"], "missing": detections["missing"]},
+            "detections": {
+                status: detections[status] for status in ("exists", "conditional", "missing")
+            },
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -183,7 +212,15 @@ class PackCoverage:
 def _item_status(detections: tuple[DetectionState, ...]) -> ItemStatus:
     if not detections:
         return "uncovered"
-    return "covered" if any(d.status == "exists" for d in detections) else "missing"
+    return _built_status(detections)
+
+
+def _built_status(detections: tuple[DetectionState, ...]) -> ItemStatus:
+    """Covered by a detection that runs on its own, else conditional, else missing."""
+    statuses = {d.status for d in detections}
+    if "exists" in statuses:
+        return "covered"
+    return "conditional" if "conditional" in statuses else "missing"
 
 
 def _load_kb(version: str) -> AttackKB | None:
@@ -368,9 +405,7 @@ def compute_coverage(pack: Pack, catalog: DetectionCatalog | None = None) -> Pac
                     f"mitigation {item.id}: {entry.id} is {entry.status} in ATT&CK {entry.version}"
                 )
         if item.checkable:
-            status: ItemStatus = (
-                "covered" if any(d.status == "exists" for d in found) else "missing"
-            )
+            status: ItemStatus = _built_status(found)
         else:
             status = "not-checkable"
         return ItemCoverage(

@@ -1,0 +1,228 @@
+"""How a hunt's findings read for a person: the summary first, then the detail.
+
+A hunt of a real host makes hundreds of findings; printed one table row each they run to
+thousands of lines with no totals. The text view therefore opens with what a responder needs
+before any row: whether the hunt is complete (a detection in error means it may have missed
+what it looked for, and says so before anything else), the findings by severity, by detection
+and by host, and the detections that did not run and why. The rows follow, then the coverage,
+and a closing line repeats the totals at the bottom of a long scroll.
+
+Renderers read only :class:`~seawall.model.finding.ResultDocument` (or the findings stored in
+the case, for ``seawall findings``), like every other view.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, plural
+
+if TYPE_CHECKING:
+    from seawall.model.finding import CoverageEntry, Finding, ResultDocument
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+SIGMA = "sigma."  # coverage ids of Sigma rules (seawall.detect.sigma.hunt)
+_STATUS_STYLE = {
+    "ran": "green",
+    "partial": "bold yellow",
+    "not-run": "yellow",
+    "not-evaluable": "yellow",
+    "error": "red",
+}
+
+
+def _counts(counter: Counter[str], order: Sequence[str] = ()) -> str:
+    """``2 high, 1 medium``: in ``order`` when given, else most common first."""
+    if order:
+        items = [(key, counter[key]) for key in order if counter[key]]
+    else:
+        items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count:,} {escape(key)}" for key, count in items)
+
+
+def _first_line(text: str | None) -> str:
+    """A coverage reason's first line (a YARA compiler error goes on with a code frame)."""
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
+def is_dual_use(finding: Finding) -> bool:
+    """Whether the finding's indicator is a known-good binary's hash (tagged at import)."""
+    return any(
+        item.indicator is not None and DUAL_USE in item.indicator.tags for item in finding.evidence
+    )
+
+
+def render_summary(
+    console: Console, findings: Sequence[Finding], coverage: Sequence[CoverageEntry]
+) -> None:
+    """The totals a responder reads first; ``coverage`` is empty for stored findings."""
+    failed = [entry for entry in coverage if entry.status == "error"]
+    partial = [entry for entry in coverage if entry.status == "partial"]
+    if failed:
+        console.print(
+            f"[bold red]INCOMPLETE:[/] {plural(len(failed), 'detection')} failed, so this hunt"
+            " may have missed what it looked for (exit 5):"
+        )
+        for entry in failed:
+            console.print(
+                f"  [red]✗[/] {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+            )
+    if partial:
+        console.print(
+            f"[bold yellow]INCOMPLETE:[/] {plural(len(partial), 'detection')} could not judge"
+            " all of its input (exit 5):"
+        )
+        for entry in partial:
+            console.print(
+                f"  [yellow]![/] {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+            )
+    open_findings = [f for f in findings if not f.suppressed]
+    suppressed = len(findings) - len(open_findings)
+    kept = f" ({suppressed:,} suppressed, with the reason)" if suppressed else ""
+    if not open_findings:
+        console.print(f"[bold]No findings to review[/]{kept}.")
+    else:
+        console.print(f"[bold]{plural(len(open_findings), 'finding')} to review[/]{kept}")
+        severities = Counter(str(f.severity) for f in open_findings)
+        console.print(f"  by severity: {_counts(severities, _SEVERITY_ORDER)}")
+        console.print(f"  by detection: {_counts(Counter(f.detection_id for f in open_findings))}")
+        hosts = Counter(f.host or "(no host)" for f in open_findings)
+        touched = ", ".join(
+            f"{escape(host)} ({count:,})"
+            for host, count in sorted(hosts.items(), key=lambda item: (-item[1], item[0]))
+        )
+        console.print(f"  {plural(len(hosts), 'host')} touched: {touched}")
+        dual = sum(1 for f in open_findings if is_dual_use(f))
+        if dual:
+            console.print(
+                f"  {plural(dual, 'finding')} on dual-use hashes (legitimate tools the actors"
+                " used): judged by location"
+            )
+    if coverage:
+        statuses = Counter(entry.status for entry in coverage)
+        console.print(
+            f"[bold]Detections:[/] {len(coverage):,} selected,"
+            f" {statuses['ran'] + statuses['partial']:,} ran ({statuses['partial']:,} partly),"
+            f" {statuses['not-run']:,} not run, {statuses['not-evaluable']:,} not evaluable"
+            f" (telemetry missing), {statuses['error']:,} failed"
+        )
+        for entry in coverage:
+            if entry.detection_id.startswith(SIGMA):
+                continue  # thousands of rules: grouped by reason in the Sigma table
+            if entry.status in ("not-run", "not-evaluable"):
+                label = "not run" if entry.status == "not-run" else "not evaluable"
+                console.print(
+                    f"  {label}: {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
+                )
+
+
+def render_findings(console: Console, findings: Sequence[Finding], title: str = "Findings") -> None:
+    """Every finding as a short block: a heading line, what matched, then one line per reason.
+
+    Blocks rather than a table: a table's narrow columns folded each reason over many lines
+    (a 300-finding hunt ran to 2,196 lines), and a block keeps each reason on a line of its
+    own that a reader can scan and grep.
+    """
+    console.print(f"[bold]{title}[/] ({len(findings):,})")
+    for finding in findings:
+        style = "dim" if finding.suppressed else SEVERITY_STYLE[finding.severity]
+        state = " [dim](suppressed)[/]" if finding.suppressed else ""
+        techniques = " ".join(finding.techniques)
+        host = f" on {escape(finding.host)}" if finding.host else ""
+        console.print(
+            f"[{style}]{finding.severity}[/]{state} {escape(finding.detection_id)}{host}"
+            f"  [bold]{escape(finding.verdict)}[/] {escape(techniques)}"
+        )
+        console.print(f"  {escape(finding.summary)}")
+        if is_dual_use(finding):
+            console.print(f"  [magenta]· {DUAL_USE_MARK}[/]")
+        for reason in finding.reasons:
+            console.print(f"  · {escape(reason)}")
+
+
+def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
+    table = Table(title="Coverage", title_justify="left")
+    for column in ("detection", "techniques", "status", "findings", "reason / notes"):
+        table.add_column(column, overflow="fold")
+    for entry in coverage:
+        if entry.detection_id.startswith(SIGMA) and not (entry.findings or entry.status == "error"):
+            continue  # summarised by reason in the Sigma table (all of them are in --json)
+        status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
+        found = f"{entry.findings}" + (
+            f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
+        )
+        notes = [entry.reason or "", *entry.notes]
+        table.add_row(
+            entry.detection_id,
+            " ".join(entry.techniques),
+            status,
+            found if entry.status in ("ran", "partial") else "",
+            escape("\n".join(n for n in notes if n)),
+        )
+    return table
+
+
+def sigma_table(coverage: Iterable[CoverageEntry]) -> Table | None:
+    """Sigma rules by outcome and reason: thousands of rules do not fit one line each."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in coverage:
+        if entry.detection_id.startswith(SIGMA):
+            reason = _first_line(entry.reason) or ("matched" if entry.findings else "no match")
+            groups.setdefault((entry.status, reason), []).append(entry.detection_id)
+    if not groups:
+        return None
+    table = Table(title="Sigma rules (each one is in --json)", title_justify="left")
+    for column in ("status", "rules", "reason", "examples"):
+        table.add_column(column, overflow="fold")
+    for (status, reason), ids in sorted(groups.items(), key=lambda item: -len(item[1])):
+        table.add_row(
+            f"[{_STATUS_STYLE[status]}]{status}[/]",
+            str(len(ids)),
+            escape(reason),
+            escape(", ".join(ids[:2]) + (" …" if len(ids) > 2 else "")),
+        )
+    return table
+
+
+def closing_line(findings: Sequence[Finding], coverage: Sequence[CoverageEntry]) -> str:
+    """The totals again, as the last line of a long output."""
+    open_count = sum(1 for f in findings if not f.suppressed)
+    text = f"{plural(len(findings), 'finding')} ({open_count:,} to review)"
+    if coverage:
+        ran = sum(1 for e in coverage if e.status in ("ran", "partial"))
+        failed = sum(1 for e in coverage if e.status == "error")
+        partial = sum(1 for e in coverage if e.status == "partial")
+        text += f"; {ran:,} of {plural(len(coverage), 'detection')} ran"
+        if failed or partial:
+            text += f", {failed:,} failed and {partial:,} partly: the hunt is incomplete"
+    return text
+
+
+def render_hunt(console: Console, document: ResultDocument) -> None:
+    """Summary, then every finding, then the coverage, then the totals again."""
+    console.print(
+        f"Hunt {document.run_id[:12]}"
+        + (f" (pack {escape(document.pack)})" if document.pack else "")
+        + f" on case {escape(document.case)}"
+    )
+    render_summary(console, document.findings, document.coverage)
+    if document.findings:
+        render_findings(console, document.findings)
+    console.print(coverage_table(document.coverage))
+    sigma = sigma_table(document.coverage)
+    if sigma is not None:
+        console.print(sigma)
+    console.print(closing_line(document.findings, document.coverage))

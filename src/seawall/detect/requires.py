@@ -1,0 +1,206 @@
+"""Whether the case holds the data a detection needs: the pre-flight check before it runs.
+
+A detection over Security 5140 events that runs on a case holding only Sysmon events returns
+zero rows, and zero rows would read as "no admin share was mapped". This module counts, before
+the query runs, the rows each of a detection's ``requires`` entries needs (see
+:mod:`seawall.detect.schema`) and names what is missing in the words an analyst acts on: "no
+Security 5140/5145 events in the case", "Security 4688 events (1,204) have no CommandLine:
+enable 'Include command line in process creation events'". The engine reports such a detection
+as ``not-evaluable`` (``not-run`` when the table itself is empty: nothing of that kind was
+collected at all), and ``seawall coverage`` gives the same answers without running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+
+from seawall.detect.schema import DataSource, Detection, Requirement
+
+# How messages name well-known channels.
+SHORT_CHANNELS: dict[str, str] = {
+    "security": "Security",
+    "system": "System",
+    "microsoft-windows-sysmon/operational": "Sysmon",
+    "microsoft-windows-powershell/operational": "PowerShell",
+    "windows powershell": "Windows PowerShell",
+    "microsoft-windows-terminalservices-remoteconnectionmanager/operational": "RDP (RCM)",
+    "microsoft-windows-terminalservices-localsessionmanager/operational": "RDP (LSM)",
+}
+# What fills each table, for "table X is empty: …" reasons.
+TABLE_HINTS: dict[str, str] = {
+    "files": "run `seawall collect files PATH`",
+    "disk": "run `seawall collect disk`",
+    "indicators": "import intel with `seawall intel import FILE`",
+    "sightings": "import intel with `seawall intel import FILE`",
+    "sources": "import intel with `seawall intel import FILE`",
+    "events": "collect Windows event logs (`seawall collect evtx PATH`)",
+    "auth": "collect VPN, SSO or Entra ID sign-in logs (`seawall collect logs PATH`)",
+}
+
+Outcome = Literal["ok", "not-run", "not-evaluable"]
+
+
+def _empty_value(expression: str) -> str:
+    """SQL: ``expression`` carries no value (NULL, blank, or Windows' '-' placeholder)."""
+    return f"coalesce(trim(CAST({expression} AS VARCHAR)), '') IN ('', '-')"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_label(source: DataSource) -> str:
+    """ "Security 5140/5145", "Sysmon 1", "auth rows with mfa"…"""
+    if source.label:
+        return source.label
+    origin = source.channel or source.provider
+    name = SHORT_CHANNELS.get(origin.lower(), origin) if origin else ""
+    ids = "/".join(str(i) for i in source.event_ids)
+    text = " ".join(part for part in (name, ids) if part)
+    return text or "rows"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """One alternative of a requirement as the case holds it."""
+
+    label: str
+    rows: int
+    """Rows of that kind (channel, provider, ids)."""
+    with_fields: int
+    """Of those, rows where every required field carries a value."""
+    fields: tuple[str, ...]
+    hint: str | None
+    table: str
+
+    @property
+    def present(self) -> bool:
+        return self.with_fields > 0
+
+    def missing(self) -> str:
+        """Why this alternative cannot be evaluated (only meaningful when not present)."""
+        if self.table == "events":
+            what = f"{self.label} events"
+        else:
+            what = f"{self.table} rows" if self.label == "rows" else f"{self.label} rows"
+        if self.rows == 0:
+            return f"no {what} in the case"
+        text = f"{what} ({self.rows:,}) have no {' or '.join(self.fields)}"
+        return f"{text}: {self.hint}" if self.hint else text
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementState:
+    """One ``requires`` entry as the case holds it."""
+
+    table: str
+    rows: int
+    sources: tuple[SourceState, ...]
+
+    @property
+    def table_empty(self) -> bool:
+        return self.rows == 0
+
+    @property
+    def met(self) -> bool:
+        return self.rows > 0 and (not self.sources or any(s.present for s in self.sources))
+
+    def reason(self) -> str:
+        if self.table_empty:
+            return (
+                f"table {self.table} is empty: "
+                f"{TABLE_HINTS.get(self.table, 'collect evidence that fills it')}"
+            )
+        return "; ".join(s.missing() for s in self.sources if not s.present)
+
+    def partial_note(self) -> str | None:
+        """When some alternatives are present and others not: what it ran over, what it missed."""
+        present = [s for s in self.sources if s.present]
+        absent = [s for s in self.sources if not s.present]
+        if not present or not absent:
+            return None
+        ran = ", ".join(f"{s.label} ({s.with_fields:,})" for s in present)
+        return f"evaluated over {ran}; not over: " + "; ".join(s.missing() for s in absent)
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """The verdict on a whole detection: may it run, and if not, why."""
+
+    outcome: Outcome
+    reason: str | None
+    notes: tuple[str, ...]
+    states: tuple[RequirementState, ...]
+
+
+def _source_sql(table: str, source: DataSource) -> tuple[str, list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if source.channel is not None:
+        conditions.append("lower(channel) = ?")
+        params.append(source.channel.lower())
+    if source.provider is not None:
+        conditions.append("lower(provider) = ?")
+        params.append(source.provider.lower())
+    if source.event_ids:
+        conditions.append(f"event_id IN ({', '.join('?' for _ in source.event_ids)})")
+        params.extend(source.event_ids)
+    where = " AND ".join(conditions) or "TRUE"
+    if table == "events":
+        values = [f"data->>{_quote(f)}" for f in source.fields]
+    else:
+        values = list(source.fields)
+    carried = " AND ".join(f"NOT {_empty_value(v)}" for v in values) or "TRUE"
+    sql = f"SELECT count(*), count(*) FILTER (WHERE {carried}) FROM {table} WHERE {where}"
+    return sql, params
+
+
+def _counts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[int, ...]:
+    """One row of counts (the result is consumed: DuckDB 2 refuses work while one is open)."""
+    rows = con.sql(sql, params=params).fetchall()
+    return tuple(int(v or 0) for v in rows[0]) if rows else ()
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, requirement: Requirement) -> RequirementState:
+    """Count what the case holds of ``requirement`` (one query per alternative)."""
+    con.complete()
+    rows = _counts(con, f"SELECT count(*) FROM {requirement.table}", [])[0]
+    states: list[SourceState] = []
+    for source in requirement.any_of:
+        total, carried = 0, 0
+        if rows:
+            total, carried = _counts(con, *_source_sql(requirement.table, source))
+        states.append(
+            SourceState(
+                label=source_label(source),
+                rows=total,
+                with_fields=carried,
+                fields=tuple(source.fields),
+                hint=source.hint,
+                table=requirement.table,
+            )
+        )
+    return RequirementState(requirement.table, rows, tuple(states))
+
+
+def preflight(con: duckdb.DuckDBPyConnection, detection: Detection) -> Preflight:
+    """Whether ``detection`` can look at this case: ``not-run`` when a table it reads is empty,
+    ``not-evaluable`` when the tables hold rows but not the telemetry it needs."""
+    states = tuple(evaluate(con, r) for r in detection.requirements)
+    return judge(states)
+
+
+def judge(states: Iterable[RequirementState]) -> Preflight:
+    states = tuple(states)
+    empty = [s for s in states if s.table_empty]
+    if empty:
+        return Preflight("not-run", "; ".join(s.reason() for s in empty), (), states)
+    unmet = [s for s in states if not s.met]
+    if unmet:
+        return Preflight("not-evaluable", "; ".join(s.reason() for s in unmet), (), states)
+    notes = tuple(note for s in states if (note := s.partial_note()) is not None)
+    return Preflight("ok", None, notes, states)

@@ -1,0 +1,339 @@
+"""JSP/JSPX behaviour rules, for :mod:`seawall.features.webshell`.
+
+Java web shells rarely look like ``eval($_POST[x])``: they hand request data to
+``Runtime.exec`` or a ``ProcessBuilder`` (sometimes through JDK internals such as
+``java.lang.ProcessImpl``), load classes from bytes (``defineClass``, BCEL strings,
+``TemplatesImpl``, ``URLClassLoader``, bytecode written with ASM), evaluate script or expression
+languages (``ScriptEngine.eval``, EL, SpEL, OGNL), look up request-chosen JNDI names, open JDBC
+connections from request-supplied URLs and passwords (the China Chopper JSP server), write
+request data to request-chosen files, or tunnel sockets. Each rule names that behaviour in its
+reason. Pure functions of the lower-cased text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from seawall.features.webshell.behaviour import Rule, apply_rules, file_writes, propagate
+from seawall.features.webshell.flow import _Scorer
+
+__all__ = ["SOURCE_RE", "java_rules"]
+
+#: Request data in a servlet or JSP page (any receiver of ``getParameter``: ``req``, a cast...).
+SOURCE_RE = re.compile(
+    r"\.\s*getparameter(?:values|map|names)?\s*\("
+    r"|(?:request|req|getrequest\s*\(\s*\))\s*\.\s*"
+    r"(?:getheader|getinputstream|getreader|getquerystring|getcookies|getpart)\w*\s*\("
+    r"|\$\{\s*param\s*[.\[]|parserequest\s*\(|getparts\s*\(\s*\)"
+)
+
+_R = re.compile
+
+_COMMAND_RULES = (
+    Rule(
+        "java_runtime_exec",
+        _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\("),
+        "Runtime.exec (OS command)",
+        70,
+        35,
+        15,
+    ),
+    Rule(
+        "java_process_builder",
+        _R(r"new\s+(?:java\.lang\.)?processbuilder\b"),
+        "ProcessBuilder (OS command)",
+        70,
+        35,
+        15,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_internal_process",
+        _R(r"java\.lang\.(?:processimpl|unixprocess)\b|forkandexec\b"),
+        "JDK-internal process creation (ProcessImpl/UNIXProcess, bypassing Runtime.exec)",
+        70,
+        55,
+        45,
+        whole_statement=True,
+    ),
+)
+_LOADER_RULES = (
+    Rule(
+        "java_deserialize",
+        _R(r"new\s+(?:java\.io\.)?objectinputstream\s*\(|new\s+(?:java\.beans\.)?xmldecoder\s*\("),
+        "Java deserialization of request data (readObject/XMLDecoder: runs gadget chains)",
+        70,
+    ),
+    Rule(
+        "java_compiler",
+        _R(r"getsystemjavacompiler\s*\(|jshell\s*\.\s*create\s*\("),
+        "compiles and runs Java source at run time (JavaCompiler/JShell)",
+        70,
+        45,
+        35,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_xslt",
+        _R(r"\.\s*newtransformer\s*\(|\.\s*newtemplates\s*\("),
+        "XSLT stylesheet from the request (Java extension functions run code)",
+        60,
+    ),
+    Rule(
+        "java_agent",
+        _R(r"virtualmachine\s*\.\s*attach\s*\(|\.\s*loadagent\w*\s*\("),
+        "attaches a Java agent to the running JVM (code injected into the server)",
+        70,
+        55,
+        55,
+    ),
+    Rule(
+        "java_memory_shell",
+        _R(
+            r"\.\s*add(?:filter(?:def|map\w*)?|servlet(?:mapping\w*)?|valve"
+            r"|applicationeventlistener|servletmappingdecoded)\s*\("
+        ),
+        "registers a filter, servlet, listener or valve at run time (a memory-resident shell)",
+        70,
+        45,
+        40,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_define_class",
+        _R(r"defineclass\s*\("),
+        "defineClass (class loader: runs bytecode)",
+        70,
+        50,
+        45,
+    ),
+    Rule(
+        "java_bcel",
+        _R(r"\$\$bcel\$\$|com\.sun\.org\.apache\.bcel\.internal"),
+        "BCEL-encoded class handed to the JDK's BCEL class loader",
+        70,
+        55,
+        55,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_templates_impl",
+        _R(r"templatesimpl\b|_bytecodes\b"),
+        "TemplatesImpl (bytecode loaded through XSLT internals)",
+        70,
+        55,
+        50,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_unsafe_class",
+        _R(r"defineanonymousclass\s*\(|sun\.misc\.unsafe|jdk\.internal\.misc\.unsafe"),
+        "Unsafe class definition (loads bytecode past the class loader)",
+        70,
+        50,
+        45,
+    ),
+    Rule(
+        "java_url_class_loader",
+        _R(r"urlclassloader\b|versionhelper\b[^;]{0,200}loadclass|\.loadclass\s*\(|\bmlet\b"),
+        "URLClassLoader/loadClass (class loaded from a path or URL)",
+        70,
+        30,
+        10,
+        whole_statement=True,
+    ),
+)
+_EVAL_RULES = (
+    Rule(
+        "java_script_engine",
+        _R(r"getengineby(?:name|extension|mimetype)\s*\("),
+        "ScriptEngine.eval (runs script code)",
+        70,
+        40,
+        20,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_expression",
+        _R(
+            r"new\s+(?:javax\.el\.)?elprocessor\b|createvalueexpression\s*\(|createmethodexpression\s*\("
+            r"|spelexpressionparser\b|ognl\s*\.\s*(?:getvalue|parseexpression)\s*\("
+            r"|groovyshell\b|new\s+(?:javax\.script\.)?scriptenginemanager\b"
+        ),
+        "expression or script language evaluation (EL/SpEL/OGNL/Groovy)",
+        70,
+        30,
+        10,
+        whole_statement=True,
+    ),
+    Rule(
+        "java_el_command",
+        _R(
+            r"[$#]\{[^}\n]{0,300}(?:getruntime|processbuilder|\.exec\s*\(|forname|scriptenginemanager)[^}\n]{0,300}\}"
+        ),
+        "EL expression that reaches Runtime/ProcessBuilder/reflection (expression-language shell)",
+        70,
+        60,
+        45,
+        in_match=True,
+    ),
+    Rule(
+        "java_reflect_runtime",
+        _R(r"[\"']java\.lang\.(?:runtime|processbuilder|processimpl)[\"']"),
+        "Runtime/ProcessBuilder reached by name through reflection (hides the command call)",
+        70,
+        50,
+        35,
+        whole_statement=True,
+    ),
+    Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
+    Rule(
+        "java_reflection",
+        _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("),
+        "reflection on a request-chosen class or method",
+        55,
+    ),
+    Rule(
+        "java_jdbc",
+        _R(r"drivermanager\s*\.\s*getconnection\s*\("),
+        "JDBC connection to a request-supplied database (URL, user or password)",
+        55,
+    ),
+    Rule(
+        "java_url_fetch",
+        _R(r"new\s+(?:java\.net\.)?url\s*\("),
+        "server-side request to a request-chosen URL (proxy or intranet scanner)",
+        40,
+    ),
+    Rule(
+        "java_socket",
+        _R(
+            r"new\s+(?:java\.net\.)?socket\s*\(|socketchannel\s*\.\s*open\s*\(|new\s+inetsocketaddress\s*\("
+        ),
+        "socket to a request-chosen host (network tunnel)",
+        55,
+    ),
+)
+# ``.eval(``/``.getValue(`` calls are sinks once an engine or EL processor is in the page.
+_EVAL_CALL_RE = _R(r"\.\s*(?:eval|getvalue|evaluate|parseexpression)\s*\(")
+_ENGINE_WORDS = (
+    "scriptengine",
+    "elprocessor",
+    "expressionfactory",
+    "spelexpression",
+    "ognl",
+    "groovy",
+)
+# Runtime held in a variable: ``Runtime r = Runtime.getRuntime(); r.exec(cmd)``.
+_EXEC_CALL_RE = _R(r"\w\s*\.\s*exec\s*\(")
+# File writes: the opening call (its arguments hold the path) and the stream it is assigned to.
+_FILE_OPEN_RE = _R(
+    r"new\s+(?:java\.io\.)?(?:fileoutputstream|filewriter|randomaccessfile|printstream|printwriter"
+    r"|java\.util\.logging\.filehandler|filehandler)\s*\("
+    r"|files\s*\.\s*(?:write|writestring|copy|newoutputstream|newbufferedwriter)\s*\("
+    r"|fileutils\s*\.\s*(?:write\w*|copyinputstreamtofile)\s*\(|\.\s*transferto\s*\("
+)
+_THREADS_RE = _R(r"new\s+thread\s*\(|executorservice|newfixedthreadpool|linkedblockingqueue")
+_ASM_RE = _R(r"classwriter\b[^;]{0,200}|visitmethodinsn\s*\(")
+_ASM_EXEC_RE = _R(r"java/lang/(?:runtime|processbuilder)")
+_FILE_OPS = (
+    ("listroots", _R(r"listroots\s*\(")),
+    ("listfiles", _R(r"listfiles\s*\(")),
+    ("delete", _R(r"\.\s*delete\s*\(\s*\)")),
+    ("renameto", _R(r"renameto\s*\(")),
+    ("mkdir", _R(r"\.\s*mkdirs?\s*\(")),
+    ("setlastmodified", _R(r"setlastmodified\s*\(")),
+    ("fileoutputstream", _R(r"new\s+fileoutputstream\s*\(")),
+    ("fileinputstream", _R(r"new\s+fileinputstream\s*\(")),
+    ("createnewfile", _R(r"createnewfile\s*\(")),
+)
+_COMPUTED_JDBC_RE = _R(r"class\s*\.\s*forname\s*\(\s*[a-z_][^\"'()]{0,80}\)")
+_COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{0,80}\)")
+
+
+_UNICODE_ESCAPE_RE = _R(r"\\u+([0-9a-f]{4})")
+
+
+def java_rules(text: str, sc: _Scorer) -> None:
+    """All JSP/JSPX behaviour rules over ``text`` (lower-cased; JSPX already unescaped)."""
+    if "\\u" in text:
+        # Java compiles \uXXXX escapes anywhere in the source: names spelt with them hide.
+        escapes = len(_UNICODE_ESCAPE_RE.findall(text))
+        if escapes >= 20:
+            text = _UNICODE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)).lower(), text)
+            sc.add(
+                "java_unicode_escapes",
+                35,
+                f"Java code spelt with {escapes} \\u escapes (hides names from a reader)",
+                escapes,
+            )
+    reads = bool(SOURCE_RE.search(text))
+    tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
+    command = list(_COMMAND_RULES)
+    if "getruntime" in text:
+        command.append(
+            Rule("java_runtime_exec", _EXEC_CALL_RE, "Runtime.exec (OS command)", 70, 35, 15)
+        )
+    apply_rules(text, sc, command, SOURCE_RE, tainted, reads_request=reads)
+    apply_rules(text, sc, _LOADER_RULES, SOURCE_RE, tainted, reads_request=reads)
+    evals = list(_EVAL_RULES)
+    engines = [w for w in _ENGINE_WORDS if w in text]
+    if engines:
+        label = (
+            "ScriptEngine.eval (runs script code)"
+            if "scriptengine" in engines
+            else ("expression language evaluation (EL/SpEL/OGNL/Groovy)")
+        )
+        evals.insert(0, Rule("java_eval_call", _EVAL_CALL_RE, label, 70))
+    apply_rules(text, sc, evals, SOURCE_RE, tainted, reads_request=reads)
+    if ("java_url_fetch" in sc.features or "java_socket" in sc.features) and _THREADS_RE.search(
+        text
+    ):
+        sc.add(
+            "java_scanner",
+            15,
+            "opens those connections from many threads at once (a network scanner)",
+        )
+    if ("classwriter" in text or "visitmethodinsn" in text) and _ASM_RE.search(text):
+        if _ASM_EXEC_RE.search(text):
+            sc.add(
+                "java_asm_exec",
+                60,
+                "builds a class at run time (ASM) whose code calls Runtime/ProcessBuilder",
+            )
+        else:
+            sc.add("java_asm", 30, "builds JVM bytecode at run time (ASM ClassWriter)")
+    if reads:
+        file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)
+    _file_manager(text, sc, reads)
+    if (
+        reads
+        and "java_jdbc" not in sc.features
+        and _COMPUTED_JDBC_RE.search(text)
+        and _COMPUTED_CONN_RE.search(text)
+    ):
+        sc.add(
+            "java_jdbc_computed",
+            40,
+            "JDBC driver class and connection string computed at run time in a page reading"
+            " request data (a database client taking its target from the request)",
+        )
+
+
+def _file_manager(text: str, sc: _Scorer, reads: bool) -> None:
+    """Many different file operations in a page reading request data: a file manager."""
+    if not reads:
+        return
+    ops = [name for name, rx in _FILE_OPS if rx.search(text)]
+    if len(ops) >= 5:
+        sc.add(
+            "java_file_manager",
+            30,
+            f"file manager: {len(ops)} kinds of file operation ({', '.join(ops[:5])}) in a page"
+            " reading request data",
+            len(ops),
+        )
+    if "setlastmodified" in ops:
+        sc.add(
+            "java_timestomp", 15, "sets file modification times (timestomping) from a request page"
+        )
