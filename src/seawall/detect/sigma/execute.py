@@ -28,8 +28,9 @@ from seawall.detect.sigma.rules import CompiledRule, Variant
 from seawall.detect.sigma.sql import EVENT_TEXT_FUNCTION, IP_KEY_FUNCTION, ip_key, quote
 from seawall.detect.sigma.vector import Leaves, Slice
 
-# Values per slice (rows x columns): bounds the memory of a slice's columns whatever the case.
-SLICE_CELLS = 1_000_000
+# Events per slice of the one pass: bounds the memory of a slice's columns whatever the case
+# (most of its columns are null: each kind of event has a few of the fields rules read).
+SLICE_ROWS = 100_000
 MIN_SLICE_ROWS = 20_000
 EVENT_TEXT = "array_to_string(json_extract_string(d, '$.*'), chr(10))"
 _TEXT_OF_DATA = "array_to_string(json_extract_string(data, '$.*'), chr(10))"
@@ -90,17 +91,17 @@ Source = tuple[str | None, int | None]
 
 @dataclass(slots=True)
 class Group:
-    """Events read together (a filter on stored values), and the jobs that can match them."""
+    """Kinds of events evaluated together, how many there are, and the jobs that can match them."""
 
-    where: str
     count: int
     jobs: list[Job]
+    kinds: list[Source] = field(default_factory=list)
 
 
 def source_groups(jobs: Iterable[Job], sources: Mapping[Source, int]) -> list[Group]:
     """The jobs whose log source can match each kind of event the case holds. The kinds of a
-    small channel are read together (one read instead of one per event id); a large channel's
-    are read apart, each with the fields of its own rules only."""
+    small channel are evaluated together (one set of tests instead of one per event id); a
+    large channel's apart, each with the fields of its own rules only."""
     wanted = [
         (
             job,
@@ -127,20 +128,11 @@ def source_groups(jobs: Iterable[Job], sources: Mapping[Source, int]) -> list[Gr
         if total <= MIN_SLICE_ROWS and len(kinds) > 1:
             merged = {job.number: job for _, _, found in kinds for job in found}
             ids = [event_id for event_id, _, _ in kinds]
-            groups.append(Group(_filter(channel, ids), total, list(merged.values())))
+            kinds_of = [(channel, event_id) for event_id in ids]
+            groups.append(Group(total, list(merged.values()), kinds_of))
         else:
-            groups.extend(Group(_filter(channel, [e]), n, found) for e, n, found in kinds)
+            groups.extend(Group(n, found, [(channel, e)]) for e, n, found in kinds)
     return groups
-
-
-def _filter(channel: str | None, event_ids: Sequence[int | None]) -> str:
-    """Plain comparisons on the stored values, which DuckDB pushes into its scan."""
-    where = "channel IS NULL" if channel is None else f"channel = {quote(channel)}"
-    numbers = [str(e) for e in event_ids if e is not None]
-    tests = [f"event_id IN ({', '.join(numbers)})"] if numbers else []
-    if None in event_ids:
-        tests.append("event_id IS NULL")
-    return f"{where} AND ({' OR '.join(tests)})"
 
 
 class _Columns:
@@ -188,44 +180,68 @@ def evaluate(
 ) -> Matches:
     """Every job's matching ``events`` row ids (a job that fails gets its error).
 
-    ``sources`` counts the kinds of events the case holds: each is read once, with the fields
-    of only the jobs that can match it."""
+    ``sources`` counts the kinds of events the case holds. The events are read in one pass, a
+    slice of rows at a time, with every field any rule reads (``data`` is stored compressed:
+    one read per kind of event would decompress it once per kind); each slice is then split
+    by kind, and each group of kinds is evaluated with its own rules."""
     matches = Matches()
     leaves = Leaves(job.variant.tree for job in jobs)
+    groups = source_groups(jobs, sources)
+    if not groups:
+        return matches
+    layouts = [_Columns(group.jobs) for group in groups]
+    everything = _Columns([job for group in groups for job in group.jobs])
+    group_of = {kind: index for index, group in enumerate(groups) for kind in group.kinds}
     with store.memory_limit(EVALUATION_MEMORY):
-        for group in source_groups(jobs, sources):
-            columns = _Columns(group.jobs)
-            for table in _slices(store, group, columns):
-                _evaluate_slice(table, columns, leaves, group.jobs, matches)
-            if progress is not None:
-                progress(len(group.jobs))
+        for table in _passes(store, everything):
+            rows_of: dict[int, list[int]] = defaultdict(list)
+            channels = table.column("_channel").to_pylist()
+            event_ids = table.column("_event_id").to_pylist()
+            for position, kind in enumerate(zip(channels, event_ids, strict=True)):
+                index = group_of.get(kind)
+                if index is not None:
+                    rows_of[index].append(position)
+            for index, positions in sorted(rows_of.items()):
+                part = _part(table, positions, layouts[index], everything)
+                _evaluate_slice(part, layouts[index], leaves, groups[index].jobs, matches)
+    if progress is not None:
+        progress(len(jobs))
     return matches
 
 
-def _slices(store: CaseStore, group: Group, columns: _Columns) -> Iterator[pa.Table]:
-    """The group's events with its fields, a bounded slice of rows at a time (fewer rows when
-    the group reads more fields), cut at row ids found in one pass when it needs cutting."""
+def _part(
+    table: pa.Table, positions: list[int], layout: _Columns, everything: _Columns
+) -> pa.Table:
+    """The rows of one group of a slice, with the group's own column names."""
+    taken = pa.array(positions, pa.int64())
+    columns: dict[str, pa.Array] = {"_row": table.column("_row").take(taken)}
+    for key, name in layout.names.items():
+        if name not in columns:
+            columns[name] = table.column(everything.names[key]).take(taken)
+    return pa.table(columns)
+
+
+def _passes(store: CaseStore, everything: _Columns) -> Iterator[pa.Table]:
+    """Every event with every field the rules read, ``SLICE_ROWS`` rows at a time."""
     con = store.con
-    where = group.where
-    step = max(MIN_SLICE_ROWS, SLICE_CELLS // max(1, len(columns.sources)))
     con.complete()
-    cuts = [0]
-    if group.count > step:
-        cuts = [
-            int(r[0])
-            for r in con.execute(
-                f"SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n"
-                f" FROM events WHERE {where}) WHERE n % {step} = 0 ORDER BY rowid"
-            ).fetchall()
-        ]
+    cuts = [
+        int(r[0])
+        for r in con.execute(
+            f"SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n"
+            f" FROM events) WHERE n % {SLICE_ROWS} = 0 ORDER BY rowid"
+        ).fetchall()
+    ]
     con.complete()
-    extract = f"json_extract_string(data, {columns.paths()})" if columns.data_fields else "NULL"
+    extract = (
+        f"json_extract_string(data, {everything.paths()})" if everything.data_fields else "NULL"
+    )
+    select = everything.select_list() + ", channel AS _channel, event_id AS _event_id"
     for index, start in enumerate(cuts):
         end = f" AND rowid < {cuts[index + 1]}" if index + 1 < len(cuts) else ""
         yield con.sql(
-            f"SELECT {columns.select_list()} FROM"
-            f" (SELECT rowid, {_SYSTEM_COLUMNS}, data, {extract} AS _v FROM events WHERE {where}"
-            f" AND rowid >= {start}{end})"
+            f"SELECT {select} FROM (SELECT rowid, {_SYSTEM_COLUMNS}, data, {extract} AS _v"
+            f" FROM events WHERE rowid >= {start}{end})"
         ).to_arrow_table()
 
 
