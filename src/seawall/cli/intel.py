@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import DUAL_USE_MARK, JSON_OPTION, emit, open_case, plural, warn
+from seawall.cli.output import (
+    DUAL_USE_MARK,
+    JSON_OPTION,
+    VERDICT_STYLE,
+    emit,
+    open_case,
+    plural,
+    warn,
+)
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.sniff import DEFAULT_MAX_BYTES
 
@@ -18,13 +26,6 @@ from seawall.intel.sniff import DEFAULT_MAX_BYTES
 # that `seawall --help` and every other command start without them.
 
 app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list, remove.")
-
-_VERDICT_STYLE = {
-    "malicious": "bold red",
-    "suspicious": "yellow",
-    "benign": "green",
-    "unknown": "dim",
-}
 
 
 @app.command("import")
@@ -44,6 +45,12 @@ def import_(
         " stix2, misp, text, csv, loki-hash, loki-c2, loki-filename. Text that does not look"
         " like an indicator list is refused unless a format is named.",
     ),
+    exercise: bool = typer.Option(
+        False,
+        "--exercise",
+        help="Intel written for an exercise or a test: keep documentation and testing names and"
+        " addresses (.example, .test, 192.0.2.0/24...) as live indicators, not benign ones.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import indicator files; the format is told from the content, and text that is not an
@@ -51,7 +58,7 @@ def import_(
     from seawall.intel.importer import import_files
 
     with open_case(ctx) as store:
-        report = import_files(store, files, source, max_size, format)
+        report = import_files(store, files, source, max_size, format, exercise=exercise)
     payload = report.as_dict()
     for item in payload["warnings"]:
         warn(f"{item['location']}: {item['message']}")
@@ -127,7 +134,7 @@ def lookup_(
     def render(console: Console) -> None:
         # Intel values are attacker-chosen text: escaped, so they cannot inject rich markup.
         for result in results:
-            style = _VERDICT_STYLE[result.verdict.value]
+            style = VERDICT_STYLE[result.verdict.value]
             verdict = f"[{style}]{result.verdict.value:>10}[/{style}]"
             dual = f"  [magenta]({DUAL_USE_MARK})[/]" if result.dual_use else ""
             console.print(f"{verdict}  {escape(result.query)}{dual}")

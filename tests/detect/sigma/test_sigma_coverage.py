@@ -150,7 +150,7 @@ def test_finding_carries_rule_and_event_with_provenance(rules_dir: Path, sysmon_
     )
     assert (finding.title, finding.severity) == ("Whoami execution", "high")
     assert finding.techniques == ["T1033"]
-    assert "tags: attack.discovery, attack.t1033" in finding.reasons
+    assert "tags: attack.discovery, attack.t1033" in [r.text for r in finding.reasons]
     [evidence] = finding.evidence
     assert evidence.row["data"]["Image"] == "C:\\Windows\\System32\\whoami.exe"  # type: ignore[index,call-overload]
     assert evidence.provenance.source_file == "built.json"
@@ -194,7 +194,7 @@ def test_one_finding_per_rule_and_host_with_the_first_events(
     assert sorted(h or "" for h in by_host) == ["WS1", "WS2"]
     ws1 = by_host["WS1"]
     assert [e.provenance.record_ref for e in ws1.evidence] == ["4", "3"]
-    assert "6 event records matched; the first 2 are shown" in ws1.reasons
+    assert "6 event records matched; the first 2 are shown" in [r.text for r in ws1.reasons]
     assert (ws1.first_seen, ws1.last_seen) == (
         datetime(2026, 1, 1, 12, 2),
         datetime(2026, 1, 1, 12, 5),

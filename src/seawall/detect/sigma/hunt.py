@@ -37,6 +37,7 @@ from seawall.model.finding import (
     Provenance,
     finding_id,
 )
+from seawall.model.reason import reason
 
 MAX_EVIDENCE = 20
 _EVENT_COLUMNS = (
@@ -311,11 +312,27 @@ def _finding(rule: CompiledRule, found: _HostMatches, events: dict[int, dict[str
     where = found.host or "an unknown host"
     kinds = sorted({f"{e['channel']} {e['event_id']}" for e in shown})
     summary = f"{rule.title}: {found.count} event(s) on {where} ({', '.join(kinds)})"
-    reasons = [f"Sigma rule {rule.id} ({rule.path}) matched; level {rule.level}"]
+    reasons = [
+        reason(
+            "sigma.match",
+            f"Sigma rule {rule.id} ({rule.path}) matched; level {rule.level}",
+            rule=rule.id,
+            path=rule.path,
+            level=rule.level,
+            status=rule.status,
+        )
+    ]
     if rule.tags:
-        reasons.append("tags: " + ", ".join(rule.tags))
+        reasons.append(reason("sigma.tags", "tags: " + ", ".join(rule.tags), tags=rule.tags))
     if found.count > len(shown):
-        reasons.append(f"{found.count} event records matched; the first {len(shown)} are shown")
+        reasons.append(
+            reason(
+                "sigma.events",
+                f"{found.count} event records matched; the first {len(shown)} are shown",
+                matched=found.count,
+                shown=len(shown),
+            )
+        )
     users = {e["user_name"] for e in shown if e["user_name"]}
     return Finding(
         finding_id=finding_id(ident, found.host),
