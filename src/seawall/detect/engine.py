@@ -86,6 +86,8 @@ class HuntRequest:
     """Per detection id, parameter values that replace the detection file's defaults."""
     allowlists: tuple[Path, ...] = ()
     """Allowlist files (:mod:`seawall.triage.allowlist`) the detections' SQL judges against."""
+    sigma_dirs: tuple[Path, ...] = ()
+    """Sigma rule folders (or files): every rule is run or listed with why not (``sigma.<id>``)."""
 
 
 @dataclass(slots=True)
@@ -374,6 +376,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
         "allowlists": [str(p) for p in request.allowlists],
+        "sigma": [str(d) for d in request.sigma_dirs],
     }
     for item in selected:  # a bad --param fails the hunt before anything runs
         effective_parameters(item.detection, request.parameters.get(item.detection.id))
@@ -396,6 +399,11 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
             )
             for item in selected
         ]
+        if request.sigma_dirs:
+            from seawall.detect.sigma.hunt import run_sigma  # pySigma loads only when asked for
+
+            sigma = run_sigma(store, request.sigma_dirs)
+            outcomes += [_Outcome(o.entry, o.findings) for o in sigma]
     findings = [f for outcome in outcomes for f in outcome.findings]
     coverage = [outcome.entry for outcome in outcomes] + absent
     warnings = [f"allowlist entry {w}" for w in expired]
@@ -421,8 +429,10 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         load_state(store),
     )
     document = document.model_copy(update={"finished": utcnow()})
+    ids = [item.detection.id for item in selected]
+    ids += [o.entry.detection_id for o in outcomes if o.entry.detection_id.startswith("sigma.")]
     with store.transaction():
-        write_hunt(store, document, [item.detection.id for item in selected])
+        write_hunt(store, document, ids)
         summary = {
             "findings": len(document.findings),
             "unsuppressed": len(document.unsuppressed),
