@@ -1,0 +1,358 @@
+"""The result document as the renderers need it: the only module that reads its fields.
+
+Every renderer (HTML, Navigator, STIX) works on the plain, frozen view objects below, so a change
+of the document's model (v2: structured reasons, evidence citing several records, incidents)
+changes this module and nothing else. Nothing here formats for one output: values stay typed
+(times, numbers) and text stays raw — escaping is the templates' job (Jinja2 autoescape), never
+done here, so that JSON-based renderers get the analyst's strings unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from seawall.model.finding import (
+    SEVERITIES,
+    CoverageEntry,
+    Evidence,
+    Finding,
+    ResultDocument,
+    TechniqueCoverage,
+)
+
+NO_HOST = "(no host)"
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonView:
+    """Why a finding matched or how it was judged; ``code`` is absent in documents of format 1."""
+
+    text: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """One input record an evidence entry cites: file, its SHA-256 and the record within it."""
+
+    source_file: str | None
+    source_sha256: str | None
+    record_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """One intel source that reported an indicator, with the id it gave it (a STIX id...)."""
+
+    source: str
+    title: str | None
+    external_id: str | None
+    source_file: str | None
+    confidence: int | None
+    spec_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorView:
+    type: str
+    value: str
+    sources: tuple[SourceView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceView:
+    """One evidence entry: its columns as (name, value) pairs, the records it cites and the
+    indicators it matched."""
+
+    fields: tuple[tuple[str, Any], ...]
+    records: tuple[RecordView, ...]
+    indicators: tuple[IndicatorView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    id: str
+    anchor: str
+    detection_id: str
+    title: str
+    summary: str
+    severity: str
+    score: float
+    host: str | None
+    user: str | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    techniques: tuple[str, ...]
+    verdict: str
+    suppressed: bool
+    reasons: tuple[ReasonView, ...]
+    evidence: tuple[EvidenceView, ...]
+    description: str | None = None
+    false_positives: tuple[str, ...] = ()
+    triage: str | None = None
+
+    @property
+    def host_name(self) -> str:
+        return self.host or NO_HOST
+
+    @property
+    def when(self) -> datetime | None:
+        """The time a timeline places it at: its first sighting, else its last."""
+        return self.first_seen or self.last_seen
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageView:
+    detection_id: str
+    title: str | None
+    techniques: tuple[str, ...]
+    status: str
+    reason: str | None
+    findings: int
+    suppressed: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueCoverageView:
+    technique: str
+    status: str
+    detections: tuple[str, ...]
+    findings: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    """Correlated findings across hosts and planes. The document of format 1 has none; the
+    incident model joins it later and is read in :func:`_incidents` only."""
+
+    id: str
+    title: str
+    hosts: tuple[str, ...]
+    score: float
+    tactics: tuple[str, ...]
+    findings: tuple[FindingView, ...]
+
+    @property
+    def anchor(self) -> str:
+        return "i-" + _ANCHOR_UNSAFE.sub("_", self.id)
+
+    @property
+    def first_seen(self) -> datetime | None:
+        times = [f.when for f in self.findings if f.when is not None]
+        return min(times) if times else None
+
+    @property
+    def last_seen(self) -> datetime | None:
+        times = [f.last_seen or f.first_seen for f in self.findings]
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
+
+
+@dataclass(frozen=True, slots=True)
+class PackRef:
+    """The advisory pack a hunt ran, as the document names it."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """The whole document, ready for rendering."""
+
+    format: int
+    run_id: str
+    case: str
+    seawall_version: str
+    pack: PackRef | None
+    started: datetime
+    finished: datetime
+    findings: tuple[FindingView, ...]
+    coverage: tuple[CoverageView, ...]
+    technique_coverage: tuple[TechniqueCoverageView, ...]
+    incidents: tuple[IncidentView, ...]
+    warnings: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+    """What rendering itself could not do (a pack it could not load...), shown in the report."""
+
+    @property
+    def unsuppressed(self) -> tuple[FindingView, ...]:
+        return tuple(f for f in self.findings if not f.suppressed)
+
+    @property
+    def incomplete(self) -> tuple[CoverageView, ...]:
+        """Detections whose answer is incomplete (error, partial): the hunt is not complete."""
+        return tuple(c for c in self.coverage if c.status in ("error", "partial"))
+
+    @property
+    def not_evaluated(self) -> tuple[CoverageView, ...]:
+        return tuple(c for c in self.coverage if c.status in ("not-run", "not-evaluable"))
+
+    def severity_counts(self) -> list[tuple[str, int]]:
+        """Unsuppressed findings by severity, most severe first (every severity listed)."""
+        counts = Counter(f.severity for f in self.unsuppressed)
+        return [(s, counts.get(s, 0)) for s in reversed(SEVERITIES)]
+
+    def hosts(self) -> list[str]:
+        return sorted({f.host_name for f in self.findings})
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Times in the document are UTC, stored naive or aware: always aware here."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def anchor(finding_id: str) -> str:
+    """An HTML id for a finding: only characters that need no escaping anywhere."""
+    return "f-" + _ANCHOR_UNSAFE.sub("_", finding_id)
+
+
+def build_view(document: ResultDocument) -> DocumentView:
+    """Read the document once into the view every renderer shares."""
+    findings = tuple(_finding(f) for f in document.findings)
+    return DocumentView(
+        format=document.format,
+        run_id=document.run_id,
+        case=document.case,
+        seawall_version=document.seawall_version,
+        pack=PackRef(document.pack) if document.pack else None,
+        started=utc(document.started) or document.started,
+        finished=utc(document.finished) or document.finished,
+        findings=findings,
+        coverage=tuple(_coverage(c) for c in document.coverage),
+        technique_coverage=tuple(_technique(t) for t in document.technique_coverage),
+        incidents=_incidents(document, findings),
+        warnings=tuple(document.warnings),
+    )
+
+
+def _finding(finding: Finding) -> FindingView:
+    return FindingView(
+        id=finding.finding_id,
+        anchor=anchor(finding.finding_id),
+        detection_id=finding.detection_id,
+        title=finding.title,
+        summary=finding.summary,
+        severity=finding.severity,
+        score=finding.score,
+        host=finding.host,
+        user=finding.user,
+        first_seen=utc(finding.first_seen),
+        last_seen=utc(finding.last_seen),
+        techniques=tuple(finding.techniques),
+        verdict=finding.verdict,
+        suppressed=finding.suppressed,
+        reasons=tuple(ReasonView(text=reason) for reason in finding.reasons),
+        evidence=tuple(_evidence(e) for e in finding.evidence),
+    )
+
+
+def _evidence(entry: Evidence) -> EvidenceView:
+    provenance = entry.provenance
+    record = RecordView(provenance.source_file, provenance.source_sha256, provenance.record_ref)
+    has_record = any((record.source_file, record.source_sha256, record.record_ref))
+    indicators: tuple[IndicatorView, ...] = ()
+    if entry.indicator is not None:
+        ref = entry.indicator
+        sources = tuple(
+            SourceView(
+                source=s.source,
+                title=s.title,
+                external_id=s.external_id,
+                source_file=s.source_file,
+                confidence=s.confidence,
+                spec_version=_text(s.context.get("spec_version")),
+            )
+            for s in ref.sources
+        )
+        indicators = (IndicatorView(ref.type, ref.value, sources),)
+    return EvidenceView(
+        fields=tuple(entry.row.items()),
+        records=(record,) if has_record else (),
+        indicators=indicators,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _coverage(entry: CoverageEntry) -> CoverageView:
+    return CoverageView(
+        detection_id=entry.detection_id,
+        title=entry.title,
+        techniques=tuple(entry.techniques),
+        status=entry.status,
+        reason=entry.reason,
+        findings=entry.findings,
+        suppressed=entry.suppressed,
+        notes=tuple(entry.notes),
+    )
+
+
+def _technique(entry: TechniqueCoverage) -> TechniqueCoverageView:
+    return TechniqueCoverageView(
+        technique=entry.technique,
+        status=entry.status,
+        detections=tuple(entry.detections),
+        findings=entry.findings,
+    )
+
+
+def _incidents(
+    document: ResultDocument, findings: Sequence[FindingView]
+) -> tuple[IncidentView, ...]:
+    """Incidents, when the document carries them (format 1 does not).
+
+    Read by name so that this module works on both models until the incident model lands: each
+    incident is expected to give an id, a title, hosts, a score, its tactic progression and the
+    ids of its findings (in any order; they are shown by time).
+    """
+    raw: Iterable[Any] = getattr(document, "incidents", None) or ()
+    by_id = {f.id: f for f in findings}
+    incidents: list[IncidentView] = []
+    for item in raw:
+        members = [by_id[i] for i in getattr(item, "finding_ids", ()) if i in by_id]
+        incidents.append(
+            make_incident(
+                id=str(item.incident_id if hasattr(item, "incident_id") else item.id),
+                title=str(item.title),
+                hosts=tuple(getattr(item, "hosts", ())),
+                score=float(getattr(item, "score", 0.0)),
+                tactics=tuple(getattr(item, "tactics", ())),
+                findings=members,
+            )
+        )
+    return tuple(sorted(incidents, key=lambda i: (-i.score, i.id)))
+
+
+def make_incident(
+    *,
+    id: str,
+    title: str,
+    hosts: Sequence[str],
+    score: float,
+    tactics: Sequence[str],
+    findings: Iterable[FindingView],
+) -> IncidentView:
+    """An incident with its findings in time order (undated ones last)."""
+    ordered = sorted(
+        findings,
+        key=lambda f: (f.when is None, f.when or datetime.min.replace(tzinfo=UTC), f.id),
+    )
+    return IncidentView(
+        id=id,
+        title=title,
+        hosts=tuple(hosts),
+        score=score,
+        tactics=tuple(tactics),
+        findings=tuple(ordered),
+    )
