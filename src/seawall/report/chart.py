@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from seawall.report.view import FindingView
+from seawall.report.view import FindingView, natural_key
 
 WIDTH = 1100
 LABEL_WIDTH = 190
@@ -77,8 +77,8 @@ def _label(moment: datetime, span: timedelta) -> str:
 def build_timeline(findings: tuple[FindingView, ...]) -> Timeline:
     """Place every dated finding; the time axis spans the earliest to the latest sighting."""
     dated = [f for f in findings if f.when is not None]
-    hosts = sorted({f.host_name for f in dated})
-    right = WIDTH - 20
+    hosts = sorted({f.host_name for f in dated}, key=natural_key)
+    right = WIDTH - 50  # room for the last tick's label
     height = TOP + ROW_HEIGHT * max(len(hosts), 1) + BOTTOM
     if not dated:
         return Timeline(WIDTH, height, LABEL_WIDTH, right, (), (), (), len(findings), None, None)

@@ -25,12 +25,14 @@ from seawall.intel.packs.schema import Pack
 from seawall.model.finding import ResultDocument
 from seawall.report.chart import build_timeline
 from seawall.report.matrix import STATE_LABELS, STATES, build_matrix, pack_of
-from seawall.report.view import DocumentView, FindingView, build_view
+from seawall.report.view import DocumentView, FindingView, build_view, natural_key
 
 # Long values (a script block, a base64 blob) are cut in the page; the JSON report has them whole.
 MAX_VALUE_CHARS = 2_000
 MAX_EVIDENCE = 50
 HOST_TABLE_ROWS = 200
+# Rows of the summary's by-detection and by-host tables (the rest are counted).
+SUMMARY_ROWS = 12
 
 
 def _asset(name: str) -> str:
@@ -116,11 +118,12 @@ def render_view(view: DocumentView, *, pack: Pack | None = None) -> str:
         timeline=build_timeline(view.findings),
         findings=ordered,
         by_detection=[(d, t, n) for (d, t), n in detections.most_common()],
-        by_host=sorted(host_counts.items(), key=lambda item: (-item[1], item[0])),
-        hosts=sorted(hosts.items()),
-        host_anchor={host: f"h-{index}" for index, host in enumerate(sorted(hosts))},
+        by_host=sorted(host_counts.items(), key=lambda item: (-item[1], natural_key(item[0]))),
+        hosts=sorted(hosts.items(), key=lambda item: natural_key(item[0])),
+        host_anchor={host: f"h-{index}" for index, host in enumerate(hosts)},
         coverage_counts=sorted(statuses.items()),
         host_limit=HOST_TABLE_ROWS,
+        top=SUMMARY_ROWS,
         evidence_limit=MAX_EVIDENCE,
         css=Markup(css),  # the report's own files, hashed into the CSP above
         js=Markup(js),

@@ -27,6 +27,12 @@ from seawall.model.finding import (
 
 NO_HOST = "(no host)"
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sorts host-2 before host-10."""
+    return [(0, int(p)) if p.isdigit() else (1, p.lower()) for p in _DIGITS.split(text) if p]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ class DocumentView:
         return [(s, counts.get(s, 0)) for s in reversed(SEVERITIES)]
 
     def hosts(self) -> list[str]:
-        return sorted({f.host_name for f in self.findings})
+        return sorted({f.host_name for f in self.findings}, key=natural_key)
 
 
 def utc(value: datetime | None) -> datetime | None:
