@@ -67,7 +67,7 @@ class Timeline:
 
 
 def _label(moment: datetime, span: timedelta) -> str:
-    if span >= timedelta(days=3):
+    if span >= timedelta(days=10):
         return moment.strftime("%Y-%m-%d")
     if span >= timedelta(hours=6):
         return moment.strftime("%m-%d %H:%M")
