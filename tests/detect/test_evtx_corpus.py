@@ -3,9 +3,8 @@ as data (``tests/data/evtx-expectations.yml``: file -> the detections that must 
 
 Each file is loaded as its own host, so that one sample's events never meet another's (the
 samples reuse lab host names), and every file of both corpora is checked: a listed file must
-fire exactly its detections, any other file none of them. The EVTX reader is built on another
-branch; until it is on ``main`` the events are written by the test helper ``tests/evtx_rows``
-through the real ingest path.
+fire exactly its detections, any other file none of them. The events come through the real
+EVTX reader and ingest (``tests/evtx_rows.load_evtx``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from seawall.cli.output import JSON_OPTION, emit, open_case, plural, stderr, warn
+from seawall.cli.output import JSON_OPTION, emit, open_case, plural, state, stderr, warn
 from seawall.cli.progress import progress
 from seawall.errors import BadInputError, ExitCode, UsageError
 
@@ -39,6 +39,98 @@ def _check_roots(paths: list[str]) -> None:
         wanted = os.R_OK | os.X_OK if stat.S_ISDIR(mode) else os.R_OK
         if not os.access(path, wanted):
             raise BadInputError("cannot sweep: permission denied", path)
+
+
+def _skipped_note(skipped: list[Path], what: str) -> None:
+    if skipped:
+        shown = ", ".join(str(p) for p in skipped[:3]) + (", …" if len(skipped) > 3 else "")
+        warn(f"skipped {plural(len(skipped), 'file')} in the folders that are not {what} ({shown})")
+
+
+@app.command("evtx")
+def evtx(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ..., help="EVTX files, or folders read recursively (their non-EVTX files are skipped)."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the logs describe (default: each event's Computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read Windows event logs (EVTX) into the case's events table."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_evtx, select_files
+    from seawall.collect.events.evtx import EvtxReader
+
+    selection = select_files(paths, is_evtx, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "EVTX")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no EVTX files under " + ", ".join(paths))
+
+    reader = EvtxReader()  # one for all files: it keeps its DuckDB connection
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect evtx",
+            files,
+            lambda _path: reader,
+            host=host,
+            arguments={"paths": paths},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
+
+
+@app.command("events")
+def events(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        ...,
+        help="JSON/NDJSON exports of Windows events, gzip/zip/tar of them, or folders (read"
+        " recursively; files that are neither JSON nor archives are skipped).",
+    ),
+    event_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (told from each record) or one of: evtx-json, winlogbeat, velociraptor,"
+        " evtxecmd, get-winevent, flat.",
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Host the events describe (default: each event's computer)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Read JSON exports of Windows events (Winlogbeat, Velociraptor, EvtxECmd, Sysmon…)."""
+    from seawall.collect.base import ingest_files
+    from seawall.collect.events import EVENTS_MEMORY, is_json_export, select_files
+    from seawall.collect.events.jsonevents import JsonEventsReader
+
+    forced = None if event_format == "auto" else event_format
+    JsonEventsReader(forced)  # an unknown --format fails before anything is read
+    selection = select_files(paths, is_json_export, skip=state(ctx).case_dir)
+    _skipped_note(selection.skipped, "JSON or archives")
+    files = [str(p) for p in selection.files]
+    if not files:
+        raise UsageError("no JSON exports under " + ", ".join(paths))
+
+    def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
+        return ingest_files(
+            store,
+            "collect events",
+            files,
+            lambda _path: JsonEventsReader(forced),
+            host=host,
+            arguments={"paths": paths, "format": event_format},
+            progress=reporter,
+            memory=EVENTS_MEMORY,
+        )
+
+    run_ingest(ctx, files, "events", ingest, as_json=as_json)
 
 
 @app.command("files")

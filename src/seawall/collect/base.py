@@ -185,6 +185,7 @@ class IngestRun:
         self._pending_rows: dict[str, int] = {}
         self._sources: list[dict[str, Any]] = []
         self._seen: set[str] = set()
+        self._known: set[str] | None = None
         self._limit: Any = None
 
     def __enter__(self) -> IngestRun:
@@ -204,12 +205,12 @@ class IngestRun:
 
     def already_collected(self, sha256: str) -> bool:
         """Whether the case (or this run) already holds the evidence file with this SHA-256."""
-        if sha256 in self._seen:
-            return True
-        row = self.store.con.execute(
-            "SELECT count(*) FROM evidence_sources WHERE sha256 = ?", [sha256]
-        ).fetchone()
-        return bool(row and row[0])
+        if self._known is None:  # read once: a query per file costs more than a small file
+            self._known = {
+                row[0]
+                for row in self.store.con.execute("SELECT sha256 FROM evidence_sources").fetchall()
+            }
+        return sha256 in self._seen or sha256 in self._known
 
     def add_source(
         self, source: SourceFile, reader_format: str, rows: dict[str, int], warnings: int
@@ -283,9 +284,10 @@ class IngestRun:
             parts = self._pending.pop(table_name, [])
             self._pending_rows.pop(table_name, None)
             if parts:
-                self.store.insert_arrow(
-                    table_name, pa.concat_tables(parts, promote_options="default")
-                )
+                data = pa.concat_tables(parts, promote_options="default")
+                if len(parts) > 16:  # many small files: DuckDB's scan pays per Arrow chunk
+                    data = data.combine_chunks()
+                self.store.insert_arrow(table_name, data)
 
     def finish(
         self, summary: dict[str, Any], last: Callable[[CaseStore], None] | None = None
@@ -347,11 +349,14 @@ def ingest_files(
     arguments: dict[str, Any] | None = None,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    memory: str = INGEST_MEMORY,
 ) -> IngestReport:
     """Read every evidence file under ``paths`` with the reader ``choose`` picks for it, in
     one run (see the module docstring). ``host``, when given, is every row's host; otherwise
     a reader's own host (an event's computer) stays. ``choose`` raises ``BadInputError`` for
-    a file no reader takes: that file is refused with the reason, the others are read."""
+    a file no reader takes: that file is refused with the reason, the others are read.
+    ``batch_rows`` and ``memory`` (DuckDB's cap while writing) suit the rows' size: a reader
+    of wide rows (events of ~2 KB) writes fewer, larger batches under a larger cap."""
     files = list(evidence_files(paths, skip=store.case_dir))
     if not files:
         raise UsageError("no evidence files under " + ", ".join(str(p) for p in paths))
@@ -359,7 +364,13 @@ def ingest_files(
     mediator = Mediator(report.warnings)
     args = {"paths": [str(p) for p in paths], "host": host, **(arguments or {})}
     with IngestRun(
-        store, command, args, host=host, force_host=host is not None, batch_rows=batch_rows
+        store,
+        command,
+        args,
+        host=host,
+        force_host=host is not None,
+        batch_rows=batch_rows,
+        memory=memory,
     ) as run:
         report.run_id = run.run_id
         for path in files:

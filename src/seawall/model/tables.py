@@ -336,9 +336,16 @@ EVENTS = _evidence(
     pa.field("user_name", TEXT),
     pa.field("user_domain", TEXT),
     # EventData/UserData flattened to one object of field name -> value (nested names joined
-    # with '.'), which SQL reads as data->>'CommandLine'.
+    # with '.'), which SQL reads as data->>'CommandLine' (rules: seawall.collect.events.fields).
+    # Values are the source's scalars (text, or a number where Windows stores one): ->> reads
+    # every one as text, as Sigma compares.
     json_field("data"),
-    json_field("raw"),
+    # The whole event as the reader got it (EVTX: the parser's JSON; an export: its record).
+    # Plain text, not JSON: DuckDB's JSON functions read it all the same (raw->>'$.Event…'),
+    # and validating ~1 KB of JSON per event again on insert cost as much as building the
+    # row (the readers only ever store a parser's or an export's valid JSON here).
+    pa.field("raw", TEXT),
+    # which reader/format produced the row: evtx, evtx-json, winlogbeat, velociraptor…
     pa.field("format", TEXT),
 )
 
