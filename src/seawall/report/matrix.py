@@ -66,6 +66,8 @@ class Matrix:
     columns: tuple[TacticColumn, ...]
     cells: dict[str, TechniqueCell]
     attack_version: str
+    tactic_names: dict[str, str]
+    """Display names by short name (``command-and-control`` → Command and Control)."""
 
     def counts(self) -> list[tuple[str, int]]:
         """Pack techniques by state (techniques outside the pack are not counted)."""
@@ -108,7 +110,8 @@ def build_matrix(view: DocumentView, pack: Pack | None) -> Matrix:
         cells[technique] = _cell(
             technique, name, placed, technique in in_pack, in_pack.get(technique, ()), found, view
         )
-    return Matrix(_columns(cells, kb), cells, CURRENT_VERSION)
+    names_by_tactic = {t.shortname: t.name for t in kb.tactics()} if kb is not None else {}
+    return Matrix(_columns(cells, kb), cells, CURRENT_VERSION, names_by_tactic)
 
 
 def _cell(
