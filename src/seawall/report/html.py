@@ -60,6 +60,12 @@ def _clip(text: object, limit: int = MAX_VALUE_CHARS) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
+def _short(text: object, limit: int) -> str:
+    """A label cut to ``limit`` characters (the whole text is elsewhere in the page)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _value(value: Any) -> str:
     """An evidence value as text: JSON for lists and objects, cut when very long."""
     if value is None:
@@ -76,7 +82,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ts=_ts, num=_num, clip=_clip, value=_value)
+    env.filters.update(ts=_ts, num=_num, clip=_clip, short=_short, value=_value)
     return env
 
 
@@ -116,6 +122,7 @@ def render_view(view: DocumentView, *, pack: Pack | None = None) -> str:
         states=STATES,
         labels=STATE_LABELS,
         timeline=build_timeline(view.findings),
+        incidents=[(i, build_timeline(i.findings)) for i in view.incidents],
         findings=ordered,
         by_detection=[(d, t, n) for (d, t), n in detections.most_common()],
         by_host=sorted(host_counts.items(), key=lambda item: (-item[1], natural_key(item[0]))),
