@@ -21,7 +21,14 @@ temporary directory instead of ``--root``. ``--memory 25000,50000,100000`` sweep
 generated trees of those sizes, each in a fresh process, and prints the peak RSS of the sweeping
 process and of its largest worker (``getrusage``): it must stay flat as the tree grows.
 
+``--yara ROUNDS`` measures only the shipped YARA set's cost: sweeps without it
+(``--no-default-yara``) and with the default policy, alternated ``ROUNDS`` times, each with its
+ratio to the two-core hashing limit measured right after it and its CPU-seconds; ``--yara-all``
+adds one sweep that scans every file. (The other figures are of sweeps without YARA and without
+the web-shell assessment, as before the set existed, so that they stay comparable.)
+
     python benchmarks/sweep_files.py [--root /usr] [--generated 100000] [--memory 25000,50000]
+    python benchmarks/sweep_files.py --yara 3 [--yara-all] [--root /usr]
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import pyarrow as pa
 from seawall.case.store import CaseStore
 from seawall.collect.files import CollectOptions, CollectReport, collect_files
 from seawall.features.hashing import CHUNK_SIZE, open_evidence
+from seawall.features.yara import YaraMode
 
 
 def _cpu() -> float:
@@ -60,14 +68,15 @@ def _sweep(case_dir: Path, root: str, *, webshells: bool = False) -> tuple[Colle
 
 
 def _sweep_cpu(
-    case_dir: Path, root: str, *, webshells: bool = False
+    case_dir: Path, root: str, *, webshells: bool = False, yara: YaraMode = "off"
 ) -> tuple[CollectReport, float, float]:
     """The report, wall seconds and CPU seconds (parent and workers) of one sweep.
 
-    The hashing ratios compare a sweep without its web-shell assessment (``--no-webshells``):
-    assessing scripts is other work than hashing, timed on its own by :func:`figures`.
+    The hashing ratios compare a sweep without its web-shell assessment (``--no-webshells``) and
+    without the shipped YARA set (``--no-default-yara``): both are other work than hashing,
+    timed on their own by :func:`figures` and :func:`yara_figures`.
     """
-    options = CollectOptions(host="bench", webshells=webshells)
+    options = CollectOptions(host="bench", webshells=webshells, yara=yara)
     with CaseStore.open(case_dir) as store:
         cpu = _cpu()
         start = time.perf_counter()
@@ -331,9 +340,68 @@ def figures(root: str) -> None:
         )
 
 
+def yara_figures(root: str, rounds: int, with_all: bool) -> None:
+    """The shipped YARA set's cost: sweeps without it and with the default policy, alternated
+    ``rounds`` times (best of each), each as a ratio to the two-core hashing limit measured
+    between them; then one ``--yara-all`` sweep. The compiled set is cached beforehand (it is
+    compiled once per machine, not per run); each sweep's workers load it from that cache,
+    which is part of what is timed."""
+    from seawall.features.yara_set import load
+
+    load("scripts")
+    load("all")
+    with tempfile.TemporaryDirectory(prefix="seawall-bench-") as temp:
+        print(f"yara       : tree {root} ({_load()})")
+        _sweep(Path(temp) / "warmup", root)
+        paths = _hashed_paths(Path(temp) / "warmup")
+        best: dict[str, tuple[float, float, CollectReport]] = {}
+        cpus: dict[str, list[float]] = {"off": [], "default": []}
+        modes: tuple[YaraMode, ...] = ("off", "default")
+        for i in range(rounds):
+            for mode in modes:
+                case = Path(temp) / f"{mode}{i}"
+                report, seconds, cpu = _sweep_cpu(case, root, yara=mode)
+                limit_bytes, limit_seconds = _two_core_limit(paths)
+                ratio = report.bytes_hashed / seconds / (limit_bytes / limit_seconds)
+                print(
+                    f"yara       : round {i + 1}, {mode:7}: {seconds:.2f}s, {cpu:.2f} CPU-s,"
+                    f" ratio to two-core hashing {ratio:.2f}; {report.yara_scanned:,} files"
+                    f" scanned, {report.yara_matched} with matches ({_load()})"
+                )
+                cpus[mode].append(cpu)
+                if mode not in best or ratio > best[mode][0]:
+                    best[mode] = (ratio, cpu, report)
+        off, default = best["off"], best["default"]
+        # CPU-seconds are steadier than wall-clock ratios on a shared machine: compare each
+        # round's pair (the two sweeps ran back to back)
+        pairs = [d / o for o, d in zip(cpus["off"], cpus["default"], strict=True)]
+        print(
+            f"yara       : default policy / no YARA (best ratios) = {default[0] / off[0]:.2f};"
+            f" CPU default / off by round {', '.join(f'{p:.3f}' for p in pairs)}"
+            f" (mean {sum(pairs) / len(pairs):.3f}) for {default[2].yara_scanned:,} files scanned"
+        )
+        if with_all:
+            report, seconds, cpu = _sweep_cpu(Path(temp) / "all", root, yara="all")
+            limit_bytes, limit_seconds = _two_core_limit(paths)
+            ratio = report.bytes_hashed / seconds / (limit_bytes / limit_seconds)
+            print(
+                f"yara       : --yara-all: {seconds:.2f}s, {cpu:.2f} CPU-s, ratio to two-core"
+                f" hashing {ratio:.2f} ({ratio / off[0]:.2f} of the sweep without YARA);"
+                f" {report.yara_scanned:,} files scanned, {report.yara_matched} with matches"
+                f" ({_load()})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="/usr")
+    parser.add_argument(
+        "--yara",
+        type=int,
+        metavar="ROUNDS",
+        help="only the shipped YARA set's cost: ROUNDS alternated sweeps without and with it",
+    )
+    parser.add_argument("--yara-all", action="store_true", help="with --yara: also --yara-all")
     parser.add_argument("--generated", type=int, metavar="N", help="sweep N generated files")
     parser.add_argument("--memory", metavar="N,N,...", help="peak RSS at these tree sizes")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -343,6 +411,9 @@ def main() -> None:
         return
     if args.memory:
         memory([int(n) for n in args.memory.split(",")])
+        return
+    if args.yara:
+        yara_figures(args.root, args.yara, args.yara_all)
         return
     if args.generated:
         with tempfile.TemporaryDirectory(prefix="seawall-tree-") as temp:

@@ -8,6 +8,7 @@ corpus is a failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,17 @@ def cut_short(run_id: str) -> None:
     """Make ``run_id`` look like a run of a process that was killed: started in the case, no
     longer in progress anywhere (a real kill is tested with a subprocess in test_files.py)."""
     store._RUNS_IN_PROGRESS.discard(run_id)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def yara_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The compiled shipped YARA set goes to a cache of this test session, not the user's home
+    (compiled once per session, by the first sweep or test that scans)."""
+    before = os.environ.get("SEAWALL_CACHE_DIR")
+    path = tmp_path_factory.mktemp("seawall-cache")
+    os.environ["SEAWALL_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        del os.environ["SEAWALL_CACHE_DIR"]
+    else:
+        os.environ["SEAWALL_CACHE_DIR"] = before

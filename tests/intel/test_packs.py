@@ -313,14 +313,24 @@ def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pac
     assert "baseline" in (states["host.disk-growth"].needs or "")
     techniques = {t.id: t for t in coverage.techniques}
     software = {s.id: s for s in coverage.software}
-    # Empire: an event-log detection and a network one not built yet, and YARA rules the user
-    # must give
-    assert [d.status for d in software["S0363"].detections] == [
-        "missing",
+    # Empire: the shipped YARA set runs on its own beside the rules the user must give
+    assert [d.status for d in software["S0363"].detections][1:] == [
         "conditional",
         "missing",
+        "exists",
     ]
-    assert software["S0363"].status == "conditional"
+    assert software["S0363"].status == "covered"
+    # an item that only detections needing the user's input look for is only conditional
+    user_rules_only = pack.model_copy(
+        update={
+            "software": [
+                s.model_copy(update={"detections": ["ioc.yara"]}) if s.id == "S0363" else s
+                for s in pack.software
+            ]
+        }
+    )
+    only = {s.id: s for s in compute_coverage(user_rules_only).software}
+    assert only["S0363"].status == "conditional"
     # PowerShell: evtx.encoded-powershell runs on its own beside the conditional YARA rules
     assert [d.status for d in techniques["T1059.001"].detections] == [
         "missing",

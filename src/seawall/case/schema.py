@@ -292,6 +292,10 @@ _V7 = (
     *create_tables_ddl((*_REPLACED, *_ADDED)),
 )
 
+# The shipped YARA set's matches, extracted at collect time like the web-shell assessment: the
+# hunt turns them into findings from the case alone.
+_V8 = ("ALTER TABLE files ADD COLUMN IF NOT EXISTS yara JSON",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "indicators, sources, runs, evidence tables, findings", _V1),
     Migration(2, "files: mtime_ns, os, windows_path, file_kind, uid, gid, note", _V2),
@@ -300,6 +304,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "sweep_kept: the previous rows a sweep in progress keeps", _V5),
     Migration(6, "indicator_keys: text columns uncompressed (the lookup scans them)", _V6),
     Migration(7, "evidence tables from the reader contract; evidence_sources; baselines", _V7),
+    Migration(8, "files: yara (the shipped YARA set's matches at collect time)", _V8),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the collectors (PE parsing, libmagic, Arrow) load with the 
     from seawall.case.store import CaseStore
     from seawall.cli.progress import Reporter
     from seawall.collect.base import IngestReport
-    from seawall.collect.files import OsName
+    from seawall.collect.files import CollectReport, OsName
 
 app = typer.Typer(no_args_is_help=True, help="Collect evidence into the case.")
 
@@ -156,6 +156,15 @@ def files(
         "--webshells/--no-webshells",
         help="Assess scripts under web roots as possible web shells now (else at hunt time).",
     ),
+    yara_all: bool = typer.Option(
+        False,
+        "--yara-all",
+        help="Scan every file with the shipped YARA set, not only scripts and executables"
+        " outside system folders (several times slower: see the README).",
+    ),
+    no_default_yara: bool = typer.Option(
+        False, "--no-default-yara", help="Do not scan with the shipped YARA set."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record every file's metadata and MD5/SHA-1/SHA-256; unchanged files re-use their hashes."""
@@ -164,6 +173,8 @@ def files(
 
     if os_name not in _OS_CHOICES:
         raise UsageError(f"--os must be windows, linux or auto, not {os_name!r}")
+    if yara_all and no_default_yara:
+        raise UsageError("--yara-all and --no-default-yara contradict each other: give one")
     options = CollectOptions(
         host=host,
         os_name=_OS_CHOICES[os_name],
@@ -172,6 +183,7 @@ def files(
         max_size=max_size,
         follow_symlinks=follow_symlinks,
         webshells=webshells,
+        yara="all" if yara_all else "off" if no_default_yara else "default",
     )
     _check_roots(paths)
     with open_case(ctx) as store:
@@ -193,11 +205,17 @@ def files(
                 f" ({report.bytes_hashed / 1e6:,.1f} MB), {report.reused:,} unchanged (hashes"
                 f" re-used), {report.too_large:,} over --max-size, {report.skipped:,} skipped,"
                 f" {report.excluded:,} excluded, {plural(len(report.warnings), 'warning')}"
-                f" (run {report.run_id})"
+                f"; YARA: {yara_summary(report)} (run {report.run_id})"
             )
         )
 
     emit(as_json, payload, render)
+
+
+def yara_summary(report: CollectReport) -> str:
+    if report.yara_set is None:
+        return "shipped set off"
+    return f"{report.yara_scanned} scanned, {report.yara_matched} with matches ({report.yara_set})"
 
 
 @app.command("disk")

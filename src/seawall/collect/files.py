@@ -64,6 +64,7 @@ from seawall.collect.walk import (
     walk_slice,
 )
 from seawall.errors import UsageError
+from seawall.features.yara import YaraMode, YaraPolicy
 
 BATCH_ROWS = 10_000
 # A worker gets paths to hash in chunks: few enough to spread a tree's files over both workers,
@@ -102,6 +103,9 @@ class CollectOptions:
     webshells: bool = True
     """Assess server-side scripts under web roots as possible web shells while their bytes are
     at hand (``--no-webshells`` leaves it to the hunt, which re-reads the evidence)."""
+    yara: YaraMode = "default"
+    """Which files the shipped YARA set scans (``seawall.features.yara``): ``default``,
+    ``all`` (``--yara-all``) or ``off`` (``--no-default-yara``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,10 @@ class CollectReport:
     too_large: int = 0
     excluded: int = 0
     bytes_hashed: int = 0
+    yara_set: str | None = None
+    """The shipped YARA set's version (``None``: ``--no-default-yara``)."""
+    yara_scanned: int = 0
+    yara_matched: int = 0
     assumed_root_maps: list[str] = field(default_factory=list)
     """``SRC=C:\\`` maps seawall added for Windows volumes that no ``--root-map`` covered (the
     swept root, or the folder above it that is the volume's top)."""
@@ -192,6 +200,16 @@ def _settings(options: CollectOptions, os_name: str, maps: tuple[RootMap, ...]) 
     )
 
 
+def is_system_volume(root: bytes) -> bool:
+    """Whether ``root`` (not ``/``) is a mounted Linux system volume: it holds ``usr`` and
+    ``etc``, so its executables' folders are judged below it (``/mnt/img/usr/bin`` is a system
+    folder of that image)."""
+    if root.rstrip(b"/") == b"":
+        return False
+    # bytes paths, as the walk keeps them (a name need not be UTF-8)
+    return all(os.path.isdir(os.path.join(root, name)) for name in (b"usr", b"etc"))  # noqa: PTH112, PTH118
+
+
 def count_files(roots: list[bytes], options: CollectOptions) -> int:
     """A fast pre-count (metadata only, warnings dropped) that gives the progress bar a total."""
     settings = _settings(options, "linux", options.root_maps)
@@ -254,6 +272,7 @@ class _Sweep:
         self.listed: list[pa.Table] = []
         self.listed_rows = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.yara = YaraPolicy("off")
 
     # -- warnings and results -------------------------------------------------------------------
 
@@ -307,7 +326,7 @@ class _Sweep:
         changed: to hash, or to write as they are if they have a note)."""
         store, run_id = self.store, self.report.run_id
         with store.transaction():  # the row ids of the match are valid only inside it
-            found = previous.match(store, batch, self.report.host, run_id)
+            found = previous.match(store, batch, self.report.host, run_id, self.yara)
             known = pc.is_valid(found.rid)
             moved = pc.and_(known, pc.invert(found.same))
             if pc.any(moved).as_py():
@@ -350,7 +369,7 @@ class _Sweep:
         chunk = self.chunks.popleft()
         self.queued -= chunk.num_rows
         assert self.pool is not None
-        args = (*chunk_arguments(chunk), self.options.webshells)
+        args = (*chunk_arguments(chunk), self.options.webshells, self.yara)
         job = self.pool.submit(examine_chunk, *args)
         self.hash_jobs[job] = chunk
 
@@ -358,11 +377,15 @@ class _Sweep:
         """Store what a worker examined, or the reason it failed (the file stays listed)."""
         table, warnings = examined_rows(chunk, result)
         self.store_examined(table, warnings, result.hashed, result.nbytes)
+        self.report.yara_scanned += result.yara_scanned
+        self.report.yara_matched += result.yara_matched
 
     def take_swept(self, root_index: int, swept: Swept) -> None:
         """What a worker walked and examined at once (a first sweep's slice)."""
         self.take_listing(root_index, swept.listed)
         self.store_examined(swept.rows, swept.warnings, swept.hashed, swept.nbytes)
+        self.report.yara_scanned += swept.yara_scanned
+        self.report.yara_matched += swept.yara_matched
 
     def store_examined(
         self, table: pa.Table, warnings: list[WalkWarning], hashed: int, nbytes: int
@@ -400,7 +423,7 @@ class _Sweep:
                     job = self.pool.submit(walk_slice, dirs, settings, budget)
                 else:
                     job = self.pool.submit(
-                        walk_and_examine, dirs, settings, budget, self.options.webshells
+                        walk_and_examine, dirs, settings, budget, self.options.webshells, self.yara
                     )
                 self.walk_jobs[job] = root_index
 
@@ -414,19 +437,11 @@ class _Sweep:
         taken.reverse()
         return root_index, taken
 
-    def run(self, roots: list[bytes]) -> None:
+    def run(self, roots: list[bytes], settings: list[WalkSettings], yara: YaraPolicy) -> None:
+        self.settings, self.yara = settings, yara
         self.has_previous = previous.exists(self.store, self.report.host, roots)
         for index, root in enumerate(roots):
-            os_name = root_os(root, self.options)
-            maps = root_maps_for(root, os_name, self.options)
-            for added in maps[len(self.options.root_maps) :]:
-                if added.text not in self.report.assumed_root_maps:
-                    self.report.assumed_root_maps.append(added.text)
-            if os_name == "windows" and not is_under_any(root, list(maps)):
-                self.warn(show(root), unmapped_warning(root), skipped=False)
-            settings = _settings(self.options, os_name, maps)
-            self.settings.append(settings)
-            self.take_listing(index, walk_root(root, settings, self.visited))
+            self.take_listing(index, walk_root(root, settings[index], self.visited))
         # Worker processes, not threads: a small file's listing, hashing and typing is mostly
         # Python, so threads would queue for the GIL. "fork", not "forkserver" (which re-imports
         # the caller's __main__): the children only walk, hash, type and parse files; they
@@ -466,6 +481,22 @@ class _Sweep:
                     self.examined(self.hash_jobs.pop(work), work.result())
 
 
+def yara_policy(
+    roots: list[bytes], settings: list[WalkSettings], options: CollectOptions
+) -> YaraPolicy:
+    """The sweep's YARA policy: every root map (the Windows form of ``filepath``) and the roots
+    that are mounted Linux system volumes."""
+    maps: list[RootMap] = []
+    for setting in settings:
+        maps += [m for m in setting.root_maps if m not in maps]
+    systems = tuple(
+        root
+        for root, setting in zip(roots, settings, strict=True)
+        if setting.os_name == "linux" and is_system_volume(root)
+    )
+    return YaraPolicy(options.yara, tuple(maps), systems)
+
+
 def collect_files(
     store: CaseStore,
     roots: list[str],
@@ -480,6 +511,23 @@ def collect_files(
     swept = prepare_roots(roots)
     report = CollectReport(host=options.host or socket.gethostname())
     report.roots = [show(r) for r in swept]
+    settings: list[WalkSettings] = []
+    unmapped: list[bytes] = []
+    for root in swept:
+        os_name = root_os(root, options)
+        maps = root_maps_for(root, os_name, options)
+        for added in maps[len(options.root_maps) :]:
+            if added.text not in report.assumed_root_maps:
+                report.assumed_root_maps.append(added.text)
+        if os_name == "windows" and not is_under_any(root, list(maps)):
+            unmapped.append(root)
+        settings.append(_settings(options, os_name, maps))
+    report.warnings += [CollectWarning(show(r), unmapped_warning(r)) for r in unmapped]
+    yara = yara_policy(swept, settings, options)
+    if yara.mode != "off":
+        from seawall.features.yara_set import set_info
+
+        report.yara_set = set_info().version
     arguments = {
         "roots": report.roots,
         "host": report.host,
@@ -488,6 +536,9 @@ def collect_files(
         "exclude": list(options.excludes),
         "max_size": options.max_size,
         "follow_symlinks": options.follow_symlinks,
+        # what the re-sweep compares before it re-uses an unchanged file's YARA matches
+        "yara": yara.key,
+        "yara_set": report.yara_set,
     }
     # Rows are committed in batches as the sweep goes (one transaction would hold every row in
     # memory until its end) and become the host's state in the run's last transaction, which
@@ -503,7 +554,7 @@ def collect_files(
     )
     with run:
         report.run_id = run.run_id
-        _Sweep(run, options, report, progress).run(swept)
+        _Sweep(run, options, report, progress).run(swept, settings, yara)
         report.warnings.sort(key=lambda w: w.path)
         summary = report.as_dict()
         summary["warnings"] = len(report.warnings)

@@ -58,6 +58,13 @@ def windows_path(path: bytes, maps: list[RootMap]) -> str | None:
 
     Undecodable bytes in a name are kept visible as ``\\xNN`` escapes, like the recorded path.
     """
+    mapped = windows_form(path, maps)
+    return None if mapped is None else mapped.lower()
+
+
+def windows_form(path: bytes, maps: list[RootMap]) -> str | None:
+    """The Windows path of ``path`` in its original case (what Loki's YARA ``filepath`` holds:
+    rules test ``filepath contains "\\Temporary Internet Files\\"``), or ``None``."""
     best: RootMap | None = None
     for mapping in maps:
         if _under(path, mapping.source) and (
@@ -73,7 +80,7 @@ def windows_path(path: bytes, maps: list[RootMap]) -> str | None:
         mapped = f"{target}\\{tail}"
     else:
         mapped = target + "\\" if target.endswith(":") else target
-    return mapped.lower()
+    return mapped
 
 
 def is_under_any(path: bytes, maps: list[RootMap]) -> bool:

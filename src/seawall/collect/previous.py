@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from seawall.case.store import CaseStore, one_pass
 from seawall.collect.sweep_worker import HASH_FIELDS
 from seawall.collect.walk import show
+from seawall.features.yara import YaraPolicy
 
 _HASHES = ", ".join(f"p.{f.name}" for f in HASH_FIELDS)
 # The previous row's columns that the walk would write again for an unchanged file (``path``,
@@ -50,9 +51,19 @@ _SAME = (
 # Which previous row a listed entry can take over: one with hashes and content features for a
 # file to hash (rows from a seawall that had no content features have no ``file_type``: their
 # files are read again), one without hashes and with the same note for an entry with a note.
+# A hashed row's YARA matches must hold for this sweep too: a scanned row's only under the current
+# set version, an unscanned row's (NULL) only if its sweep ran the same policy or scanned every
+# file (``_YARA_OK``, with the previous runs that qualify as a list parameter): another policy
+# may select the file, so it is read again; under ``--yara-all``, a script scanned with the
+# scripts' set only is read again too. With the shipped set off, any row will do.
+_YARA_OK = (
+    "(CASE WHEN p.yara IS NULL THEN list_contains(?, p.run_id)"
+    " ELSE coalesce(?, json_extract_string(p.yara, '$.set')) = json_extract_string(p.yara, '$.set')"
+    " AND (NOT ? OR json_extract_string(p.yara, '$.scope') = 'all') END)"
+)
 _REUSABLE = (
     "CASE WHEN b.note IS NULL THEN p.sha256 IS NOT NULL AND p.file_type IS NOT NULL"
-    " ELSE p.sha256 IS NULL AND p.note = b.note END"
+    f" AND {_YARA_OK} ELSE p.sha256 IS NULL AND p.note = b.note END"
 )
 
 
@@ -87,7 +98,26 @@ class Matches:
     duplicates: pa.ChunkedArray
 
 
-def match(store: CaseStore, batch: pa.Table, host: str, run_id: str) -> Matches:
+def yara_parameters(store: CaseStore, policy: YaraPolicy) -> list[object]:
+    """``_YARA_OK``'s parameters: the runs whose unscanned rows this sweep may re-use, the set
+    version that scanned rows must have, and whether they must have been scanned with all
+    rules."""
+    from seawall.features.yara_set import set_info
+
+    if policy.mode == "off":  # nothing will be scanned: re-use whatever is there
+        runs = [r for (r,) in store.con.execute("SELECT run_id FROM runs").fetchall()]
+        return [runs, None, False]
+    runs = [
+        r
+        for (r,) in store.con.execute(
+            "SELECT run_id FROM runs WHERE json_extract_string(arguments, '$.yara') IN (?, 'all')",
+            [policy.key],
+        ).fetchall()
+    ]
+    return [runs, set_info().version, policy.mode == "all"]
+
+
+def match(store: CaseStore, batch: pa.Table, host: str, run_id: str, policy: YaraPolicy) -> Matches:
     """Join ``batch`` (``STAT_SCHEMA``) with ``host``'s previous rows (inside a transaction)."""
     keys = batch.select([*KEY, *_METADATA])
     keys = keys.append_column("i", pa.array(range(batch.num_rows), pa.int64()))
@@ -99,7 +129,7 @@ def match(store: CaseStore, batch: pa.Table, host: str, run_id: str) -> Matches:
             " ON p.path = b.path AND p.device = b.device AND p.inode = b.inode"
             " AND p.size = b.size AND p.mtime_ns = b.mtime_ns AND p.host = ?"
             f" AND p.run_id IS DISTINCT FROM ? AND {_REUSABLE}) ORDER BY i",
-            params=[host, run_id],
+            params=[host, run_id, *yara_parameters(store, policy)],
         ).to_arrow_table()
     assert rows is not None
     chosen = rows.column("chosen")

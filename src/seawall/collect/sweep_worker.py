@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from seawall.collect.content import CONTENT_COLUMNS, Examined, examine_chunk
 from seawall.collect.walk import STAT_SCHEMA, Dir, Listed, WalkSettings, WalkWarning, walk_slice
+from seawall.features.yara import YaraPolicy
 
 # Files up to this size are hashed by the worker that lists them in a first sweep (see
 # ``walk_and_examine``); larger ones go out in chunks, so that they spread over the workers.
@@ -31,6 +32,7 @@ HASH_FIELDS = [
     *[pa.field(column, pa.string()) for column in CONTENT_COLUMNS],
 ]
 ROW_SCHEMA = pa.schema([*STAT_SCHEMA, *HASH_FIELDS])
+_NO_YARA = YaraPolicy("off")
 _NOTE = ROW_SCHEMA.get_field_index("note")
 _STAT_WIDTH = len(STAT_SCHEMA)
 
@@ -52,12 +54,15 @@ def _open_paths(table: pa.Table) -> list[bytes]:
     ]
 
 
-def chunk_arguments(todo: pa.Table) -> tuple[list[bytes], list[bool], list[int]]:
-    """``examine_chunk``'s paths, followed flags and sizes for the files of a ``STAT_SCHEMA``
-    table. Plain lists, also to send to a worker: an Arrow slice pickles with its whole parent
-    table's buffers (a 10-row slice of a 100k-row table is 10 MB)."""
+def chunk_arguments(
+    todo: pa.Table,
+) -> tuple[list[bytes], list[bool], list[int], list[str | None]]:
+    """``examine_chunk``'s paths, followed flags, sizes and owners for the files of a
+    ``STAT_SCHEMA`` table. Plain lists, also to send to a worker: an Arrow slice pickles with its
+    whole parent table's buffers (a 10-row slice of a 100k-row table is 10 MB)."""
     followed = todo.column("followed").to_pylist()
-    return _open_paths(todo), followed, todo.column("size").to_pylist()
+    owners = todo.column("owner").to_pylist()
+    return _open_paths(todo), followed, todo.column("size").to_pylist(), owners
 
 
 def examined_rows(chunk: pa.Table, result: Examined) -> tuple[pa.Table, list[WalkWarning]]:
@@ -94,10 +99,16 @@ class Swept:
     warnings: list[WalkWarning]
     hashed: int
     nbytes: int
+    yara_scanned: int = 0
+    yara_matched: int = 0
 
 
 def walk_and_examine(
-    dirs: list[Dir], settings: WalkSettings, budget: int, webshells: bool
+    dirs: list[Dir],
+    settings: WalkSettings,
+    budget: int,
+    webshells: bool,
+    yara: YaraPolicy = _NO_YARA,
 ) -> Swept:
     """Walk a slice and examine its files up to ``INLINE_BYTES`` (at most ``budget`` of them) in
     the same worker.
@@ -117,6 +128,14 @@ def walk_and_examine(
     small = pc.and_(small, pc.less_equal(pc.cumulative_sum(small.cast(pa.int64())), budget))
     here = table.filter(small)
     listed.table = table.filter(pc.invert(small))
-    result = examine_chunk(*chunk_arguments(here), webshells)
+    result = examine_chunk(*chunk_arguments(here), webshells, yara)
     rows, warnings = examined_rows(here, result)
-    return Swept(listed, rows, warnings, result.hashed, result.nbytes)
+    return Swept(
+        listed,
+        rows,
+        warnings,
+        result.hashed,
+        result.nbytes,
+        result.yara_scanned,
+        result.yara_matched,
+    )

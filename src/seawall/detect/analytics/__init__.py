@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "seawall.detect.analytics.ioc_files",
     "seawall.detect.analytics.masquerade",
     "seawall.detect.analytics.yara_scan",
+    "seawall.detect.analytics.yara_default",
     "seawall.detect.analytics.webshells",
 )
 
