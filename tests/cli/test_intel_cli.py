@@ -121,3 +121,31 @@ def test_a_200_mb_single_line_exits_3(run_json: JsonRun, case_dir: Path, tmp_pat
     # with the size cap lifted, the line-length guard still refuses it without reading it all
     too_long = run_json([*command, "--max-size", str(1 << 30)], ExitCode.BAD_INPUT)
     assert "line 1" in f"{too_long['error']['location']}: {too_long['error']['message']}"
+
+
+def test_exercise_intel_keeps_documentation_values_live(
+    run_json: JsonRun, case_dir: Path, tmp_path: Path
+) -> None:
+    """A drill's intel names `.example` domains and documentation addresses on purpose."""
+    drill = tmp_path / "drill.txt"
+    drill.write_text("c2.tidewater-ops.example\n203.0.113.50\n10.0.0.1\n", encoding="utf-8")
+    real = tmp_path / "real.txt"
+    real.write_text("other.example\nmailnalysis.com\n", encoding="utf-8")
+    case = ["--case", str(case_dir)]
+    run_json([*case, "intel", "import", str(real)], ExitCode.OK)
+    run_json([*case, "intel", "import", str(drill), "--exercise"], ExitCode.OK)
+    looked = run_json(
+        [
+            *case,
+            "intel",
+            "lookup",
+            "a.c2.tidewater-ops.example",
+            "203.0.113.50",
+            "10.0.0.1",
+            "other.example",
+        ],
+        ExitCode.OK,
+    )
+    verdicts = [r["verdict"] for r in looked["results"]]
+    assert verdicts == ["malicious", "malicious", "benign", "benign"]
+    assert "exercise" in looked["results"][0]["matches"][0]["tags"]

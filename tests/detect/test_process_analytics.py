@@ -69,6 +69,9 @@ def test_admin_command_inventory(case_dir: Path) -> None:
         ),
         # A renamed ipconfig is known by the name its PE carries.
         sysmon1("C:\\Users\\Public\\i.exe", "i.exe /all", original="ipconfig.exe"),
+        # Windows' own build names differ from the names typed: nltestrk.exe, sysinfo.exe.MUI
+        sysmon1(W + "nltest.exe", "nltest /dclist:corp", original="nltestrk.exe"),
+        sysmon1(W + "systeminfo.exe", "systeminfo", original="sysinfo.exe.MUI"),
         # Not discovery: a net sub-command, registry writes.
         sysmon1(W + "reg.exe", "reg add HKCU\\x /v y /d z"),
         event(
@@ -99,6 +102,8 @@ def test_admin_command_inventory(case_dir: Path) -> None:
         ("CORP\\bob", "ipconfig"),
         ("CORP\\alice", "ipconfig"),
         ("CORP\\carol", "nltest"),
+        ("CORP\\bob", "nltest"),
+        ("CORP\\bob", "systeminfo"),
     }
     whoami = found[("CORP\\bob", "whoami")]
     assert whoami.evidence[0].row["runs"] == 2 and whoami.severity == "info"

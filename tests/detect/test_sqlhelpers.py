@@ -114,6 +114,8 @@ def test_allowlisted_matches_every_field(tmp_path: Path, con: duckdb.DuckDBPyCon
     assert judged("x.y", "CORP\\svc-backup", "10.1.0.1", "db1", "ADMIN$") is None  # host
     assert judged("x.y", "CORP\\svc-backup", "10.1.0.1", "fs1", "C$") is None  # item
     assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x") == f"{path}:3: jump hosts"
+    # a source named by its host name matches its full name too, as a host does
+    assert judged("evtx.recon-burst", "anyone", "JUMP2.corp.example", "h", "x") is not None
     assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x", "2024-02-01") is None
     assert judged("evtx.admin-commands", "anyone", "jump1", "h", "x") is None
     sqlhelpers.install(con)

@@ -189,3 +189,29 @@ def test_public_suffix_helpers() -> None:
     assert not is_public_suffix("example.co.uk")
     assert not is_public_suffix("")
     assert public_suffix_list() is public_suffix_list()
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (T.DOMAIN, "c2.evil.example"),
+        (T.DOMAIN, "tunnel.test"),
+        (T.DOMAIN, "mail.example.com"),
+        (T.IPV4, "203.0.113.7"),
+        (T.IPV6, "2001:db8::7"),
+        (T.URL, "http://198.51.100.9/x"),
+        (T.EMAIL, "lure@phish.example"),
+    ],
+)
+def test_an_exercise_keeps_documentation_values_live(kind: T, value: str) -> None:
+    assert assess(kind, value).benign_reason  # benign in real intel
+    assert assess(kind, value, exercise=True).usable
+    assert assess(kind, value, exercise=True).benign_reason is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [(T.IPV4, "10.1.2.3"), (T.IPV4, "127.0.0.1"), (T.DOMAIN, "localhost"), (T.DOMAIN, "x.local")],
+)
+def test_an_exercise_never_makes_private_or_local_values_live(kind: T, value: str) -> None:
+    assert assess(kind, value, exercise=True).benign_reason

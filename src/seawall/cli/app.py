@@ -12,6 +12,7 @@ from typer.exceptions import Abort, Exit, TyperException
 import seawall
 from seawall.cli import attack, baseline, case, collect, intel, locations, pack
 from seawall.cli.coverage import coverage
+from seawall.cli.demo import demo
 from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
@@ -36,6 +37,7 @@ app.add_typer(baseline.app, name="baseline")
 app.command("hunt")(hunt)
 app.command("findings")(findings)
 app.command("coverage")(coverage)
+app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:

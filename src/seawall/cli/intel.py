@@ -44,6 +44,12 @@ def import_(
         " stix2, misp, text, csv, loki-hash, loki-c2, loki-filename. Text that does not look"
         " like an indicator list is refused unless a format is named.",
     ),
+    exercise: bool = typer.Option(
+        False,
+        "--exercise",
+        help="Intel written for an exercise or a test: keep documentation and testing names and"
+        " addresses (.example, .test, 192.0.2.0/24...) as live indicators, not benign ones.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import indicator files; the format is told from the content, and text that is not an
@@ -51,7 +57,7 @@ def import_(
     from seawall.intel.importer import import_files
 
     with open_case(ctx) as store:
-        report = import_files(store, files, source, max_size, format)
+        report = import_files(store, files, source, max_size, format, exercise=exercise)
     payload = report.as_dict()
     for item in payload["warnings"]:
         warn(f"{item['location']}: {item['message']}")

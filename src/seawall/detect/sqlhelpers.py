@@ -79,8 +79,7 @@ _MACROS = (
                OR regexp_full_match(lower(coalesce(account, '')), a.user_re))
           AND (a.source IS NULL
                OR (a.source_net AND in_network(src, a.source))
-               OR (NOT a.source_net
-                   AND regexp_full_match(lower(coalesce(src, '')), a.source_re)))
+               OR (NOT a.source_net AND _host_matches(src, a.source_re)))
           AND (a.host_re IS NULL OR _host_matches(host_name, a.host_re))
           AND (a.item_re IS NULL
                OR regexp_full_match(lower(coalesce(item_value, '')), a.item_re))

@@ -342,11 +342,27 @@ _ASSESSORS: dict[IndicatorType, Callable[[str], Hygiene]] = {
 }
 
 
-def assess(type: IndicatorType, value: str) -> Hygiene:
+# The reservations an exercise or a test feed uses on purpose (``intel import --exercise``):
+# documentation and testing names and addresses. Private, loopback and other special values stay
+# benign even then: no exercise makes 127.0.0.1 an attacker's address.
+EXERCISE_RESERVATIONS = (
+    "(RFC 5737)",
+    "(RFC 3849)",
+    "reserved for documentation (RFC 2606)",
+    "reserved for testing (RFC 2606)",
+)
+
+
+def assess(type: IndicatorType, value: str, *, exercise: bool = False) -> Hygiene:
     """Judge a value already passed through :func:`seawall.intel.normalize.normalise`.
 
     Rejections are checked before benign verdicts for networks (``0.0.0.0/0`` is over-generic
     before it is "unspecified"), and reserved names before public suffixes (``localhost`` is a
-    benign name, not a bare TLD).
+    benign name, not a bare TLD). With ``exercise`` (intel written for an exercise or a test),
+    documentation and testing names and addresses are kept as live indicators.
     """
-    return _ASSESSORS[type](value)
+    verdict = _ASSESSORS[type](value)
+    reason = verdict.benign_reason
+    if exercise and reason and any(mark in reason for mark in EXERCISE_RESERVATIONS):
+        return _CLEAN
+    return verdict

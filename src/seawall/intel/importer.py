@@ -130,7 +130,18 @@ def _canonical(raw: RawIndicator, document: IntelDocument) -> tuple[IndicatorTyp
         return None
 
 
-def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, source_id: str) -> None:
+# Tag and note on the sightings of a source imported with ``exercise`` (see hygiene.assess).
+EXERCISE_TAG = "exercise"
+EXERCISE_NOTE = "imported with --exercise: documentation and testing names and addresses are live"
+
+
+def _judge(
+    document: IntelDocument,
+    result: FileImport,
+    rows: SightingRows,
+    source_id: str,
+    exercise: bool = False,
+) -> None:
     """Normalise every raw indicator of a document into sighting rows, judging hygiene."""
     seen: set[tuple[IndicatorType, str]] = set()
     for raw in document.indicators:
@@ -138,7 +149,13 @@ def _judge(document: IntelDocument, result: FileImport, rows: SightingRows, sour
         if canonical is None:
             continue
         kind, value = canonical
-        verdict = hygiene.assess(kind, value)
+        verdict = hygiene.assess(kind, value, exercise=exercise)
+        if exercise:
+            raw = replace(
+                raw,
+                tags=(*raw.tags, EXERCISE_TAG),
+                context={**raw.context, "exercise": EXERCISE_NOTE},
+            )
         # A known-good binary's hash stays a live indicator (the actors ran that tool); the tag
         # tells the hunt to judge a hit by where the file sits.
         note = dual_use_note(kind, value) if kind in HASH_TYPES else None
@@ -169,8 +186,10 @@ def prepare(
     known_sha256: set[str],
     max_bytes: int,
     format: str | None = None,
+    exercise: bool = False,
 ) -> tuple[FileImport, SightingRows, IntelDocument | None]:
-    """Read and judge one file without touching the case (``format``: see ``read_document``)."""
+    """Read and judge one file without touching the case (``format``: see ``read_document``;
+    ``exercise``: see :func:`import_files`)."""
     data, sha256 = read_intel_file(path, max_bytes)
     source_id = sha256[:16]
     result = FileImport(
@@ -188,7 +207,7 @@ def prepare(
     document = read_document(data, str(path), format)
     result.format = document.format
     result.title = document.title
-    _judge(document, result, rows, source_id)
+    _judge(document, result, rows, source_id, exercise)
     return result, rows, document
 
 
@@ -198,15 +217,19 @@ def import_files(
     source_name: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     format: str | None = None,
+    exercise: bool = False,
 ) -> ImportReport:
     """Import ``paths`` into the case: all of them, or (on any bad input) none.
 
-    ``format`` names the format of every file instead of telling it from the content.
+    ``format`` names the format of every file instead of telling it from the content;
+    ``exercise`` keeps documentation and testing names and addresses (``.example``,
+    192.0.2.0/24…) as live indicators instead of benign ones, for intel written for an exercise
+    (its sightings are tagged ``exercise``).
     """
     known = {row[0] for row in store.con.execute("SELECT sha256 FROM sources").fetchall()}
     prepared = []
     for path in paths:
-        result, rows, document = prepare(path, source_name, known, max_bytes, format)
+        result, rows, document = prepare(path, source_name, known, max_bytes, format, exercise)
         known.add(result.sha256)  # the same file twice on one command line counts once
         prepared.append((result, rows, document))
 
@@ -214,7 +237,8 @@ def import_files(
     now = utcnow()
     with store.transaction():
         run_id = store.start_run(
-            "intel import", {"files": [str(p) for p in paths], "source": source_name}
+            "intel import",
+            {"files": [str(p) for p in paths], "source": source_name, "exercise": exercise},
         )
         for result, rows, document in prepared:
             report.files.append(result)

@@ -39,8 +39,16 @@ shaped AS (
 SELECT *,
   lower(regexp_extract(image, '[^\\/]+$')) AS image_name,
   lower(regexp_extract(parent_image, '[^\\/]+$')) AS parent_name,
-  regexp_replace(coalesce(original_name, lower(regexp_extract(image, '[^\\/]+$'))),
-                 '\.exe$', '') AS stem,
+  -- the tool's own name: its OriginalFileName (a renamed copy keeps it), without ".exe" and the
+  -- ".mui" some builds carry, and under the name users type where Windows' build name differs
+  CASE regexp_replace(lower(coalesce(original_name, regexp_extract(image, '[^\\/]+$'))),
+                      '(\.exe)?(\.mui)?$', '')
+    WHEN 'nltestrk' THEN 'nltest'
+    WHEN 'sysinfo' THEN 'systeminfo'
+    WHEN 'nbtinfo' THEN 'nbtstat'
+    ELSE regexp_replace(lower(coalesce(original_name, regexp_extract(image, '[^\\/]+$'))),
+                        '(\.exe)?(\.mui)?$', '')
+  END AS stem,
   lower(regexp_extract(trim(regexp_replace(coalesce(command_line, ''), '^\s*("[^"]*"|\S+)', '')),
                        '^([A-Za-z]+)(\s|$)', 1)) AS first_arg
 FROM shaped
