@@ -4,6 +4,12 @@ The chart is plain SVG that the template writes (and escapes); this module only 
 positions, so the HTML report needs no charting library and loads nothing. A finding with a time
 span is a bar from its first to its last sighting, an instant is a dot; undated findings (a file
 on disk has no event time) are counted under the chart rather than placed at a made-up time.
+
+A few findings far from the rest (a baseline event months before the intrusion) would squash
+everything else into one pixel column, so the axis spans the findings between the 5th and the 95th
+percentile (at least two at each end, of ten findings or more), widened to the findings close to
+them, when that is under half of the whole; the ones outside are drawn as arrowheads at the edge
+they lie beyond, with their real time in their tooltip, and counted under the chart.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ class Mark:
     severity: str
     tip: str
     anchor: str
+    outside: str = ""
+    """``before`` or ``after`` the axis's window (drawn at its edge), else empty."""
 
     @property
     def is_span(self) -> bool:
@@ -64,6 +72,9 @@ class Timeline:
     undated: int
     start: datetime | None
     end: datetime | None
+    before: int = 0
+    after: int = 0
+    """Findings wholly before or after the axis's window (see the module docstring)."""
 
 
 def _label(moment: datetime, span: timedelta) -> str:
@@ -82,14 +93,13 @@ def build_timeline(findings: tuple[FindingView, ...]) -> Timeline:
     height = TOP + ROW_HEIGHT * max(len(hosts), 1) + BOTTOM
     if not dated:
         return Timeline(WIDTH, height, LABEL_WIDTH, right, (), (), (), len(findings), None, None)
-    starts = [f.when for f in dated if f.when is not None]
-    ends = [f.last_seen for f in dated if f.last_seen is not None]
-    start, end = min(starts), max([*ends, *starts])
+    start, end = _window(dated)
     span = end - start
     seconds = span.total_seconds() or 1.0
     scale = (right - LABEL_WIDTH) / seconds
 
     def x(moment: datetime) -> float:
+        moment = min(max(moment, start), end)
         return round(LABEL_WIDTH + (moment - start).total_seconds() * scale, 1)
 
     rows: list[Row] = []
@@ -103,8 +113,12 @@ def build_timeline(findings: tuple[FindingView, ...]) -> Timeline:
             first = finding.when
             assert first is not None
             last = max(finding.last_seen or first, first)
-            tip = f"{finding.severity} {finding.score:g} · {finding.title}: {finding.summary}"
-            marks.append(Mark(x(first), x(last), y, finding.severity, tip[:300], finding.anchor))
+            outside = "before" if last < start else "after" if first > end else ""
+            when = first.strftime("%Y-%m-%d %H:%M:%SZ")
+            tip = f"{when} · {finding.severity} {finding.score:g} · {finding.title}: "
+            tip += finding.summary
+            mark = Mark(x(first), x(last), y, finding.severity, tip[:300], finding.anchor, outside)
+            marks.append(mark)
     marks.sort(key=lambda m: m.x1)
     ticks = tuple(
         Tick(
@@ -124,4 +138,25 @@ def build_timeline(findings: tuple[FindingView, ...]) -> Timeline:
         len(findings) - len(dated),
         start,
         end,
+        sum(1 for m in marks if m.outside == "before"),
+        sum(1 for m in marks if m.outside == "after"),
     )
+
+
+def _window(dated: list[FindingView]) -> tuple[datetime, datetime]:
+    """The axis's span: all findings, or the 5th–95th percentile when that is much narrower."""
+    starts = sorted(f.when for f in dated if f.when is not None)
+    ends = sorted(max(f.last_seen or f.when, f.when) for f in dated if f.when is not None)
+    whole = (starts[0], ends[-1])
+    if len(starts) < 10:
+        return whole
+    cut = max(2, len(starts) * 5 // 100)
+    inner = (starts[cut], ends[-1 - cut])
+    reach = (inner[1] - inner[0]) / 2
+    # the findings the percentiles left out but that lie close to the rest are kept in
+    low = min(t for t in starts if t >= inner[0] - reach)
+    high = max(t for t in ends if t <= inner[1] + reach)
+    if high <= low or (high - low) * 2 > whole[1] - whole[0]:
+        return whole
+    pad = (high - low) * 0.02
+    return low - pad, high + pad
