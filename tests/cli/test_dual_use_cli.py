@@ -23,6 +23,7 @@ from seawall.model.finding import (
     IndicatorRef,
     ResultDocument,
 )
+from seawall.model.verdict import Verdict
 from tests.cli.conftest import JsonRun
 
 CMD_MD5 = "321a50053155122e6ace9691197a8e3f"  # C:\Windows\system32\cmd.exe in xcyclopedia
@@ -84,7 +85,7 @@ def test_hunt_text_marks_dual_use_findings() -> None:
         severity="high",
         score=75,
         host="ws01",
-        verdict="legit-tool-nonstandard-location",
+        verdict=Verdict.SUSPICIOUS,
         evidence=[Evidence(row={"path": r"c:\users\public\cmd.exe"}, indicator=indicator)],
     )
     document = ResultDocument(

@@ -111,11 +111,12 @@ def test_hunt_param_and_allowlist_options(
         encoding="utf-8",
     )
     allowed = run_json([*hunt, "--allowlist", str(allow)], ExitCode.OK)
-    reasons = sorted(f["reasons"][-1] for f in allowed["findings"] if f["suppressed"])
-    assert reasons == [
-        f"suppressed: allowlisted by {allow}:2: our admin",
-        f"suppressed: allowlisted by {allow}:3: our admin's net",
-    ]
+    entries = sorted(
+        (f["suppression"]["entry"], f["suppression"]["reason"])
+        for f in allowed["findings"]
+        if f["suppressed"]
+    )
+    assert entries == [(f"{allow}:2", "our admin"), (f"{allow}:3", "our admin's net")]
     broken = tmp_path / "broken.csv"
     broken.write_text("user,reason\nbob\n", encoding="utf-8")
     refused = run_json([*hunt, "--allowlist", str(broken)], ExitCode.BAD_INPUT)

@@ -26,7 +26,8 @@ def test_findings_exit_1_and_one_json_document(
     document = run_json(
         ["--case", str(case_dir), "hunt", "--detection", "ioc.file-hash"], ExitCode.FINDINGS
     )
-    assert document["findings"][0]["verdict"] == "legit-tool-nonstandard-location"
+    assert document["findings"][0]["verdict"] == "malicious"
+    assert document["format"] == 2
     assert document["coverage"][0]["status"] == "ran"
     assert document["technique_coverage"]
 

@@ -31,16 +31,16 @@ def test_list_has_lolbas_and_our_own_entries(run_json: JsonRun) -> None:
 def test_check_judges_paths_like_a_hunt(run_json: JsonRun, tmp_path: Path) -> None:
     paths = ["C:\\Users\\Public\\Music\\putty.exe", "%ProgramFiles%\\PuTTY\\putty.exe", "/tmp/x"]
     judged = run_json(["locations", "check", *paths], ExitCode.OK)["paths"]
-    assert [j["verdict"] for j in judged] == [
-        "legit-tool-nonstandard-location",
-        "legit-tool-standard-location",
-        "unknown",
+    assert [(j["verdict"], j["location"]) for j in judged] == [
+        ("suspicious", "location.nonstandard"),
+        ("benign", "location.standard"),
+        ("unknown", "location.unknown-tool"),
     ]
     assert judged[0]["techniques"] == ["T1036.005"]
     extension = tmp_path / "ours.yml"
     extension.write_text(EXTENSION, encoding="utf-8")
     argv = ["locations", "check", "D:\\Tools\\PuTTY\\putty.exe", "--locations", str(extension)]
-    assert run_json(argv, ExitCode.OK)["paths"][0]["verdict"] == "legit-tool-standard-location"
+    assert run_json(argv, ExitCode.OK)["paths"][0]["location"] == "location.standard"
 
 
 def test_validate_names_file_and_line(run_json: JsonRun, tmp_path: Path) -> None:

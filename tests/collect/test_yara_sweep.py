@@ -70,8 +70,11 @@ def test_the_hunt_makes_a_finding_with_the_rule_and_its_metadata(
     assert "ChinaChopper_Generic" in finding.summary
     assert "T1505.003" in finding.techniques
     assert finding.severity == "high"
-    chopper = next(r for r in finding.reasons if "ChinaChopper_Generic" in r)
-    assert "Florian Roth" in chopper and "reference http" in chopper and "eval(Request" in chopper
+    chopper = next(r for r in finding.reasons if "ChinaChopper_Generic" in r.text)
+    text = chopper.text
+    assert "Florian Roth" in text and "reference http" in text and "eval(Request" in text
+    assert chopper.code == "yara.match" and chopper.data["rule"] == "ChinaChopper_Generic"
+    assert "Florian Roth" in str(chopper.data["author"])
     hits = finding.evidence[0].row["yara_hits"]
     assert isinstance(hits, list) and hits
     (coverage,) = [c for c in result.coverage if c.detection_id == "ioc.yara-default"]

@@ -67,7 +67,7 @@ def test_external_accounts_never_seen_inside(case_dir: Path) -> None:
     legacy = mismatched["svc-legacy"]
     assert legacy.evidence[0].row["names"] == ["svc-legacy", "svc-legacy@corp.example"]
     assert legacy.score == 70.0  # never with MFA
-    assert "2024-03-01 07:00:00Z to 2024-03-05 07:00:00Z" in legacy.reasons[0]
+    assert "2024-03-01 07:00:00Z to 2024-03-05 07:00:00Z" in legacy.reasons[0].text
 
 
 def test_impossible_travel_and_new_countries(case_dir: Path, tmp_path: Path) -> None:

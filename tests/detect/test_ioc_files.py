@@ -39,9 +39,13 @@ def test_putty_in_program_files_is_suppressed(tmp_path: Path, case_dir: Path) ->
     _hash_case(tmp_path, case_dir, "Program Files/PuTTY/putty.exe")
     document = _hunt(case_dir, "ioc.file-hash")
     finding = _only(document)
-    assert finding.verdict == "legit-tool-standard-location"
-    assert finding.suppressed
-    assert any("standard location" in reason for reason in finding.reasons)
+    assert finding.verdict == "benign"
+    assert finding.suppressed and finding.suppression is not None
+    assert finding.suppression.kind == "judgement"
+    (standard,) = [r for r in finding.reasons if r.code == "location.standard"]
+    assert "standard location" in standard.text and standard.data["tool"] == "putty.exe"
+    (matched,) = [r for r in finding.reasons if r.code == "ioc.match"]
+    assert matched.data["indicator"] == {"type": "md5", "value": PUTTY_MD5}
     assert "T1036.005" not in finding.techniques
     evidence = finding.evidence[0]
     assert evidence.indicator is not None and evidence.indicator.value == PUTTY_MD5
@@ -54,19 +58,24 @@ def test_putty_in_program_files_is_suppressed(tmp_path: Path, case_dir: Path) ->
 def test_putty_in_public_music_is_suspicious(tmp_path: Path, case_dir: Path) -> None:
     _hash_case(tmp_path, case_dir, "Users/Public/Music/putty.exe")
     finding = _only(_hunt(case_dir, "ioc.file-hash"))
-    assert finding.verdict == "legit-tool-nonstandard-location"
+    # An exact hash match on an indicator a source states no doubt about: what intel lookup says.
+    assert finding.verdict == "malicious"
     assert not finding.suppressed
     assert "T1036.005" in finding.techniques
-    assert any("normally lives in" in reason for reason in finding.reasons)
+    (located,) = [r for r in finding.reasons if r.code == "location.nonstandard"]
+    assert "normally lives in" in located.text
+    assert located.data["found_in"] == "c:\\users\\public\\music"
+    assert "%ProgramFiles%\\putty" in located.data["expected"]  # type: ignore[operator]
 
 
 def test_putty_renamed_to_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path) -> None:
     _hash_case(tmp_path, case_dir, "Windows/System32/svchost.exe")
     finding = _only(_hunt(case_dir, "ioc.file-hash"))
-    assert finding.verdict == "renamed-binary"
+    assert finding.verdict == "malicious"
     assert not finding.suppressed  # svchost.exe's standard folder must not excuse it
     assert "T1036.003" in finding.techniques
-    assert any("renamed" in reason for reason in finding.reasons)
+    (renamed,) = [r for r in finding.reasons if r.code == "renamed"]
+    assert renamed.data == {"original": "PuTTY", "name": "svchost.exe"}
 
 
 def test_invalid_signature_wins(tmp_path: Path, case_dir: Path) -> None:
@@ -74,7 +83,8 @@ def test_invalid_signature_wins(tmp_path: Path, case_dir: Path) -> None:
     with CaseStore.open(case_dir) as store:
         store.con.execute("UPDATE files SET signature_status = 'invalid'")
     finding = _only(_hunt(case_dir, "ioc.file-hash"))
-    assert finding.verdict == "signature-invalid" and not finding.suppressed
+    assert finding.verdict == "malicious" and not finding.suppressed
+    assert finding.reasons[1].code == "signature.invalid"  # after the match, strongest first
 
 
 def test_file_name_and_path_globs(tmp_path: Path, case_dir: Path) -> None:
@@ -94,10 +104,13 @@ def test_file_name_and_path_globs(tmp_path: Path, case_dir: Path) -> None:
         "c:\\users\\public\\music\\putty.exe",
         "c:\\windows\\temp\\x\\evil.dll",
     }
-    assert by_path["c:\\users\\public\\music\\putty.exe"].verdict == (
-        "legit-tool-nonstandard-location"
-    )
-    assert by_path["c:\\windows\\temp\\x\\evil.dll"].verdict == "unknown"
+    # A name says less than a hash: suspicious at most, with the location as the reason.
+    putty_hit = by_path["c:\\users\\public\\music\\putty.exe"]
+    assert putty_hit.verdict == "suspicious"
+    assert "location.nonstandard" in {r.code for r in putty_hit.reasons}
+    evil = by_path["c:\\windows\\temp\\x\\evil.dll"]
+    assert evil.verdict == "suspicious"
+    assert "location.unknown-tool" in {r.code for r in evil.reasons}
 
 
 def test_loki_path_regex_with_false_positive(tmp_path: Path, case_dir: Path) -> None:
@@ -166,10 +179,12 @@ def test_sha512_indicators_are_hashed_at_hunt_time(tmp_path: Path, case_dir: Pat
     }
     assert set(by_type) == {"sha512", "ssdeep"} and len(document.findings) == 2
     finding = by_type["sha512"]
-    assert finding.verdict == "legit-tool-nonstandard-location"
+    assert finding.verdict == "malicious"  # the file's own hash
+    assert "location.nonstandard" in {r.code for r in finding.reasons}
     assert "hashed at hunt time" in finding.summary
     similar = by_type["ssdeep"]
-    assert similar.verdict == "legit-tool-nonstandard-location"
+    assert similar.verdict == "suspicious"  # similar, not the same: suspicious at most
+    assert "location.nonstandard" in {r.code for r in similar.reasons}
     assert f"scores {fuzzy.compare(own, cut)} of 100" in similar.summary
     notes = " ".join(document.coverage[0].notes)
     assert "1 SHA-512 indicators: 1 swept files hashed" in notes
@@ -218,7 +233,12 @@ def test_ssdeep_indicators_meet_the_files_of_a_size_that_can_match(
     assert finding.evidence[0].row["name"] == "dropper.bin"
     similarity = fuzzy.compare(fuzzy.fuzzy_hash(files["Users/Public/Music/dropper.bin"]), indicator)
     assert similarity >= 70 and finding.score == similarity
-    assert f"scores {similarity} of 100 against the indicator {indicator}" in finding.reasons[0]
+    matched = finding.reasons[0]
+    assert f"scores {similarity} of 100 against the indicator {indicator}" in matched.text
+    assert matched.code == "ioc.match" and matched.data["indicator"] == {
+        "type": "ssdeep",
+        "value": indicator,
+    }
     assert fuzzy.compare(fuzzy.fuzzy_hash(files["Users/Public/far.bin"]), indicator) < 70
     notes = " ".join(document.coverage[0].notes)
     assert "2 swept files in their size windows (24,577-786,432 bytes) fuzzy-hashed" in notes

@@ -109,10 +109,10 @@ def test_share_mapping_with_allowlist_and_baseline(case_dir: Path, tmp_path: Pat
             ("CORP\\mallory", "ADMIN$"),
         }
         backup = found[("CORP\\svc-backup", "ADMIN$")]
-        assert backup.suppressed and backup.verdict == "allowlisted"
-        assert backup.reasons[-1] == (
-            f"suppressed: allowlisted by {allow}:2: nightly backup from the backup servers"
-        )
+        assert backup.suppressed and backup.verdict == "suspicious"
+        assert backup.suppression is not None and backup.suppression.kind == "allowlist"
+        assert backup.suppression.entry == f"{allow}:2"
+        assert backup.suppression.reason == "nightly backup from the backup servers"
         assert found[("CORP\\alice", "C$")].severity == "high"
         assert found[("CORP\\alice", "C$")].evidence[0].row["accesses"] == 3
         assert found[("CORP\\FS2$", "IPC$")].severity == "low"
@@ -127,7 +127,7 @@ def test_share_mapping_with_allowlist_and_baseline(case_dir: Path, tmp_path: Pat
     after = _found(second, "evtx.admin-share-mapping")
     assert [(f.user, f.evidence[0].row["share"]) for f in after] == [("CORP\\mallory", "ADMIN$")]
     assert "not seen before 2024-03-02 00:00:00Z" in after[0].summary
-    assert any("the learned baseline" in r for r in after[0].reasons)
+    assert any("the learned baseline" in r.text for r in after[0].reasons)
 
 
 def test_remote_logons_outside_trusted_networks(case_dir: Path) -> None:

@@ -13,6 +13,7 @@ from seawall.detect.filejudge import assess_renaming, judge_file
 from seawall.detect.knowngood_eval import evaluate
 from seawall.errors import ExitCode
 from seawall.model.finding import CoverageEntry, ResultDocument
+from seawall.model.verdict import Verdict
 from seawall.triage.locations import ToolLocations
 from tests.conftest import shared
 from tests.detect.helpers import place, putty, sweep
@@ -51,9 +52,11 @@ def test_putty_in_public_music_is_out_of_place_without_an_indicator(
         "c:\\users\\public\\music\\putty.exe"
     ]
     finding = document.findings[0]
-    assert finding.verdict == "legit-tool-nonstandard-location" and not finding.suppressed
+    assert finding.verdict == "suspicious" and not finding.suppressed
     assert "T1036.005" in finding.techniques
-    assert any("normally lives in" in reason for reason in finding.reasons)
+    assert finding.reasons[0].code == "location.nonstandard"
+    assert "normally lives in" in finding.reasons[0].text
+    assert finding.reasons[1].code == "location.tool"
     assert finding.evidence[0].indicator is None
     notes = " ".join(_coverage(document, LOCATION).notes)
     assert "1 in a standard location, 1 elsewhere" in notes
@@ -93,7 +96,8 @@ def test_putty_called_svchost_is_a_renamed_binary(tmp_path: Path, case_dir: Path
     renamed = [f for f in document.findings if f.detection_id == RENAMED]
     assert [f.evidence[0].row["name"] for f in renamed] == ["svchost.exe"]
     finding = renamed[0]
-    assert finding.verdict == "renamed-binary" and not finding.suppressed
+    assert finding.verdict == "suspicious" and not finding.suppressed
+    assert finding.reasons[0].code == "renamed"
     assert "T1036.003" in finding.techniques and finding.severity == "high"
     assert "built as PuTTY, called svchost.exe" in finding.summary
     # svchost.exe sits in its own folder: only the renaming gives it away.
@@ -108,7 +112,8 @@ def test_a_tampered_putty_has_an_invalid_signature(tmp_path: Path, case_dir: Pat
     document = _hunt(case_dir, INVALID)
     assert [f.evidence[0].row["name"] for f in document.findings] == ["pscp.exe"]
     finding = document.findings[0]
-    assert finding.verdict == "signature-invalid" and "T1036.001" in finding.techniques
+    assert finding.verdict == "suspicious" and "T1036.001" in finding.techniques
+    assert finding.reasons[0].code == "signature.invalid"
     assert not finding.suppressed  # a standard folder does not excuse an altered binary
     notes = " ".join(_coverage(document, INVALID).notes)
     assert "1 invalid" in notes and "1 signed-trusted" in notes
@@ -175,12 +180,14 @@ def test_a_known_tool_signed_by_an_untrusted_certificate_is_reported(
     for finding in (outside, inside):
         assert finding.evidence[0].row["signature_status"] == "signed-untrusted"
         assert "T1036.001" in finding.techniques
-        assert any("chains to no trusted root" in r and "ollypwn" in r for r in finding.reasons)
+        (untrusted,) = [r for r in finding.reasons if r.code == "signature.untrusted"]
+        assert "chains to no trusted root" in untrusted.text
+        assert "CN=ollypwn" in str(untrusted.data["signer"])
     notes = " ".join(_coverage(document, LOCATION).notes)
     assert "2 of them signed by an untrusted certificate" in notes
 
 
-def test_an_untrusted_signature_in_place_is_its_own_verdict() -> None:
+def test_an_untrusted_signature_in_place_is_not_explained_away() -> None:
     locations = ToolLocations.load()
     row = {
         "name": "7z.exe",
@@ -189,8 +196,15 @@ def test_an_untrusted_signature_in_place_is_its_own_verdict() -> None:
         "signer": "CN=ollypwn",
     }
     judged = judge_file(row, locations)
-    assert judged.verdict == "signature-untrusted" and not judged.suppressed
+    assert judged.verdict == "suspicious" and not judged.suppressed
+    assert [r.code for r in judged.reasons] == [
+        "signature.untrusted",
+        "location.standard",
+        "location.tool",
+    ]
     trusted = judge_file({**row, "signature_status": "signed-trusted"}, locations)
-    assert trusted.suppressed
+    assert trusted.suppressed and trusted.verdict == "benign"
     other = judge_file({**row, "name": "notes.exe", "windows_path": "c:\\x\\notes.exe"}, locations)
-    assert other.verdict == "unknown"  # not a known tool: an untrusted signature alone is common
+    # not a known tool: an untrusted signature alone is common, and the hit's verdict stands
+    assert other.verdict == "unknown" and other.verdict_for(Verdict.MALICIOUS) == "malicious"
+    assert [r.code for r in other.reasons] == ["location.unknown-tool", "signature.status"]

@@ -76,8 +76,10 @@ def test_a_hash_hit_without_a_windows_path_is_not_judged_nor_suppressed(
     import_list(case_dir, tmp_path / "iocs.txt", [PUTTY_MD5])
     document = _hunt(case_dir, "ioc.file-hash")
     [finding] = document.findings
-    assert finding.verdict == "location-not-judged" and not finding.suppressed
-    assert any("location not judged" in reason for reason in finding.reasons)
+    # the hash hit stands: the location that could have explained it away is not known
+    assert finding.verdict == "malicious" and not finding.suppressed
+    (unjudged,) = [r for r in finding.reasons if r.code == "location.not-judged"]
+    assert "location not judged" in unjudged.text and unjudged.data["tool"] == "putty.exe"
 
 
 def test_a_sweep_of_image_users_judges_putty_as_a_user_would_expect(
@@ -94,7 +96,8 @@ def test_a_sweep_of_image_users_judges_putty_as_a_user_would_expect(
     assert run([*case, "hunt", "--detection", LOCATION, "--json"]) == ExitCode.FINDINGS
     document = json.loads(capsys.readouterr().out)
     [finding] = document["findings"]
-    assert finding["verdict"] == "legit-tool-nonstandard-location"
+    assert finding["verdict"] == "suspicious"
+    assert finding["reasons"][0]["code"] == "location.nonstandard"
     assert finding["evidence"][0]["row"]["windows_path"] == ("c:\\users\\bob\\downloads\\putty.exe")
     assert document["coverage"][0]["status"] == "ran"
 

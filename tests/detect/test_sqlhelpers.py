@@ -79,10 +79,13 @@ def test_allowlisted_matches_every_field(tmp_path: Path, con: duckdb.DuckDBPyCon
         "  - {user: svc-backup, source: 10.1.0.0/16, host: fs*, item: 'ADMIN$',"
         " reason: backups}\n"
         "  - {detection: evtx.recon-*, source: 'jump?', reason: jump hosts,"
-        " until: 2024-01-01}\n",
+        " from: 2023-01-01, to: 2024-01-01}\n"
+        "  - {detection: evtx.recon-*, path: 'c:\\tools\\*', reason: SQL cannot judge paths}\n",
         encoding="utf-8",
     )
-    sqlhelpers.install(con, as_table(load_allowlist(path)))
+    table = as_table(load_allowlist(path))
+    assert table.num_rows == 2  # the entry that names a path is matched against findings
+    sqlhelpers.install(con, table)
 
     def judged(
         det: str,
@@ -116,7 +119,11 @@ def test_allowlisted_matches_every_field(tmp_path: Path, con: duckdb.DuckDBPyCon
     assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x") == f"{path}:3: jump hosts"
     # a source named by its host name matches its full name too, as a host does
     assert judged("evtx.recon-burst", "anyone", "JUMP2.corp.example", "h", "x") is not None
+    # the window: `to` given as a date covers that whole day; a time outside or unknown: no
+    assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x", "2024-01-01 18:00") is not None
     assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x", "2024-02-01") is None
+    assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x", "2022-12-31") is None
+    assert judged("evtx.recon-burst", "anyone", "jump1", "h", "x", None) is None  # type: ignore[arg-type]
     assert judged("evtx.admin-commands", "anyone", "jump1", "h", "x") is None
     sqlhelpers.install(con)
     assert judged("x.y", "CORP\\svc-backup", "10.1.0.1", "fs1", "ADMIN$") is None

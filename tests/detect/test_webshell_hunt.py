@@ -55,10 +55,17 @@ def test_a_chopper_one_liner_under_var_www_is_found(tmp_path: Path, case_dir: Pa
     document = _hunt(case_dir, tmp_path / "img")
     (finding,) = document.findings
     assert finding.host == "web01"
-    assert "logo.php" in finding.title + " ".join(finding.reasons) + str(finding.evidence)
+    texts = [reason.text for reason in finding.reasons]
+    assert "logo.php" in finding.title + " ".join(texts) + str(finding.evidence)
     assert "T1505.003" in finding.techniques
-    assert any("eval" in reason for reason in finding.reasons)
-    assert any("after most files in its folder" in reason for reason in finding.reasons)
+    assert any("eval" in text for text in texts)
+    assert any("after most files in its folder" in text for text in texts)
+    # Each reason is coded by the behaviour it found, with its weight in the score.
+    codes = {r.code for r in finding.reasons}
+    assert "recency.neighbours" in codes
+    behaviours = [r for r in finding.reasons if r.code.startswith("webshell.")]
+    assert behaviours and all(isinstance(r.data.get("weight"), float) for r in behaviours)
+    assert sum(r.data["weight"] for r in behaviours) >= finding.score  # type: ignore[misc]
 
 
 def test_an_iis_shell_on_a_mapped_windows_volume_stands_out_in_its_folder(
@@ -72,7 +79,9 @@ def test_an_iis_shell_on_a_mapped_windows_volume_stands_out_in_its_folder(
     (finding,) = _hunt(case_dir, root, options=mapped).findings
     assert "c:\\inetpub\\wwwroot\\logo.php" in finding.summary
     # Its neighbours are found through the Windows path's folder.
-    assert any("after most files in its folder (4 neighbours)" in r for r in finding.reasons)
+    recency = [r for r in finding.reasons if r.code == "recency.neighbours"]
+    assert "after most files in its folder (4 neighbours)" in recency[0].text
+    assert recency[0].data["neighbours"] == 4
 
 
 def test_a_user_webroot_is_honoured(tmp_path: Path, case_dir: Path) -> None:

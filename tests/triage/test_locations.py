@@ -20,8 +20,8 @@ import pytest
 from seawall.errors import BadInputError
 from seawall.triage.locations import (
     NONSTANDARD_TECHNIQUE,
+    Location,
     ToolLocations,
-    Verdict,
     windows_path_key,
 )
 from tests.conftest import shared
@@ -80,8 +80,8 @@ def test_shipped_table_is_documented_and_sound(table: ToolLocations) -> None:
 
 def test_putty_in_program_files_is_standard(table: ToolLocations) -> None:
     judgement = table.judge(r"C:\Program Files\PuTTY\putty.exe")
-    assert judgement.verdict is Verdict.STANDARD
-    assert judgement.verdict.value == "legit-tool-standard-location"
+    assert judgement.location is Location.STANDARD
+    assert judgement.location.value == "location.standard" and judgement.verdict == "benign"
     assert judgement.techniques == ()
     assert r"%programfiles%\putty\putty.exe" in judgement.expected
     assert "standard location" in judgement.reasons[0]
@@ -89,7 +89,7 @@ def test_putty_in_program_files_is_standard(table: ToolLocations) -> None:
 
 def test_putty_in_public_is_nonstandard(table: ToolLocations) -> None:
     judgement = table.judge(r"C:\Users\Public\putty.exe")
-    assert judgement.verdict is Verdict.NONSTANDARD
+    assert judgement.location is Location.NONSTANDARD
     assert judgement.techniques == (NONSTANDARD_TECHNIQUE,) == ("T1036.005",)
     assert judgement.reasons[0] == (
         r"putty.exe normally lives in %ProgramFiles%\putty or %ProgramFiles%\winscp\putty or "
@@ -113,7 +113,7 @@ def test_putty_in_public_is_nonstandard(table: ToolLocations) -> None:
     ],
 )
 def test_system_binaries_in_place_are_standard(table: ToolLocations, path: str) -> None:
-    assert table.judge(path).verdict is Verdict.STANDARD
+    assert table.judge(path).location is Location.STANDARD
 
 
 @pytest.mark.parametrize(
@@ -134,19 +134,19 @@ def test_system_binaries_in_place_are_standard(table: ToolLocations, path: str) 
 )
 def test_misplaced_tools_are_nonstandard(table: ToolLocations, path: str) -> None:
     judgement = table.judge(path)
-    assert judgement.verdict is Verdict.NONSTANDARD
+    assert judgement.location is Location.NONSTANDARD
     assert judgement.techniques == ("T1036.005",)
     assert judgement.reasons and judgement.expected is not None
 
 
 def test_user_profile_patterns_match_any_user(table: ToolLocations) -> None:
     path = r"C:\Users\bob\AppData\Local\Microsoft\Teams\current\Teams.exe"
-    assert table.judge(path).verdict is Verdict.STANDARD
+    assert table.judge(path).location is Location.STANDARD
 
 
 def test_unknown_file(table: ToolLocations) -> None:
     judgement = table.judge(r"C:\Users\bob\Documents\report.docx")
-    assert judgement.verdict is Verdict.UNKNOWN
+    assert judgement.location is Location.UNKNOWN_TOOL
     assert judgement.expected == () and judgement.techniques == ()
     assert "report.docx" in judgement.reasons[0]
 
@@ -171,11 +171,11 @@ def test_user_yaml_adds_a_tool(tmp_path: Path) -> None:
     )
     table = ToolLocations.load(extra)
     assert table.is_known_tool("admintool.exe")
-    assert table.judge(r"D:\Apps\Admin\admintool.exe").verdict is Verdict.STANDARD
-    assert table.judge(r"E:\Apps\Admin\admintool.exe").verdict is Verdict.NONSTANDARD
+    assert table.judge(r"D:\Apps\Admin\admintool.exe").location is Location.STANDARD
+    assert table.judge(r"E:\Apps\Admin\admintool.exe").location is Location.NONSTANDARD
     # Extending keeps the shipped locations and adds the user's.
-    assert table.judge(r"C:\Program Files\PuTTY\putty.exe").verdict is Verdict.STANDARD
-    assert table.judge(r"F:\Portable\PuTTY\putty.exe").verdict is Verdict.STANDARD
+    assert table.judge(r"C:\Program Files\PuTTY\putty.exe").location is Location.STANDARD
+    assert table.judge(r"F:\Portable\PuTTY\putty.exe").location is Location.STANDARD
     putty = table.tool("putty.exe")
     assert putty is not None and "user" in putty.sources and "extra" in putty.sources
     # The user's reason follows the shipped one as a sentence of its own, naming its file.
@@ -247,7 +247,7 @@ def test_real_putty_install_layout_is_standard(tmp_path: Path, table: ToolLocati
     verdicts = {}
     for file in sorted(image.rglob("*.exe")):
         windows = "C:\\" + str(file.relative_to(image)).replace("/", "\\")
-        verdicts[windows] = table.judge(windows).verdict
+        verdicts[windows] = table.judge(windows).location
     for binary in binaries:
-        assert verdicts[f"C:\\Program Files\\PuTTY\\{binary.name}"] is Verdict.STANDARD
-    assert verdicts[f"C:\\Users\\Public\\Music\\{binaries[0].name}"] is Verdict.NONSTANDARD
+        assert verdicts[f"C:\\Program Files\\PuTTY\\{binary.name}"] is Location.STANDARD
+    assert verdicts[f"C:\\Users\\Public\\Music\\{binaries[0].name}"] is Location.NONSTANDARD

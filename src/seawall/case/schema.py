@@ -286,7 +286,17 @@ _V6 = (
 # made anew in their designed shape, with the tables the readers add and ``evidence_sources``,
 # which makes collecting an evidence file twice add nothing.
 _REPLACED = ("events", "dns", "http", "conn", "auth", "web")
-_ADDED = ("evidence_sources", "tls", "smb", "netlog", "scan", "baselines")
+_ADDED = (
+    "evidence_sources",
+    "tls",
+    "smb",
+    "netlog",
+    "scan",
+    "baselines",
+    "results",
+    "verdicts",
+    "suppressions",
+)
 _V7 = (
     *(f"DROP TABLE {name}" for name in _REPLACED),
     *create_tables_ddl((*_REPLACED, *_ADDED)),
@@ -303,7 +313,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "files: webshell (the web-shell assessment made at collect time)", _V4),
     Migration(5, "sweep_kept: the previous rows a sweep in progress keeps", _V5),
     Migration(6, "indicator_keys: text columns uncompressed (the lookup scans them)", _V6),
-    Migration(7, "evidence tables from the reader contract; evidence_sources; baselines", _V7),
+    Migration(
+        7,
+        "evidence tables from the reader contract; evidence_sources; baselines; results"
+        " (stored result documents), verdicts and suppressions (triage)",
+        _V7,
+    ),
     Migration(8, "files: yara (the shipped YARA set's matches at collect time)", _V8),
 )
 

@@ -10,19 +10,20 @@ from rich.markup import escape
 from typer.exceptions import Abort, Exit, TyperException
 
 import seawall
-from seawall.cli import attack, baseline, case, collect, intel, locations, pack
+from seawall.cli import attack, baseline, case, collect, intel, locations, pack, triage
 from seawall.cli.coverage import coverage
 from seawall.cli.demo import demo
 from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
+from seawall.cli.report import report
 from seawall.errors import ExitCode, SeawallError
 
 app = typer.Typer(
     name="seawall",
     # Say what works today; event logs and network logs join this line when their commands land.
-    help="Turn a threat advisory into a hunt: threat intel, host files and disk usage today"
-    " (event logs and network logs are being built).",
+    help="Turn a threat advisory into a hunt across host files, Windows event logs and network"
+    " logs (start with `seawall demo`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -34,10 +35,12 @@ app.add_typer(pack.app, name="pack")
 app.add_typer(collect.app, name="collect")
 app.add_typer(locations.app, name="locations")
 app.add_typer(baseline.app, name="baseline")
+app.add_typer(triage.app, name="triage")
 app.command("hunt")(hunt)
 app.command("findings")(findings)
 app.command("coverage")(coverage)
 app.command("demo")(demo)
+app.command("report")(report)
 
 
 def _version(value: bool) -> None:

@@ -1,19 +1,21 @@
-"""`seawall findings`: the findings stored in the case, without hunting again."""
+"""`seawall findings`: the findings stored in the case, without hunting again.
+
+Without ``--run``: the latest finding of every stable id (the latest answer of each detection,
+whichever hunt ran it last). With ``--run``: that hunt's stored result document. Either way the
+case's current triage is joined in (analysts' reviews, suppressions by ``triage apply``);
+suppressed findings are counted and shown only with ``--suppressed``, each with the entry or the
+judgement that suppressed it.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from seawall.cli.hunt_view import closing_line, render_findings, render_summary
-from seawall.cli.output import JSON_OPTION, emit, open_case
+from seawall.cli.output import JSON_OPTION, emit, open_case, plural, warn
 from seawall.errors import UsageError
-
-if TYPE_CHECKING:
-    from seawall.case.store import CaseStore
 
 _SEVERITIES = ("info", "low", "medium", "high", "critical")  # seawall.model.finding.SEVERITIES
 
@@ -26,23 +28,39 @@ def findings(
     severity: str | None = typer.Option(
         None, "--severity", help="Only this severity and above: info, low, medium, high, critical."
     ),
+    suppressed: bool = typer.Option(
+        False, "--suppressed", help="Also show suppressed findings, with what suppressed them."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Findings stored by earlier hunts (the latest of each detection), summary first."""
-    from seawall.detect.stored import stored_findings
+    from seawall.detect.stored import has_document, hunt_run, read_findings, stored_document
+    from seawall.model.finding import SEVERITIES
 
     if severity is not None and severity not in _SEVERITIES:
         raise UsageError(f"--severity must be one of {', '.join(_SEVERITIES)}, not {severity!r}")
     with open_case(ctx, create=False) as store:
-        run_id = None if run is None else _hunt_run(store, run)
-        found = stored_findings(store, run_id, severity)
+        run_id = None if run is None else hunt_run(store, run)
+        if run_id is not None and has_document(store, run_id):
+            document = stored_document(store, run_id)
+            wanted = SEVERITIES[SEVERITIES.index(severity) :] if severity else SEVERITIES
+            found = [f for f in document.findings if f.severity in wanted]
+            warnings = [w for w in document.warnings if w.startswith("allowlist entry ")]
+        else:
+            found, warnings = read_findings(store, run_id, severity)
         case = str(store.case_dir)
+    hidden = [] if suppressed else [f for f in found if f.suppressed]
+    shown = [f for f in found if suppressed or not f.suppressed]
+    for message in warnings:
+        warn(message)
     payload = {
         "case": case,
         "run": run_id,
         "severity": severity,
-        "count": len(found),
-        "findings": [finding.model_dump(mode="json") for finding in found],
+        "count": len(shown),
+        "suppressed_hidden": len(hidden),
+        "warnings": warnings,
+        "findings": [finding.model_dump(mode="json") for finding in shown],
     }
 
     def render(console: Console) -> None:
@@ -50,22 +68,13 @@ def findings(
         above = f" ({severity} and above)" if severity else ""
         console.print(f"Findings{scope}{above} stored in case {escape(case)}")
         render_summary(console, found, [])
-        if found:
-            render_findings(console, found)
+        if hidden:
+            console.print(
+                f"  {plural(len(hidden), 'suppressed finding')} not listed (--suppressed lists"
+                " them with the entry that suppressed them)"
+            )
+        if shown:
+            render_findings(console, shown)
         console.print(closing_line(found, []))
 
     emit(as_json, payload, render)
-
-
-def _hunt_run(store: CaseStore, run: str) -> str:
-    """The one hunt run whose id is ``run`` or starts with it."""
-    rows = store.con.execute(
-        "SELECT run_id FROM runs WHERE command = 'hunt' AND starts_with(run_id, lower(?))"
-        " ORDER BY started_at",
-        [run.strip()],
-    ).fetchall()
-    if not rows:
-        raise UsageError(f"no hunt with run id {run!r} in this case")
-    if len(rows) > 1:
-        raise UsageError(f"{len(rows)} hunts have run ids starting {run!r}: give more of it")
-    return str(rows[0][0])

@@ -1,6 +1,7 @@
-"""`seawall hunt`: run detections on the case; exit 1 when unsuppressed findings are present,
-5 when the hunt is incomplete (a detection failed, or could not judge all of its input: coverage
-``error`` or ``partial``), whatever it found.
+"""`seawall hunt`: run detections on the case; exit 1 when findings to review are present
+(neither suppressed nor reviewed as a false positive or benign), 5 when the hunt is incomplete
+(a detection failed, or could not judge all of its input: coverage ``error`` or ``partial``),
+whatever it found.
 
 Argument handling only: the hunt itself is :func:`seawall.detect.engine.hunt`, and the text view
 (:mod:`seawall.cli.hunt_view`) reads nothing but the result document, like every other renderer.
@@ -79,8 +80,9 @@ def hunt(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run detections on the case; exit 1 when unsuppressed findings are present, 5 when the
-    hunt is incomplete (a detection failed or could not judge all of its input)."""
+    """Run detections on the case; exit 1 when findings to review are present (not suppressed,
+    not reviewed as a false positive or benign), 5 when the hunt is incomplete (a detection
+    failed or could not judge all of its input)."""
     from seawall.detect.analytics import HuntOptions
     from seawall.detect.engine import HuntRequest
     from seawall.detect.engine import hunt as run_hunt
@@ -107,5 +109,5 @@ def hunt(
     emit(as_json, document.model_dump(mode="json"), lambda c: render_hunt(c, document))
     if document.incomplete:  # whatever was found, not everything was judged: never "clean"
         raise typer.Exit(int(ExitCode.INCOMPLETE))
-    if document.unsuppressed:
+    if document.to_review:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -8,7 +8,9 @@ and by host, and the detections that did not run and why. The rows follow, then 
 and a closing line repeats the totals at the bottom of a long scroll.
 
 Renderers read only :class:`~seawall.model.finding.ResultDocument` (or the findings stored in
-the case, for ``seawall findings``), like every other view.
+the case, for ``seawall findings``), like every other view. Each finding shows seawall's verdict,
+its reasons, how it was suppressed (the allowlist entry as ``file:line``, or the judgement) and
+the analyst's review when there is one.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, plural
+from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, VERDICT_STYLE, plural
 
 if TYPE_CHECKING:
-    from seawall.model.finding import CoverageEntry, Finding, ResultDocument
+    from seawall.model.finding import CoverageEntry, Finding, ResultDocument, Suppression
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -88,9 +90,13 @@ def render_summary(
             console.print(
                 f"  [yellow]![/] {escape(entry.detection_id)}: {escape(_first_line(entry.reason))}"
             )
-    open_findings = [f for f in findings if not f.suppressed]
-    suppressed = len(findings) - len(open_findings)
-    kept = f" ({suppressed:,} suppressed, with the reason)" if suppressed else ""
+    open_findings = [f for f in findings if not f.dismissed]
+    suppressed = sum(1 for f in findings if f.suppressed)
+    reviewed = len(findings) - len(open_findings) - suppressed
+    aside = [f"{suppressed:,} suppressed, with the reason"] if suppressed else []
+    if reviewed:
+        aside.append(f"{reviewed:,} reviewed as false-positive or benign")
+    kept = f" ({'; '.join(aside)})" if aside else ""
     if not open_findings:
         console.print(f"[bold]No findings to review[/]{kept}.")
     else:
@@ -135,19 +141,44 @@ def render_findings(console: Console, findings: Sequence[Finding], title: str = 
     """
     console.print(f"[bold]{title}[/] ({len(findings):,})")
     for finding in findings:
-        style = "dim" if finding.suppressed else SEVERITY_STYLE[finding.severity]
+        style = "dim" if finding.dismissed else SEVERITY_STYLE[finding.severity]
         state = " [dim](suppressed)[/]" if finding.suppressed else ""
         techniques = " ".join(finding.techniques)
         host = f" on {escape(finding.host)}" if finding.host else ""
+        verdict = finding.verdict.value
         console.print(
             f"[{style}]{finding.severity}[/]{state} {escape(finding.detection_id)}{host}"
-            f"  [bold]{escape(finding.verdict)}[/] {escape(techniques)}"
+            f"  [{VERDICT_STYLE[verdict]}]{verdict}[/] {escape(techniques)}"
+            f"  [dim]{finding.finding_id[:12]}[/]"
         )
         console.print(f"  {escape(finding.summary)}")
         if is_dual_use(finding):
             console.print(f"  [magenta]· {DUAL_USE_MARK}[/]")
         for reason in finding.reasons:
-            console.print(f"  · {escape(reason)}")
+            console.print(f"  · {escape(reason.text)}")
+        if finding.suppression is not None:
+            console.print(
+                f"  [dim]· suppressed: {escape(suppression_text(finding.suppression))}[/]"
+            )
+        if finding.review is not None:
+            review = finding.review
+            console.print(
+                f"  [{VERDICT_STYLE[review.verdict.value]}]· reviewed {review.verdict.value}[/]"
+                f" by {escape(review.analyst)} at {review.at:%Y-%m-%d %H:%M}Z:"
+                f" {escape(review.reason)}"
+            )
+
+
+def suppression_text(suppression: Suppression) -> str:
+    """``allowlisted by FILE:LINE: reason`` (or the judgement), and when it was applied."""
+    if suppression.kind == "judgement":
+        return suppression.reason
+    text = f"allowlisted by {suppression.entry}: {suppression.reason}"
+    if suppression.applied is not None:
+        text += f" (triage apply, {suppression.applied:%Y-%m-%d %H:%M}Z)"
+    if suppression.expires is not None:
+        text += f"; expires {suppression.expires:%Y-%m-%d %H:%M}Z"
+    return text
 
 
 def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
@@ -172,7 +203,7 @@ def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
 
 def closing_line(findings: Sequence[Finding], coverage: Sequence[CoverageEntry]) -> str:
     """The totals again, as the last line of a long output."""
-    open_count = sum(1 for f in findings if not f.suppressed)
+    open_count = sum(1 for f in findings if not f.dismissed)
     text = f"{plural(len(findings), 'finding')} ({open_count:,} to review)"
     if coverage:
         ran = sum(1 for e in coverage if e.status in ("ran", "partial"))

@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import DUAL_USE_MARK, JSON_OPTION, emit, open_case, plural, warn
+from seawall.cli.output import (
+    DUAL_USE_MARK,
+    JSON_OPTION,
+    VERDICT_STYLE,
+    emit,
+    open_case,
+    plural,
+    warn,
+)
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.sniff import DEFAULT_MAX_BYTES
 
@@ -18,13 +26,6 @@ from seawall.intel.sniff import DEFAULT_MAX_BYTES
 # that `seawall --help` and every other command start without them.
 
 app = typer.Typer(no_args_is_help=True, help="Threat intel: import, look up, list, remove.")
-
-_VERDICT_STYLE = {
-    "malicious": "bold red",
-    "suspicious": "yellow",
-    "benign": "green",
-    "unknown": "dim",
-}
 
 
 @app.command("import")
@@ -133,7 +134,7 @@ def lookup_(
     def render(console: Console) -> None:
         # Intel values are attacker-chosen text: escaped, so they cannot inject rich markup.
         for result in results:
-            style = _VERDICT_STYLE[result.verdict.value]
+            style = VERDICT_STYLE[result.verdict.value]
             verdict = f"[{style}]{result.verdict.value:>10}[/{style}]"
             dual = f"  [magenta]({DUAL_USE_MARK})[/]" if result.dual_use else ""
             console.print(f"{verdict}  {escape(result.query)}{dual}")

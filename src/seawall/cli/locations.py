@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, plural
+from seawall.cli.output import JSON_OPTION, VERDICT_STYLE, emit, plural
 from seawall.errors import UsageError
 
 if TYPE_CHECKING:  # the table's models (pydantic) load with the command that reads the table
@@ -31,12 +31,6 @@ LOCATIONS_OPTION = typer.Option(
     readable=False,
     help="YAML file of extra standard tool locations (extends the table).",
 )
-# by the values of seawall.triage.locations.Verdict
-_VERDICT_STYLE = {
-    "legit-tool-standard-location": "green",
-    "legit-tool-nonstandard-location": "red",
-    "unknown": "dim",
-}
 
 
 def _table(locations: Path | None) -> ToolLocations:
@@ -63,7 +57,9 @@ def _judgement_dict(path: str, judgement: LocationJudgement) -> dict[str, Any]:
 
     return {
         "path": path,
+        # seawall's one verdict vocabulary; the location itself is a reason code
         "verdict": judgement.verdict.value,
+        "location": judgement.location.value,
         "reasons": list(judgement.reasons),
         "expected": sorted({display_folder(pattern) for pattern in judgement.expected}),
         "techniques": list(judgement.techniques),
@@ -115,14 +111,18 @@ def check(
     locations: Path | None = LOCATIONS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Judge paths as a hunt would: standard location, non-standard (T1036.005), or unknown."""
+    """Judge paths as a hunt would: a known tool in a standard location (benign), outside it
+    (suspicious, T1036.005), or a file that is no known tool (unknown)."""
     table_of_tools = _table(locations)
     judged = [_judgement_dict(path, table_of_tools.judge(path)) for path in paths]
 
     def render(console: Console) -> None:
         for item in judged:
-            style = _VERDICT_STYLE[item["verdict"]]
-            console.print(f"[{style}]{item['verdict']}[/]  {escape(item['path'])}")
+            style = VERDICT_STYLE[item["verdict"]]
+            console.print(
+                f"[{style}]{item['verdict']:>10}[/]  {escape(item['path'])}"
+                f"  [dim]({item['location']})[/]"
+            )
             for reason in item["reasons"]:
                 console.print(f"  {escape(reason)}")
 

@@ -58,6 +58,17 @@ DUAL_USE = "dual-use"
 DUAL_USE_MARK = "dual-use: judged by location"
 
 
+# The colour of every verdict word (seawall.model.verdict: Verdict and Review), in every view.
+VERDICT_STYLE = {
+    "malicious": "bold red",
+    "suspicious": "yellow",
+    "benign": "green",
+    "unknown": "dim",
+    "true-positive": "bold red",
+    "false-positive": "green",
+}
+
+
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """``1 finding``, ``2 findings``, ``1,024 files`` (``many`` for irregular plurals)."""
     return f"{count:,} {noun if count == 1 else (many or noun + 's')}"

@@ -2,43 +2,36 @@
 
 The engine is deliberately small: it selects detections (all, by id, or those an advisory pack
 names), checks that the case holds the data each one needs (:mod:`seawall.detect.requires`),
-runs its SQL in DuckDB or its registered Python analytic, turns rows and hits into findings, and
-records a coverage entry for *every* selected detection — ran, not-run (a table it reads is
-empty: with the command that would fill it), not-evaluable (the telemetry it needs is missing,
-named) or error (with DuckDB's message). A hunt that finds nothing because it could not look
-says so. SQL runs with the hunt's allowlist and helper macros installed
-(:mod:`seawall.detect.sqlhelpers`).
+runs its SQL in DuckDB (rows become hits by :mod:`seawall.detect.sqlrows`, whose docstring lists
+the special columns) or its registered Python analytic, turns hits into findings, and records a
+coverage entry for *every* selected detection — ran, not-run (a table it reads is empty: with
+the command that would fill it), not-evaluable (the telemetry it needs is missing, named) or
+error (with DuckDB's message). A hunt that finds nothing because it could not look says so. SQL
+runs with the hunt's allowlist and helper macros installed (:mod:`seawall.detect.sqlhelpers`);
+allowlist entries SQL cannot judge, or that a detection's query does not ask about, are matched
+against its findings (:mod:`seawall.triage.matching`).
 
-A SQL detection's result row becomes one finding: ``summary`` is required; ``host``,
-``user_name``, ``first_seen``, ``last_seen``, ``score`` and ``severity`` set the finding's
-fields; ``techniques`` narrows the finding to some of the detection's techniques; ``reasons``
-(a list) explains the score; ``suppressed_by`` (an allowlist entry) keeps the finding but
-suppresses it; ``finding_key`` replaces the evidence columns in the stable finding id (for
-aggregates whose counts grow); ``evidence`` (a list of structs) adds one evidence entry per
-element, each with its own provenance. Every other column is evidence.
-
-Findings are written in one transaction per hunt; re-running replaces the findings of the same
-detections (ids are stable hashes), so hunting twice is idempotent.
+Each finding carries what an analyst needs without the detection file (its description, false
+positives and triage note) and structured reasons. The case's triage (analysts' reviews,
+suppressions recorded by ``triage apply``) is joined in by finding id, so it survives re-hunts.
+The findings and the whole document are written in one transaction per hunt
+(:mod:`seawall.detect.stored`); re-running replaces the findings of the same detections (ids are
+stable hashes), so hunting twice is idempotent.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect import sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
-from seawall.detect.evidence import describe_sources, evidence, indicator_refs, jsonable
 from seawall.detect.requires import preflight
 from seawall.detect.schema import (
     Detection,
@@ -47,6 +40,8 @@ from seawall.detect.schema import (
     merge,
     shipped_detections,
 )
+from seawall.detect.sqlrows import sql_hits
+from seawall.detect.stored import write_hunt
 from seawall.detect.techniques import current_techniques
 from seawall.detect.webroots import resolve_webroots
 from seawall.errors import SeawallError, UsageError
@@ -54,53 +49,26 @@ from seawall.intel.packs.coverage import BUILTIN_CAPABILITIES
 from seawall.intel.packs.loader import load_pack
 from seawall.intel.packs.schema import Pack
 from seawall.model.finding import (
-    SEVERITIES,
     SEVERITY_SCORES,
     CoverageEntry,
     Finding,
-    IndicatorRef,
     ResultDocument,
+    Suppression,
     finding_id,
     technique_coverage,
 )
-from seawall.triage.allowlist import Located, as_table, load_allowlists, matches_detection
-
-# Columns of a SQL detection's result that are finding fields, not evidence (module docstring).
-FINDING_COLUMNS = (
-    "host",
-    "user_name",
-    "first_seen",
-    "last_seen",
-    "score",
-    "summary",
-    "severity",
-    "techniques",
-    "reasons",
-    "suppressed_by",
-    "finding_key",
-    "evidence",
+from seawall.model.reason import Reason, as_reason
+from seawall.model.upgrade import verdict_of
+from seawall.triage.allowlist import (
+    Located,
+    as_table,
+    load_allowlists,
+    matches_detection,
+    split_expired,
+    utc,
 )
-# Columns that name the indicator a row matched (as ``ioc_match`` returns them).
-INDICATOR_COLUMNS = ("indicator_type", "indicator")
-_PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-_FINDINGS_SCHEMA = pa.schema(
-    [
-        ("finding_id", pa.string()),
-        ("run_id", pa.string()),
-        ("detection_id", pa.string()),
-        ("title", pa.string()),
-        ("severity", pa.string()),
-        ("score", pa.float64()),
-        ("host", pa.string()),
-        ("user_name", pa.string()),
-        ("techniques", pa.list_(pa.string())),
-        ("first_seen", pa.timestamp("us")),
-        ("last_seen", pa.timestamp("us")),
-        ("verdict", pa.string()),
-        ("document", pa.string()),
-    ]
-)
+from seawall.triage.matching import compile_entries, first_match
+from seawall.triage.state import load_state, with_triage
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +113,8 @@ def _pack_detections(pack: Pack) -> dict[str, list[str]]:
 
 def select(
     loaded: Mapping[str, LoadedDetection], request: HuntRequest
-) -> tuple[list[LoadedDetection], list[CoverageEntry], str | None]:
-    """The detections to run, coverage entries for named ones that cannot run, and the pack id."""
+) -> tuple[list[LoadedDetection], list[CoverageEntry], Pack | None]:
+    """The detections to run, coverage entries for named ones that cannot run, and the pack."""
     if not request.detection_ids and request.pack is None:
         return [loaded[k] for k in sorted(loaded)], [], None
     chosen: dict[str, LoadedDetection] = {}
@@ -156,10 +124,9 @@ def select(
             known = ", ".join(sorted(loaded)) or "none"
             raise UsageError(f"no detection {ident!r} (known: {known})")
         chosen[ident] = loaded[ident]
-    pack_id: str | None = None
+    pack: Pack | None = None
     if request.pack is not None:
         pack = load_pack(request.pack)
-        pack_id = pack.id
         for ident, techniques in _pack_detections(pack).items():
             if ident in loaded:
                 chosen.setdefault(ident, loaded[ident])
@@ -179,7 +146,7 @@ def select(
                         reason=f"not built yet (named by pack {pack.id})",
                     )
                 )
-    return list(chosen.values()), absent, pack_id
+    return list(chosen.values()), absent, pack
 
 
 def context_notes(
@@ -228,108 +195,75 @@ def effective_parameters(
     return values
 
 
-def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters the SQL refers to (DuckDB refuses unused named parameters)."""
-    used = set(_PARAMETER_REF.findall(detection.sql or ""))
-    return {name: value for name, value in values.items() if name in used}
-
-
-def _utc_naive(value: Any) -> Any:
-    """Findings keep naive UTC times, like the rest of the store."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _hit(detection: Detection, row: dict[str, Any], ref: IndicatorRef | None = None) -> Hit:
-    """One SQL result row as a hit (see the module docstring for the special columns); ``ref``
-    is the indicator it matched, with its sources."""
-    fixed = {name: row.pop(name, None) for name in FINDING_COLUMNS}
-    score = fixed["score"]
-    severity = fixed["severity"]
-    if severity is not None and severity not in SEVERITIES:
-        raise SeawallError(f"its query returns severity {severity!r} (not one of {SEVERITIES})")
-    techniques = tuple(fixed["techniques"] or ())
-    foreign = [t for t in techniques if t not in detection.techniques]
-    if foreign:
-        raise SeawallError(
-            f"its query returns technique(s) {', '.join(foreign)} the detection does not declare"
-        )
-    summary = str(fixed["summary"] or detection.title)
-    reasons = [str(r) for r in fixed["reasons"] or () if r] or [summary]
-    if ref is not None:
-        reasons.append(f"{ref.type} {ref.value} reported by {describe_sources(ref)}")
-    suppressed_by = fixed["suppressed_by"]
-    if suppressed_by is not None:
-        reasons.append(f"suppressed: allowlisted by {suppressed_by}")
-    key = fixed["finding_key"]
-    identity = key if key is not None else json.dumps(jsonable(row), sort_keys=True)
-    items = [evidence(row, ref)]
-    items += [evidence(dict(item)) for item in fixed["evidence"] or () if item is not None]
-    return Hit(
-        summary=summary,
-        keys=(fixed["host"], fixed["user_name"], identity),
-        evidence=tuple(items),
-        host=None if fixed["host"] is None else str(fixed["host"]),
-        user=None if fixed["user_name"] is None else str(fixed["user_name"]),
-        first_seen=_utc_naive(fixed["first_seen"]),
-        last_seen=_utc_naive(fixed["last_seen"]),
-        score=None if score is None else max(0.0, min(100.0, float(score))),
-        severity=severity,
-        techniques=techniques,
-        own_techniques=bool(techniques),
-        verdict="allowlisted" if suppressed_by is not None else "suspicious",
-        suppressed=suppressed_by is not None,
-        reasons=tuple(reasons),
-    )
-
-
-def _sql_hits(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[Hit]:
-    """Run a SQL detection; each result row becomes a hit (``summary`` is required).
-
-    A row with ``indicator_type`` and ``indicator`` columns (what ``ioc_match`` returns) matched
-    an indicator: its evidence carries that indicator with every source that reported it.
-    """
-    relation = store.con.sql(detection.sql or "", params=bound_parameters(detection, values))
-    columns = list(relation.columns)
-    if "summary" not in columns:
-        raise SeawallError(
-            f"its query returns no `summary` column (it returns {', '.join(columns)})"
-        )
-    rows = [row for batch in relation.to_arrow_reader(10_000) for row in batch.to_pylist()]
-    refs: dict[tuple[str, str], IndicatorRef] = {}
-    if INDICATOR_COLUMNS[0] in columns and INDICATOR_COLUMNS[1] in columns:
-        wanted = [(r[INDICATOR_COLUMNS[0]], r[INDICATOR_COLUMNS[1]]) for r in rows]
-        refs = indicator_refs(store, (k for k in wanted if None not in k))
-    hits: list[Hit] = []
-    for row in rows:
-        ref = refs.get((row.get(INDICATOR_COLUMNS[0]), row.get(INDICATOR_COLUMNS[1])))
-        hits.append(_hit(detection, row, ref))
-    return hits
+def _suppression(hit: Hit, reasons: Sequence[Reason]) -> Suppression | None:
+    """The hit's suppression; one that only set ``suppressed`` (an analytic written before
+    suppressions had reasons) is a judgement, explained by its last reason."""
+    if hit.suppression is not None or not hit.suppressed:
+        return hit.suppression
+    said = [r.text for r in reasons if r.text.lower().startswith("suppressed")]
+    why = said[-1] if said else (reasons[-1].text if reasons else "suppressed by the detection")
+    return Suppression(kind="judgement", reason=why)
 
 
 def _finding(detection: Detection, hit: Hit) -> Finding:
     severity = hit.severity or detection.severity
     base = () if hit.own_techniques else detection.techniques
     techniques, attack = current_techniques((*base, *hit.techniques))
+    reasons = [as_reason(r) for r in hit.reasons]
+    try:
+        verdict = verdict_of(str(hit.verdict))
+    except ValueError as error:
+        raise SeawallError(f"its analytic gives {error}") from None
+    suppression = _suppression(hit, reasons)
     return Finding(
         finding_id=finding_id(detection.id, *hit.keys),
         detection_id=detection.id,
         title=detection.title,
         summary=hit.summary,
+        description=detection.description,
+        false_positives=list(detection.false_positives),
+        triage=detection.triage,
         severity=severity,
         score=hit.score if hit.score is not None else SEVERITY_SCORES[severity],
         techniques=techniques,
+        attack=attack,
         host=hit.host,
         user=hit.user,
         first_seen=hit.first_seen,
         last_seen=hit.last_seen,
-        verdict=hit.verdict,
-        suppressed=hit.suppressed,
-        reasons=list(hit.reasons),
+        verdict=verdict,
+        suppressed=suppression is not None,
+        suppression=suppression,
+        reasons=reasons,
         evidence=list(hit.evidence),
-        attack=attack,
     )
+
+
+def _allowlisted(
+    detection: Detection, findings: list[Finding], allowlist: Sequence[Located]
+) -> list[Finding]:
+    """The findings with the allowlist entries SQL did not judge matched against them: those
+    naming a path or a value, or every entry when the detection's query does not ask
+    ``allowlisted(...)`` (Python analytics never do)."""
+    asks = detection.sql is not None and "allowlisted(" in detection.sql
+    entries = [e for e in allowlist if not (asks and e.entry.judged_in_sql)]
+    matchers = compile_entries(entries)
+    if not matchers:
+        return findings
+    judged: list[Finding] = []
+    for finding in findings:
+        match = None if finding.suppressed else first_match(matchers, finding)
+        if match is not None:
+            until = utc(match.entry.until)
+            suppression = Suppression(
+                kind="allowlist",
+                reason=match.entry.reason,
+                entry=match.origin,
+                expires=None if until is None else until.replace(tzinfo=None),
+            )
+            finding = finding.model_copy(update={"suppression": suppression, "suppressed": True})
+        judged.append(finding)
+    return judged
 
 
 def run_detection(
@@ -374,7 +308,8 @@ def run_detection(
         if detection.python is not None:
             hits = list(get_analytic(detection.python)(context))
         else:
-            hits = _sql_hits(store, detection, values)
+            expiries = {e.origin: utc(e.entry.until) for e in allowlist}
+            hits = sql_hits(store, detection, values, expiries)
     except NotRun as not_run:
         return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
     except duckdb.BinderException as error:
@@ -383,10 +318,13 @@ def run_detection(
     except (duckdb.Error, SeawallError) as error:
         return _Outcome(entry("error", f"{loaded.origin}: {error}", notes=context.notes), [])
     findings: dict[str, Finding] = {}
-    for hit in hits:
-        made = _finding(detection, hit)
-        findings.setdefault(made.finding_id, made)
-    found = list(findings.values())
+    try:
+        for hit in hits:
+            made = _finding(detection, hit)
+            findings.setdefault(made.finding_id, made)
+    except SeawallError as error:
+        return _Outcome(entry("error", f"{loaded.origin}: {error}", notes=context.notes), [])
+    found = _allowlisted(detection, list(findings.values()), allowlist)
     suppressed = sum(1 for f in found if f.suppressed)
     # Partial coverage: it looked, but could not judge part of its input (the reason says what).
     left_out = "; ".join(context.unjudged) if context.unjudged else None
@@ -397,36 +335,14 @@ def run_detection(
     )
 
 
-def _finding_rows(run_id: str, findings: list[Finding]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [
-            {
-                "finding_id": f.finding_id,
-                "run_id": run_id,
-                "detection_id": f.detection_id,
-                "title": f.title,
-                "severity": f.severity,
-                "score": f.score,
-                "host": f.host,
-                "user_name": f.user,
-                "techniques": f.techniques,
-                "first_seen": f.first_seen,
-                "last_seen": f.last_seen,
-                "verdict": f.verdict,
-                "document": f.model_dump_json(),
-            }
-            for f in findings
-        ],
-        schema=_FINDINGS_SCHEMA,
-    )
-
-
 def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
-    """Run the selected detections on the case and store their findings in one transaction."""
+    """Run the selected detections on the case and store their findings and the whole document
+    in one transaction; the case's triage is joined in (reviews and suppressions by finding id,
+    so they survive re-hunts)."""
     started = utcnow()
-    allowlist = load_allowlists(request.allowlists)
+    allowlist, expired = split_expired(load_allowlists(request.allowlists), started)
     loaded = load_detections(request.detection_dirs)
-    selected, absent, pack_id = select(loaded, request)
+    selected, absent, pack = select(loaded, request)
     for ident in request.parameters:
         if ident not in loaded:
             raise UsageError(f"--param names no detection {ident!r}")
@@ -459,33 +375,37 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         for item in selected
     ]
     findings = [f for outcome in outcomes for f in outcome.findings]
-    findings.sort(key=lambda f: (f.suppressed, -f.score, f.detection_id, f.summary))
     coverage = [outcome.entry for outcome in outcomes] + absent
-    warnings = [
+    warnings = [f"allowlist entry {w}" for w in expired]
+    warnings += [
         f"{e.detection_id}: {e.reason}" for e in coverage if e.status == "error" and e.reason
     ]
     if request.options.webroots and "web.webshell" not in loaded:
         warnings.append("--webroot was given but the web-shell detection is not built yet")
-    ids = [item.detection.id for item in selected]
-    with store.transaction() as con:
-        if ids:
-            con.execute("DELETE FROM findings WHERE detection_id IN ?", [ids])
-        store.insert_arrow("findings", _finding_rows(run_id, findings))
+    document = with_triage(
+        ResultDocument(
+            run_id=run_id,
+            seawall_version=__version__,
+            case=str(store.case_dir),
+            pack=None if pack is None else pack.id,
+            pack_attack_version=None if pack is None else pack.attack_version,
+            started=started,
+            finished=started,
+            findings=findings,
+            coverage=coverage,
+            technique_coverage=technique_coverage(coverage),
+            warnings=warnings,
+        ),
+        load_state(store),
+    )
+    document = document.model_copy(update={"finished": utcnow()})
+    with store.transaction():
+        write_hunt(store, document, [item.detection.id for item in selected])
         summary = {
-            "findings": len(findings),
-            "unsuppressed": sum(1 for f in findings if not f.suppressed),
+            "findings": len(document.findings),
+            "unsuppressed": len(document.unsuppressed),
+            "to_review": len(document.to_review),
             "coverage": {e.detection_id: e.status for e in coverage},
         }
         store.finish_run(run_id, "ok", summary)
-    return ResultDocument(
-        run_id=run_id,
-        seawall_version=__version__,
-        case=str(store.case_dir),
-        pack=pack_id,
-        started=started,
-        finished=utcnow(),
-        findings=findings,
-        coverage=coverage,
-        technique_coverage=technique_coverage(coverage),
-        warnings=warnings,
-    )
+    return document

@@ -23,7 +23,9 @@ import pyarrow as pa
 from pydantic import JsonValue
 
 from seawall.case.store import CaseStore
+from seawall.intel.lookup_sql import MALICIOUS_CONFIDENCE
 from seawall.model.finding import Evidence, IndicatorRef, IndicatorSource, Provenance
+from seawall.model.verdict import Verdict
 
 PROVENANCE_COLUMNS = ("source_file", "source_sha256", "record_ref")
 # Columns of ``files`` that file-based analytics read and show as evidence.
@@ -159,6 +161,14 @@ def indicator_refs(
             techniques=list(techniques),
         )
     return refs
+
+
+def indicator_verdict(ref: IndicatorRef) -> Verdict:
+    """What ``intel lookup`` says of a matched indicator: ``malicious`` when a source is sure
+    enough (its confidence at least :data:`MALICIOUS_CONFIDENCE`, or none stated), else
+    ``suspicious``."""
+    sure = any(s.confidence is None or s.confidence >= MALICIOUS_CONFIDENCE for s in ref.sources)
+    return Verdict.MALICIOUS if sure else Verdict.SUSPICIOUS
 
 
 def describe_sources(ref: IndicatorRef) -> str:

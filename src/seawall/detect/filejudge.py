@@ -2,27 +2,29 @@
 
 AA21-200A's hashes include genuine PuTTY, cmd.exe and svchost.exe binaries, so a hit alone says
 little: the same bytes are routine in ``C:\\Program Files\\PuTTY`` and masquerading in
-``C:\\Users\\Public\\Music``. Every file-based finding therefore carries one verdict with the
-reasons behind it, strongest evidence first:
+``C:\\Users\\Public\\Music``. Every file-based finding therefore carries the judgement as
+structured reasons (:class:`~seawall.model.reason.Reason`), strongest evidence first, and one
+:class:`~seawall.model.verdict.Verdict`:
 
-``signature-invalid``
+``signature.invalid``
     The Authenticode signature does not verify (tampered binary; T1036.001).
-``renamed-binary``
+``signature.untrusted``
+    A known tool signed by a certificate that chains to no trusted root (self-signed, or an
+    unknown CA): vendors sign releases with trusted certificates, so this is a copy someone
+    re-signed (T1036.001). In its standard folder it is not explained away.
+``renamed``
     The PE's original file name differs from its name on disk (T1036.003).
-``signature-untrusted``
-    A known tool in its standard folder, signed by a certificate that chains to no trusted root
-    (self-signed, or an unknown CA): vendors sign releases with trusted certificates, so this is
-    a copy someone re-signed (T1036.001). Never suppressed; outside the standard folder the
-    location verdict stands and the signature is one more reason.
-``legit-tool-nonstandard-location``
+``location.nonstandard``
     A known tool outside every folder it is installed in (T1036.005).
-``legit-tool-standard-location``
-    A known tool where it belongs: suppressed as a false positive, with the reason shown.
-``location-not-judged``
+``location.standard``
+    A known tool where it belongs: with nothing else wrong, the verdict is ``benign`` and the
+    finding is suppressed (kind ``judgement``), with the reason shown.
+``location.not-judged``
     A known tool's name on a Windows host whose sweep recorded no Windows path (part of an image
     swept without ``--root-map``): where it sits cannot be judged, so it is never suppressed.
-``unknown``
-    Not a tool seawall knows: the hit stands on its own.
+``location.unknown-tool``
+    Not a tool seawall knows: the hit stands on its own (the judgement's verdict is
+    ``unknown`` and the hit's own verdict is kept, :meth:`FileJudgement.verdict_for`).
 
 A file is only suppressed when nothing else is wrong with it: a renamed or badly signed binary in
 a standard folder is exactly what masquerading looks like.
@@ -34,24 +36,41 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from seawall.triage.locations import LocationJudgement, ToolLocations, Verdict
+from seawall.model.finding import Suppression
+from seawall.model.reason import Reason, reason
+from seawall.model.verdict import Verdict
+from seawall.triage.locations import Location, LocationJudgement, ToolLocations
 
-SIGNATURE_INVALID = "signature-invalid"
-NOT_JUDGED = "location-not-judged"
-SIGNATURE_UNTRUSTED = "signature-untrusted"
-RENAMED_BINARY = "renamed-binary"
+NOT_JUDGED = "location.not-judged"
 RENAMED_TECHNIQUE = "T1036.003"
 INVALID_SIGNATURE_TECHNIQUE = "T1036.001"
+STANDARD_LOCATION = Suppression(
+    kind="judgement", reason="a legitimate tool in its standard location is a false positive"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class FileJudgement:
-    """The verdict of one file, its reasons in the order an analyst should read them."""
+    """The judgement of one file, its reasons in the order an analyst should read them.
 
-    verdict: str
-    suppressed: bool
-    reasons: tuple[str, ...]
+    ``verdict`` is what the file's own traits say: ``benign`` (a known tool in place, nothing
+    wrong), ``suspicious`` (out of place, renamed, badly signed, or not judgeable) or
+    ``unknown`` (not a tool seawall knows).
+    """
+
+    verdict: Verdict
+    suppression: Suppression | None
+    reasons: tuple[Reason, ...]
     techniques: tuple[str, ...]
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
+
+    def verdict_for(self, hit: Verdict) -> Verdict:
+        """The finding's verdict for a hit that on its own is ``hit``: benign when the file is
+        explained away, else the hit's (a file judgement never makes an indicator weaker)."""
+        return Verdict.BENIGN if self.verdict is Verdict.BENIGN else hit
 
 
 def _base_name(name: str) -> str:
@@ -96,14 +115,28 @@ NOT_JUDGED_FIX = (
 )
 
 
-def _not_judged(row: Mapping[str, Any], locations: ToolLocations, name: str) -> str | None:
+def _not_judged(row: Mapping[str, Any], locations: ToolLocations, name: str) -> Reason | None:
     """Why a known tool's location cannot be judged (no Windows path recorded), else None."""
     if not (lacks_windows_path(row) and locations.is_known_tool(name)):
         return None
-    return (
+    path = row.get("path")
+    return reason(
+        NOT_JUDGED,
         f"location not judged: {name} is a known tool but the sweep recorded no Windows path"
-        f" for {row.get('path')}; {NOT_JUDGED_FIX}"
+        f" for {path}; {NOT_JUDGED_FIX}",
+        tool=name,
+        path=None if path is None else str(path),
     )
+
+
+def location_reasons(judgement: LocationJudgement) -> list[Reason]:
+    """The location judgement as reasons: where the file is, then why the tool is in the table."""
+    data = {k: v for k, v in judgement.data.items() if v is not None}
+    found = [Reason(code=judgement.location.value, text=judgement.reasons[0], data=data)]
+    if len(judgement.reasons) > 1:
+        tool = judgement.data.get("tool")
+        found.append(reason("location.tool", judgement.reasons[1], tool=tool))
+    return found
 
 
 def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgement:
@@ -111,45 +144,61 @@ def judge_file(row: Mapping[str, Any], locations: ToolLocations) -> FileJudgemen
     columns)."""
     name = str(row.get("name") or "")
     unjudged = _not_judged(row, locations, name)
-    location = (
-        locations.judge(judged_path(row))
-        if unjudged is None
-        else LocationJudgement(Verdict.UNKNOWN, (unjudged,), (), ())
-    )
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     techniques: list[str] = []
-    verdict: str = location.verdict.value if unjudged is None else NOT_JUDGED
+    if unjudged is None:
+        location = locations.judge(judged_path(row))
+        verdict = location.verdict
+        located = location_reasons(location)
+        location_techniques = location.techniques
+    else:
+        verdict, located, location_techniques = Verdict.SUSPICIOUS, [unjudged], ()
+    in_place = unjudged is None and location.location is Location.STANDARD
 
     status = row.get("signature_status")
+    signer = str(row["signer"]) if row.get("signer") else None
     if status == "invalid":
-        signer = f" (signer {row['signer']})" if row.get("signer") else ""
-        reasons.append(f"its Authenticode signature is invalid{signer}: the file was altered")
-        techniques.append(INVALID_SIGNATURE_TECHNIQUE)
-        verdict = SIGNATURE_INVALID
-    untrusted = status == "signed-untrusted" and locations.is_known_tool(name)
-    if untrusted:
-        signer = f" ({row['signer']})" if row.get("signer") else ""
+        shown = f" (signer {signer})" if signer else ""
         reasons.append(
-            f"signed by a certificate that chains to no trusted root{signer}: self-signed or"
-            " an unknown CA, where a known tool's vendor signs with a trusted one"
+            reason(
+                "signature.invalid",
+                f"its Authenticode signature is invalid{shown}: the file was altered",
+                signer=signer,
+            )
         )
         techniques.append(INVALID_SIGNATURE_TECHNIQUE)
+        verdict = Verdict.SUSPICIOUS
+    untrusted = status == "signed-untrusted" and locations.is_known_tool(name)
+    if untrusted:
+        shown = f" ({signer})" if signer else ""
+        reasons.append(
+            reason(
+                "signature.untrusted",
+                f"signed by a certificate that chains to no trusted root{shown}: self-signed or"
+                " an unknown CA, where a known tool's vendor signs with a trusted one",
+                signer=signer,
+            )
+        )
+        techniques.append(INVALID_SIGNATURE_TECHNIQUE)
+        verdict = Verdict.SUSPICIOUS  # in place, but not the vendor's
     original = row.get("pe_original_name")
     if is_renamed(name, original):
-        reasons.append(f"renamed: the PE was built as {original!r} but is called {name!r} on disk")
+        reasons.append(
+            reason(
+                "renamed",
+                f"renamed: the PE was built as {original!r} but is called {name!r} on disk",
+                original=str(original),
+                name=name,
+            )
+        )
         techniques.append(RENAMED_TECHNIQUE)
-        if verdict != SIGNATURE_INVALID:
-            verdict = RENAMED_BINARY
-    if untrusted and verdict == Verdict.STANDARD.value:  # in place, but not the vendor's
-        verdict = SIGNATURE_UNTRUSTED
-    reasons.extend(location.reasons)
-    techniques.extend(location.techniques)
-    suppressed = verdict == Verdict.STANDARD.value
-    if suppressed:
-        reasons.append("suppressed: a legitimate tool in its standard location is a false positive")
-    elif status and status != "invalid" and not untrusted:
-        reasons.append(f"signature status: {status}")
-    return FileJudgement(verdict, suppressed, tuple(reasons), tuple(dict.fromkeys(techniques)))
+        verdict = Verdict.SUSPICIOUS
+    reasons.extend(located)
+    techniques.extend(location_techniques)
+    suppression = STANDARD_LOCATION if in_place and verdict is Verdict.BENIGN else None
+    if suppression is None and status and status != "invalid" and not untrusted:
+        reasons.append(reason("signature.status", f"signature status: {status}", status=status))
+    return FileJudgement(verdict, suppression, tuple(reasons), tuple(dict.fromkeys(techniques)))
 
 
 def known_tool(locations: ToolLocations, name: str) -> str | None:
@@ -185,7 +234,7 @@ def assess_renaming(row: Mapping[str, Any], locations: ToolLocations) -> Renamin
         return None
     built_as, called = known_tool(locations, original), known_tool(locations, name)
     tools = tuple(dict.fromkeys(t for t in (built_as, called) if t))
-    in_place = locations.judge(judged_path(row)).verdict is Verdict.STANDARD
+    in_place = locations.judge(judged_path(row)).location is Location.STANDARD
     vendor = (
         built_as is None
         and called is not None

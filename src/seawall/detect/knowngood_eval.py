@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seawall.detect.filejudge import assess_renaming
-from seawall.triage.locations import ToolLocations, Verdict
+from seawall.triage.locations import Location, ToolLocations
 
 # xcyclopedia's signature_status: 0 "Signature verified.", 2 not signed, 1 a failed check.
 _SIGNATURE = {"0": "signed-trusted", "1": "invalid", "2": "unsigned"}
@@ -56,7 +56,7 @@ def evaluate(csv_path: Path, locations: ToolLocations) -> KnownGoodResult:
         result.files += 1
         if row["name"].lower() in windows_tools:
             result.tool_named += 1
-            if locations.judge(row["windows_path"]).verdict is Verdict.NONSTANDARD:
+            if locations.judge(row["windows_path"]).location is Location.NONSTANDARD:
                 result.out_of_place.append(row["path"])
         renaming = assess_renaming(row, locations)
         if renaming is None:

@@ -51,8 +51,9 @@ DETECTION_ID_PATTERN = r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$"
 MAX_DETECTION_BYTES = 1024 * 1024
 MAX_YAML_NODES = 50_000
 _PARAMETER = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Tables a detection may require: the case's tables, except the ones a hunt itself writes.
-REQUIRABLE_TABLES = tuple(t for t in CASE_TABLES if t not in ("findings", "runs"))
+# Tables a detection may require: the case's tables, except those hunts and triage write.
+_HUNT_TABLES = ("findings", "runs", "results", "verdicts", "suppressions")
+REQUIRABLE_TABLES = tuple(t for t in CASE_TABLES if t not in _HUNT_TABLES)
 # What a detection's ``context`` may name besides its own parameters.
 CONTEXT_KINDS = ("allowlist", "baseline")
 

@@ -15,7 +15,9 @@ filters, not in Python options. The hunt therefore installs, on its connection:
 - ``bare_account(name)``: ``DOMAIN\\user``, ``user@domain`` and ``user`` as the lower-case
   ``user``, to compare accounts across Windows and external logs;
 - ``allowlisted(detection_id, account, source, host, item, time)``: the first allowlist entry
-  that matches (``file:line: reason``), or NULL;
+  that matches (``file:line: reason``), or NULL; an entry with a time window (``from``/``to``)
+  only matches a known time inside it (expired entries and those naming a path or a value are
+  not in the table: :func:`seawall.triage.allowlist.as_table`);
 - ``utc_text(time)``: a time as ``2024-03-01 10:00:00Z`` for summaries;
 - the views of ``seawall/detect/views/*.sql`` (:data:`VIEWS`), the evidence in the shapes
   several detections read: ``process_creation`` (4688 and Sysmon 1 as one), ``script_blocks``
@@ -56,7 +58,8 @@ ALLOWLIST_SCHEMA = pa.schema(
         ("source_net", pa.bool_()),
         ("host_re", pa.string()),
         ("item_re", pa.string()),
-        ("until", pa.timestamp("us", tz="UTC")),
+        ("window_from", pa.timestamp("us", tz="UTC")),
+        ("window_to", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -83,7 +86,8 @@ _MACROS = (
           AND (a.host_re IS NULL OR _host_matches(host_name, a.host_re))
           AND (a.item_re IS NULL
                OR regexp_full_match(lower(coalesce(item_value, '')), a.item_re))
-          AND (a.until IS NULL OR seen IS NULL OR seen <= a.until))""",
+          AND (a.window_from IS NULL OR seen >= a.window_from)
+          AND (a.window_to IS NULL OR seen <= a.window_to))""",
 )
 
 

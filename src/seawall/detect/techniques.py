@@ -2,7 +2,8 @@
 
 A detection names current ids, but an indicator's sources may name ids that ATT&CK has revoked
 since (T1086 → T1059.001). A finding must carry ids that are valid today and say what they were
-in the advisory's version, so each id is looked up in every shipped version once per process.
+in the advisory's version, so each id is looked up in every shipped version once per process,
+with its name and tactics (a Navigator layer and the HTML matrix place a technique by tactic).
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ def attack_ref(technique_id: str) -> AttackRef:
         resolution = AttackKB.load(CURRENT_VERSION).resolve(technique_id)
         if resolution.followed_from is not None:
             replaced_by = resolution.technique.id
+    by_version = {version: list(t.tactics) for version, t in known.items() if t is not None}
+    latest = [tactics for tactics in reversed(by_version.values()) if tactics]
     return AttackRef(
         id=current.id if current is not None else technique_id.strip().upper(),
         name=names[0] if names else None,
+        tactics=latest[0] if latest else [],
         versions=dict(status_across_versions(technique_id)),
+        tactics_by_version=by_version,
         replaced_by=replaced_by,
     )
 

@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -48,14 +47,10 @@ from seawall.intel.lookup_sql import (
     details_sql,
     match_rows_sql,
 )
+from seawall.model.verdict import Verdict
 from seawall.triage.knowngood import DUAL_USE_TAG
 
-
-class Verdict(StrEnum):
-    MALICIOUS = "malicious"
-    SUSPICIOUS = "suspicious"
-    BENIGN = "benign"
-    UNKNOWN = "unknown"
+__all__ = ["LookupResult", "SourceMatch", "Verdict", "lookup"]
 
 
 @dataclass(frozen=True, slots=True)

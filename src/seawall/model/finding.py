@@ -1,11 +1,24 @@
 """The result document: every finding of a hunt, and what the hunt could and could not look at.
 
-Renderers (text, JSON, HTML, Navigator, STIX) read only this document, so it carries everything an
-analyst needs to trust a result: the evidence rows with their provenance, the indicator and every
-source that reported it, the reasons a finding matched and how it was judged, and a coverage entry
-for every detection and ATT&CK technique — including the ones that did *not* run and why (the
-design's "never silently zero"). Models are frozen and refuse unknown fields, so a renderer cannot
-depend on something a producer forgot to set.
+Renderers (text, JSON, CSV, HTML, Navigator, STIX) read only this document, so it carries
+everything an analyst needs to trust a result without the case or the detection files: per
+finding the detection's description, false positives and triage note; the evidence rows with
+their provenance (an aggregated finding keeps every record it was made from, in
+``Evidence.records``); the indicators matched, with every source that reported them; the reasons
+it matched and how it was judged (:class:`~seawall.model.reason.Reason`: code, text, data); one
+:class:`~seawall.model.verdict.Verdict`; its ATT&CK techniques and tactics with their status in
+every shipped ATT&CK version (the pack's and the current one among them); how it was suppressed,
+and the analyst's review. A coverage entry exists for every detection and ATT&CK technique —
+including the ones that did *not* run and why (the design's "never silently zero"). Models are
+frozen and refuse unknown fields, so a renderer cannot depend on something a producer forgot to
+set.
+
+``format`` is the document's schema version (:data:`FORMAT`); the schema is published as JSON
+Schema in ``schemas/result-document.v2.json`` (``tools/write_result_schema.py`` rewrites it, a
+test fails when it and the models differ). Each hunt stores its whole document in the case
+(``results`` table), so ``seawall report`` and ``seawall findings --run`` read a past run without
+hunting again; triage state (suppressions recorded by ``triage apply``, analyst reviews) lives
+in its own tables and is joined into every document read back (:mod:`seawall.triage.state`).
 """
 
 from __future__ import annotations
@@ -13,11 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-FORMAT = 1
+from seawall.intel.attack_versions import CURRENT_VERSION
+from seawall.model.reason import Reason
+from seawall.model.verdict import DISMISSING_REVIEWS, Review, Verdict
+
+FORMAT: Final = 2
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 # ``partial``: the detection ran but could not judge part of its input (the reason says which
@@ -82,10 +99,16 @@ class IndicatorRef(_Frozen):
 
 
 class Evidence(_Frozen):
-    """One evidence row (its columns as JSON values), its provenance and the indicator it hit."""
+    """One evidence row (its columns as JSON values), its provenance and the indicator it hit.
+
+    ``records`` are the provenance of every input record the row stands for, when it stands for
+    more than one (an aggregate: a burst of 12 commands is one row, 12 records), so a finding
+    can be walked back to all of its input even when only some records are shown as rows.
+    """
 
     row: dict[str, JsonValue]
     provenance: Provenance = Provenance()
+    records: list[Provenance] = Field(default_factory=list)
     indicator: IndicatorRef | None = None
 
 
@@ -96,18 +119,56 @@ class AttackRef(_Frozen):
     """A technique a finding carries, as every shipped ATT&CK version knows it.
 
     Advisories cite the ATT&CK of their day (AA21-200A: v9) and intel may carry ids revoked
-    since; ``versions`` gives the id's status in each version and ``replaced_by`` the id that
-    replaced a revoked one today (the finding's ``techniques`` then list both).
+    since; ``versions`` gives the id's status in each shipped version (the pack's and the
+    current one among them), ``replaced_by`` the id that replaced a revoked one today (the
+    finding's ``techniques`` then list both). ``tactics`` are the tactic short names
+    (``defense-evasion``) in the current version, or in the latest version that has the id;
+    ``tactics_by_version`` gives them in every version that has it.
     """
 
     id: str
     name: str | None = None
+    tactics: list[str] = Field(default_factory=list)
     versions: dict[str, VersionStatus] = Field(default_factory=dict)
+    tactics_by_version: dict[str, list[str]] = Field(default_factory=dict)
     replaced_by: str | None = None
 
 
+SuppressionKind = Literal["judgement", "allowlist", "triage"]
+
+
+class Suppression(_Frozen):
+    """Why a finding is kept but not shown for review.
+
+    ``judgement``: the detection explained it away itself (a legitimate tool in its standard
+    folder); ``allowlist``: an entry of a ``hunt --allowlist`` file matched at hunt time;
+    ``triage``: an entry of a file given to ``seawall triage apply`` matched the stored finding
+    afterwards (``applied`` says when). ``entry`` is the allowlist entry as ``file:line``;
+    ``expires`` the entry's ``until`` (after it, the suppression no longer applies).
+    """
+
+    kind: SuppressionKind
+    reason: str
+    entry: str | None = None
+    applied: datetime | None = None
+    expires: datetime | None = None
+
+
+class AnalystReview(_Frozen):
+    """An analyst's judgement of a finding (``seawall triage mark``): who, when and why."""
+
+    verdict: Review
+    reason: str
+    analyst: str
+    at: datetime
+
+
 class Finding(_Frozen):
-    """One thing a detection matched, explained and judged."""
+    """One thing a detection matched, explained and judged.
+
+    ``finding_id`` is stable (a hash of the detection and the evidence keys), so a re-hunt gives
+    the same id and triage given before it still applies.
+    """
 
     finding_id: str
     detection_id: str
@@ -120,11 +181,30 @@ class Finding(_Frozen):
     user: str | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    verdict: str = "suspicious"
+    verdict: Verdict = Verdict.SUSPICIOUS
     suppressed: bool = False
-    reasons: list[str] = Field(default_factory=list)
+    suppression: Suppression | None = None
+    review: AnalystReview | None = None
+    reasons: list[Reason] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     attack: list[AttackRef] = Field(default_factory=list)
+    description: str | None = None
+    false_positives: list[str] = Field(default_factory=list)
+    triage: str | None = None
+    """The detection's triage note: what to check next."""
+
+    @model_validator(mode="after")
+    def _suppression_says_why(self) -> Self:
+        if self.suppressed != (self.suppression is not None):
+            raise ValueError("a suppressed finding names its suppression, and only it does")
+        return self
+
+    @property
+    def dismissed(self) -> bool:
+        """Suppressed, or reviewed as a false positive or benign: nothing left to review."""
+        return self.suppressed or (
+            self.review is not None and self.review.verdict in DISMISSING_REVIEWS
+        )
 
 
 class CoverageEntry(_Frozen):
@@ -149,17 +229,45 @@ class TechniqueCoverage(_Frozen):
     findings: int = 0
 
 
-class ResultDocument(_Frozen):
-    """Everything one hunt produced; the only input of every renderer."""
+class Incident(_Frozen):
+    """Findings that belong together (one intrusion step across evidence planes), as the
+    correlation stage will group them; renderers list incidents beside findings."""
 
-    format: int = FORMAT
+    incident_id: str
+    title: str
+    summary: str
+    severity: Severity
+    score: float = Field(ge=0, le=100)
+    finding_ids: list[str]
+    hosts: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    techniques: list[str] = Field(default_factory=list)
+    attack: list[AttackRef] = Field(default_factory=list)
+    verdict: Verdict = Verdict.SUSPICIOUS
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class ResultDocument(_Frozen):
+    """Everything one hunt produced; the only input of every renderer.
+
+    ``attack_version`` is the ATT&CK version technique ids are current in;
+    ``pack_attack_version`` the version the advisory pack was written against, when a pack was
+    hunted (each finding's :class:`AttackRef` gives the status in both).
+    """
+
+    format: Literal[2] = FORMAT
     run_id: str
     seawall_version: str
     case: str
     pack: str | None = None
+    attack_version: str = CURRENT_VERSION
+    pack_attack_version: str | None = None
     started: datetime
     finished: datetime
     findings: list[Finding] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
     coverage: list[CoverageEntry] = Field(default_factory=list)
     technique_coverage: list[TechniqueCoverage] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -172,8 +280,32 @@ class ResultDocument(_Frozen):
 
     @property
     def unsuppressed(self) -> list[Finding]:
-        """Findings an analyst still has to look at (these make ``seawall hunt`` exit 1)."""
+        """Findings no judgement, allowlist or triage entry suppressed."""
         return [finding for finding in self.findings if not finding.suppressed]
+
+    @property
+    def to_review(self) -> list[Finding]:
+        """Findings an analyst still has to look at or has confirmed (these make ``seawall
+        hunt`` exit 1): neither suppressed nor reviewed as a false positive or benign."""
+        return [finding for finding in self.findings if not finding.dismissed]
+
+
+SCHEMA_ID = f"urn:seawall:result-document:v{FORMAT}"
+
+
+def result_schema() -> dict[str, Any]:
+    """The JSON Schema of the result document as seawall writes it (``schemas/`` holds it)."""
+    schema = ResultDocument.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def result_schema_text() -> str:
+    """:func:`result_schema` as published (sorted keys, two-space indent, final newline)."""
+    return json.dumps(result_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def finding_id(detection_id: str, *keys: Any) -> str:

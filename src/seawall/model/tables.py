@@ -204,6 +204,58 @@ FINDINGS = Table(
     key=("finding_id",),
 )
 
+RESULTS = Table(
+    "results",
+    pa.schema(
+        [
+            required("run_id", TEXT),
+            required("format", pa.int32()),
+            required("seawall_version", TEXT),
+            required("created_at", NAIVE_TIME),
+            pa.field("findings", pa.int64()),
+            json_field("document", nullable=False),
+        ]
+    ),
+    "each hunt's whole result document (seawall.model.finding.ResultDocument, schema version"
+    " `format`), so reports read a past run without hunting again",
+    key=("run_id",),
+)
+
+VERDICTS = Table(
+    "verdicts",
+    pa.schema(
+        [
+            required("finding_id", TEXT),
+            required("verdict", TEXT),
+            required("reason", TEXT),
+            required("analyst", TEXT),
+            required("marked_at", NAIVE_TIME),
+            pa.field("run_id", TEXT),
+        ]
+    ),
+    "analysts' reviews of findings (`seawall triage mark`), every one kept: the latest of a"
+    " finding is its review, the others its history",
+)
+
+SUPPRESSIONS = Table(
+    "suppressions",
+    pa.schema(
+        [
+            required("finding_id", TEXT),
+            required("file", TEXT),
+            required("entry", TEXT),
+            required("reason", TEXT),
+            pa.field("expires", NAIVE_TIME),
+            required("applied_at", NAIVE_TIME),
+            json_field("allow"),
+            pa.field("run_id", TEXT),
+        ]
+    ),
+    "stored findings an allowlist file given to `seawall triage apply` suppressed: the entry"
+    " (file:line) and its reason; applying the file again replaces its rows",
+    key=("finding_id", "file"),
+)
+
 SWEEP_KEPT = Table(
     "sweep_kept",
     pa.schema(
@@ -553,6 +605,9 @@ TABLES: tuple[Table, ...] = (
     SCAN,
     BASELINES,
     FINDINGS,
+    RESULTS,
+    VERDICTS,
+    SUPPRESSIONS,
 )
 BY_NAME: Mapping[str, Table] = {table.name: table for table in TABLES}
 EVIDENCE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.evidence)

@@ -1,11 +1,18 @@
-"""Allowlists as data: who may do what, from where, on which host — with a reason.
+"""Allowlists as data: who may do what, from where, on which host, when — with a reason.
 
 AA21-200A asks defenders to judge admin-share mapping and remote logons "against an allowlist
-or baseline". An allowlist file (``seawall hunt --allowlist FILE``, repeatable) lists entries;
-the hunt loads them into the ``allowlist`` table (:mod:`seawall.detect.sqlhelpers`) and each
-detection's SQL asks ``allowlisted(...)`` for its rows: a match is kept as a *suppressed*
-finding that names the entry (``file:line``) and its reason, so an allowlist never hides
-anything without saying so.
+or baseline". An allowlist file lists entries, and is used two ways, with the same format:
+
+- at hunt time (``seawall hunt --allowlist FILE``, repeatable): the hunt loads the entries into
+  the ``allowlist`` table (:mod:`seawall.detect.sqlhelpers`) and each detection's SQL asks
+  ``allowlisted(...)`` for its rows; entries that SQL cannot judge (``path``, ``value``), and
+  every entry for detections whose query does not ask, are matched against the findings
+  (:mod:`seawall.triage.matching`);
+- afterwards (``seawall triage apply FILE``): matched against the findings stored in the case,
+  retroactively, without hunting again (:mod:`seawall.triage.state`).
+
+A match is kept as a *suppressed* finding that names the entry (``file:line``) and its reason, so
+an allowlist never hides anything without saying so.
 
 Two formats, told by content: YAML (a mapping with an ``allow:`` list) or CSV (a header line
 with the same column names, in any order). Every field but ``reason`` is optional and absent
@@ -19,11 +26,18 @@ means "any":
                host-name glob
 ``host``       the host the activity was on (its full name or first label)
 ``item``       what was used, glob: the share (``ADMIN$``), the command (``ping``), the service…
-``until``      the entry expires after this time (ISO 8601; UTC unless an offset is given)
+``path``       a file path glob (``C:\\Tools\\*``; ``\\`` and ``/`` alike), against the paths
+               in the finding's evidence
+``value``      an evidence value or indicator, glob (``203.0.113.7``, ``*.corp.example``)
+``from``       the activity must be on or after this time (the finding's first record)
+``to``         the activity must be on or before this time (the finding's last record)
+``until``      the entry itself expires after this time: from then on it is not applied (and
+               suppressions it made no longer hold), with a warning naming it
 ``reason``     why it is allowed (required: a reason is what the analyst reads)
 =============  ===================================================================================
 
-Globs use ``*`` (any text) and ``?`` (one character). Errors name the file and line.
+Times are ISO 8601, UTC unless an offset is given. Globs use ``*`` (any text) and ``?`` (one
+character), case-insensitive. Errors name the file and line.
 """
 
 from __future__ import annotations
@@ -34,12 +48,19 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from seawall.detect.sqlhelpers import ALLOWLIST_SCHEMA
 from seawall.errors import BadInputError, UsageError
@@ -54,23 +75,60 @@ from seawall.yamldoc import (
 
 MAX_ALLOWLIST_BYTES = 16 * 1024 * 1024
 MAX_YAML_NODES = 500_000
-COLUMNS = ("detection", "user", "source", "host", "item", "until", "reason")
+COLUMNS = (
+    "detection",
+    "user",
+    "source",
+    "host",
+    "item",
+    "path",
+    "value",
+    "from",
+    "to",
+    "until",
+    "reason",
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Entry(BaseModel):
-    """One allowlist entry (see the module docstring)."""
+    """One allowlist entry (see the module docstring); ``from`` is ``window_from`` here."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     detection: Text | None = None
     user: Text | None = None
     source: Text | None = None
     host: Text | None = None
     item: Text | None = None
+    path: Text | None = None
+    value: Text | None = None
+    window_from: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
     until: datetime | None = None
     reason: Text
+
+    @field_validator("to", "until", mode="before")
+    @classmethod
+    def _whole_day(cls, value: Any) -> Any:
+        """A date alone (``to: 2024-03-31``) means the end of that day, not its first instant."""
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time.max)
+        if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+            return datetime.combine(date.fromisoformat(value.strip()), time.max)
+        return value
+
+    @property
+    def judged_in_sql(self) -> bool:
+        """Whether a detection's ``allowlisted(...)`` can judge it: it names no path or value."""
+        return self.path is None and self.value is None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the entry's ``until`` has passed (``now`` in UTC)."""
+        until = utc(self.until)
+        return until is not None and until < (now if now.tzinfo else now.replace(tzinfo=UTC))
 
 
 class AllowlistFile(BaseModel):
@@ -110,7 +168,8 @@ def user_regex(pattern: str) -> str:
     return rf"(.*\\)?{body}(@.*)?"
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def utc(value: datetime | None) -> datetime | None:
+    """A time as aware UTC (a time without an offset is taken as UTC)."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -136,13 +195,30 @@ def _row(located: Located) -> dict[str, Any]:
         "source_net": source_net,
         "host_re": glob_regex(entry.host) if entry.host else None,
         "item_re": glob_regex(entry.item) if entry.item else None,
-        "until": _utc(entry.until),
+        "window_from": utc(entry.window_from),
+        "window_to": utc(entry.to),
     }
 
 
 def as_table(entries: Iterable[Located]) -> pa.Table:
-    """The entries as rows of the hunt's ``allowlist`` table."""
-    return pa.Table.from_pylist([_row(e) for e in entries], schema=ALLOWLIST_SCHEMA)
+    """The entries SQL can judge (no ``path`` or ``value``) as rows of the hunt's ``allowlist``
+    table; expired entries must have been left out (:func:`split_expired`)."""
+    rows = [_row(e) for e in entries if e.entry.judged_in_sql]
+    return pa.Table.from_pylist(rows, schema=ALLOWLIST_SCHEMA)
+
+
+def split_expired(entries: Iterable[Located], now: datetime) -> tuple[list[Located], list[str]]:
+    """The entries still in force, and a warning for each one whose ``until`` has passed."""
+    live: list[Located] = []
+    warnings: list[str] = []
+    for located in entries:
+        if located.entry.expired(now):
+            until = utc(located.entry.until)
+            shown = until.isoformat() if until else "?"
+            warnings.append(f"{located.origin}: expired on {shown}: not applied")
+        else:
+            live.append(located)
+    return live, warnings
 
 
 def _parse_yaml(text: str, display: str) -> list[Located]:

@@ -31,7 +31,7 @@ import ntpath
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, lru_cache
 from importlib import resources
@@ -41,6 +41,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from seawall.errors import BadInputError, UsageError
+from seawall.model.verdict import Verdict
 from seawall.yamldoc import (
     parse_model,
     read_bounded_utf8,
@@ -105,12 +106,29 @@ _PROFILE_REGEX = r"c:\\users\\(?!public(?:\\|$))[^\\]+"
 _PROFILE_KEY = "c:\\users\\%username%"
 
 
-class Verdict(StrEnum):
-    """The location verdicts a file-based finding can carry (part of the result document)."""
+class Location(StrEnum):
+    """Where a file sits for its tool: a reason code of a finding, not a verdict.
 
-    STANDARD = "legit-tool-standard-location"
-    NONSTANDARD = "legit-tool-nonstandard-location"
-    UNKNOWN = "unknown"
+    The location is one reason among others (a renamed or badly signed binary in its standard
+    folder is still suspicious), so it is told as the code of a
+    :class:`~seawall.model.reason.Reason`; :attr:`verdict` is what the location alone says.
+    """
+
+    STANDARD = "location.standard"
+    NONSTANDARD = "location.nonstandard"
+    UNKNOWN_TOOL = "location.unknown-tool"
+
+    @property
+    def verdict(self) -> Verdict:
+        """A tool where it belongs is benign, elsewhere suspicious; an unknown tool: unknown."""
+        return _LOCATION_VERDICTS[self]
+
+
+_LOCATION_VERDICTS = {
+    Location.STANDARD: Verdict.BENIGN,
+    Location.NONSTANDARD: Verdict.SUSPICIOUS,
+    Location.UNKNOWN_TOOL: Verdict.UNKNOWN,
+}
 
 
 def _sentence(text: str) -> str:
@@ -121,12 +139,21 @@ def _sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class LocationJudgement:
-    """Why a file is or is not where its tool belongs; renderers show ``reasons`` verbatim."""
+    """Why a file is or is not where its tool belongs; renderers show ``reasons`` verbatim.
 
-    verdict: Verdict
+    ``data`` holds the values of the first reason (the tool, the folder it was found in, the
+    standard folders) for the structured reason a finding carries.
+    """
+
+    location: Location
     reasons: tuple[str, ...]
     expected: tuple[str, ...]
     techniques: tuple[str, ...]
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.location.verdict
 
 
 @dataclass(frozen=True)
@@ -471,23 +498,30 @@ class ToolLocations:
         tool = self._tools.get(name)
         if tool is None:
             reason = f"{name or path!r} is not in the table of legitimate tools"
-            return LocationJudgement(Verdict.UNKNOWN, (reason,), (), ())
+            return LocationJudgement(Location.UNKNOWN_TOOL, (reason,), (), (), {"name": name})
         candidates = (self._posix if posix else self._windows).get(name, [])
         for pattern, compiled in candidates:
             if compiled.fullmatch(key):
                 reason = f"{name} is in a standard location for it ({display_folder(pattern)})"
-                return LocationJudgement(Verdict.STANDARD, (reason, tool.why), tool.locations, ())
+                data = {"tool": name, "folder": display_folder(pattern)}
+                return LocationJudgement(
+                    Location.STANDARD, (reason, tool.why), tool.locations, (), data
+                )
         return LocationJudgement(
-            Verdict.NONSTANDARD,
+            Location.NONSTANDARD,
             (self._nonstandard_reason(tool, path, posix), tool.why),
             tool.locations,
             (NONSTANDARD_TECHNIQUE,),
+            {
+                "tool": tool.name,
+                "found_in": _found_in(path, posix),
+                "expected": list(dict.fromkeys(display_folder(p) for p in tool.locations)),
+            },
         )
 
     @staticmethod
     def _nonstandard_reason(tool: ToolEntry, path: str, posix: bool) -> str:
-        shown = path.strip() if posix else path.strip().replace("/", "\\")
-        folder = (posixpath.dirname(shown) if posix else ntpath.dirname(shown)) or "(no folder)"
+        folder = _found_in(path, posix) or "(no folder)"
         folders = list(dict.fromkeys(display_folder(pattern) for pattern in tool.locations))
         if not folders:
             return f"{tool.name} has no standard location; found in {folder}"
@@ -496,6 +530,12 @@ class ToolLocations:
         if more > 0:
             listed += f" (and {more} more)"
         return f"{tool.name} normally lives in {listed}; found in {folder}"
+
+
+def _found_in(path: str, posix: bool) -> str:
+    """The folder a judged file was found in, as written (Windows separators for Windows)."""
+    shown = path.strip() if posix else path.strip().replace("/", "\\")
+    return posixpath.dirname(shown) if posix else ntpath.dirname(shown)
 
 
 @lru_cache(maxsize=8)

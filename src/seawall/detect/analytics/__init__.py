@@ -21,7 +21,9 @@ from typing import Any
 
 from seawall.case.store import CaseStore
 from seawall.errors import UsageError
-from seawall.model.finding import Evidence, Severity
+from seawall.model.finding import Evidence, Severity, Suppression
+from seawall.model.reason import Reason
+from seawall.model.verdict import Verdict
 from seawall.triage.locations import ToolLocations
 
 # Modules that register the shipped analytics; imported on first use of the registry.
@@ -89,6 +91,12 @@ class Hit:
     with ``own_techniques``, are the finding's only ones (a recon detection declares every
     discovery technique, a finding carries those of its commands); ``score`` and ``severity``
     default to the detection's severity when None.
+
+    ``reasons`` are :class:`~seawall.model.reason.Reason` objects (a code, the sentence, its
+    values) or plain sentences, which the engine makes reasons of code ``match``. ``verdict`` is
+    a :class:`~seawall.model.verdict.Verdict` word (the engine also reads version 1's words).
+    ``suppression`` keeps the finding but takes it off the review list, saying why; a hit that
+    only sets ``suppressed`` gets a suppression of kind ``judgement`` with its last reason.
     """
 
     summary: str
@@ -102,9 +110,10 @@ class Hit:
     severity: Severity | None = None
     techniques: tuple[str, ...] = ()
     own_techniques: bool = False
-    verdict: str = "suspicious"
+    verdict: str = Verdict.SUSPICIOUS
     suppressed: bool = False
-    reasons: tuple[str, ...] = ()
+    suppression: Suppression | None = None
+    reasons: tuple[str | Reason, ...] = ()
 
 
 Analytic = Callable[[AnalyticContext], Iterable[Hit]]

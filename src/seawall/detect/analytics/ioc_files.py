@@ -28,10 +28,13 @@ from seawall.detect.evidence import (
     digest_unchanged,
     evidence,
     indicator_refs,
+    indicator_verdict,
     stream,
 )
 from seawall.detect.filejudge import NOT_JUDGED_FIX, judge_file, judged_path
 from seawall.model.finding import IndicatorRef, Severity
+from seawall.model.reason import reason
+from seawall.model.verdict import Verdict
 from seawall.triage.knowngood import DUAL_USE_TAG
 from seawall.triage.locations import ToolLocations, split_env_prefix
 
@@ -56,17 +59,40 @@ def _file_hit(
     *,
     score: float | None = None,
     severity: Severity | None = None,
-    extra_reasons: tuple[str, ...] = (),
+    exact: bool = False,
 ) -> Hit:
-    """A hit on one file: the indicator, how it matched, and the file's judgement."""
+    """A hit on one file: the indicator, how it matched, and the file's judgement.
+
+    An ``exact`` match (the file's own hash) has the indicator's verdict
+    (:func:`indicator_verdict`: what ``intel lookup`` says of it); a name, a path pattern or a
+    fuzzy hash says less about the file and is suspicious at most, and so is a dual-use hash (a
+    known-good binary the actors used: where the file sits decides). The file's judgement can
+    explain any of them away (``benign``).
+    """
     judgement = judge_file(row, locations)
     path = judged_path(row)
-    reasons = [f"{how}; reported by {describe_sources(ref)}", *extra_reasons]
-    if DUAL_USE_TAG in ref.tags:
+    reasons = [
+        reason(
+            "ioc.match",
+            f"{how}; reported by {describe_sources(ref)}",
+            how=how,
+            indicator={"type": ref.type, "value": ref.value},
+            sources=[source.source for source in ref.sources],
+        )
+    ]
+    dual_use = DUAL_USE_TAG in ref.tags
+    if dual_use:
         notes = [s.context.get("dual_use") for s in ref.sources]
         note = next((str(n) for n in notes if n), "dual-use: a known-good binary's hash")
-        reasons.append(f"{note}; judged by location: {judgement.verdict}")
+        reasons.append(
+            reason(
+                "ioc.dual-use",
+                f"{note}; judged by location: {judgement.verdict}",
+                location_verdict=judgement.verdict.value,
+            )
+        )
     reasons.extend(judgement.reasons)
+    strength = indicator_verdict(ref) if exact and not dual_use else Verdict.SUSPICIOUS
     return Hit(
         summary=f"{path}: {how}",
         keys=(row.get("host"), row.get("path"), ref.type, ref.value),
@@ -77,8 +103,8 @@ def _file_hit(
         score=score,
         severity=severity,
         techniques=(*ref.techniques, *judgement.techniques),
-        verdict=judgement.verdict,
-        suppressed=judgement.suppressed,
+        verdict=judgement.verdict_for(strength),
+        suppression=judgement.suppression,
         reasons=tuple(reasons),
     )
 
@@ -104,7 +130,8 @@ def file_hash(context: AnalyticContext) -> Iterator[Hit]:
     for row in rows:
         kind, value, how = row.pop("ioc_type"), row.pop("ioc_value"), row.pop("how")
         score = row.pop("similarity", None)
-        yield _file_hit(row, refs[(kind, value)], locations, how, score=score)
+        exact = kind != "ssdeep"
+        yield _file_hit(row, refs[(kind, value)], locations, how, score=score, exact=exact)
 
 
 def _sha512_rows(context: AnalyticContext) -> list[dict[str, Any]]:

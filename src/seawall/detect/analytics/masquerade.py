@@ -43,7 +43,9 @@ from seawall.detect.filejudge import (
     lacks_windows_path,
 )
 from seawall.model.finding import Severity
-from seawall.triage.locations import Verdict, is_posix_path
+from seawall.model.reason import reason
+from seawall.model.verdict import Verdict
+from seawall.triage.locations import Location, is_posix_path
 
 _SELECT = ", ".join(f"f.{column}" for column in FILE_COLUMNS)
 _REGULAR = "coalesce(f.file_kind, 'regular') = 'regular'"
@@ -64,8 +66,8 @@ def _hit(row: dict[str, Any], judgement: FileJudgement, summary: str, **extra: A
         first_seen=row.get("mtime"),
         last_seen=row.get("mtime"),
         techniques=judgement.techniques,
-        verdict=judgement.verdict,
-        suppressed=judgement.suppressed,
+        verdict=judgement.verdict_for(Verdict.SUSPICIOUS),
+        suppression=judgement.suppression,
         **extra,
     )
 
@@ -103,7 +105,7 @@ def legit_tool_location(context: AnalyticContext) -> Iterator[Hit]:
         location = locations.judge(judged_path(row))
         untrusted = row.get("signature_status") == "signed-untrusted"
         resigned += untrusted
-        if location.verdict is not Verdict.NONSTANDARD:
+        if location.location is not Location.NONSTANDARD:
             standard += 1
             if untrusted:  # in place, but signed by nobody its vendor's certificate chains to
                 summary = f"{name} in its standard folder, signed by an untrusted certificate"
@@ -163,7 +165,11 @@ def renamed_binary(context: AnalyticContext) -> Iterator[Hit]:
         summary = f"built as {renaming.original}, called {row.get('name')}"
         if renaming.tools:
             summary += f" (known tool: {', '.join(renaming.tools)})"
-        extra = (renaming.reason,) if renaming.reason else ()
+        extra = (
+            (reason("renamed.vendor-naming", renaming.reason, original=renaming.original),)
+            if renaming.reason
+            else ()
+        )
         yield _hit(row, judgement, summary, severity=severity, reasons=(*judgement.reasons, *extra))
     shown = "listed at low severity" if list_all else "not listed (parameter all_renamed)"
     context.note(

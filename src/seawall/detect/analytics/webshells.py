@@ -22,7 +22,14 @@ from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judged_path
 from seawall.detect.webroots import under_webroot
-from seawall.features.webshell import WEB_EXTENSIONS, assess, assessment_from_json, is_web_root
+from seawall.features.webshell import (
+    WEB_EXTENSIONS,
+    WebshellAssessment,
+    assess,
+    assessment_from_json,
+    is_web_root,
+)
+from seawall.model.reason import Reason, reason
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
@@ -52,7 +59,7 @@ def _in_scope(row: dict[str, Any], roots: tuple[str, ...]) -> bool:
     return any(is_web_root(str(p)) for p in (path, windows) if p)
 
 
-def _newer_than_siblings(row: dict[str, Any], days: float) -> str | None:
+def _newer_than_siblings(row: dict[str, Any], days: float) -> Reason | None:
     """A reason when the file is ``days`` newer than the median of its folder, else None."""
     mtime, median = row.get("mtime"), row.get("sibling_median_epoch")
     if not isinstance(mtime, datetime) or median is None or int(row.get("siblings") or 0) < 3:
@@ -60,10 +67,33 @@ def _newer_than_siblings(row: dict[str, Any], days: float) -> str | None:
     newer = mtime - datetime.fromtimestamp(float(median))
     if newer < timedelta(days=days):
         return None
-    return (
+    neighbours = int(row["siblings"]) - 1
+    return reason(
+        "recency.neighbours",
         f"modified {newer.days} days after most files in its folder"
-        f" ({int(row['siblings']) - 1} neighbours): planted files often stand out so"
+        f" ({neighbours} neighbours): planted files often stand out so",
+        days_newer=newer.days,
+        neighbours=neighbours,
     )
+
+
+def behaviour_reasons(result: WebshellAssessment) -> list[Reason]:
+    """The assessment's reasons, each coded by the behaviour it found (``webshell.NAME``) with
+    its weight in the score and the feature's value; plain ``webshell`` for an assessment stored
+    before behaviours were recorded."""
+    if not len(result.reasons) == len(result.behaviours) == len(result.weights):
+        return [reason("webshell", text) for text in result.reasons]
+    return [
+        reason(
+            f"webshell.{name}",
+            text,
+            weight=weight,
+            value=result.features.get(name),
+        )
+        for text, name, weight in zip(
+            result.reasons, result.behaviours, result.weights, strict=True
+        )
+    ]
 
 
 @analytic("web.webshell")
@@ -89,7 +119,7 @@ def webshells(context: AnalyticContext) -> Iterator[Hit]:
         assessed += 1
         if not result.is_webshell:
             continue
-        reasons = list(result.reasons)
+        reasons = behaviour_reasons(result)
         recency = _newer_than_siblings(row, recent_days)
         if recency:
             reasons.append(recency)

@@ -22,6 +22,7 @@ from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, stream
 from seawall.detect.filejudge import judged_path
 from seawall.model.finding import Severity
+from seawall.model.reason import Reason, reason
 
 DEFAULT_SCORE = 75
 _SELECT = ", ".join(FILE_COLUMNS)
@@ -54,6 +55,21 @@ def techniques_of(hit: dict[str, Any]) -> set[str]:
     if _MASQUERADE.search(hit.get("rule", "")):
         found.add("T1036.005")
     return found
+
+
+def reason_of(hit: dict[str, Any]) -> Reason:
+    """The rule's match as a reason (``yara.match``): the sentence, and the rule's name,
+    namespace, score, author and reference as data."""
+    meta = hit.get("meta", {})
+    return reason(
+        "yara.match",
+        describe(hit),
+        rule=hit.get("rule"),
+        namespace=hit.get("namespace"),
+        score=rule_score(hit),
+        author=meta.get("author"),
+        reference=meta.get("reference"),
+    )
 
 
 def describe(hit: dict[str, Any]) -> str:
@@ -118,5 +134,5 @@ def yara_default(context: AnalyticContext) -> Iterator[Hit]:
             score=float(min(100, max(0, best))),
             severity=severity_of(best),
             techniques=tuple(sorted(techniques)),
-            reasons=tuple(describe(h) for h in hits),
+            reasons=tuple(reason_of(h) for h in hits),
         )

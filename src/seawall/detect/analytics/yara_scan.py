@@ -18,6 +18,7 @@ from seawall.detect.analytics import AnalyticContext, Hit, NotRun, analytic
 from seawall.detect.evidence import FILE_COLUMNS, evidence, read_unchanged, stream
 from seawall.detect.filejudge import judge_file, judged_path
 from seawall.errors import BadInputError
+from seawall.model.reason import reason
 
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 RULE_SUFFIXES = (".yar", ".yara")
@@ -89,10 +90,15 @@ def yara(context: AnalyticContext) -> Iterator[Hit]:
     for row, names in found:
         judgement = judge_file(row, locations)
         # Content matched, so a standard folder does not explain the hit away (a trojanised
-        # tool sits exactly there): the verdict is shown but the finding is never suppressed.
-        reasons = [r for r in judgement.reasons if not r.startswith("suppressed:")]
+        # tool sits exactly there): the location is shown but the finding is never suppressed.
+        reasons = list(judgement.reasons)
         if judgement.suppressed:
-            reasons.append("not suppressed: a YARA match is about content, not location")
+            reasons.append(
+                reason(
+                    "yara.content",
+                    "not suppressed: a YARA match is about content, not location",
+                )
+            )
         yield Hit(
             summary=f"{judged_path(row)}: YARA {', '.join(names)}",
             keys=(row.get("host"), row.get("path"), tuple(names)),
@@ -101,6 +107,8 @@ def yara(context: AnalyticContext) -> Iterator[Hit]:
             first_seen=row.get("mtime"),
             last_seen=row.get("mtime"),
             techniques=judgement.techniques,
-            verdict=judgement.verdict,
-            reasons=(f"matched YARA rules {', '.join(names)}", *reasons),
+            reasons=(
+                reason("yara.match", f"matched YARA rules {', '.join(names)}", rules=names),
+                *reasons,
+            ),
         )

@@ -105,13 +105,19 @@ WEB_EXTENSIONS: frozenset[str] = frozenset(_LANG_BY_EXT)
 
 @dataclass(frozen=True, slots=True)
 class WebshellAssessment:
-    """Verdict on one file: a 0..100 score, the reasons behind it and the raw features."""
+    """Judgement of one file: a 0..100 score, the reasons behind it and the raw features.
+
+    ``behaviours`` name the feature behind each reason, in the same order, with ``weights``
+    its share of the score (empty for an assessment stored before they were recorded).
+    """
 
     score: float
     is_webshell: bool
     language: str | None
     reasons: tuple[str, ...]
     features: dict[str, float | int | bool | str] = field(default_factory=dict)
+    behaviours: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
 
 
 # --- patterns (request sources, sinks and flow passes are in webshell_flow) ----------------------
@@ -446,13 +452,15 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
             len(sc.parts),
         )
     parts = sorted(sc.parts, key=lambda p: -p[0])
-    score = min(100.0, float(sum(w for w, _ in parts)))
+    score = min(100.0, float(sum(w for w, _, _ in parts)))
     return WebshellAssessment(
         score=score,
         is_webshell=score >= THRESHOLD,
         language=language,
-        reasons=tuple(r for _, r in parts),
+        reasons=tuple(r for _, r, _ in parts),
         features=sc.features,
+        behaviours=tuple(name for _, _, name in parts),
+        weights=tuple(float(w) for w, _, _ in parts),
     )
 
 
@@ -531,7 +539,13 @@ def suffix_of(path: str) -> str:
 def assessment_to_json(result: WebshellAssessment) -> str:
     """The assessment as stored in the case at collect time (with the assessor's version)."""
     return json.dumps(
-        {"version": ASSESSOR_VERSION, **asdict(result), "reasons": list(result.reasons)},
+        {
+            "version": ASSESSOR_VERSION,
+            **asdict(result),
+            "reasons": list(result.reasons),
+            "behaviours": list(result.behaviours),
+            "weights": list(result.weights),
+        },
         sort_keys=True,
     )
 
@@ -550,6 +564,8 @@ def assessment_from_json(text: str | None) -> WebshellAssessment | None:
             language=data["language"],
             reasons=tuple(str(r) for r in data["reasons"]),
             features=dict(data["features"]),
+            behaviours=tuple(str(b) for b in data.get("behaviours", ())),
+            weights=tuple(float(w) for w in data.get("weights", ())),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

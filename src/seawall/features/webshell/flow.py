@@ -159,16 +159,16 @@ _ASSIGN_RE = re.compile(
 
 @dataclass(slots=True)
 class _Scorer:
-    """Accumulates (weight, reason) pairs and feature values while a file is being examined."""
+    """Accumulates (weight, reason, feature name) and feature values while a file is examined."""
 
-    parts: list[tuple[float, str]] = field(default_factory=list)
+    parts: list[tuple[float, str, str]] = field(default_factory=list)
     features: dict[str, float | int | bool | str] = field(default_factory=dict)
 
     def add(
         self, name: str, weight: float, reason: str, value: float | int | bool | str = True
     ) -> None:
         self.features[name] = value
-        self.parts.append((weight, reason))
+        self.parts.append((weight, reason, name))
 
 
 def _entropy(data: bytes) -> float:
