@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from seawall.detect.techniques import attack_ref
 from seawall.model.finding import (
+    AnalystReview,
     CoverageEntry,
     Evidence,
     Finding,
@@ -14,9 +16,12 @@ from seawall.model.finding import (
     IndicatorSource,
     Provenance,
     ResultDocument,
+    Suppression,
     finding_id,
     technique_coverage,
 )
+from seawall.model.reason import reason
+from seawall.model.verdict import Review, Verdict
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '" onmouseover="alert(2)" x="'
@@ -42,6 +47,7 @@ def _finding(
     evidence: list[Evidence] | None = None,
     suppressed: bool = False,
     reasons: list[str] | None = None,
+    review: Review | None = None,
 ) -> Finding:
     first = None if minutes is None else START + timedelta(minutes=minutes)
     last = None if first is None else first + timedelta(minutes=span)
@@ -57,9 +63,23 @@ def _finding(
         user="CORP\\alice" if host else None,
         first_seen=first,
         last_seen=last,
-        verdict="allowlisted" if suppressed else "suspicious",
+        verdict=Verdict.BENIGN if suppressed else Verdict.SUSPICIOUS,
         suppressed=suppressed,
-        reasons=reasons or [f"matched {detection}"],
+        suppression=Suppression(
+            kind="allowlist", reason=f"backup account {SCRIPT}", entry="allow.yml:3"
+        )
+        if suppressed
+        else None,
+        reasons=[reason("match", text) for text in reasons or [f"matched {detection}"]],
+        attack=[attack_ref(t) for t in techniques],
+        review=None
+        if review is None
+        else AnalystReview(
+            verdict=review,
+            reason=f"checked {SCRIPT}",
+            analyst="alice",
+            at=START + timedelta(days=31),
+        ),
         evidence=evidence or [],
     )
 
@@ -125,6 +145,7 @@ def hostile_document() -> ResultDocument:
             minutes=5,
             evidence=[web],
             reasons=[f"eval of request data {ATTRIBUTE}", JS_URL],
+            review=Review.TRUE_POSITIVE,
         ),
         _finding(
             "evtx.encoded-powershell",
@@ -157,6 +178,7 @@ def hostile_document() -> ResultDocument:
             severity="low",
             score=30,
             minutes=None,
+            review=Review.FALSE_POSITIVE,
         ),
         _finding(
             "evtx.admin-commands",

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from seawall.intel.packs.loader import load_pack
 from seawall.model.finding import Evidence, Finding, Provenance, ResultDocument
+from seawall.model.reason import reason
 from seawall.report.html import render_html, render_view
 from seawall.report.matrix import CLEAN, DETECTED, NO_DETECTION, NOT_EVALUABLE, build_matrix
 from seawall.report.view import build_view, make_incident
@@ -78,7 +79,8 @@ def test_matrix_states_from_the_pack_and_the_coverage() -> None:
     assert cells["T1059.001"].state == DETECTED
     assert cells["T1204.002"].state == CLEAN  # ioc.file-hash ran, found nothing
     assert cells["T1087.002"].state == CLEAN  # its only finding is suppressed
-    assert cells["T1087.002"].suppressed == 1
+    assert cells["T1036.005"].state == CLEAN  # its only finding was reviewed a false positive
+    assert cells["T1087.002"].dismissed == 1
     assert cells["T1003.001"].state == NOT_EVALUABLE
     assert cells["T1021.002"].state == NOT_EVALUABLE  # partial is not clean
     assert cells["T1566.001"].state == NO_DETECTION
@@ -119,10 +121,12 @@ def test_report_in_chromium(tmp_path: Path) -> None:
         expect(page.locator("#filter-count")).to_have_text(re.compile("^1 of"))
         assert page.locator("details.finding:visible").count() == 1
         page.fill("#filter", "")
-        page.check("#hide-suppressed")
-        assert page.locator("details.finding:visible").count() == 4
+        page.check("#hide-dismissed")  # the suppressed one and the false positive
+        assert page.locator("details.finding:visible").count() == 3
         page.click("#expand-all")
-        assert page.locator("details.finding[open]").count() == 4
+        assert page.locator("details.finding[open]").count() == 3
+        reviewed = page.inner_text("details.finding >> nth=0")
+        assert "true-positive by alice" in reviewed and f"checked {SCRIPT}" in reviewed
         # a link from the incident timeline opens the finding it names
         page.click("#collapse-all")
         page.locator("#incidents a").first.click()
@@ -173,7 +177,7 @@ def _many(count: int) -> ResultDocument:
                 host=f"host-{i % 40}",
                 first_seen=START + timedelta(minutes=i * 2),
                 last_seen=START + timedelta(minutes=i * 2 + i % 7),
-                reasons=["recon from a web server process"],
+                reasons=[reason("match", "recon from a web server process")],
                 evidence=[evidence],
             )
         )

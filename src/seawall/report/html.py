@@ -106,13 +106,13 @@ def render_view(view: DocumentView, *, pack: Pack | None = None) -> str:
         f"default-src 'none'; style-src {_hash_source(css)}; script-src {_hash_source(js)};"
         " img-src data:; base-uri 'none'; form-action 'none'"
     )
-    open_findings = view.unsuppressed
+    open_findings = view.open
     detections = Counter((f.detection_id, f.title) for f in open_findings)
     hosts: dict[str, list[FindingView]] = {}
     for finding in sorted(view.findings, key=_by_time):
         hosts.setdefault(finding.host_name, []).append(finding)
     host_counts = Counter(f.host_name for f in open_findings)
-    ordered = sorted(view.findings, key=lambda f: (f.suppressed, -f.score, f.detection_id, f.id))
+    ordered = sorted(view.findings, key=lambda f: (f.dismissed, -f.score, f.detection_id, f.id))
     statuses = Counter(c.status for c in view.coverage)
     template = _environment().get_template("report.html.j2")
     return template.render(

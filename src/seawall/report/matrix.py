@@ -41,7 +41,8 @@ class TechniqueCell:
     detail: str
     in_pack: bool
     findings: tuple[FindingView, ...]
-    suppressed: int
+    dismissed: int
+    """Findings of it that are suppressed or reviewed benign or false positive."""
     detections: tuple[str, ...]
     coverage_status: str | None
 
@@ -123,8 +124,8 @@ def _cell(
     found: tuple[FindingView, ...],
     view: DocumentView,
 ) -> TechniqueCell:
-    open_findings = tuple(f for f in found if not f.suppressed)
-    suppressed = len(found) - len(open_findings)
+    open_findings = tuple(f for f in found if not f.dismissed)
+    dismissed = len(found) - len(open_findings)
     # Detections of this hunt that look for it (a detection of a sub-technique covers it too).
     covering = [c for c in view.coverage if any(_within(t, technique) for t in c.techniques)]
     detections = tuple(c.detection_id for c in covering)
@@ -139,8 +140,8 @@ def _cell(
     elif status == "ran":
         state = CLEAN
         detail = f"{len(covering)} detection(s) ran and found nothing"
-        if suppressed:
-            detail += f" open ({suppressed} finding(s) suppressed)"
+        if dismissed:
+            detail += f" open ({dismissed} finding(s) suppressed or reviewed benign)"
     elif status is not None:
         # ``partial`` without findings is not clean: part of the input was not judged.
         state = NOT_EVALUABLE
@@ -165,7 +166,7 @@ def _cell(
         detail=detail,
         in_pack=in_pack,
         findings=open_findings,
-        suppressed=suppressed,
+        dismissed=dismissed,
         detections=detections,
         coverage_status=status,
     )

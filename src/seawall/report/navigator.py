@@ -58,7 +58,7 @@ def navigator_layer(view: DocumentView, pack: Pack | None) -> dict[str, Any]:
         {"name": "seawall version", "value": view.seawall_version},
         {"name": "hunt run", "value": view.run_id},
         {"name": "case", "value": view.case},
-        {"name": "open findings", "value": str(len(view.unsuppressed))},
+        {"name": "open findings", "value": str(len(view.open))},
     ]
     if view.pack is not None:
         metadata.append({"name": "pack", "value": view.pack.id})
@@ -121,8 +121,8 @@ def _comment(cell: TechniqueCell) -> str:
     ]
     if len(by_detection) > _MAX_COMMENT_DETECTIONS:
         parts.append(f"and {len(by_detection) - _MAX_COMMENT_DETECTIONS} more detection(s)")
-    if cell.suppressed:
-        parts.append(f"{cell.suppressed} suppressed")
+    if cell.dismissed:
+        parts.append(f"{cell.dismissed} dismissed (suppressed or reviewed benign)")
     return "; ".join(parts)
 
 

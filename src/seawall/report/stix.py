@@ -96,7 +96,7 @@ def stix_report(view: DocumentView, *, identity: str) -> StixReport:
     report = StixReport(bundle={})
     created = view.finished
     for finding in view.findings:
-        if finding.suppressed:  # allowlisted: not a sighting the analyst stands behind
+        if finding.dismissed:  # suppressed or reviewed benign: no sighting to stand behind
             continue
         for indicator, entries in _matches(finding):
             ids = sorted({i for s in indicator.sources if (i := stix_indicator_id(s.external_id))})

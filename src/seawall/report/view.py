@@ -1,10 +1,10 @@
 """The result document as the renderers need it: the only module that reads its fields.
 
 Every renderer (HTML, Navigator, STIX) works on the plain, frozen view objects below, so a change
-of the document's model (v2: structured reasons, evidence citing several records, incidents)
-changes this module and nothing else. Nothing here formats for one output: values stay typed
-(times, numbers) and text stays raw — escaping is the templates' job (Jinja2 autoescape), never
-done here, so that JSON-based renderers get the analyst's strings unchanged.
+of the document's model changes this module and nothing else. Nothing here formats for one
+output: values stay typed (times, numbers) and text stays raw — escaping is the templates' job
+(Jinja2 autoescape), never done here, so that JSON-based renderers get the analyst's strings
+unchanged.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from typing import Any
 
 from seawall.model.finding import (
     SEVERITIES,
+    AnalystReview,
     CoverageEntry,
     Evidence,
     Finding,
+    Incident,
     ResultDocument,
+    Suppression,
     TechniqueCoverage,
 )
 
@@ -37,10 +40,30 @@ def natural_key(text: str) -> list[tuple[int, int | str]]:
 
 @dataclass(frozen=True, slots=True)
 class ReasonView:
-    """Why a finding matched or how it was judged; ``code`` is absent in documents of format 1."""
+    """Why a finding matched or how it was judged: the sentence, and what kind of reason."""
 
     text: str
     code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionView:
+    """Why a finding is kept but not for review: ``kind`` judgement, allowlist or triage."""
+
+    kind: str
+    reason: str
+    entry: str | None
+    expires: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """The analyst's verdict on a finding (true-positive, false-positive, benign)."""
+
+    verdict: str
+    reason: str
+    analyst: str
+    at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +122,12 @@ class FindingView:
     suppressed: bool
     reasons: tuple[ReasonView, ...]
     evidence: tuple[EvidenceView, ...]
+    tactics: tuple[str, ...] = ()
+    """Tactic short names of its techniques (current ATT&CK), in first-mention order."""
+    dismissed: bool = False
+    """Suppressed, or reviewed as a false positive or benign: not an open finding."""
+    suppression: SuppressionView | None = None
+    review: ReviewView | None = None
     description: str | None = None
     false_positives: tuple[str, ...] = ()
     triage: str | None = None
@@ -143,29 +172,27 @@ class IncidentView:
     hosts: tuple[str, ...]
     score: float
     tactics: tuple[str, ...]
+    """The tactic progression: tactics in the order the incident's findings reached them."""
     findings: tuple[FindingView, ...]
+    severity: str = "medium"
+    summary: str = ""
+    users: tuple[str, ...] = ()
+    verdict: str = "suspicious"
+    reasons: tuple[ReasonView, ...] = ()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
 
     @property
     def anchor(self) -> str:
         return "i-" + _ANCHOR_UNSAFE.sub("_", self.id)
 
-    @property
-    def first_seen(self) -> datetime | None:
-        times = [f.when for f in self.findings if f.when is not None]
-        return min(times) if times else None
-
-    @property
-    def last_seen(self) -> datetime | None:
-        times = [f.last_seen or f.first_seen for f in self.findings]
-        known = [t for t in times if t is not None]
-        return max(known) if known else None
-
 
 @dataclass(frozen=True, slots=True)
 class PackRef:
-    """The advisory pack a hunt ran, as the document names it."""
+    """The advisory pack a hunt ran, as the document names it, and its ATT&CK version."""
 
     id: str
+    attack_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +211,14 @@ class DocumentView:
     technique_coverage: tuple[TechniqueCoverageView, ...]
     incidents: tuple[IncidentView, ...]
     warnings: tuple[str, ...]
+    attack_version: str
     notes: list[str] = field(default_factory=list)
     """What rendering itself could not do (a pack it could not load...), shown in the report."""
 
     @property
-    def unsuppressed(self) -> tuple[FindingView, ...]:
-        return tuple(f for f in self.findings if not f.suppressed)
+    def open(self) -> tuple[FindingView, ...]:
+        """Findings to review or confirmed: neither suppressed nor dismissed by a review."""
+        return tuple(f for f in self.findings if not f.dismissed)
 
     @property
     def incomplete(self) -> tuple[CoverageView, ...]:
@@ -201,8 +230,8 @@ class DocumentView:
         return tuple(c for c in self.coverage if c.status in ("not-run", "not-evaluable"))
 
     def severity_counts(self) -> list[tuple[str, int]]:
-        """Unsuppressed findings by severity, most severe first (every severity listed)."""
-        counts = Counter(f.severity for f in self.unsuppressed)
+        """Open findings by severity, most severe first (every severity listed)."""
+        counts = Counter(f.severity for f in self.open)
         return [(s, counts.get(s, 0)) for s in reversed(SEVERITIES)]
 
     def hosts(self) -> list[str]:
@@ -229,14 +258,20 @@ def build_view(document: ResultDocument) -> DocumentView:
         run_id=document.run_id,
         case=document.case,
         seawall_version=document.seawall_version,
-        pack=PackRef(document.pack) if document.pack else None,
+        pack=PackRef(document.pack, document.pack_attack_version) if document.pack else None,
         started=utc(document.started) or document.started,
         finished=utc(document.finished) or document.finished,
         findings=findings,
         coverage=tuple(_coverage(c) for c in document.coverage),
         technique_coverage=tuple(_technique(t) for t in document.technique_coverage),
-        incidents=_incidents(document, findings),
+        incidents=tuple(
+            sorted(
+                (_incident(i, findings) for i in document.incidents),
+                key=lambda i: (-i.score, i.id),
+            )
+        ),
         warnings=tuple(document.warnings),
+        attack_version=document.attack_version,
     )
 
 
@@ -254,17 +289,45 @@ def _finding(finding: Finding) -> FindingView:
         first_seen=utc(finding.first_seen),
         last_seen=utc(finding.last_seen),
         techniques=tuple(finding.techniques),
-        verdict=finding.verdict,
+        verdict=str(finding.verdict),
         suppressed=finding.suppressed,
-        reasons=tuple(ReasonView(text=reason) for reason in finding.reasons),
+        reasons=tuple(ReasonView(text=r.text, code=r.code) for r in finding.reasons),
         evidence=tuple(_evidence(e) for e in finding.evidence),
+        tactics=tuple(dict.fromkeys(t for ref in finding.attack for t in ref.tactics)),
+        dismissed=finding.dismissed,
+        suppression=_suppression(finding.suppression),
+        review=_review(finding.review),
+        description=finding.description,
+        false_positives=tuple(finding.false_positives),
+        triage=finding.triage,
     )
 
 
+def _suppression(suppression: Suppression | None) -> SuppressionView | None:
+    if suppression is None:
+        return None
+    return SuppressionView(
+        kind=suppression.kind,
+        reason=suppression.reason,
+        entry=suppression.entry,
+        expires=utc(suppression.expires),
+    )
+
+
+def _review(review: AnalystReview | None) -> ReviewView | None:
+    if review is None:
+        return None
+    return ReviewView(str(review.verdict), review.reason, review.analyst, utc(review.at))
+
+
 def _evidence(entry: Evidence) -> EvidenceView:
-    provenance = entry.provenance
-    record = RecordView(provenance.source_file, provenance.source_sha256, provenance.record_ref)
-    has_record = any((record.source_file, record.source_sha256, record.record_ref))
+    """An aggregated row cites every record it stands for (``records``), else its own."""
+    cited = entry.records or [entry.provenance]
+    records = tuple(
+        RecordView(p.source_file, p.source_sha256, p.record_ref)
+        for p in cited
+        if any((p.source_file, p.source_sha256, p.record_ref))
+    )
     indicators: tuple[IndicatorView, ...] = ()
     if entry.indicator is not None:
         ref = entry.indicator
@@ -282,7 +345,7 @@ def _evidence(entry: Evidence) -> EvidenceView:
         indicators = (IndicatorView(ref.type, ref.value, sources),)
     return EvidenceView(
         fields=tuple(entry.row.items()),
-        records=(record,) if has_record else (),
+        records=records,
         indicators=indicators,
     )
 
@@ -313,31 +376,25 @@ def _technique(entry: TechniqueCoverage) -> TechniqueCoverageView:
     )
 
 
-def _incidents(
-    document: ResultDocument, findings: Sequence[FindingView]
-) -> tuple[IncidentView, ...]:
-    """Incidents, when the document carries them (format 1 does not).
-
-    Read by name so that this module works on both models until the incident model lands: each
-    incident is expected to give an id, a title, hosts, a score, its tactic progression and the
-    ids of its findings (in any order; they are shown by time).
-    """
-    raw: Iterable[Any] = getattr(document, "incidents", None) or ()
+def _incident(incident: Incident, findings: Sequence[FindingView]) -> IncidentView:
     by_id = {f.id: f for f in findings}
-    incidents: list[IncidentView] = []
-    for item in raw:
-        members = [by_id[i] for i in getattr(item, "finding_ids", ()) if i in by_id]
-        incidents.append(
-            make_incident(
-                id=str(item.incident_id if hasattr(item, "incident_id") else item.id),
-                title=str(item.title),
-                hosts=tuple(getattr(item, "hosts", ())),
-                score=float(getattr(item, "score", 0.0)),
-                tactics=tuple(getattr(item, "tactics", ())),
-                findings=members,
-            )
-        )
-    return tuple(sorted(incidents, key=lambda i: (-i.score, i.id)))
+    members = [by_id[i] for i in incident.finding_ids if i in by_id]
+    own = [t for ref in incident.attack for t in ref.tactics]
+    return make_incident(
+        id=incident.incident_id,
+        title=incident.title,
+        hosts=incident.hosts,
+        score=incident.score,
+        findings=members,
+        tactics=own,
+        severity=incident.severity,
+        summary=incident.summary,
+        users=incident.users,
+        verdict=str(incident.verdict),
+        reasons=[ReasonView(text=r.text, code=r.code) for r in incident.reasons],
+        first_seen=utc(incident.first_seen),
+        last_seen=utc(incident.last_seen),
+    )
 
 
 def make_incident(
@@ -346,19 +403,39 @@ def make_incident(
     title: str,
     hosts: Sequence[str],
     score: float,
-    tactics: Sequence[str],
     findings: Iterable[FindingView],
+    tactics: Sequence[str] = (),
+    severity: str = "medium",
+    summary: str = "",
+    users: Sequence[str] = (),
+    verdict: str = "suspicious",
+    reasons: Sequence[ReasonView] = (),
+    first_seen: datetime | None = None,
+    last_seen: datetime | None = None,
 ) -> IncidentView:
-    """An incident with its findings in time order (undated ones last)."""
+    """An incident with its findings in time order (undated ones last) and its tactic
+    progression: the tactics its findings reach, in that order, then any other tactic the
+    incident names (``tactics``); the time span from the findings when not given."""
     ordered = sorted(
         findings,
         key=lambda f: (f.when is None, f.when or datetime.min.replace(tzinfo=UTC), f.id),
     )
+    progression = dict.fromkeys(t for f in ordered for t in f.tactics)
+    progression.update(dict.fromkeys(tactics))
+    starts = [f.when for f in ordered if f.when is not None]
+    ends = [t for f in ordered if (t := f.last_seen or f.first_seen) is not None]
     return IncidentView(
         id=id,
         title=title,
         hosts=tuple(hosts),
         score=score,
-        tactics=tuple(tactics),
+        tactics=tuple(progression),
         findings=tuple(ordered),
+        severity=severity,
+        summary=summary,
+        users=tuple(users),
+        verdict=verdict,
+        reasons=tuple(reasons),
+        first_seen=first_seen or (min(starts) if starts else None),
+        last_seen=last_seen or (max(ends) if ends else None),
     )

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var box = document.getElementById("filter");
-  var hide = document.getElementById("hide-suppressed");
+  var hide = document.getElementById("hide-dismissed");
   var count = document.getElementById("filter-count");
   var items = Array.prototype.slice.call(document.querySelectorAll("details.finding"));
   var texts = null;
@@ -16,7 +16,7 @@
     var shown = 0;
     items.forEach(function (item, i) {
       var visible = (!query || texts[i].indexOf(query) !== -1) &&
-        !(hide.checked && item.classList.contains("suppressed"));
+        !(hide.checked && item.classList.contains("dismissed"));
       item.hidden = !visible;
       if (visible) { shown += 1; }
     });

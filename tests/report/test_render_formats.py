@@ -8,7 +8,7 @@ import pytest
 
 from seawall.errors import UsageError
 from seawall.model.finding import Evidence, IndicatorRef, IndicatorSource
-from seawall.report.render import FORMATS, render
+from seawall.report.formats import FORMATS, render
 from tests.report.documents import hostile_document
 
 
@@ -19,7 +19,7 @@ def test_every_format_renders() -> None:
     assert layer["versions"]["layer"] == "4.5"
     stix = render(document, "stix", identity="SOC")
     assert json.loads(stix.text)["type"] == "bundle" and stix.warnings == []
-    assert set(FORMATS) == {"html", "navigator", "stix"}
+    assert {"html", "navigator", "stix"} <= set(FORMATS)
 
 
 def test_stix_needs_an_identity_and_says_what_it_left_out() -> None:
