@@ -12,6 +12,7 @@ from seawall.model.finding import (
     CoverageEntry,
     Evidence,
     Finding,
+    Incident,
     IndicatorRef,
     IndicatorSource,
     Provenance,
@@ -29,6 +30,7 @@ JS_URL = "javascript:alert(3)//"
 HOSTILE_HOST = "<img src=x onerror=alert(4)>"
 HOSTILE_FILE = "C:\\inetpub\\wwwroot\\<b>x</b>.aspx"
 START = datetime(2021, 3, 1, 8, 0, tzinfo=UTC)
+INCIDENT_TITLE = f"Web shell to DNS {SCRIPT}"
 STIX2_ID = "indicator--09e4a68c-2474-406e-b69a-475ba2dc6c9c"
 STIX1_ID = "CISA:Indicator-75101c8b-09a8-4f6b-8ec8-4c85e8593272"
 
@@ -234,6 +236,18 @@ def hostile_document() -> ResultDocument:
             detection_id="ioc.file-hash", techniques=["T1204.002"], status="ran", findings=0
         ),
     ]
+    incident = Incident(
+        incident_id="inc-1",
+        title=INCIDENT_TITLE,
+        summary=f"a web shell, encoded PowerShell and a DNS indicator {ATTRIBUTE}",
+        severity="high",
+        score=88,
+        # out of time order on purpose: the report orders them
+        finding_ids=[findings[2].finding_id, findings[0].finding_id, findings[1].finding_id],
+        hosts=["web01", HOSTILE_HOST, "ws1"],
+        techniques=["T1505.003", "T1059.001", "T1071.004"],
+        attack=[attack_ref(t) for t in ("T1505.003", "T1059.001", "T1071.004")],
+    )
     return ResultDocument(
         run_id="0123456789abcdef0123456789abcdef",
         seawall_version="0.1.0",
@@ -242,6 +256,7 @@ def hostile_document() -> ResultDocument:
         started=START + timedelta(days=30),
         finished=START + timedelta(days=30, minutes=3),
         findings=findings,
+        incidents=[incident],
         coverage=coverage,
         technique_coverage=technique_coverage(coverage),
         warnings=[f"dns.log:7: bad line {SCRIPT}"],

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,14 +15,15 @@ from playwright.sync_api import expect
 from seawall.intel.packs.loader import load_pack
 from seawall.model.finding import Evidence, Finding, Provenance, ResultDocument
 from seawall.model.reason import reason
-from seawall.report.html import render_html, render_view
+from seawall.report.html import render_html
 from seawall.report.matrix import CLEAN, DETECTED, NO_DETECTION, NOT_EVALUABLE, build_matrix
-from seawall.report.view import build_view, make_incident
+from seawall.report.view import build_view
 from tests.report.browser import open_page
 from tests.report.documents import (
     ATTRIBUTE,
     HOSTILE_FILE,
     HOSTILE_HOST,
+    INCIDENT_TITLE,
     JS_URL,
     SCRIPT,
     START,
@@ -32,21 +32,10 @@ from tests.report.documents import (
 from tests.report.real_case import real_document
 
 SECTIONS = ("summary", "incidents", "matrix", "timeline", "hosts", "coverage", "findings")
-INCIDENT_TITLE = f"Web shell to DNS {SCRIPT}"
 
 
 def _with_incident(document: ResultDocument) -> str:
-    view = build_view(document)
-    incident = make_incident(
-        id="inc-1",
-        title=INCIDENT_TITLE,
-        hosts=["web01", HOSTILE_HOST, "ws1"],
-        score=88,
-        tactics=["persistence", "execution", "command-and-control"],
-        findings=reversed(view.findings[:3]),
-    )
-    view = replace(view, incidents=(incident,))
-    return render_view(view, pack=load_pack("aa21-200a"))
+    return render_html(document, pack=load_pack("aa21-200a"))
 
 
 def test_attacker_strings_are_text_and_nothing_is_loaded() -> None:
@@ -199,3 +188,23 @@ def test_five_thousand_findings_stay_usable(tmp_path: Path) -> None:
         page.fill("#filter", "host-7 ")
         expect(page.locator("#filter-count")).to_have_text(re.compile("^125 of"))
     assert seen.errors == [] and seen.console_errors == [] and seen.dialogs == []
+
+
+def test_incidents_come_from_the_document_in_time_order() -> None:
+    view = build_view(hostile_document())
+    (incident,) = view.incidents
+    assert incident.title == INCIDENT_TITLE
+    assert [f.detection_id for f in incident.findings] == [
+        "web.webshell",
+        "evtx.encoded-powershell",
+        "net.dns-ioc",
+    ]
+    assert incident.tactics == (
+        "persistence",
+        "execution",
+        "defense-evasion",
+        "command-and-control",
+    )
+    assert incident.first_seen == START + timedelta(minutes=5)
+    page = render_html(hostile_document())
+    assert 'Persistence</span><span class="arrow">→</span><span class="step">Execution' in page
