@@ -30,6 +30,8 @@ from seawall.report.view import DocumentView, FindingView, build_view, natural_k
 # Long values (a script block, a base64 blob) are cut in the page; the JSON report has them whole.
 MAX_VALUE_CHARS = 2_000
 MAX_EVIDENCE = 50
+# Records an aggregated evidence row cites, shown per row (a burst may cite thousands).
+MAX_RECORDS = 20
 HOST_TABLE_ROWS = 200
 # Rows of the summary's by-detection and by-host tables (the rest are counted).
 SUMMARY_ROWS = 12
@@ -132,6 +134,7 @@ def render_view(view: DocumentView, *, pack: Pack | None = None) -> str:
         host_limit=HOST_TABLE_ROWS,
         top=SUMMARY_ROWS,
         evidence_limit=MAX_EVIDENCE,
+        record_limit=MAX_RECORDS,
         css=Markup(css),  # the report's own files, hashed into the CSP above
         js=Markup(js),
         csp=csp,
