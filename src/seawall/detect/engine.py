@@ -40,7 +40,7 @@ from seawall.detect.schema import (
     merge,
     shipped_detections,
 )
-from seawall.detect.sqlrows import sql_hits
+from seawall.detect.sqlrows import PARAMETER_REF, sql_hits
 from seawall.detect.stored import write_hunt
 from seawall.detect.techniques import current_techniques
 from seawall.detect.webroots import resolve_webroots
@@ -69,6 +69,9 @@ from seawall.triage.allowlist import (
 )
 from seawall.triage.matching import compile_entries, first_match
 from seawall.triage.state import load_state, with_triage
+
+# DuckDB's memory while detections run (see ``hunt``).
+HUNT_MEMORY = "2GB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +269,21 @@ def _allowlisted(
     return judged
 
 
+def coverage_notes(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[str]:
+    """The notes a detection's ``coverage_notes`` query returns (what it could not judge, said
+    in its own words: e.g. indicators of a kind its SQL does not match)."""
+    if detection.coverage_notes is None:
+        return []
+    used = set(PARAMETER_REF.findall(detection.coverage_notes))
+    relation = store.con.sql(
+        detection.coverage_notes,
+        params={name: value for name, value in values.items() if name in used},
+    )
+    if "note" not in relation.columns:
+        raise SeawallError("its coverage_notes query returns no `note` column")
+    return [str(row[0]) for row in relation.select("note").fetchall() if row[0]]
+
+
 def run_detection(
     store: CaseStore,
     loaded: LoadedDetection,
@@ -310,6 +328,7 @@ def run_detection(
         else:
             expiries = {e.origin: utc(e.entry.until) for e in allowlist}
             hits = sql_hits(store, detection, values, expiries)
+        context.notes.extend(coverage_notes(store, detection, values))
     except NotRun as not_run:
         return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
     except duckdb.BinderException as error:
@@ -363,17 +382,20 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         options = replace(options, webroots=resolve_webroots(store, options.webroots))
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
-    outcomes = [
-        run_detection(
-            store,
-            item,
-            run_id,
-            options,
-            request.parameters.get(item.detection.id),
-            allowlist,
-        )
-        for item in selected
-    ]
+    # Detections over tens of millions of log rows build large hash tables: under a cap DuckDB
+    # spills them to the case's temporary directory instead of growing with the input.
+    with store.memory_limit(HUNT_MEMORY):
+        outcomes = [
+            run_detection(
+                store,
+                item,
+                run_id,
+                options,
+                request.parameters.get(item.detection.id),
+                allowlist,
+            )
+            for item in selected
+        ]
     findings = [f for outcome in outcomes for f in outcome.findings]
     coverage = [outcome.entry for outcome in outcomes] + absent
     warnings = [f"allowlist entry {w}" for w in expired]
