@@ -23,7 +23,8 @@ def test_html_navigator_and_stix_from_the_stored_hunt(tmp_path: Path, run_json: 
     layer_file = tmp_path / "out" / "layer.json"
     run_json([*case, "report", "--format", "navigator", "--out", str(layer_file)], ExitCode.OK)
     layer = json.loads(layer_file.read_text(encoding="utf-8"))
-    assert [t["techniqueID"] for t in layer["techniques"]] == ["T1071.004"]
+    scores = {t["techniqueID"]: t["score"] for t in layer["techniques"]}
+    assert scores["T1071.004"] > 0
     bundle_file = tmp_path / "out" / "sightings.json"
     argv = [*case, "report", "--format", "stix", "--identity", "Example SOC"]
     run_json([*argv, "--out", str(bundle_file)], ExitCode.OK)

@@ -98,7 +98,8 @@ def stix_report(view: DocumentView, *, identity: str) -> StixReport:
     for finding in view.findings:
         if finding.dismissed:  # suppressed or reviewed benign: no sighting to stand behind
             continue
-        for indicator, entries in _matches(finding):
+        matches = _matches(finding)
+        for indicator, entries in matches:
             ids = sorted({i for s in indicator.sources if (i := stix_indicator_id(s.external_id))})
             if not ids:
                 report.unsightable.append(f"{finding.detection_id}: {indicator.value}")
@@ -109,6 +110,7 @@ def stix_report(view: DocumentView, *, identity: str) -> StixReport:
                 continue
             for sco in scos:
                 objects.setdefault(sco.id, sco)
+            seen = _occurrences(finding, entries, single=len(matches) == 1)
             first = finding.first_seen or finding.last_seen or created
             last = max(finding.last_seen or first, first)
             observed = ObservedData(
@@ -118,7 +120,7 @@ def stix_report(view: DocumentView, *, identity: str) -> StixReport:
                 modified=created,
                 first_observed=first,
                 last_observed=last,
-                number_observed=len(entries),
+                number_observed=seen,
                 object_refs=[sco.id for sco in scos],
             )
             objects[observed.id] = observed
@@ -133,7 +135,7 @@ def stix_report(view: DocumentView, *, identity: str) -> StixReport:
                     where_sighted_refs=[reporter.id],
                     first_seen=first,
                     last_seen=last,
-                    count=len(entries),
+                    count=seen,
                     description=f"{finding.title} ({finding.detection_id}) on"
                     f" {finding.host_name}: {finding.summary}",
                 )
@@ -156,6 +158,16 @@ def _matches(finding: FindingView) -> list[tuple[IndicatorView, list[EvidenceVie
             key = (indicator.type, indicator.value)
             found.setdefault(key, (indicator, []))[1].append(entry)
     return [found[key] for key in sorted(found)]
+
+
+def _occurrences(finding: FindingView, entries: list[EvidenceView], *, single: bool) -> int:
+    """How many times the indicator was seen: the distinct input records its evidence cites —
+    all of the finding's when it matched only this indicator (an aggregated finding lists the
+    indicator once and its records as rows of their own) — and at least one per matching entry.
+    A detection that shows only the first records of a long series gives a lower bound."""
+    cited = finding.evidence if single else entries
+    records = {r for entry in cited for r in entry.records}
+    return max(len(records), len(entries), 1)
 
 
 def _observables(indicator: IndicatorView, entries: list[EvidenceView]) -> list[Any]:
