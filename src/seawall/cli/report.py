@@ -1,4 +1,5 @@
-"""`seawall report [RUN]`: a stored hunt's result document as JSON, JSON lines or CSV.
+"""`seawall report [RUN]`: a stored hunt's result document as JSON, JSON lines, CSV, a
+self-contained HTML report, an ATT&CK Navigator layer or a STIX 2.1 bundle of sightings.
 
 Argument handling only: the document is read back from the case with the current triage joined
 in (:func:`seawall.detect.stored.stored_document`), rendered by :mod:`seawall.report.formats`,
@@ -17,7 +18,8 @@ from rich.markup import escape
 from seawall.cli.output import JSON_OPTION, emit, open_case, plural, warn
 from seawall.errors import UsageError
 
-_FORMATS = ("json", "jsonl", "csv")  # seawall.report.formats.FORMATS
+# seawall.report.formats.FORMATS (not imported: the CLI starts without the renderers)
+_FORMATS = ("json", "jsonl", "csv", "html", "navigator", "stix")
 
 
 def report(
@@ -26,7 +28,10 @@ def report(
         None, help="The hunt's run id or a unique prefix (default: the latest hunt)."
     ),
     fmt: str = typer.Option(
-        "json", "--format", help="json (the document), jsonl (a finding a line) or csv."
+        "json",
+        "--format",
+        help="json (the document), jsonl (a finding a line), csv, html (one offline page),"
+        " navigator (an ATT&CK Navigator layer) or stix (a STIX 2.1 bundle of sightings).",
     ),
     out: Path | None = typer.Option(
         None, "--out", readable=False, help="Write the report to FILE (default: stdout)."
@@ -36,13 +41,18 @@ def report(
         "--include-suppressed",
         help="Also report suppressed findings, each with what suppressed it.",
     ),
+    identity: str | None = typer.Option(
+        None,
+        "--identity",
+        help="For --format stix: the name of the organisation reporting the sightings.",
+    ),
     schema: bool = typer.Option(
         False, "--schema", help="Print the result document's JSON Schema instead."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """A stored hunt as a report (json, jsonl, csv), without hunting again; reviews and
-    suppressions recorded by triage are in it."""
+    """A stored hunt as a report (json, jsonl, csv, html, navigator, stix), without hunting
+    again; reviews and suppressions recorded by triage are in it."""
     from seawall.detect.stored import hunt_run, stored_document
     from seawall.model.finding import result_schema_text
     from seawall.report.formats import render, visible
@@ -57,6 +67,10 @@ def report(
         return
     if fmt not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}")
+    if fmt == "stix" and not (identity or "").strip():
+        raise UsageError(
+            "--format stix needs --identity NAME: the organisation that reports the sightings"
+        )
     if as_json and out is None and fmt != "json":
         raise UsageError(f"--json prints one JSON document: give --out FILE for --format {fmt}")
     with open_case(ctx, create=False) as store:
@@ -67,7 +81,7 @@ def report(
         if message.startswith("allowlist entry "):
             warn(message)
     shown = visible(document, include_suppressed=include_suppressed)
-    rendered = render(shown, fmt)
+    rendered = render(shown, fmt, identity=identity)
     for message in rendered.warnings:
         warn(message)
     if target is None:

@@ -12,7 +12,6 @@ against the ground truth (``report/assessment.json``).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import inspect
 import io
 import json
@@ -205,16 +204,9 @@ def _collect(generated: Generated, say: Callable[[Stage], None]) -> list[Stage]:
 
 
 def _render_reports(document: dict[str, Any], folder: Path) -> str:
-    """The HTML report and the ATT&CK Navigator layer beside the JSON result document, when
-    this seawall has the renderers; else say so."""
-    try:
-        found = importlib.util.find_spec("seawall.report.render") is not None
-    except ModuleNotFoundError:  # no seawall.report package at all
-        found = False
-    if not found:
-        return "the result document (JSON); this seawall has no HTML report yet"
+    """The HTML report and the ATT&CK Navigator layer beside the JSON result document."""
     from seawall.model.finding import ResultDocument
-    from seawall.report.render import render  # type: ignore[import-not-found,unused-ignore]
+    from seawall.report.formats import render
 
     result = ResultDocument.model_validate(document)
     written = []
