@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from seawall.features.webshell.alternation import Alternation
+from seawall.features.webshell.attack_tools import attack_tools
 from seawall.features.webshell.flow import (
     _CMD_SINKS,
     _DECODE_CHAIN_RE,
@@ -418,6 +419,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         _wrappers(nocomment, sc)
     wrapped_sinks(norm, sc)
     language_rules(language, head, sc)
+    attack_tools(nocomment, sc, php=php)
     host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):

@@ -1,0 +1,303 @@
+"""What attack-tool pages do besides running code, for :mod:`seawall.features.webshell`.
+
+Not every web shell runs commands. Intruders also plant pages that walk the server's folders
+testing which ones can be written (to know where the next shell can go), dump every table of a
+database (the Chinese "脱裤" scripts), read the session files of other users, mail the page's own
+location to a fixed address (a beacon telling the author where the shell landed), turn the server
+into a mass mailer for request-supplied recipients, fetch request-chosen URLs (a proxy, or a
+scanner when it loops over a request-supplied list), or append request data to their own script
+file. Each behaviour is scored once, with a reason that names it. Pure, bounded functions of the
+lower-cased text; nothing here depends on a name, banner or password of any one tool.
+"""
+
+from __future__ import annotations
+
+import re
+
+from seawall.features.webshell.behaviour import call_args, propagate
+from seawall.features.webshell.flow import _SRC_RE, _names_re, _Scorer
+
+__all__ = ["attack_tools"]
+
+_R = re.compile
+
+# --- folders tested for write access ------------------------------------------------------------
+
+# A write test: PHP ``is_writable``, Java ``canWrite``, an ASP probe file named by
+# ``GetTempName`` or an attribute rewrite, .NET access-control reads.
+_WRITE_PROBE_RE = _R(
+    r"is_writ(?:e)?able\s*\(|\.\s*canwrite\s*\(|gettempname\b"
+    r"|\.attributes\s*=\s*\w+\s*\.\s*attributes|getaccesscontrol\s*\("
+)
+# A listing of a folder's entries.
+_LISTING_RE = _R(
+    r"opendir\s*\(|readdir\s*\(|scandir\s*\(|glob\s*\(|\.\s*subfolders\b|\.\s*listfiles\s*\("
+    r"|getdirectories\s*\(|\.\s*files\b"
+)
+# A function definition: PHP/JS ``function name(``, VBScript ``function name``/``sub name``, and
+# Java/C# ``Type name(...) {`` (the type a plain word: ``void``, ``boolean``, ``String``...).
+_DEF_RE = _R(
+    r"(?:^|[\s;{}])(?:function|sub)\s+(\w{1,60})"
+    r"|(?:void|boolean|bool|string|int|static)\s+(\w{1,60})\s*\([^()]{0,200}\)\s*(?:throws[^{]{0,100})?\{"
+)
+_MAX_DEFS = 300
+_BODY = 6000
+
+
+def _functions(text: str) -> dict[str, str]:
+    """Each function defined in ``text`` with its (rough) body: up to the next definition."""
+    defs = [(m.group(1) or m.group(2), m.end()) for m in _DEF_RE.finditer(text)][:_MAX_DEFS]
+    bodies: dict[str, str] = {}
+    for i, (name, start) in enumerate(defs):
+        end = defs[i + 1][1] if i + 1 < len(defs) else len(text)
+        bodies.setdefault(name, text[start : min(end, start + _BODY)])
+    return bodies
+
+
+def _writable_scan(text: str, sc: _Scorer, reads: bool) -> None:
+    """A recursive folder walk that tests each folder for write access."""
+    if not _WRITE_PROBE_RE.search(text) or not _LISTING_RE.search(text):
+        return
+    bodies = _functions(text)
+    probing = {name for name, body in bodies.items() if _WRITE_PROBE_RE.search(body)}
+    if not probing:
+        return
+    calls_probe = _names_re(probing)
+    for name, body in bodies.items():
+        recursive = re.search(rf"(?<![\w$>.]){re.escape(name)}\s*[( ]", body)
+        if not recursive or not _LISTING_RE.search(body):
+            continue
+        if name in probing or (calls_probe is not None and calls_probe.search(body)):
+            sc.add(
+                "writable_folder_scan",
+                55 if reads else 35,
+                "walks folders recursively testing which can be written (looks for where to"
+                " plant files)" + (" from a request-chosen folder" if reads else ""),
+            )
+            return
+
+
+# --- database dumps -----------------------------------------------------------------------------
+
+# The list of a database's tables, in each engine's catalog.
+_TABLE_LIST_RE = _R(
+    r"show\s+tables\b(?!\s+like)|information_schema\s*\.\s*tables\b|from\s+(?:user|all|dba)_tables\b"
+    r"|\bsysobjects\b|sys\s*\.\s*tables\b|sqlite_master\b|\bpg_tables\b|\bmsysobjects\b"
+    r"|getschema\s*\(\s*[\"']tables|\.\s*gettables\s*\("
+)
+# Every row of a table whose name is not written in the query: interpolated (``$t``, ``#t#``)
+# or joined on (``" + t``, ``"& t``, ``". $t``).
+_SELECT_ALL_RE = _R(
+    r"select\s+\*\s+from\s*[`\[\"']?\s*"
+    r"(?:\{?\$\w+(?!\w|\s*->)|#\w+#"
+    r"|(?:[\"']\s*[+&.]|\"\s*_)\s*\$?[a-z_]\w*(?!\w|\s*(?:\(|::|->|\.\s*\w+\s*\()))"
+)
+_ROW_LOOP_RE = _R(r"(?<![\w$])(?:while|for|foreach|for\s+each|do)\b")
+
+
+def _database_dump(text: str, sc: _Scorer) -> None:
+    """Lists a database's tables, then, in a loop over them, selects every row of each: a dump of
+    the whole database (not a page that reads one table it names)."""
+    if "select" not in text:
+        return
+    for n, m in enumerate(_TABLE_LIST_RE.finditer(text)):
+        if n > 20:
+            return
+        window = text[m.end() : m.end() + 2000]
+        loop = _ROW_LOOP_RE.search(window)
+        if loop and _SELECT_ALL_RE.search(window, loop.end()):
+            sc.add(
+                "database_dump",
+                50,
+                "dumps a whole database: lists its tables, then selects every row of each in a"
+                " loop",
+            )
+            return
+
+
+# --- mail ---------------------------------------------------------------------------------------
+
+# Server variables that say where the page is.
+_LOCATION = (
+    "document_root",
+    "script_filename",
+    "path_translated",
+    "server_addr",
+    "http_host",
+    "server_name",
+    "php_self",
+    "request_uri",
+    "script_name",
+)
+_LOCATION_RE = _R(r"\$_server\s*\[\s*['\"](" + "|".join(_LOCATION) + r")['\"]\s*\]")
+_PHP_ASSIGN_RE = _R(r"(\$\w{1,40})\s*\.?=(?![=>])([^;]{1,600});")
+_ADDRESS_RE = _R(r"^\s*['\"][\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+['\"]\s*$")
+_MAIL_RE = _R(r"(?<![\w$>:])mail\s*\(")
+_LOOP_RE = _R(r"(?<![\w$])(?:for|foreach|while)\s*\(")
+
+
+def _split_args(args: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(args):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(args[start:i])
+            start = i + 1
+    parts.append(args[start:])
+    return parts
+
+
+def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
+    """PHP ``mail()`` as a beacon (the page's location to a fixed address) or a mass mailer."""
+    if "mail" not in text or not (calls := list(_MAIL_RE.finditer(text))[:50]):
+        return
+    # Names holding the page's location (two or more location variables), or a literal address.
+    located: dict[str, int] = {}
+    addresses: set[str] = set()
+    for m in _PHP_ASSIGN_RE.finditer(text):
+        name, rhs = m.group(1), m.group(2)
+        count = len(set(_LOCATION_RE.findall(rhs)))
+        count += sum(located.get(n, 0) for n in set(re.findall(r"\$\w+", rhs)))
+        if count:
+            located[name] = max(located.get(name, 0), count)
+        if _ADDRESS_RE.match(rhs):
+            addresses.add(name)
+    tainted = propagate(text, _SRC_RE, form_fields)
+    known = _names_re(tainted)
+    for m in calls:
+        args = _split_args(call_args(text, m.end() - 1))
+        if len(args) < 3:
+            continue
+        to = args[0].strip()
+        fixed = bool(_ADDRESS_RE.match(to)) or to in addresses
+        where = len(set(_LOCATION_RE.findall(args[2]))) + sum(
+            located.get(n, 0) for n in set(re.findall(r"\$\w+", args[2]))
+        )
+        if fixed and where >= 2:
+            sc.add(
+                "mail_beacon",
+                50,
+                "e-mails the page's own location (server variables) to a fixed address: tells"
+                " whoever planted it where it is",
+            )
+            return
+        loop = _LOOP_RE.search(text, max(0, m.start() - 1500), m.start())
+        if loop and known is not None and known.search(to):
+            sc.add(
+                "mass_mailer",
+                45,
+                "request data → mail() recipients, in a loop (sends mail to a request-supplied"
+                " list: a spam relay)",
+            )
+            return
+
+
+# --- URLs, sessions, the page's own file ---------------------------------------------------------
+
+_FETCH_RE = _R(
+    r"curl_setopt\s*\([^,]{1,40},\s*curlopt_url\s*,|curl_init\s*\(\s*[^)\s]"
+    r"|(?<![\w$>:])(?:file_get_contents|fopen|fsockopen)\s*\(\s*[^)\s]"
+)
+_SPLIT_LIST_RE = _R(r"(?:explode|split|preg_split)\s*\(\s*['\"](?:\\r)?\\n['\"]")
+
+
+def _url_fetch(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+    """A request-chosen URL fetched by the server (PHP curl or a URL-capable file call)."""
+    if "curl" not in text and "http" not in text:
+        return
+    known = _names_re(tainted)
+    for n, m in enumerate(_FETCH_RE.finditer(text)):
+        if n > 100:
+            return
+        args = call_args(text, m.end() - 1 if text[m.end() - 1] == "(" else m.start())
+        if m.group(0).startswith("curl_setopt"):
+            args = args.split(",", 2)[-1]
+        elif "curl" not in m.group(0) and (
+            "php://" in args or ("http" not in args and "://" not in args)
+        ):
+            continue  # a plain file path (the file passes judge those) or the request body
+        if not (_SRC_RE.search(args) or (known is not None and known.search(args))):
+            continue
+        listed = _SPLIT_LIST_RE.search(text) and _LOOP_RE.search(text, max(0, m.start() - 1500))
+        sc.add(
+            "url_fetch",
+            60 if listed else 40,
+            "request data → server-side request to a request-chosen URL"
+            + (", for each line of a request-supplied list (a scanner)" if listed else ""),
+        )
+        return
+
+
+_SESSION_FILES_RE = _R(r"['\"/]sess_")
+_READ_RE = _R(r"fopen\s*\(|file_get_contents\s*\(|readfile\s*\(|(?<![\w$>:])file\s*\(")
+
+
+def _session_theft(text: str, sc: _Scorer) -> None:
+    """Reads the session files (``sess_*``) it finds in a folder: other users' sessions."""
+    if (
+        "sess_" in text
+        and _SESSION_FILES_RE.search(text)
+        and _LISTING_RE.search(text)
+        and _READ_RE.search(text)
+    ):
+        sc.add(
+            "session_theft",
+            50,
+            "lists a folder and reads the session files (sess_*) in it: steals other visitors'"
+            " sessions",
+        )
+
+
+_SELF_OPEN_RE = _R(
+    r"(?:fopen|file_put_contents)\s*\(\s*(?:__file__|\$_server\s*\[\s*['\"]script_filename)"
+)
+
+
+def _self_write(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+    """Request data appended to the page's own script file."""
+    if "__file__" not in text and "script_filename" not in text:
+        return
+    known = _names_re(tainted)
+    for m in _SELF_OPEN_RE.finditer(text):
+        window = text[m.start() : m.start() + 800]
+        if _SRC_RE.search(window) or (known is not None and known.search(window)):
+            sc.add(
+                "self_write",
+                55,
+                "request data written into the page's own script file (the page rewrites itself)",
+            )
+            return
+
+
+_FORM_FIELD_RE = _R(r"<(?:input|textarea|select)\b[^>]{0,300}?\bname\s*=\s*[\"']?(\w{1,40})")
+
+
+def _register_globals_fields(text: str) -> frozenset[str]:
+    """Form fields used as never-assigned PHP variables (``register_globals`` inputs)."""
+    if "<input" not in text and "<textarea" not in text:
+        return frozenset()
+    fields = {m.group(1) for m in _FORM_FIELD_RE.finditer(text)}
+    return frozenset(
+        f"${f}"
+        for f in sorted(fields)[:100]
+        if f"${f}" in text and not re.search(rf"\${f}\s*(?:\[[^\]]*\]\s*)?=(?!=)", text)
+    )
+
+
+def attack_tools(text: str, sc: _Scorer, *, php: bool) -> None:
+    """Every check of this module over ``text`` (lower-cased, comments removed for PHP)."""
+    reads = bool(_SRC_RE.search(text))
+    _writable_scan(text, sc, reads)
+    _database_dump(text, sc)
+    if not php:
+        return
+    _session_theft(text, sc)
+    if "mail" in text:
+        _mail(text, sc, _register_globals_fields(text))
+    if reads:
+        tainted = propagate(text, _SRC_RE)
+        _url_fetch(text, sc, tainted)
+        _self_write(text, sc, tainted)
