@@ -118,6 +118,18 @@ _SCRIPT_BLOCK_RE = re.compile(
     rb"<script[^>]*runat\s*=\s*['\"]?server[^>]*>(.*?)</script>", re.I | re.S
 )
 _INCLUDE_RE = re.compile(rb"<!--\s*#\s*include\s[^>]*-->", re.I)
+_PHP_REQUEST_RE = re.compile(
+    rb"\$_(?:get|post|request|cookie|files|server|env)\b|\$http_\w+_vars|php://input|getenv\s*\(",
+    re.I,
+)
+# Calls that run code or commands, touch files or the network, or call a computed name.
+_PHP_ACTION_RE = re.compile(
+    rb"(?<![\w$>:])(?:eval|assert|system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec"
+    rb"|fopen|file_put_contents|fwrite|fputs|unlink|rename|copy|move_uploaded_file|mkdir"
+    rb"|\w*_connect|fsockopen|curl_\w+|create_function|preg_replace|call_user_func\w*"
+    rb"|include|require|include_once|require_once|mail)\s*\(|\$\w+\s*\(|`",
+    re.I,
+)
 
 
 def property_holds(prop: str, data: bytes) -> bool | None:
@@ -133,6 +145,10 @@ def property_holds(prop: str, data: bytes) -> bool | None:
         return any(len(b) >= 1000 and not b.strip() for b in blocks)
     if prop == "no-cgi-input":
         return not _CGI_INPUT_RE.search(data)
+    if prop == "cli-only":
+        return bool(re.search(rb"\$argv\b", data)) and not _PHP_REQUEST_RE.search(data)
+    if prop == "inert-include":
+        return not _PHP_REQUEST_RE.search(data) and not _PHP_ACTION_RE.search(data)
     if prop == "include-only":
         return bool(_INCLUDE_RE.search(data)) and not _INCLUDE_RE.sub(b"", data).strip()
     return None

@@ -47,6 +47,7 @@ from seawall.features.webshell.flow import (
     _standalone,
     _wrappers,
 )
+from seawall.features.webshell.hidden import hidden_names
 from seawall.features.webshell.host import host_abuse
 from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
@@ -417,6 +418,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         norm = head
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
+        hidden_names(data[:_DEEP_BYTES], head, sc)
     wrapped_sinks(norm, sc)
     language_rules(language, head, sc)
     attack_tools(nocomment, sc, php=php)

@@ -186,6 +186,21 @@ _EVAL_RULES = (
         35,
         whole_statement=True,
     ),
+    Rule(
+        "java_reflect_by_name",
+        _R(
+            r"get(?:declared)?method\s*\(\s*\"(?:exec|defineclass\d?|forkandexec|getruntime"
+            r"|defineanonymousclass)\""
+            r"|find(?:virtual|static|special)\s*\([^;]{0,200}\"(?:exec|defineclass\d?|getruntime)\""
+            r"|new\s+(?:java\.beans\.)?(?:expression|statement)\s*\([^;]{0,200}"
+            r"\"(?:exec|getruntime|defineclass|forname|loadclass|start)\""
+        ),
+        "exec/defineClass called by name through reflection or method handles (hides the call)",
+        70,
+        50,
+        40,
+        whole_statement=True,
+    ),
     Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
     Rule(
         "java_reflection",
