@@ -29,6 +29,8 @@ _WRITE_PROBE_RE = _R(
     r"is_writ(?:e)?able\s*\(|\.\s*canwrite\s*\(|gettempname\b"
     r"|\.attributes\s*=\s*\w+\s*\.\s*attributes|getaccesscontrol\s*\("
 )
+#: One of these is in every match of _WRITE_PROBE_RE.
+_PROBE_WORDS = ("is_writ", "canwrite", "gettempname", ".attributes", "getaccesscontrol")
 # A listing of a folder's entries.
 _LISTING_RE = _R(
     r"opendir\s*\(|readdir\s*\(|scandir\s*\(|glob\s*\(|\.\s*subfolders\b|\.\s*listfiles\s*\("
@@ -37,8 +39,9 @@ _LISTING_RE = _R(
 # A function definition: PHP/JS ``function name(``, VBScript ``function name``/``sub name``, and
 # Java/C# ``Type name(...) {`` (the type a plain word: ``void``, ``boolean``, ``String``...).
 _DEF_RE = _R(
-    r"(?:^|[\s;{}])(?:function|sub)\s+(\w{1,60})"
-    r"|(?:void|boolean|bool|string|int|static)\s+(\w{1,60})\s*\([^()]{0,200}\)\s*(?:throws[^{]{0,100})?\{"
+    r"function(?<![\w$>:]function)\s+(\w{1,60})|sub(?<![\w$>:.]sub)\s+(\w{1,60})"
+    r"|(?:void|boolean|bool|string|int|static)\s+(\w{1,60})\s*\([^()]{0,200}\)\s*"
+    r"(?:throws[^{]{0,100})?\{"
 )
 _MAX_DEFS = 300
 _BODY = 6000
@@ -46,7 +49,8 @@ _BODY = 6000
 
 def _functions(text: str) -> dict[str, str]:
     """Each function defined in ``text`` with its (rough) body: up to the next definition."""
-    defs = [(m.group(1) or m.group(2), m.end()) for m in _DEF_RE.finditer(text)][:_MAX_DEFS]
+    defs = [(m.group(1) or m.group(2) or m.group(3), m.end()) for m in _DEF_RE.finditer(text)]
+    defs = defs[:_MAX_DEFS]
     bodies: dict[str, str] = {}
     for i, (name, start) in enumerate(defs):
         end = defs[i + 1][1] if i + 1 < len(defs) else len(text)
@@ -56,6 +60,8 @@ def _functions(text: str) -> dict[str, str]:
 
 def _writable_scan(text: str, sc: _Scorer, reads: bool) -> None:
     """A recursive folder walk that tests each folder for write access."""
+    if not any(word in text for word in _PROBE_WORDS):
+        return
     if not _WRITE_PROBE_RE.search(text) or not _LISTING_RE.search(text):
         return
     bodies = _functions(text)
@@ -82,7 +88,7 @@ def _writable_scan(text: str, sc: _Scorer, reads: bool) -> None:
 # The list of a database's tables, in each engine's catalog.
 _TABLE_LIST_RE = _R(
     r"show\s+tables\b(?!\s+like)|information_schema\s*\.\s*tables\b|from\s+(?:user|all|dba)_tables\b"
-    r"|\bsysobjects\b|sys\s*\.\s*tables\b|sqlite_master\b|\bpg_tables\b|\bmsysobjects\b"
+    r"|sysobjects(?<![^\Wm]sysobjects)\b|sys\s*\.\s*tables\b|sqlite_master\b|pg_tables\b"
     r"|getschema\s*\(\s*[\"']tables|\.\s*gettables\s*\("
 )
 # Every row of a table whose name is not written in the query: interpolated (``$t``, ``#t#``)
@@ -92,13 +98,15 @@ _SELECT_ALL_RE = _R(
     r"(?:\{?\$\w+(?!\w|\s*->)|#\w+#"
     r"|(?:[\"']\s*[+&.]|\"\s*_)\s*\$?[a-z_]\w*(?!\w|\s*(?:\(|::|->|\.\s*\w+\s*\()))"
 )
+#: One of these is in every match of _TABLE_LIST_RE (a cheap test before the regex).
+_TABLE_LIST_WORDS = ("tables", "sysobjects", "sqlite_master", "gettables")
 _ROW_LOOP_RE = _R(r"(?<![\w$])(?:while|for|foreach|for\s+each|do)\b")
 
 
 def _database_dump(text: str, sc: _Scorer) -> None:
     """Lists a database's tables, then, in a loop over them, selects every row of each: a dump of
     the whole database (not a page that reads one table it names)."""
-    if "select" not in text:
+    if "select" not in text or not any(word in text for word in _TABLE_LIST_WORDS):
         return
     for n, m in enumerate(_TABLE_LIST_RE.finditer(text)):
         if n > 20:
@@ -132,8 +140,10 @@ _LOCATION = (
 _LOCATION_RE = _R(r"\$_server\s*\[\s*['\"](" + "|".join(_LOCATION) + r")['\"]\s*\]")
 _PHP_ASSIGN_RE = _R(r"(\$\w{1,40})\s*\.?=(?![=>])([^;]{1,600});")
 _ADDRESS_RE = _R(r"^\s*['\"][\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+['\"]\s*$")
-_MAIL_RE = _R(r"(?<![\w$>:])mail\s*\(")
-_LOOP_RE = _R(r"(?<![\w$])(?:for|foreach|while)\s*\(")
+# ``\bname`` written ``name(?<!...name)``: the same matches, but each alternative starts with a
+# literal, which the regex engine skips ahead to (these are searched over whole files).
+_MAIL_RE = _R(r"mail(?<![\w$>:]mail)\s*\(")
+_LOOP_RE = _R(r"for(?<![\w$]for)(?:each)?\s*\(|while(?<![\w$]while)\s*\(")
 
 
 def _split_args(args: str) -> list[str]:
@@ -152,8 +162,7 @@ def _split_args(args: str) -> list[str]:
 
 def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
     """PHP ``mail()`` as a beacon (the page's location to a fixed address) or a mass mailer."""
-    if "mail" not in text or not (calls := list(_MAIL_RE.finditer(text))[:50]):
-        return
+    calls = list(_MAIL_RE.finditer(text))[:50]
     # Names holding the page's location (two or more location variables), or a literal address.
     located: dict[str, int] = {}
     addresses: set[str] = set()
@@ -165,8 +174,7 @@ def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
             located[name] = max(located.get(name, 0), count)
         if _ADDRESS_RE.match(rhs):
             addresses.add(name)
-    tainted = propagate(text, _SRC_RE, form_fields)
-    known = _names_re(tainted)
+    tainted = _Taint(text, form_fields)
     for m in calls:
         args = _split_args(call_args(text, m.end() - 1))
         if len(args) < 3:
@@ -185,7 +193,7 @@ def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
             )
             return
         loop = _LOOP_RE.search(text, max(0, m.start() - 1500), m.start())
-        if loop and known is not None and known.search(to):
+        if loop and tainted.reaches(to):
             sc.add(
                 "mass_mailer",
                 45,
@@ -195,33 +203,52 @@ def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
             return
 
 
+class _Taint:
+    """Names holding request data, followed only when a check first needs them (the taint pass
+    costs more than every check that can do without it)."""
+
+    def __init__(self, text: str, seeds: frozenset[str] = frozenset()) -> None:
+        self._text = text
+        self._seeds = seeds
+        self._known: re.Pattern[str] | None = None
+        self._done = False
+
+    def reaches(self, expression: str) -> bool:
+        if _SRC_RE.search(expression):
+            return True
+        if not self._done:
+            self._known = _names_re(propagate(self._text, _SRC_RE, self._seeds))
+            self._done = True
+        return self._known is not None and bool(self._known.search(expression))
+
+
 # --- URLs, sessions, the page's own file ---------------------------------------------------------
 
 _FETCH_RE = _R(
     r"curl_setopt\s*\([^,]{1,40},\s*curlopt_url\s*,|curl_init\s*\(\s*[^)\s]"
-    r"|(?<![\w$>:])(?:file_get_contents|fopen|fsockopen)\s*\(\s*[^)\s]"
+    r"|file_get_contents(?<![\w$>:]file_get_contents)\s*\(\s*[^)\s]"
+    r"|fopen(?<![\w$>:]fopen)\s*\(\s*[^)\s]|fsockopen\s*\(\s*[^)\s]"
 )
 _SPLIT_LIST_RE = _R(r"(?:explode|split|preg_split)\s*\(\s*['\"](?:\\r)?\\n['\"]")
 
 
-def _url_fetch(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+def _url_fetch(text: str, sc: _Scorer, tainted: _Taint) -> None:
     """A request-chosen URL fetched by the server (PHP curl or a URL-capable file call)."""
-    if "curl" not in text and "http" not in text:
+    if "curl" not in text and "://" not in text:
         return
-    known = _names_re(tainted)
     for n, m in enumerate(_FETCH_RE.finditer(text)):
         if n > 100:
             return
         args = call_args(text, m.end() - 1 if text[m.end() - 1] == "(" else m.start())
         if m.group(0).startswith("curl_setopt"):
             args = args.split(",", 2)[-1]
-        elif "curl" not in m.group(0) and (
-            "php://" in args or ("http" not in args and "://" not in args)
-        ):
+        elif "curl" not in m.group(0) and ("php://" in args or "://" not in args):
             continue  # a plain file path (the file passes judge those) or the request body
-        if not (_SRC_RE.search(args) or (known is not None and known.search(args))):
+        if not tainted.reaches(args):
             continue
-        listed = _SPLIT_LIST_RE.search(text) and _LOOP_RE.search(text, max(0, m.start() - 1500))
+        listed = _SPLIT_LIST_RE.search(text) and _LOOP_RE.search(
+            text, max(0, m.start() - 1500), m.start()
+        )
         sc.add(
             "url_fetch",
             60 if listed else 40,
@@ -256,14 +283,12 @@ _SELF_OPEN_RE = _R(
 )
 
 
-def _self_write(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+def _self_write(text: str, sc: _Scorer, tainted: _Taint) -> None:
     """Request data appended to the page's own script file."""
     if "__file__" not in text and "script_filename" not in text:
         return
-    known = _names_re(tainted)
     for m in _SELF_OPEN_RE.finditer(text):
-        window = text[m.start() : m.start() + 800]
-        if _SRC_RE.search(window) or (known is not None and known.search(window)):
+        if tainted.reaches(text[m.start() : m.start() + 800]):
             sc.add(
                 "self_write",
                 55,
@@ -294,10 +319,11 @@ def attack_tools(text: str, sc: _Scorer, *, php: bool) -> None:
     _database_dump(text, sc)
     if not php:
         return
-    _session_theft(text, sc)
-    if "mail" in text:
+    if "sess_" in text:
+        _session_theft(text, sc)
+    if "mail" in text and _MAIL_RE.search(text):
         _mail(text, sc, _register_globals_fields(text))
     if reads:
-        tainted = propagate(text, _SRC_RE)
+        tainted = _Taint(text)
         _url_fetch(text, sc, tainted)
         _self_write(text, sc, tainted)

@@ -3,11 +3,11 @@
 
 A page that means no harm writes ``"java.lang.Runtime"``, ``"WScript.Shell"`` or ``exec`` as
 they are. Shells that want to slip past signatures and reviewers spell them in pieces
-(``"Scr"&"ipting.File"&"SystemObject"``, ``"ex" + "ec"``), in base64 (``"amF2YS5sYW5nLlJ1bnRpbWU="``)
-or as character codes (``new byte[]{101,120,101,99}``). This pass puts the pieces back together
-and decodes short literals, and scores a page where a name that runs commands, loads code or
-reaches the file system appears only so hidden. PHP has its own de-obfuscation
-(``tokens``/``flow``). Pure and bounded: a few hundred candidates a file at most.
+(``"Scr"&"ipting.File"&"SystemObject"``, ``"ex" + "ec"``), in base64
+(``"amF2YS5sYW5nLlJ1bnRpbWU="``) or as character codes (``new byte[]{101,120,101,99}``). This
+pass puts the pieces back together and decodes short literals, and scores a page where a name
+that runs commands, loads code or reaches the file system appears only so hidden. PHP has its
+own de-obfuscation (``tokens``/``flow``). Pure and bounded: a few hundred candidates a file at most.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def hidden_names(data: bytes, text: str, sc: _Scorer) -> None:
     (``data``: the bytes, for case-sensitive base64; ``text``: the lower-cased text)."""
     found = (
         (_joined(text) if '"' in text else None)
-        or (_base64(data) if b"=" in data or b"\"" in data else None)
+        or (_base64(data) if b"=" in data or b'"' in data else None)
         or (_codes(text) if "{" in text else None)
     )
     if found is None:

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import re
 
-from seawall.features.webshell.behaviour import Rule, apply_rules, file_writes, propagate
-from seawall.features.webshell.flow import _Scorer
+from seawall.features.webshell.behaviour import (
+    Rule,
+    apply_rules,
+    call_args,
+    file_writes,
+    propagate,
+)
+from seawall.features.webshell.flow import _names_re, _Scorer
 
 __all__ = ["SOURCE_RE", "java_rules"]
 
@@ -159,8 +165,10 @@ _EVAL_RULES = (
             r"new\s+(?:javax\.el\.)?elprocessor\b|createvalueexpression\s*\(|createmethodexpression\s*\("
             r"|spelexpressionparser\b|ognl\s*\.\s*(?:getvalue|parseexpression)\s*\("
             r"|groovyshell\b|new\s+(?:javax\.script\.)?scriptenginemanager\b"
+            r"|bsh\s*\.\s*interpreter\b|pythoninterpreter\b|mvel\s*\.\s*(?:eval|compileexpression)"
+            r"|jexlbuilder\b|createjexlengine\b|new\s+(?:org\.mozilla\.javascript\.)?contextfactory\b"
         ),
-        "expression or script language evaluation (EL/SpEL/OGNL/Groovy)",
+        "expression or script language evaluation (EL/SpEL/OGNL/Groovy/BeanShell/Jython/MVEL/JEXL)",
         70,
         30,
         10,
@@ -202,6 +210,19 @@ _EVAL_RULES = (
         whole_statement=True,
     ),
     Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
+    Rule(
+        "java_include",
+        _R(r"getrequestdispatcher\s*\(|pagecontext\s*\.\s*(?:include|forward)\s*\("),
+        "includes or forwards to a request-chosen page (runs another file as a page)",
+        55,
+    ),
+    Rule(
+        "java_include",
+        _R(r"<jsp:(?:include|forward)\b[^>]{0,200}page\s*=[^>]{0,200}>"),
+        "includes or forwards to a request-chosen page (runs another file as a page)",
+        55,
+        in_match=True,
+    ),
     Rule(
         "java_reflection",
         _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("),
@@ -247,7 +268,15 @@ _FILE_OPEN_RE = _R(
     r"|java\.util\.logging\.filehandler|filehandler)\s*\("
     r"|files\s*\.\s*(?:write|writestring|copy|newoutputstream|newbufferedwriter)\s*\("
     r"|fileutils\s*\.\s*(?:write\w*|copyinputstreamtofile)\s*\(|\.\s*transferto\s*\("
+    r"|\.\s*write\s*\(\s*new\s+(?:java\.io\.)?file\s*\("
 )
+# A shell program started by name, and a socket: wired together, a reverse or bind shell.
+_SHELL_PROGRAM_RE = _R(r"[\"'](?:cmd(?:\.exe)?|/bin/(?:ba)?sh|sh|bash|powershell(?:\.exe)?)[\"']")
+_SOCKET_RE = _R(r"new\s+(?:java\.net\.)?(?:server)?socket\s*\(|socketchannel\s*\.\s*open\s*\(")
+_PROCESS_RE = _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(|new\s+(?:java\.lang\.)?processbuilder\b")
+# Request data decrypted with a key written in the page: an encrypted command channel.
+_CIPHER_RE = _R(r"cipher\s*\.\s*getinstance\s*\(")
+_KEY_RE = _R(r"new\s+(?:javax\.crypto\.spec\.)?secretkeyspec\s*\(")
 _THREADS_RE = _R(r"new\s+thread\s*\(|executorservice|newfixedthreadpool|linkedblockingqueue")
 _ASM_RE = _R(r"classwriter\b[^;]{0,200}|visitmethodinsn\s*\(")
 _ASM_EXEC_RE = _R(r"java/lang/(?:runtime|processbuilder)")
@@ -321,6 +350,9 @@ def java_rules(text: str, sc: _Scorer) -> None:
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)
     _file_manager(text, sc, reads)
+    _wired_shell(text, sc)
+    if reads and "cipher" in text and _CIPHER_RE.search(text) and _KEY_RE.search(text):
+        _decrypted_request(text, sc, tainted)
     if (
         reads
         and "java_jdbc" not in sc.features
@@ -352,3 +384,33 @@ def _file_manager(text: str, sc: _Scorer, reads: bool) -> None:
         sc.add(
             "java_timestomp", 15, "sets file modification times (timestomping) from a request page"
         )
+
+
+def _wired_shell(text: str, sc: _Scorer) -> None:
+    """A shell program started next to a socket: its input and output go to the network."""
+    if "socket" not in text or not _SOCKET_RE.search(text):
+        return
+    for m in _PROCESS_RE.finditer(text):
+        if _SHELL_PROGRAM_RE.search(text, m.start(), m.start() + 300):
+            sc.add(
+                "java_socket_shell",
+                60,
+                "starts a shell program (cmd/sh) in a page that opens a socket: a reverse or"
+                " bind shell",
+            )
+            return
+
+
+def _decrypted_request(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+    """``Cipher.doFinal`` of request data with a key spec in the page."""
+    known = _names_re(tainted)
+    for m in re.finditer(r"\.\s*dofinal\s*\(", text):
+        args = call_args(text, m.end() - 1)
+        if SOURCE_RE.search(args) or (known is not None and known.search(args)):
+            sc.add(
+                "java_decrypts_request",
+                40,
+                "request data decrypted with a key written in the page (an encrypted command"
+                " channel)",
+            )
+            return
