@@ -215,12 +215,35 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, source, tainted)
         _file_manager(text, sc, source, tainted)
+    if "cmd" in text or "powershell" in text or "/bin/" in text:
+        _wired_shell(text, sc)
     if "kernel32" in text and _PINVOKE_RE.search(text) and (m := _SHELLCODE_RE.search(text)):
         sc.add(
             "dotnet_shellcode",
             55,
             f"declares Win32 {m.group(0)} through P/Invoke (runs native code: a shellcode loader)",
         )
+
+
+# A shell program started by name (a literal near the process call), and a socket.
+_SHELL_PROGRAM_RE = _R(r"[\"'](?:cmd(?:\.exe)?|powershell(?:\.exe)?|/bin/(?:ba)?sh)[\"']")
+_NET_SOCKET_RE = _R(r"new\s+(?:[\w.]*\.)?(?:tcpclient|tcplistener|socket)\s*\(")
+_START_RE = _R(r"process\s*\.\s*start\s*\(|processstartinfo\s*\(|\.\s*filename\s*=")
+
+
+def _wired_shell(text: str, sc: _Scorer) -> None:
+    """A shell program started in a page that opens a socket: a reverse or bind shell."""
+    if "dotnet_socket_shell" in sc.features or not _NET_SOCKET_RE.search(text):
+        return
+    for m in _START_RE.finditer(text):
+        if _SHELL_PROGRAM_RE.search(text, m.start(), m.start() + 300):
+            sc.add(
+                "dotnet_socket_shell",
+                60,
+                "starts a shell program (cmd/PowerShell) in a page that opens a socket: a reverse"
+                " or bind shell",
+            )
+            return
 
 
 def _file_manager(text: str, sc: _Scorer, source: re.Pattern[str], tainted: frozenset[str]) -> None:
