@@ -351,6 +351,7 @@ def java_rules(text: str, sc: _Scorer) -> None:
         file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)
     _file_manager(text, sc, reads)
     _wired_shell(text, sc)
+    _embedded_code(text, sc)
     if reads and "cipher" in text and _CIPHER_RE.search(text) and _KEY_RE.search(text):
         _decrypted_request(text, sc, tainted)
     if (
@@ -412,5 +413,66 @@ def _decrypted_request(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
                 40,
                 "request data decrypted with a key written in the page (an encrypted command"
                 " channel)",
+            )
+            return
+
+
+# A Java class file (magic CAFEBABE) or serialized object stream (magic ACED0005) written into the
+# page: in base64 (``yv66vg``, ``rO0AB``), hex, or as a signed byte array.
+_CLASS_BYTES_RE = _R(
+    r"[\"']yv66vg|cafebabe0000|-54\s*,\s*-2\s*,\s*-70\s*,\s*-66|0xca\s*,\s*0xfe\s*,\s*0xba"
+)
+_SERIALIZED_RE = _R(r"[\"']ro0ab|[\"']aced0005|-84\s*,\s*-19\s*,\s*0\s*,\s*5\b|0xac\s*,\s*0xed")
+_LOADS_RE = _R(
+    r"defineclass|classloader|templatesimpl|_bytecodes|unsafe|newinstance|loadclass|lookup\s*\("
+)
+_DESERIALIZES_RE = _R(r"objectinputstream|readobject\s*\(|xmldecoder|readunshared")
+# A JNDI name that is a remote URL written in the page, and XSLT calling Java classes.
+_REMOTE_JNDI_RE = _R(r"\.\s*lookup\s*\(\s*[\"'](?:ldap|ldaps|rmi|iiop|corba|dns|nis)://")
+_XALAN_JAVA_RE = _R(r"xalan/java|xalan://|xml\.apache\.org/xslt/java|saxon\.sf\.net/java-type")
+_REMOTE_LOADER_RE = _R(r"urlclassloader\b|\bmlet\b")
+
+
+def _embedded_code(text: str, sc: _Scorer) -> None:
+    """Code the page carries inside itself: class bytes or a serialized object it loads, a
+    remote JNDI name, XSLT that calls Java, a class loader pointed at a URL it names."""
+    if _CLASS_BYTES_RE.search(text) and _LOADS_RE.search(text):
+        sc.add(
+            "java_embedded_class",
+            60,
+            "a compiled Java class is embedded in the page and loaded (class bytes in base64/hex)",
+        )
+    if _SERIALIZED_RE.search(text) and _DESERIALIZES_RE.search(text):
+        sc.add(
+            "java_embedded_serialized",
+            60,
+            "a serialized Java object is embedded in the page and deserialized (a gadget chain"
+            " that runs code)",
+        )
+    if "lookup" in text and _REMOTE_JNDI_RE.search(text):
+        sc.add(
+            "java_remote_jndi",
+            55,
+            "JNDI lookup of a remote ldap/rmi name written in the page (loads a class from"
+            " another host)",
+        )
+    if (
+        ("xalan" in text or "xslt" in text or "saxon" in text)
+        and _XALAN_JAVA_RE.search(text)
+        and re.search(r"newtransformer|newtemplates", text)
+    ):
+        sc.add(
+            "java_xslt_extension",
+            55,
+            "XSLT stylesheet that calls Java classes through extension functions (runs code)",
+        )
+    for m in _REMOTE_LOADER_RE.finditer(text):
+        window = text[max(0, m.start() - 300) : m.end() + 300]
+        if re.search(r"[\"'](?:https?|ftp)://", window):
+            sc.add(
+                "java_remote_class",
+                55,
+                "class loader pointed at a remote URL written in the page (loads code from"
+                " another host)",
             )
             return
