@@ -236,7 +236,7 @@ def _cell(t: Tally | None, detector: str) -> str:
 
 
 def _rows(
-    results: Mapping[str, Tally], prefix: str, detectors: list[str]
+    results: Mapping[str, Tally], prefix: str, detectors: list[str], *, hide: bool = False
 ) -> Iterable[tuple[str, ...]]:
     names = sorted({k.split("/")[0][len(prefix) :] for k in results if k.startswith(prefix)})
     for name in names:
@@ -245,10 +245,10 @@ def _rows(
             yield (
                 name,
                 det,
-                _cell(results.get(key), det),
+                "(hidden)" if hide else _cell(results.get(key), det),
                 _cell(results.get(f"{key}/seen"), det),
                 _cell(results.get(f"{key}/tuning"), det),
-                _cell(results.get(f"{key}/holdout"), det),
+                "(hidden)" if hide else _cell(results.get(f"{key}/holdout"), det),
             )
 
 
@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the shipped YARA set's scripts' rules, scanned as the sweep scans",
     )
     parser.add_argument("--yara-rules", type=Path, help="compiled yara-x rules (serialized)")
+    parser.add_argument(
+        "--hide-holdout",
+        action="store_true",
+        help="print no holdout figure (while rules are being written: totals hide it too)",
+    )
     parser.add_argument(
         "--yara-dir",
         type=Path,
@@ -316,10 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     results = tally(samples, malicious=True, others=others)
     header = ("", "detector", "all", "seen (tuned before)", "tuning half", "holdout half")
     print("recall per language (by extension):")
-    _print_table(_rows(results, "lang:", detectors), header)
+    hide = args.hide_holdout
+    _print_table(_rows(results, "lang:", detectors, hide=hide), header)
     print("recall per collection:")
-    _print_table(_rows(results, "coll:", detectors), header)
-    if others:
+    _print_table(_rows(results, "coll:", detectors, hide=hide), header)
+    if others and not hide:
         for key, t in sorted(results.items()):
             if key.startswith("coll:") and "/" not in key:
                 met = t.rate("both") >= BOTH_TARGET
@@ -332,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         if not key.startswith("lang:") or "/" in key:
             continue
         recall = t.rate("assessor")
-        if t.counted >= MIN_SAMPLES:
+        if t.counted >= MIN_SAMPLES and not hide:
             met = recall >= RECALL_TARGET
             ok &= met
             print(
@@ -353,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     for why in unavailable:
         print(f"held-back corpus not available: {why}")
         ok = False
-    if extra:
+    if extra and not hide:
         kept = tally(extra, malicious=True, others=others)
         print("held-back corpora (Debian packages; never looked at while writing rules):")
         rows = [
