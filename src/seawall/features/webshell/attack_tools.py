@@ -213,6 +213,10 @@ class _Taint:
         self._known: re.Pattern[str] | None = None
         self._done = False
 
+    def holds(self, name: str) -> bool:
+        """Whether the variable ``name`` itself holds request data."""
+        return self.reaches(name) and not _SRC_RE.search(name)
+
     def reaches(self, expression: str) -> bool:
         if _SRC_RE.search(expression):
             return True
@@ -297,6 +301,47 @@ def _self_write(text: str, sc: _Scorer, tainted: _Taint) -> None:
             return
 
 
+# A file read whose path is the first argument; the call's output goes to the page.
+_FILE_READ_RE = _R(
+    r"readfile(?<![\w$>:]readfile)\s*\(|file_get_contents(?<![\w$>:]file_get_contents)\s*\("
+    r"|highlight_file\s*\(|show_source\s*\(|opentextfile\s*\(|\.\s*loadfromfile\b"
+    r"|file\s*\.\s*read(?:alltext|allbytes|alllines)\s*\(|\.\s*(?:writefile|transmitfile)\s*\("
+    r"|new\s+(?:java\.io\.)?(?:fileinputstream|filereader|randomaccessfile)\s*\("
+    r"|files\s*\.\s*(?:readallbytes|readalllines|newinputstream|readstring|lines)\s*\("
+    r"(?:\s*paths\s*\.\s*get\s*\()?"
+)
+# The whole argument is one request value: ``$_GET['f']``, ``Request("f")``,
+# ``Request.QueryString("f")``, ``request.getParameter("f")``.
+_WHOLE_REQUEST_RE = _R(
+    r"\s*@?(?:\$_(?:get|post|request|cookie)\s*\[[^\]]{1,40}\]"
+    r"|request\s*(?:\.\s*(?:querystring|form|item|params)\s*)?[(\[][^)\]]{1,40}[)\]]"
+    r"|request\s*\.\s*getparameter\s*\([^)]{1,40}\))\s*"
+)
+_IDENTIFIER_RE = _R(r"\s*(\$?[a-z_]\w{0,40})\s*")
+
+
+def _file_read(text: str, sc: _Scorer, tainted: _Taint) -> None:
+    """A file read at a path that is the request's value itself: the page hands out any file."""
+    for n, m in enumerate(_FILE_READ_RE.finditer(text)):
+        if n > 100:
+            return
+        first = _split_args(call_args(text, m.end() - 1 if m.group(0)[-1] == "(" else m.end()))[0]
+        if _WHOLE_REQUEST_RE.fullmatch(first):
+            weight = 50
+        elif (name := _IDENTIFIER_RE.fullmatch(first)) and tainted.holds(name.group(1)):
+            weight = 40
+        else:
+            continue
+        what = re.sub(r"\s+|new\b|\(|java\.io\.", "", m.group(0)).strip(".")
+        sc.add(
+            "request_file_read",
+            weight,
+            f"request data → {what} (reads a file at the path the request names: hands out any"
+            " file on the server)",
+        )
+        return
+
+
 _FORM_FIELD_RE = _R(r"<(?:input|textarea|select)\b[^>]{0,300}?\bname\s*=\s*[\"']?(\w{1,40})")
 
 
@@ -317,6 +362,8 @@ def attack_tools(text: str, sc: _Scorer, *, php: bool) -> None:
     reads = bool(_SRC_RE.search(text))
     _writable_scan(text, sc, reads)
     _database_dump(text, sc)
+    if reads and _FILE_READ_RE.search(text):
+        _file_read(text, sc, _Taint(text))
     if not php:
         return
     if "sess_" in text:
