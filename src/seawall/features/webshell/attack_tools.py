@@ -308,7 +308,13 @@ _FILE_READ_RE = _R(
     r"|file\s*\.\s*read(?:alltext|allbytes|alllines)\s*\(|\.\s*(?:writefile|transmitfile)\s*\("
     r"|new\s+(?:java\.io\.)?(?:fileinputstream|filereader|randomaccessfile)\s*\("
     r"|files\s*\.\s*(?:readallbytes|readalllines|newinputstream|readstring|lines)\s*\("
-    r"(?:\s*paths\s*\.\s*get\s*\()?"
+    r"(?:\s*paths\s*\.\s*get\s*\()?|copy(?<![\w$>:]copy)\s*\(|fopen(?<![\w$>:]fopen)\s*\("
+)
+# A PHP stream wrapper put in front of the path: reads through compression or filter layers
+# that older open_basedir/safe_mode checks did not look through.
+_WRAPPED_RE = _R(
+    r"\s*['\"](?:compress\.zlib|compress\.bzip2|php://filter[^'\"]{0,80}|glob|phar|zip)"
+    r"(?:://)?['\"]\s*\.\s*(.{1,80})"
 )
 # The whole argument is one request value: ``$_GET['f']``, ``Request("f")``,
 # ``Request.QueryString("f")``, ``request.getParameter("f")``.
@@ -326,6 +332,17 @@ def _file_read(text: str, sc: _Scorer, tainted: _Taint) -> None:
         if n > 100:
             return
         first = _split_args(call_args(text, m.end() - 1 if m.group(0)[-1] == "(" else m.end()))[0]
+        if (wrapped := _WRAPPED_RE.fullmatch(first)) and tainted.reaches(wrapped.group(1)):
+            what = m.group(0).rstrip(" (")
+            sc.add(
+                "wrapped_file_read",
+                50,
+                f"request data → {what}() through a PHP stream wrapper (reads a request-chosen"
+                " file past open_basedir/safe_mode checks)",
+            )
+            return
+        if m.group(0).startswith(("copy", "fopen")):
+            continue  # a file manager's call: judged elsewhere
         if _WHOLE_REQUEST_RE.fullmatch(first):
             weight = 50
         elif (name := _IDENTIFIER_RE.fullmatch(first)) and tainted.holds(name.group(1)):

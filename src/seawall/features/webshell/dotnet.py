@@ -33,9 +33,10 @@ _REQUEST = (
     r"|binaryread|getbufferlessinputstream|servervariables\s*\[\s*[\"']http_)\b|[\(\[])"
 )
 # Server controls whose posted value is request data: ``<asp:TextBox id="cmd"``,
-# ``<input id="cmd" runat="server">`` (the id may come before or after runat).
+# ``<input id="cmd" runat="server">`` (the id may come before or after runat), and file-upload
+# controls, whose posted file and its client-chosen name are request data too.
 _CONTROL_RE = _R(
-    r"<asp:(?:textbox|hiddenfield|dropdownlist|listbox)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
+    r"<asp:(?:textbox|hiddenfield|dropdownlist|listbox|fileupload)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
     r"|<(?:input|textarea|select)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})[^>]{0,300}?runat"
     r"|<(?:input|textarea|select)\b[^>]{0,300}?runat\s*=\s*[\"']?server[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
 )
@@ -201,7 +202,10 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     pattern = _REQUEST
     if ids:
         names = "|".join(sorted(map(re.escape, ids))[:100])
-        pattern += rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
+        pattern += (
+            rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*"
+            r"(?:text|value|selectedvalue|postedfile|filename|filebytes|filecontent)\b"
+        )
     source = _R(pattern)
     seeds = [
         part.split()[-1]
