@@ -39,7 +39,8 @@ _LISTING_RE = _R(
 # A function definition: PHP/JS ``function name(``, VBScript ``function name``/``sub name``, and
 # Java/C# ``Type name(...) {`` (the type a plain word: ``void``, ``boolean``, ``String``...).
 _DEF_RE = _R(
-    r"function(?<![\w$>:]function)\s+(\w{1,60})|sub(?<![\w$>:.]sub)\s+(\w{1,60})"
+    r"function(?<![\w$>:]function)(?<!end function)[ \t]+(\w{1,60})"
+    r"|sub(?<![\w$>:.]sub)(?<!end sub)[ \t]+(\w{1,60})"
     r"|(?:void|boolean|bool|string|int|static)\s+(\w{1,60})\s*\([^()]{0,200}\)\s*"
     r"(?:throws[^{]{0,100})?\{"
 )
@@ -48,14 +49,41 @@ _BODY = 6000
 
 
 def _functions(text: str) -> dict[str, str]:
-    """Each function defined in ``text`` with its (rough) body: up to the next definition."""
-    defs = [(m.group(1) or m.group(2) or m.group(3), m.end()) for m in _DEF_RE.finditer(text)]
+    """Each function defined in ``text`` with its (rough) body: the braces after its name
+    (C-like languages), else up to ``End Function``/``End Sub`` or the next definition."""
+    defs = [(m.group(1) or m.group(2) or m.group(3), m) for m in _DEF_RE.finditer(text)]
     defs = defs[:_MAX_DEFS]
     bodies: dict[str, str] = {}
-    for i, (name, start) in enumerate(defs):
-        end = defs[i + 1][1] if i + 1 < len(defs) else len(text)
-        bodies.setdefault(name, text[start : min(end, start + _BODY)])
+    for i, (name, m) in enumerate(defs):
+        start = m.end()
+        if m.group(3):  # Java/C#: the match ends on the body's brace
+            bodies.setdefault(name, _braced(text, start - 1))
+            continue
+        end = defs[i + 1][1].start() if i + 1 < len(defs) else len(text)
+        body = text[start : min(end, start + _BODY)]
+        brace = body.find("{", 0, 300)
+        if brace >= 0 and ")" in body[:brace] and "\n" not in body[:brace].strip():
+            body = _braced(text, start + brace)
+        elif found := _END_RE.search(body):
+            body = body[: found.start()]
+        bodies.setdefault(name, body)
     return bodies
+
+
+_END_RE = _R(r"end\s+(?:function|sub)\b")
+
+
+def _braced(text: str, at: int) -> str:
+    """The text inside the braces opening at ``text[at]`` (bounded)."""
+    depth = 0
+    for i in range(at, min(len(text), at + _BODY)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[at + 1 : i]
+    return text[at + 1 : at + _BODY]
 
 
 def _writable_scan(text: str, sc: _Scorer, reads: bool) -> None:
@@ -194,11 +222,16 @@ def _mail(text: str, sc: _Scorer, form_fields: frozenset[str]) -> None:
             return
         loop = _LOOP_RE.search(text, max(0, m.start() - 1500), m.start())
         if loop and tainted.reaches(to):
+            written = tainted.reaches(args[1]) or tainted.reaches(args[2])
             sc.add(
                 "mass_mailer",
-                45,
-                "request data → mail() recipients, in a loop (sends mail to a request-supplied"
-                " list: a spam relay)",
+                55 if written else 35,
+                "request data → mail() recipients, in a loop"
+                + (
+                    ", with a request-written subject or body (a spam relay)"
+                    if written
+                    else " (mail to a request-supplied list)"
+                ),
             )
             return
 
@@ -267,19 +300,21 @@ _READ_RE = _R(r"fopen\s*\(|file_get_contents\s*\(|readfile\s*\(|(?<![\w$>:])file
 
 
 def _session_theft(text: str, sc: _Scorer) -> None:
-    """Reads the session files (``sess_*``) it finds in a folder: other users' sessions."""
-    if (
-        "sess_" in text
-        and _SESSION_FILES_RE.search(text)
-        and _LISTING_RE.search(text)
-        and _READ_RE.search(text)
-    ):
-        sc.add(
-            "session_theft",
-            50,
-            "lists a folder and reads the session files (sess_*) in it: steals other visitors'"
-            " sessions",
-        )
+    """Lists a folder and reads the session files (``sess_*``) it finds there."""
+    if not _SESSION_FILES_RE.search(text):
+        return
+    for n, m in enumerate(_LISTING_RE.finditer(text)):
+        if n > 100:
+            return
+        window = text[m.start() : m.start() + 500]
+        if "sess_" in window and _READ_RE.search(window) and "unlink" not in window:
+            sc.add(
+                "session_theft",
+                50,
+                "lists a folder and reads the session files (sess_*) in it: steals other"
+                " visitors' sessions",
+            )
+            return
 
 
 _SELF_OPEN_RE = _R(
