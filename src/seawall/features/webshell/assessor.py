@@ -52,6 +52,7 @@ from seawall.features.webshell.host import host_abuse
 from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
 from seawall.features.webshell.php_behaviour import php_behaviour
+from seawall.features.webshell.php_escape import php_escapes
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -414,6 +415,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         _php(whole, sc, norm)
         php_tricks(norm, sc)
         php_behaviour(data, whole, sc)
+        php_escapes(nocomment, sc)
     else:
         norm = head
         _deep_flow(head, sc)

@@ -31,6 +31,7 @@ COMMAND_KEYS = frozenset(
         "dotnet_process",
         "dotnet_wmi_process",
         "asp_wmi_process",
+        "asp_shell_execute",
         "perl_command",
         "perl_open3",
         "cf_execute",

@@ -36,6 +36,15 @@ _RULES = (
 )
 _ALWAYS_RULES = (
     Rule(
+        "asp_shell_execute",
+        _R(r"\.\s*shellexecute\b"),
+        "Shell.Application ShellExecute (OS command)",
+        70,
+        40,
+        25,
+        whole_statement=True,
+    ),
+    Rule(
         "asp_wmi_process",
         _R(r"win32_process\b"),
         "WMI Win32_Process.Create (OS command)",
@@ -67,7 +76,7 @@ _FILE_OPEN_RE = _R(r"createtextfile\s*\(|opentextfile\s*\(|savetofile\b")
 def classic_asp_rules(text: str, sc: _Scorer) -> None:
     """Database-manager and uploader rules over ``text`` (lower-cased)."""
     reads = bool(SOURCE_RE.search(text))
-    if "win32_process" in text and not reads:
+    if ("win32_process" in text or "shellexecute" in text) and not reads:
         apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, frozenset(), reads_request=False)
     if not reads:
         return
