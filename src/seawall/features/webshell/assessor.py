@@ -9,9 +9,11 @@ and keeps one human sentence per contributing feature so that every score can be
 analyst and argued with. Helper modules hold the passes: ``flow`` (request data to
 sinks, de-obfuscation), ``wrap`` (the same through a helper function),
 ``php`` (PHP-only tricks), ``host`` (server abuse in any language: XSLT
-script, droppers, hidden files, IIS credentials, file managers, image headers), and one module of
+script, droppers, hidden files, IIS credentials, file managers, image headers), one module of
 behaviour rules per language family (``java``, ``dotnet``, ``classic_asp``, ``cfml``, ``perl``,
-``php_behaviour``) on the shared taint and rule engine of ``behaviour``.
+``php_behaviour``, ``php_escape``, ``php_tools``) on the shared taint and rule engine of
+``behaviour``, what attack-tool pages do in any language (``attack_tools``) and names hidden from
+a reader (``hidden``).
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
 run at collect time on evidence and again later on the stored bytes. Content is decoded as
@@ -72,7 +74,7 @@ __all__ = [
 
 #: Bumped whenever features or weights change: an assessment stored at collect time by another
 #: version is not trusted, and the hunt re-reads the evidence instead.
-ASSESSOR_VERSION = 3
+ASSESSOR_VERSION = 4
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 
 from seawall.features.webshell.flow import _SRC_RE, _Scorer
 
@@ -125,11 +126,20 @@ def _base64(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def _from_numbers(group: str) -> str:
+    return "".join(chr(int(c)) for c in group.split(",") if int(c) < 128)
+
+
+def _from_chars(group: str) -> str:
+    return "".join(c.strip()[1] for c in group.split(","))
+
+
 def _codes(text: str) -> tuple[str, str] | None:
-    for rx, decode in (
-        (_CODES_RE, lambda g: "".join(chr(int(c)) for c in g.split(",") if int(c) < 128)),
-        (_CHARS_RE, lambda g: "".join(c.strip()[1] for c in g.split(","))),
-    ):
+    decoders: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
+        (_CODES_RE, _from_numbers),
+        (_CHARS_RE, _from_chars),
+    )
+    for rx, decode in decoders:
         for n, m in enumerate(rx.finditer(text)):
             if n > _MAX:
                 break
