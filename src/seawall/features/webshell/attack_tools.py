@@ -133,6 +133,36 @@ def _mass_defacer(text: str, sc: _Scorer) -> None:
             return
 
 
+# Content fetched from another host, and a write to a literal path of a server script.
+_FETCHED_RE = _R(
+    r"curl_exec\s*\(|file_get_contents\s*\(\s*['\"]https?://|responsebody\b|responsetext\b"
+    r"|downloadstring\s*\(|downloaddata\s*\(|openstream\s*\(|openconnection\s*\("
+)
+_SCRIPT_EXT = r"\.(?:php\d?|phtml|aspx?|ashx|asmx|asa|cer|jspx?|cfml?)"
+_PLANT_RE = _R(
+    r"(?:file_put_contents|fopen|savetofile|createtextfile|writealltext|writeallbytes"
+    r"|fileoutputstream|filewriter)\s*\(?[^;\n]{0,200}?['\"][^'\"\n]{0,200}"
+    + _SCRIPT_EXT
+    + r"['\"]"
+    r"|downloadfile\s*\([^;\n]{1,300}?['\"][^'\"\n]{0,200}" + _SCRIPT_EXT + r"['\"]"
+)
+
+
+def _download_and_plant(text: str, sc: _Scorer) -> None:
+    """Code fetched from a URL and saved as a new server script."""
+    for n, m in enumerate(_PLANT_RE.finditer(text)):
+        if n > 50:
+            return
+        direct = m.group(0).startswith("downloadfile")
+        if direct or _FETCHED_RE.search(text, max(0, m.start() - 800), m.end() + 400):
+            sc.add(
+                "download_and_plant",
+                55,
+                "downloads code from a URL and saves it as a server script (plants a new page)",
+            )
+            return
+
+
 # --- database dumps -----------------------------------------------------------------------------
 
 # The list of a database's tables, in each engine's catalog.
@@ -437,6 +467,8 @@ def attack_tools(text: str, sc: _Scorer, *, php: bool) -> None:
     _writable_scan(text, sc, reads)
     _mass_defacer(text, sc)
     _database_dump(text, sc)
+    if "http" in text or "download" in text:
+        _download_and_plant(text, sc)
     if reads and _FILE_READ_RE.search(text):
         _file_read(text, sc, _Taint(text))
     if not php:

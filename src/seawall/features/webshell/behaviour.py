@@ -30,6 +30,7 @@ COMMAND_KEYS = frozenset(
         "java_internal_process",
         "dotnet_process",
         "dotnet_wmi_process",
+        "dotnet_powershell",
         "asp_wmi_process",
         "asp_shell_execute",
         "perl_command",

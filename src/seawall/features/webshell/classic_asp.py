@@ -61,6 +61,15 @@ _ALWAYS_RULES = (
         whole_statement=True,
     ),
 )
+_SCRIPT_CONTROL_RULES = (
+    Rule(
+        "asp_script_control",
+        _R(r"\.\s*(?:addcode|executestatement|eval|run)\b"),
+        "MSScriptControl runs script code (AddCode/ExecuteStatement/Eval)",
+        70,
+        whole_statement=True,
+    ),
+)
 _FETCH_RULES = (
     Rule(
         "asp_url_fetch",
@@ -84,6 +93,8 @@ def classic_asp_rules(text: str, sc: _Scorer) -> None:
     apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, tainted, reads_request=True)
     if "adodb.connection" in text or "connectionstring" in text:
         apply_rules(text, sc, _RULES, SOURCE_RE, tainted, reads_request=True)
+    if "scriptcontrol" in text:
+        apply_rules(text, sc, _SCRIPT_CONTROL_RULES, SOURCE_RE, tainted, reads_request=True)
     if "xmlhttp" in text:
         apply_rules(text, sc, _FETCH_RULES, SOURCE_RE, tainted, reads_request=True)
     file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)

@@ -98,6 +98,33 @@ _RULES = (
         0,
     ),
     Rule(
+        "dotnet_eval",
+        _R(r"jscriptevaluate\s*\("),
+        "JScript.NET eval (runs code)",
+        70,
+        50,
+        40,
+    ),
+    Rule(
+        "dotnet_powershell",
+        _R(
+            r"powershell\s*\.\s*create\s*\(|runspacefactory\s*\.\s*createrunspace\s*\("
+            r"|\.\s*addscript\s*\(|\.\s*createpipeline\s*\("
+        ),
+        "PowerShell run inside the page's process (System.Management.Automation)",
+        70,
+        50,
+        40,
+    ),
+    Rule(
+        "dotnet_process",
+        _R(r"interaction\s*\.\s*shell\s*\("),
+        "Microsoft.VisualBasic Interaction.Shell (OS command)",
+        70,
+        35,
+        15,
+    ),
+    Rule(
         "dotnet_wmi_process",
         _R(r"win32_process\b"),
         "WMI Win32_Process.Create (OS command)",
@@ -165,6 +192,17 @@ _RULES = (
         40,
     ),
 )
+# Formatters whose Deserialize runs gadget chains (JSON serializers are not among them): once one
+# is in the page, its ``.Deserialize(`` calls are sinks.
+_FORMATTER_RE = _R(
+    r"binaryformatter|losformatter|objectstateformatter|soapformatter|netdatacontractserializer"
+)
+_DESERIALIZE = Rule(
+    "dotnet_deserialize",
+    _R(r"\.\s*deserialize\s*\("),
+    "Deserialize with a .NET formatter that runs gadget chains (BinaryFormatter/LosFormatter...)",
+    70,
+)
 # ``[WebMethod] public string Run(string cmd)``: an ASMX/WCF method's parameters are the request.
 _WEB_METHOD_RE = _R(
     r"\[\s*(?:system\.web\.services\.)?webmethod\b[^\]]{0,200}\]\s*(?:public\s+)?(?:static\s+)?"
@@ -215,12 +253,20 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     ]
     reads = bool(seeds) or bool(source.search(text))
     tainted = propagate(text, source, seeds, semicolons=True) if reads else frozenset()
-    apply_rules(text, sc, _RULES, source, tainted, reads_request=reads)
+    rules = (*_RULES, _DESERIALIZE) if _FORMATTER_RE.search(text) else _RULES
+    apply_rules(text, sc, rules, source, tainted, reads_request=reads)
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, source, tainted)
         _file_manager(text, sc, source, tainted)
     if "cmd" in text or "powershell" in text or "/bin/" in text:
         _wired_shell(text, sc)
+    if "aaeaaad/////" in text and ("formatter" in text or "deserialize" in text):
+        sc.add(
+            "dotnet_embedded_serialized",
+            60,
+            "a serialized .NET object (BinaryFormatter) is embedded in the page and deserialized"
+            " (a gadget chain that runs code)",
+        )
     if "kernel32" in text and _PINVOKE_RE.search(text) and (m := _SHELLCODE_RE.search(text)):
         sc.add(
             "dotnet_shellcode",
