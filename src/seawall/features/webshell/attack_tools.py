@@ -144,7 +144,7 @@ _PLANT_RE = _R(
     r"|fileoutputstream|filewriter)\s*\(?[^;\n]{0,200}?['\"][^'\"\n]{0,200}"
     + _SCRIPT_EXT
     + r"['\"]"
-    r"|downloadfile\s*\([^;\n]{1,300}?['\"][^'\"\n]{0,200}" + _SCRIPT_EXT + r"['\"]"
+    r"|downloadfile\s*\([^;]{1,300}?['\"][^'\"\n]{0,200}" + _SCRIPT_EXT + r"['\"]"
 )
 
 
