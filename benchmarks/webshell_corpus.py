@@ -60,6 +60,9 @@ EXCLUDED = Path(__file__).with_name("webshell_excluded.toml")
 INSTALLED_BENIGN = (("wordpress", ""), ("tomcat10-examples", ""), ("git", "/usr/share/gitweb/"))
 #: Benign packages unpacked without installing (apt-get download + dpkg-deb -x).
 UNPACKED_BENIGN = ("asp.net-examples", "tomcat10-admin", "awstats", "rancid-cgi")
+#: A wider benign check, outside issue 13's target: large PHP applications whose pages do what
+#: shells also do (a database manager, a wiki with a media manager, a webmail client).
+WIDE_BENIGN = ("phpmyadmin", "dokuwiki", "roundcube-core")
 CACHE = Path.home() / ".cache" / "seawall-bench" / "debs"
 #: Decoded or generated held-back shells are written here (never served, never run).
 HELD_BACK_DIR = Path.home() / ".cache" / "seawall-bench" / "held-back"
@@ -242,17 +245,21 @@ def unpacked_files(package: str, *, download: bool) -> list[Path] | None:
     return None if target is None else sorted(p for p in target.rglob("*"))
 
 
-def benign(download: bool) -> tuple[list[Sample], list[str]]:
-    """Benign samples of every package, and the packages that could not be had."""
+def benign(download: bool, *, wide: bool = False) -> tuple[list[Sample], list[str]]:
+    """Benign samples of every package (``wide``: of :data:`WIDE_BENIGN` instead), and the
+    packages that could not be had."""
     samples: list[Sample] = []
     missing: list[str] = []
     sources: list[tuple[str, list[Path] | None]] = []
-    for package, folder in INSTALLED_BENIGN:
-        listed = package_files(package)
-        if listed is not None:
-            listed = [p for p in listed if str(p).startswith(folder)]
-        sources.append((folder.strip("/").rsplit("/", 1)[-1] if folder else package, listed))
-    sources += [(p, unpacked_files(p, download=download)) for p in UNPACKED_BENIGN]
+    if wide:
+        sources = [(p, unpacked_files(p, download=download)) for p in WIDE_BENIGN]
+    else:
+        for package, folder in INSTALLED_BENIGN:
+            listed = package_files(package)
+            if listed is not None:
+                listed = [p for p in listed if str(p).startswith(folder)]
+            sources.append((folder.strip("/").rsplit("/", 1)[-1] if folder else package, listed))
+        sources += [(p, unpacked_files(p, download=download)) for p in UNPACKED_BENIGN]
     for package, listed in sources:
         if listed is None:
             missing.append(package)

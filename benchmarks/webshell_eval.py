@@ -295,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-download", action="store_true", help="skip Debian packages not cached"
     )
     parser.add_argument(
+        "--wide-benign",
+        action="store_true",
+        help="also false positives on phpmyadmin, dokuwiki, roundcube (outside the target)",
+    )
+    parser.add_argument(
         "--baseline-src",
         type=Path,
         help="an earlier checkout's src/ folder: also print CPU per benign file before/after",
@@ -394,6 +399,26 @@ def main(argv: list[str] | None = None) -> int:
             if key.startswith("lang:") and "/" not in key:
                 for sample, verdict, hits in t.wrong:
                     print(_describe(str(sample.path), verdict, hits))
+    if args.wide_benign:
+        wide, absent = benign(not args.no_download, wide=True)
+        if absent:
+            print(f"wide benign: package(s) not available: {', '.join(absent)}")
+        wfp = tally(wide, malicious=False, others=others)
+        print("wider benign check (not in the target): false positives per 1,000 scripts")
+        rows = [
+            (
+                key,
+                *(f"{t.flagged.get(d, 0)}/{t.counted} = {1000 * t.rate(d):.2f}" for d in detectors),
+            )
+            for key, t in sorted(wfp.items())
+            if (key.startswith("coll:") and "/" not in key) or key == "all"
+        ]
+        _print_table(rows, ("", *detectors))
+        if args.verbose:
+            for key, t in wfp.items():
+                if key.startswith("lang:") and "/" not in key:
+                    for sample, verdict, hits in t.wrong:
+                        print(_describe(str(sample.path), verdict, hits))
     if args.baseline_src:
         compare_cpu(args.baseline_src, good)
     print(f"elapsed: {time.perf_counter() - started:.1f} s")
