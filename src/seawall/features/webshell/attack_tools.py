@@ -148,8 +148,16 @@ _PLANT_RE = _R(
 )
 
 
+_PLANT_WORDS = (
+    *("file_put_contents", "fopen", "savetofile", "createtextfile", "writealltext"),
+    *("writeallbytes", "fileoutputstream", "filewriter", "downloadfile"),
+)
+
+
 def _download_and_plant(text: str, sc: _Scorer) -> None:
     """Code fetched from a URL and saved as a new server script."""
+    if not any(word in text for word in _PLANT_WORDS):  # every _PLANT_RE match starts so
+        return
     for n, m in enumerate(_PLANT_RE.finditer(text)):
         if n > 50:
             return

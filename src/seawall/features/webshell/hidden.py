@@ -82,7 +82,13 @@ def _named(value: str) -> str | None:
     return next((name for name in _SENSITIVE if name in value), None)
 
 
+# Where two literals meet across ``+`` or ``&``: far cheaper to look for than whole joins.
+_JOIN_POINT_RE = _R(r"\"\s*[+&]\s*(?:_\s*\r?\n\s*)?\"")
+
+
 def _joined(text: str) -> tuple[str, str] | None:
+    if not _JOIN_POINT_RE.search(text):
+        return None
     for n, m in enumerate(_JOINED_RE.finditer(text)):
         if n > _MAX:
             break
@@ -93,13 +99,19 @@ def _joined(text: str) -> tuple[str, str] | None:
     return None
 
 
+_REPLACE_POINT_RE = _R(r"\"\s*\.\s*replace|replace\s*\(\s*\"")
+
+
 def _rewritten(text: str) -> tuple[str, str] | None:
-    for n, m in enumerate(_REVERSED_RE.finditer(text)):
-        if n > _MAX:
-            break
-        literal = m.group(1) or m.group(2) or m.group(3) or ""
-        if (name := _named(literal[::-1])) and not _named(literal):
-            return name, "reversed"
+    if "strreverse" in text or ".reverse(" in text or ". reverse(" in text:
+        for n, m in enumerate(_REVERSED_RE.finditer(text)):
+            if n > _MAX:
+                break
+            literal = m.group(1) or m.group(2) or m.group(3) or ""
+            if (name := _named(literal[::-1])) and not _named(literal):
+                return name, "reversed"
+    if not _REPLACE_POINT_RE.search(text):
+        return None
     for n, m in enumerate(_REPLACED_RE.finditer(text)):
         if n > _MAX:
             break

@@ -458,13 +458,19 @@ _REMOTE_LOADER_RE = _R(r"urlclassloader\b|\bmlet\b")
 def _embedded_code(text: str, sc: _Scorer) -> None:
     """Code the page carries inside itself: class bytes or a serialized object it loads, a
     remote JNDI name, XSLT that calls Java, a class loader pointed at a URL it names."""
-    if _CLASS_BYTES_RE.search(text) and _LOADS_RE.search(text):
+    # Literal tests first: the regexes below start with many different characters, which the
+    # engine would try at every position of every page.
+    if any(w in text for w in ("yv66vg", "cafebabe", "-54", "0xca")) and (
+        _CLASS_BYTES_RE.search(text) and _LOADS_RE.search(text)
+    ):
         sc.add(
             "java_embedded_class",
             60,
             "a compiled Java class is embedded in the page and loaded (class bytes in base64/hex)",
         )
-    if _SERIALIZED_RE.search(text) and _DESERIALIZES_RE.search(text):
+    if any(w in text for w in ("ro0ab", "aced0005", "-84", "0xac")) and (
+        _SERIALIZED_RE.search(text) and _DESERIALIZES_RE.search(text)
+    ):
         sc.add(
             "java_embedded_serialized",
             60,
@@ -488,6 +494,8 @@ def _embedded_code(text: str, sc: _Scorer) -> None:
             55,
             "XSLT stylesheet that calls Java classes through extension functions (runs code)",
         )
+    if "urlclassloader" not in text and "mlet" not in text:
+        return
     for m in _REMOTE_LOADER_RE.finditer(text):
         window = text[max(0, m.start() - 300) : m.end() + 300]
         if re.search(r"[\"'](?:https?|ftp)://", window):
