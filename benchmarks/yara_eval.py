@@ -1,10 +1,10 @@
 """Evaluation of the shipped YARA set (signature-base) on web shells: recall per collection and
 language, and false positives per 1,000 benign server-side scripts.
 
-Collections (``../shared/data/webshells``): tennc, xl7dev and threedr3am, counting the files a
-web server would execute (:data:`~seawall.features.webshell.WEB_EXTENSIONS`); the language is told
-by the extension. Benign scripts: the PHP, ASP and JSP files of Debian's ``wordpress`` and
-``tomcat10-examples`` packages (``dpkg -L``). Files are read as bytes only, never executed.
+Files: those of :mod:`webshell_corpus`, shared with ``webshell_eval.py`` (the same collections,
+the same web extensions, the same exclusion list ``webshell_excluded.toml`` and the same benign
+Debian packages), so that both scripts print the same counts. Files are read as bytes only,
+never executed.
 
 Each file is scanned as the sweep scans it: with the external variables it would get (name, path,
 extension, Loki file type, MD5) and with the **scripts** set the default policy gives a server-side
@@ -20,10 +20,11 @@ YARA scripts' set or by the assessor). ``--jsonl FILE`` writes one verdict per f
 so another detector's verdicts (a newer assessor's) can be combined with these by ``collection``
 and ``path`` (or ``sha256``)::
 
-    {"detector": "yara-default/scripts", "collection": "tennc", "path": "php/x.php",
+    {"detector": "yara-default/scripts", "collection": "tennc-webshell", "path": "php/x.php",
      "sha256": "...", "language": "php", "benign": false, "flagged": true, "rules": ["..."]}
 
-    python benchmarks/yara_eval.py [--verbose] [--assessor] [--jsonl verdicts.jsonl]
+    python benchmarks/yara_eval.py [--verbose [--holdout]] [--assessor] [--jsonl verdicts.jsonl]
+        [--no-download]
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -39,37 +39,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from seawall.features.filetype import identify
-from seawall.features.webshell import assess, read_head, web_files
-from seawall.features.yara import externals_for, scan
-from seawall.features.yara_set import Scope, set_info
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks.webshell_corpus, shared with webshell_eval.py
 
-WEBSHELLS = Path(__file__).resolve().parents[2] / "shared" / "data" / "webshells"
-COLLECTIONS = {
-    "tennc": "tennc-webshell",
-    "xl7dev": "xl7dev-webshell",
-    "threedr3am": "threedr3am-jsp-webshells",
-}
-BENIGN_PACKAGES = ("wordpress", "tomcat10-examples")
+from benchmarks.webshell_corpus import (  # noqa: E402
+    CORPORA,
+    Sample,
+    benign,
+    corpus,
+    load_exclusions,
+    shipped_yara,
+)
+
+from seawall.features.webshell import assess, read_head  # noqa: E402
+from seawall.features.yara_set import Scope, set_info  # noqa: E402
+
 SCOPES: tuple[Scope, ...] = ("scripts", "all")
-_LANGUAGE = {
-    **dict.fromkeys(
-        (".php", ".php3", ".php4", ".php5", ".php7", ".pht", ".phtml", ".phps", ".phar", ".inc"),
-        "php",
-    ),
-    **dict.fromkeys((".asp", ".asa", ".cer", ".cdx"), "asp"),
-    **dict.fromkeys(
-        (".aspx", ".ashx", ".asmx", ".ascx", ".asax", ".axd", ".svc", ".cshtml", ".vbhtml"),
-        "aspx",
-    ),
-    **dict.fromkeys((".jsp", ".jspf", ".jsw", ".jsv", ".jspx"), "jsp"),
-    **dict.fromkeys((".pl", ".cgi", ".pm"), "perl"),
-    **dict.fromkeys((".cfm", ".cfml", ".cfc"), "cfm"),
-}
-
-
-def language_of(path: Path) -> str:
-    return _LANGUAGE.get(path.suffix.lower(), "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,26 +66,24 @@ class Verdict:
     benign: bool
     rules: dict[str, list[str]]
     """Matching rules per set (``scripts``, ``all``)."""
+    half: str
+    """The corpus half (``seen``, ``tuning``, ``holdout``; ``benign``)."""
     assessor: float | None = None
     """The web-shell assessor's score when it calls the file a web shell, else ``None``; not run:
     ``nan``."""
 
 
-def judge(path: Path, collection: str, shown: str, benign: bool, assessor: bool) -> Verdict:
-    data = path.read_bytes()
-    label = identify(data[:65536]).label
-    md5 = hashlib.md5(data).hexdigest()  # Loki's md5 variable
-    externals = externals_for(str(path), None, label, data[:65536], None, md5)
-    rules: dict[str, list[str]] = {}
-    for scope in SCOPES:
-        outcome = scan(data, externals, scope)
-        rules[scope] = [hit["rule"] for hit in json.loads(outcome.value)["hits"]]
+def judge(sample: Sample, shown: str, benign: bool, assessor: bool) -> Verdict:
+    data = read_head(sample.path)  # what the sweep scans of a script (its size cap)
+    rules: dict[str, list[str]] = {s: shipped_yara(sample.path, data, s) for s in SCOPES}
     digest = hashlib.sha256(data).hexdigest()
     score: float | None = float("nan")
     if assessor:
-        verdict = assess(read_head(path), path.name)
+        verdict = assess(data, sample.path.name)
         score = verdict.score if verdict.is_webshell else None
-    return Verdict(collection, shown, digest, language_of(path), benign, rules, score)
+    return Verdict(
+        sample.collection, shown, digest, sample.language, benign, rules, sample.half, score
+    )
 
 
 def _detectors(v: Verdict) -> dict[str, bool]:
@@ -110,17 +93,6 @@ def _detectors(v: Verdict) -> dict[str, bool]:
         found["webshell-assessor"] = v.assessor is not None
         found["either"] = found["webshell-assessor"] or found["yara-default/scripts"]
     return found
-
-
-def package_files(package: str) -> list[Path] | None:
-    """Files installed by a Debian package (``dpkg -L``), or None when it is not installed."""
-    try:
-        out = subprocess.run(
-            ["dpkg", "-L", package], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return [Path(line) for line in out.splitlines() if line.startswith("/")]
 
 
 def write_jsonl(out: TextIO, verdicts: list[Verdict]) -> int:
@@ -142,6 +114,7 @@ def write_jsonl(out: TextIO, verdicts: list[Verdict]) -> int:
             }
             if detector == "webshell-assessor":
                 record["score"] = v.assessor
+            record["half"] = v.half
             out.write(json.dumps(record, sort_keys=True) + "\n")
             lines += 1
     return lines
@@ -153,33 +126,36 @@ def _rate(hit: int, total: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--webshells", type=Path, default=WEBSHELLS)
-    parser.add_argument("--package", action="append", help="benign Debian package (repeatable)")
+    parser.add_argument("--webshells", type=Path, default=CORPORA)
     parser.add_argument("--jsonl", type=Path, help="write per-file verdicts here")
     parser.add_argument("--assessor", action="store_true", help="also the web-shell assessor")
     parser.add_argument("--verbose", "-v", action="store_true", help="list misses and FPs")
+    parser.add_argument(
+        "--holdout", action="store_true", help="with -v: also list holdout misses (do not tune!)"
+    )
+    parser.add_argument(
+        "--no-download", action="store_true", help="skip benign packages not cached"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     ok = True
     verdicts: list[Verdict] = []
     print(f"set: {set_info().version} ({set_info().rules:,} rules)")
-    for name, folder in COLLECTIONS.items():
-        root = args.webshells / folder
-        if not root.is_dir():
-            print(f"{name}: collection {root} is absent")
-            ok = False
-            continue
-        for path in web_files(sorted(root.rglob("*"))):
-            shown = str(path.relative_to(root))
-            verdicts.append(judge(path, name, shown, benign=False, assessor=args.assessor))
-    for package in args.package or BENIGN_PACKAGES:
-        listed = package_files(package)
-        if listed is None:
-            print(f"benign: package {package} is not installed (apt-get install it)")
-            ok = False
-            continue
-        for path in web_files(sorted(set(listed))):
-            verdicts.append(judge(path, package, str(path), benign=True, assessor=args.assessor))
+    samples, excluded, missing = corpus(args.webshells, load_exclusions())
+    for folder in missing:
+        print(f"corpus folder {folder} is absent")
+        ok = False
+    print(f"{len(excluded)} files excluded (webshell_excluded.toml: they cannot be web shells)")
+    for sample in samples:
+        shown = str(sample.path.relative_to(args.webshells / sample.collection))
+        verdicts.append(judge(sample, shown, benign=False, assessor=args.assessor))
+    good, absent = benign(not args.no_download)
+    if absent:
+        print(f"benign: package(s) not available: {', '.join(absent)}")
+        ok = False
+    for sample in good:
+        verdicts.append(judge(sample, str(sample.path), benign=True, assessor=args.assessor))
+    benign_names = {sample.collection for sample in good}
 
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for v in verdicts:
@@ -195,28 +171,27 @@ def main(argv: list[str] | None = None) -> int:
         columns += ["webshell-assessor", "either"]
     heads = {"yara-default/scripts": "YARA scripts' set", "yara-default/all": "YARA all rules"}
     heads |= {"webshell-assessor": "assessor", "either": "either"}
-    benign_names = set(args.package or BENIGN_PACKAGES)
     print("\nrecall (files flagged / files), per collection and language:")
-    print(f"{'collection':12} {'language':8} " + " ".join(f"{heads[c]:>20}" for c in columns))
+    print(f"{'collection':24} {'language':8} " + " ".join(f"{heads[c]:>20}" for c in columns))
     for (collection, language), count in sorted(table.items()):
         if collection in benign_names:
             continue
         cells = " ".join(f"{_rate(count[c], count['files']):>20}" for c in columns)
-        print(f"{collection:12} {language:8} {cells}")
+        print(f"{collection:24} {language:8} {cells}")
     print("\nfalse positives on benign server-side scripts (per 1,000):")
     for package in sorted(benign_names):
-        benign = table.get((package, "all"))
-        if not benign:
+        counts = table.get((package, "all"))
+        if not counts:
             continue
         cells = " ".join(
-            f"{benign[c]}/{benign['files']} = {1000 * benign[c] / benign['files']:.2f}".rjust(20)
+            f"{counts[c]}/{counts['files']} = {1000 * counts[c] / counts['files']:.2f}".rjust(20)
             for c in columns
         )
-        print(f"{package:21} {cells}")
+        print(f"{package:33} {cells}")
     if args.verbose:
         for v in verdicts:
             wrong = bool(v.rules["scripts"]) == v.benign
-            if wrong:
+            if wrong and (v.half != "holdout" or args.holdout):
                 kind = "FP" if v.benign else "miss"
                 print(f"  {kind} {v.collection}/{v.path} {v.rules['scripts'] or v.rules['all']}")
     if args.jsonl:

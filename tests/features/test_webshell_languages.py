@@ -401,9 +401,10 @@ LANGUAGE = {
     **dict.fromkeys((".cfm", ".cfml", ".cfc"), "cfml"),
 }
 EXCLUDED = Path(__file__).resolve().parents[2] / "benchmarks" / "webshell_excluded.toml"
-# Assessor alone, measured 2026-12-06 over the three corpora (`benchmarks/webshell_eval.py`),
-# less about one sample each; the issue-13 target is 0.90 where a language has >= 20 samples.
-FLOORS = {"php": 0.89, "asp": 0.90, "jsp": 0.88, "aspx": 0.84, "perl": 0.80, "cfml": 0.75}
+# Assessor alone, measured 2026-12-06 over the three corpora (`benchmarks/webshell_eval.py`,
+# ASSESSOR_VERSION 4), less about one sample each; the issue-13 target is 0.90 where a language
+# has >= 20 samples.
+FLOORS = {"php": 0.94, "asp": 0.93, "jsp": 0.91, "aspx": 0.87, "perl": 0.90, "cfml": 0.75}
 
 
 def _is_webshell(item: tuple[bytes, str]) -> bool:

@@ -6,8 +6,12 @@ modules: ``assessor`` (the score and its reasons), ``flow`` (request data to sin
 de-obfuscation), ``wrap`` (the same through a helper function), ``php`` (PHP-only tricks),
 ``host`` (server abuse in any language), ``tokens`` (a bounded PHP de-obfuscator), and the
 per-language behaviour rules on a shared taint and rule engine (``behaviour``): ``java``
-(JSP/JSPX), ``dotnet`` (ASPX/ASHX/ASMX), ``classic_asp``, ``cfml``, ``perl`` and
-``php_behaviour``.
+(JSP/JSPX), ``dotnet`` (ASPX/ASHX/ASMX), ``classic_asp``, ``cfml``, ``perl``,
+``php_behaviour``, ``php_escape`` (includes of request data, LD_PRELOAD, FFI, ``.htaccess``,
+symlinks) and ``php_tools`` (scanners, flooders, brute forcers, config grabbers); what attack-tool
+pages do in any language (``attack_tools``: writable-folder scans, database dumps, mail beacons
+and mass mailers, downloaders, defacers) and dangerous names hidden in pieces, base64 or
+character codes (``hidden``).
 """
 
 from seawall.features.webshell.assessor import (

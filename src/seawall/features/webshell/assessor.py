@@ -9,9 +9,11 @@ and keeps one human sentence per contributing feature so that every score can be
 analyst and argued with. Helper modules hold the passes: ``flow`` (request data to
 sinks, de-obfuscation), ``wrap`` (the same through a helper function),
 ``php`` (PHP-only tricks), ``host`` (server abuse in any language: XSLT
-script, droppers, hidden files, IIS credentials, file managers, image headers), and one module of
+script, droppers, hidden files, IIS credentials, file managers, image headers), one module of
 behaviour rules per language family (``java``, ``dotnet``, ``classic_asp``, ``cfml``, ``perl``,
-``php_behaviour``) on the shared taint and rule engine of ``behaviour``.
+``php_behaviour``, ``php_escape``, ``php_tools``) on the shared taint and rule engine of
+``behaviour``, what attack-tool pages do in any language (``attack_tools``) and names hidden from
+a reader (``hidden``).
 
 It is a pure function of the bytes and the file name: no I/O, no execution of anything, so it can
 run at collect time on evidence and again later on the stored bytes. Content is decoded as
@@ -29,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from seawall.features.webshell.alternation import Alternation
+from seawall.features.webshell.attack_tools import attack_tools
 from seawall.features.webshell.flow import (
     _CMD_SINKS,
     _DECODE_CHAIN_RE,
@@ -46,10 +49,13 @@ from seawall.features.webshell.flow import (
     _standalone,
     _wrappers,
 )
+from seawall.features.webshell.hidden import hidden_names
 from seawall.features.webshell.host import host_abuse
 from seawall.features.webshell.languages import language_rules, utf16_as_latin1
 from seawall.features.webshell.php import PREG_E_RE, php_tricks
 from seawall.features.webshell.php_behaviour import php_behaviour
+from seawall.features.webshell.php_escape import php_escapes
+from seawall.features.webshell.php_tools import php_tools
 from seawall.features.webshell.tokens import fold_variables, join_literals
 from seawall.features.webshell.wrap import wrapped_sinks
 
@@ -68,7 +74,7 @@ __all__ = [
 
 #: Bumped whenever features or weights change: an assessment stored at collect time by another
 #: version is not trusted, and the hunt re-reads the evidence instead.
-ASSESSOR_VERSION = 3
+ASSESSOR_VERSION = 4
 
 #: Only this many leading bytes are examined: web shells are small, and work must be bounded.
 MAX_BYTES = 4 * 1024 * 1024
@@ -418,12 +424,16 @@ def assess(data: bytes, name: str) -> WebshellAssessment:
         _php(whole, sc, norm)
         php_tricks(norm, sc)
         php_behaviour(data, whole, sc)
+        php_escapes(nocomment, sc)
+        php_tools(nocomment, sc)
     else:
         norm = head
         _deep_flow(head, sc)
         _wrappers(nocomment, sc)
+        hidden_names(data[:_DEEP_BYTES], head, sc)
     wrapped_sinks(norm, sc)
     language_rules(language, head, sc)
+    attack_tools(nocomment, sc, php=php)
     host_abuse(data, norm, sc)
     _packed(data[:_DEEP_BYTES], sc)
     if language in ("asp", "aspx") and not sc.features.get("request_to_sink"):

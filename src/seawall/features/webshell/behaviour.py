@@ -30,7 +30,9 @@ COMMAND_KEYS = frozenset(
         "java_internal_process",
         "dotnet_process",
         "dotnet_wmi_process",
+        "dotnet_powershell",
         "asp_wmi_process",
+        "asp_shell_execute",
         "perl_command",
         "perl_open3",
         "cf_execute",
@@ -55,6 +57,8 @@ _LIST_ASSIGN_RE = re.compile(
 )
 # Perl ``foreach my $pair (@pairs)`` and ``read(STDIN, $buffer, $ENV{CONTENT_LENGTH})``.
 _PERL_LOOP_RE = re.compile(r"for(?:each)?\s+(?:my\s+)?(\$\w+)\s*\((.*)")
+# PHP ``foreach ($list as $item)`` / ``foreach ($list as $k => $item)``: the loop variable.
+_PHP_LOOP_RE = re.compile(r"foreach\s*\((.{1,300}?)\s+as\s+(?:\$\w+\s*=>\s*)?&?(\$\w+)")
 # ``for (String tmp : cmd.split(" "))`` and ``foreach (var x in list)``: the loop variable.
 _LOOP_RE = re.compile(r"for(?:each)?\s*\(\s*(?:final\s+)?[\w.<>\[\]]+\s+(\w+)\s*(?::|\bin\b)(.*)")
 # ``sb.append(x)``, ``list.add(x)``, ``w.Write(x)``: the receiver now holds request data.
@@ -90,6 +94,8 @@ def _pairs(stmt: str) -> list[tuple[str, str]]:
         return [(n, m.group(2)[:_ARGS_LIMIT]) for n in names]
     if "for" in stmt and (m := _PERL_LOOP_RE.search(stmt)):
         return [(m.group(1), m.group(2)[:_ARGS_LIMIT])]
+    if "foreach" in stmt and " as " in stmt and (m := _PHP_LOOP_RE.search(stmt)):
+        return [(m.group(2), m.group(1))]
     at = stmt.find("=")
     while at >= 0:
         before = stmt[at - 1] if at else ""
@@ -435,6 +441,7 @@ def _checked(text: str) -> set[str]:
 _SCRIPT_TARGET_RE = re.compile(
     r"[\"']([^\"'\n]{0,200}\.(?:aspx?|ashx|asmx|asa|cer|php\d?|phtml|jspx?|cfml?|pl|cgi))[\"']"
 )
+_SAVES_UPLOAD_RE = re.compile(r"saveas|transferto|write\s*\(\s*new")
 _NOISE_RE = re.compile(r"\s+|new\b|\(|(?:java\.io|java\.util\.logging|system\.io)\.")
 
 
@@ -474,6 +481,10 @@ def file_writes(
             continue
         what = _NOISE_RE.sub("", m.group(0)).strip(".")
         content = "," in args and from_request(args.split(",", 1)[1])
+        # An upload saved as it came (``Request.Files[0].SaveAs(p)``, ``part.write(f)``,
+        # ``item.write(new File(p))``): what is written is the request's own file.
+        if not content and _SAVES_UPLOAD_RE.search(m.group(0)):
+            content = from_request(text[start : m.start()])
         if not content:
             for w in _WRITE_CALL_RE.finditer(text, m.end(), m.end() + 1500):
                 if from_request(call_args(text, w.end() - 1)):

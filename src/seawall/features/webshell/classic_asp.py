@@ -36,6 +36,15 @@ _RULES = (
 )
 _ALWAYS_RULES = (
     Rule(
+        "asp_shell_execute",
+        _R(r"\.\s*shellexecute\b"),
+        "Shell.Application ShellExecute (OS command)",
+        70,
+        40,
+        25,
+        whole_statement=True,
+    ),
+    Rule(
         "asp_wmi_process",
         _R(r"win32_process\b"),
         "WMI Win32_Process.Create (OS command)",
@@ -49,6 +58,15 @@ _ALWAYS_RULES = (
         _R(r"server\s*\.\s*(?:execute|transfer)\b"),
         "Server.Execute of a request-chosen page",
         55,
+        whole_statement=True,
+    ),
+)
+_SCRIPT_CONTROL_RULES = (
+    Rule(
+        "asp_script_control",
+        _R(r"\.\s*(?:addcode|executestatement|eval|run)\b"),
+        "MSScriptControl runs script code (AddCode/ExecuteStatement/Eval)",
+        70,
         whole_statement=True,
     ),
 )
@@ -67,7 +85,7 @@ _FILE_OPEN_RE = _R(r"createtextfile\s*\(|opentextfile\s*\(|savetofile\b")
 def classic_asp_rules(text: str, sc: _Scorer) -> None:
     """Database-manager and uploader rules over ``text`` (lower-cased)."""
     reads = bool(SOURCE_RE.search(text))
-    if "win32_process" in text and not reads:
+    if ("win32_process" in text or "shellexecute" in text) and not reads:
         apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, frozenset(), reads_request=False)
     if not reads:
         return
@@ -75,6 +93,8 @@ def classic_asp_rules(text: str, sc: _Scorer) -> None:
     apply_rules(text, sc, _ALWAYS_RULES, SOURCE_RE, tainted, reads_request=True)
     if "adodb.connection" in text or "connectionstring" in text:
         apply_rules(text, sc, _RULES, SOURCE_RE, tainted, reads_request=True)
+    if "scriptcontrol" in text:
+        apply_rules(text, sc, _SCRIPT_CONTROL_RULES, SOURCE_RE, tainted, reads_request=True)
     if "xmlhttp" in text:
         apply_rules(text, sc, _FETCH_RULES, SOURCE_RE, tainted, reads_request=True)
     file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)

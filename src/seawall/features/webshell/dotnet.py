@@ -33,9 +33,10 @@ _REQUEST = (
     r"|binaryread|getbufferlessinputstream|servervariables\s*\[\s*[\"']http_)\b|[\(\[])"
 )
 # Server controls whose posted value is request data: ``<asp:TextBox id="cmd"``,
-# ``<input id="cmd" runat="server">`` (the id may come before or after runat).
+# ``<input id="cmd" runat="server">`` (the id may come before or after runat), and file-upload
+# controls, whose posted file and its client-chosen name are request data too.
 _CONTROL_RE = _R(
-    r"<asp:(?:textbox|hiddenfield|dropdownlist|listbox)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
+    r"<asp:(?:textbox|hiddenfield|dropdownlist|listbox|fileupload)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
     r"|<(?:input|textarea|select)\b[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})[^>]{0,300}?runat"
     r"|<(?:input|textarea|select)\b[^>]{0,300}?runat\s*=\s*[\"']?server[^>]{0,300}?\bid\s*=\s*[\"']?(\w{1,40})"
 )
@@ -95,6 +96,33 @@ _RULES = (
         70,
         45,
         0,
+    ),
+    Rule(
+        "dotnet_eval",
+        _R(r"jscriptevaluate\s*\("),
+        "JScript.NET eval (runs code)",
+        70,
+        50,
+        40,
+    ),
+    Rule(
+        "dotnet_powershell",
+        _R(
+            r"powershell\s*\.\s*create\s*\(|runspacefactory\s*\.\s*createrunspace\s*\("
+            r"|\.\s*addscript\s*\(|\.\s*createpipeline\s*\("
+        ),
+        "PowerShell run inside the page's process (System.Management.Automation)",
+        70,
+        50,
+        40,
+    ),
+    Rule(
+        "dotnet_process",
+        _R(r"interaction\s*\.\s*shell\s*\("),
+        "Microsoft.VisualBasic Interaction.Shell (OS command)",
+        70,
+        35,
+        15,
     ),
     Rule(
         "dotnet_wmi_process",
@@ -164,6 +192,17 @@ _RULES = (
         40,
     ),
 )
+# Formatters whose Deserialize runs gadget chains (JSON serializers are not among them): once one
+# is in the page, its ``.Deserialize(`` calls are sinks.
+_FORMATTER_RE = _R(
+    r"binaryformatter|losformatter|objectstateformatter|soapformatter|netdatacontractserializer"
+)
+_DESERIALIZE = Rule(
+    "dotnet_deserialize",
+    _R(r"\.\s*deserialize\s*\("),
+    "Deserialize with a .NET formatter that runs gadget chains (BinaryFormatter/LosFormatter...)",
+    70,
+)
 # ``[WebMethod] public string Run(string cmd)``: an ASMX/WCF method's parameters are the request.
 _WEB_METHOD_RE = _R(
     r"\[\s*(?:system\.web\.services\.)?webmethod\b[^\]]{0,200}\]\s*(?:public\s+)?(?:static\s+)?"
@@ -201,7 +240,10 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     pattern = _REQUEST
     if ids:
         names = "|".join(sorted(map(re.escape, ids))[:100])
-        pattern += rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*(?:text|value|selectedvalue)\b"
+        pattern += (
+            rf"|(?:(?<=this\.)|(?<![\w.]))(?:{names})\s*\.\s*"
+            r"(?:text|value|selectedvalue|postedfile|filename|filebytes|filecontent)\b"
+        )
     source = _R(pattern)
     seeds = [
         part.split()[-1]
@@ -211,16 +253,47 @@ def dotnet_rules(text: str, sc: _Scorer) -> None:
     ]
     reads = bool(seeds) or bool(source.search(text))
     tainted = propagate(text, source, seeds, semicolons=True) if reads else frozenset()
-    apply_rules(text, sc, _RULES, source, tainted, reads_request=reads)
+    rules = (*_RULES, _DESERIALIZE) if _FORMATTER_RE.search(text) else _RULES
+    apply_rules(text, sc, rules, source, tainted, reads_request=reads)
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, source, tainted)
         _file_manager(text, sc, source, tainted)
+    if "cmd" in text or "powershell" in text or "/bin/" in text:
+        _wired_shell(text, sc)
+    if "aaeaaad/////" in text and ("formatter" in text or "deserialize" in text):
+        sc.add(
+            "dotnet_embedded_serialized",
+            60,
+            "a serialized .NET object (BinaryFormatter) is embedded in the page and deserialized"
+            " (a gadget chain that runs code)",
+        )
     if "kernel32" in text and _PINVOKE_RE.search(text) and (m := _SHELLCODE_RE.search(text)):
         sc.add(
             "dotnet_shellcode",
             55,
             f"declares Win32 {m.group(0)} through P/Invoke (runs native code: a shellcode loader)",
         )
+
+
+# A shell program started by name (a literal near the process call), and a socket.
+_SHELL_PROGRAM_RE = _R(r"[\"'](?:cmd(?:\.exe)?|powershell(?:\.exe)?|/bin/(?:ba)?sh)[\"']")
+_NET_SOCKET_RE = _R(r"new\s+(?:[\w.]*\.)?(?:tcpclient|tcplistener|socket)\s*\(")
+_START_RE = _R(r"process\s*\.\s*start\s*\(|processstartinfo\s*\(|\.\s*filename\s*=")
+
+
+def _wired_shell(text: str, sc: _Scorer) -> None:
+    """A shell program started in a page that opens a socket: a reverse or bind shell."""
+    if "dotnet_socket_shell" in sc.features or not _NET_SOCKET_RE.search(text):
+        return
+    for m in _START_RE.finditer(text):
+        if _SHELL_PROGRAM_RE.search(text, m.start(), m.start() + 300):
+            sc.add(
+                "dotnet_socket_shell",
+                60,
+                "starts a shell program (cmd/PowerShell) in a page that opens a socket: a reverse"
+                " or bind shell",
+            )
+            return
 
 
 def _file_manager(text: str, sc: _Scorer, source: re.Pattern[str], tainted: frozenset[str]) -> None:

@@ -116,9 +116,11 @@ def _file_ops(text: str, sc: _Scorer) -> None:
             ops.add(op)
     sc.features["request_file_ops"] = len(ops)
     if len(ops) >= 4:
+        # Six kinds or more (delete, copy, move, mkdir, chmod, write...) on request-chosen paths
+        # are a whole remote file manager; no benign page of ~3,400 measured has three.
         sc.add(
             "request_file_ops",
-            30,
+            50 if len(ops) >= 6 else 35,
             f"file manager: {len(ops)} file operations on request-chosen paths"
             f" ({', '.join(sorted(ops)[:5])})",
             len(ops),

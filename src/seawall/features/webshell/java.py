@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import re
 
-from seawall.features.webshell.behaviour import Rule, apply_rules, file_writes, propagate
-from seawall.features.webshell.flow import _Scorer
+from seawall.features.webshell.behaviour import (
+    Rule,
+    apply_rules,
+    call_args,
+    file_writes,
+    propagate,
+)
+from seawall.features.webshell.flow import _names_re, _Scorer
 
 __all__ = ["SOURCE_RE", "java_rules"]
 
@@ -91,9 +97,11 @@ _LOADER_RULES = (
         "java_memory_shell",
         _R(
             r"\.\s*add(?:filter(?:def|map\w*)?|servlet(?:mapping\w*)?|valve"
-            r"|applicationeventlistener|servletmappingdecoded)\s*\("
+            r"|applicationeventlistener|servletmappingdecoded|endpoint)\s*\("
+            r"|\.\s*(?:registermapping|registerhandler|detecthandlermethods)\s*\("
         ),
-        "registers a filter, servlet, listener or valve at run time (a memory-resident shell)",
+        "registers a filter, servlet, listener, valve, endpoint or controller mapping at run"
+        " time (a memory-resident shell)",
         70,
         45,
         40,
@@ -159,8 +167,10 @@ _EVAL_RULES = (
             r"new\s+(?:javax\.el\.)?elprocessor\b|createvalueexpression\s*\(|createmethodexpression\s*\("
             r"|spelexpressionparser\b|ognl\s*\.\s*(?:getvalue|parseexpression)\s*\("
             r"|groovyshell\b|new\s+(?:javax\.script\.)?scriptenginemanager\b"
+            r"|bsh\s*\.\s*interpreter\b|pythoninterpreter\b|mvel\s*\.\s*(?:eval|compileexpression)"
+            r"|jexlbuilder\b|createjexlengine\b|new\s+(?:org\.mozilla\.javascript\.)?contextfactory\b"
         ),
-        "expression or script language evaluation (EL/SpEL/OGNL/Groovy)",
+        "expression or script language evaluation (EL/SpEL/OGNL/Groovy/BeanShell/Jython/MVEL/JEXL)",
         70,
         30,
         10,
@@ -186,7 +196,35 @@ _EVAL_RULES = (
         35,
         whole_statement=True,
     ),
+    Rule(
+        "java_reflect_by_name",
+        _R(
+            r"get(?:declared)?method\s*\(\s*\"(?:exec|defineclass\d?|forkandexec|getruntime"
+            r"|defineanonymousclass)\""
+            r"|find(?:virtual|static|special)\s*\([^;]{0,200}\"(?:exec|defineclass\d?|getruntime)\""
+            r"|new\s+(?:java\.beans\.)?(?:expression|statement)\s*\([^;]{0,200}"
+            r"\"(?:exec|getruntime|defineclass|forname|loadclass|start)\""
+        ),
+        "exec/defineClass called by name through reflection or method handles (hides the call)",
+        70,
+        50,
+        40,
+        whole_statement=True,
+    ),
     Rule("java_jndi", _R(r"\.\s*lookup\s*\("), "JNDI lookup of a request-chosen name", 60),
+    Rule(
+        "java_include",
+        _R(r"getrequestdispatcher\s*\(|pagecontext\s*\.\s*(?:include|forward)\s*\("),
+        "includes or forwards to a request-chosen page (runs another file as a page)",
+        55,
+    ),
+    Rule(
+        "java_include",
+        _R(r"<jsp:(?:include|forward)\b[^>]{0,200}page\s*=[^>]{0,200}>"),
+        "includes or forwards to a request-chosen page (runs another file as a page)",
+        55,
+        in_match=True,
+    ),
     Rule(
         "java_reflection",
         _R(r"class\s*\.\s*forname\s*\(|\.\s*invoke\s*\("),
@@ -232,7 +270,15 @@ _FILE_OPEN_RE = _R(
     r"|java\.util\.logging\.filehandler|filehandler)\s*\("
     r"|files\s*\.\s*(?:write|writestring|copy|newoutputstream|newbufferedwriter)\s*\("
     r"|fileutils\s*\.\s*(?:write\w*|copyinputstreamtofile)\s*\(|\.\s*transferto\s*\("
+    r"|\.\s*write\s*\(\s*new\s+(?:java\.io\.)?file\s*\("
 )
+# A shell program started by name, and a socket: wired together, a reverse or bind shell.
+_SHELL_PROGRAM_RE = _R(r"[\"'](?:cmd(?:\.exe)?|/bin/(?:ba)?sh|sh|bash|powershell(?:\.exe)?)[\"']")
+_SOCKET_RE = _R(r"new\s+(?:java\.net\.)?(?:server)?socket\s*\(|socketchannel\s*\.\s*open\s*\(")
+_PROCESS_RE = _R(r"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(|new\s+(?:java\.lang\.)?processbuilder\b")
+# Request data decrypted with a key written in the page: an encrypted command channel.
+_CIPHER_RE = _R(r"cipher\s*\.\s*getinstance\s*\(")
+_KEY_RE = _R(r"new\s+(?:javax\.crypto\.spec\.)?secretkeyspec\s*\(")
 _THREADS_RE = _R(r"new\s+thread\s*\(|executorservice|newfixedthreadpool|linkedblockingqueue")
 _ASM_RE = _R(r"classwriter\b[^;]{0,200}|visitmethodinsn\s*\(")
 _ASM_EXEC_RE = _R(r"java/lang/(?:runtime|processbuilder)")
@@ -252,6 +298,14 @@ _COMPUTED_CONN_RE = _R(r"drivermanager\s*\.\s*getconnection\s*\(\s*[a-z_][^\"']{
 
 
 _UNICODE_ESCAPE_RE = _R(r"\\u+([0-9a-f]{4})")
+_INLINE_COMMENT_RE = _R(r"(?<=[\w.)\]])\s*/\*.{0,200}?\*/\s*(?=[\w.(\[])", re.S)
+# A static include compiles the included file into the page: a data file included so runs as
+# code that no scanner of scripts reads.
+_DATA_INCLUDE_RE = _R(
+    r"<%@\s*include\s+file\s*=\s*[\"'][^\"'\n]{1,200}\.(?:txt|jpg|jpeg|gif|png|ico|bmp|log|dat)[\"']"
+    r"|<jsp:directive\.include\s+file\s*=\s*[\"'][^\"'\n]{1,200}"
+    r"\.(?:txt|jpg|jpeg|gif|png|ico|bmp|log|dat)[\"']"
+)
 
 
 def java_rules(text: str, sc: _Scorer) -> None:
@@ -259,14 +313,18 @@ def java_rules(text: str, sc: _Scorer) -> None:
     if "\\u" in text:
         # Java compiles \uXXXX escapes anywhere in the source: names spelt with them hide.
         escapes = len(_UNICODE_ESCAPE_RE.findall(text))
-        if escapes >= 20:
+        if escapes:
             text = _UNICODE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)).lower(), text)
+        if escapes >= 20:
             sc.add(
                 "java_unicode_escapes",
                 35,
                 f"Java code spelt with {escapes} \\u escapes (hides names from a reader)",
                 escapes,
             )
+    if "/*" in text:
+        # A comment between two tokens is white space to the compiler: ``Runtime/**/.exec``.
+        text = _INLINE_COMMENT_RE.sub(" ", text)
     reads = bool(SOURCE_RE.search(text))
     tainted = propagate(text, SOURCE_RE, semicolons=True) if reads else frozenset()
     command = list(_COMMAND_RULES)
@@ -306,6 +364,18 @@ def java_rules(text: str, sc: _Scorer) -> None:
     if reads:
         file_writes(text, sc, _FILE_OPEN_RE, SOURCE_RE, tainted)
     _file_manager(text, sc, reads)
+    _wired_shell(text, sc)
+    _embedded_code(text, sc)
+    if "include" in text and (m := _DATA_INCLUDE_RE.search(text)):
+        target = re.split(r"[\"']", m.group(0))[-2]
+        sc.add(
+            "includes_data_file",
+            50,
+            f"compiles a data file into the page as code (includes '{target[-40:]}': the code"
+            " hides outside the script)",
+        )
+    if reads and "cipher" in text and _CIPHER_RE.search(text) and _KEY_RE.search(text):
+        _decrypted_request(text, sc, tainted)
     if (
         reads
         and "java_jdbc" not in sc.features
@@ -337,3 +407,102 @@ def _file_manager(text: str, sc: _Scorer, reads: bool) -> None:
         sc.add(
             "java_timestomp", 15, "sets file modification times (timestomping) from a request page"
         )
+
+
+def _wired_shell(text: str, sc: _Scorer) -> None:
+    """A shell program started next to a socket: its input and output go to the network."""
+    if "socket" not in text or not _SOCKET_RE.search(text):
+        return
+    for m in _PROCESS_RE.finditer(text):
+        if _SHELL_PROGRAM_RE.search(text, m.start(), m.start() + 300):
+            sc.add(
+                "java_socket_shell",
+                60,
+                "starts a shell program (cmd/sh) in a page that opens a socket: a reverse or"
+                " bind shell",
+            )
+            return
+
+
+def _decrypted_request(text: str, sc: _Scorer, tainted: frozenset[str]) -> None:
+    """``Cipher.doFinal`` of request data with a key spec in the page."""
+    known = _names_re(tainted)
+    for m in re.finditer(r"\.\s*dofinal\s*\(", text):
+        args = call_args(text, m.end() - 1)
+        if SOURCE_RE.search(args) or (known is not None and known.search(args)):
+            sc.add(
+                "java_decrypts_request",
+                40,
+                "request data decrypted with a key written in the page (an encrypted command"
+                " channel)",
+            )
+            return
+
+
+# A Java class file (magic CAFEBABE) or serialized object stream (magic ACED0005) written into the
+# page: in base64 (``yv66vg``, ``rO0AB``), hex, or as a signed byte array.
+_CLASS_BYTES_RE = _R(
+    r"[\"']yv66vg|cafebabe0000|-54\s*,\s*-2\s*,\s*-70\s*,\s*-66|0xca\s*,\s*0xfe\s*,\s*0xba"
+)
+_SERIALIZED_RE = _R(r"[\"']ro0ab|[\"']aced0005|-84\s*,\s*-19\s*,\s*0\s*,\s*5\b|0xac\s*,\s*0xed")
+_LOADS_RE = _R(
+    r"defineclass|classloader|templatesimpl|_bytecodes|unsafe|newinstance|loadclass|lookup\s*\("
+)
+_DESERIALIZES_RE = _R(r"objectinputstream|readobject\s*\(|xmldecoder|readunshared")
+# A JNDI name that is a remote URL written in the page, and XSLT calling Java classes.
+_REMOTE_JNDI_RE = _R(r"\.\s*lookup\s*\(\s*[\"'](?:ldap|ldaps|rmi|iiop|corba|dns|nis)://")
+_XALAN_JAVA_RE = _R(r"xalan/java|xalan://|xml\.apache\.org/xslt/java|saxon\.sf\.net/java-type")
+_REMOTE_LOADER_RE = _R(r"urlclassloader\b|\bmlet\b")
+
+
+def _embedded_code(text: str, sc: _Scorer) -> None:
+    """Code the page carries inside itself: class bytes or a serialized object it loads, a
+    remote JNDI name, XSLT that calls Java, a class loader pointed at a URL it names."""
+    # Literal tests first: the regexes below start with many different characters, which the
+    # engine would try at every position of every page.
+    if any(w in text for w in ("yv66vg", "cafebabe", "-54", "0xca")) and (
+        _CLASS_BYTES_RE.search(text) and _LOADS_RE.search(text)
+    ):
+        sc.add(
+            "java_embedded_class",
+            60,
+            "a compiled Java class is embedded in the page and loaded (class bytes in base64/hex)",
+        )
+    if any(w in text for w in ("ro0ab", "aced0005", "-84", "0xac")) and (
+        _SERIALIZED_RE.search(text) and _DESERIALIZES_RE.search(text)
+    ):
+        sc.add(
+            "java_embedded_serialized",
+            60,
+            "a serialized Java object is embedded in the page and deserialized (a gadget chain"
+            " that runs code)",
+        )
+    if "lookup" in text and _REMOTE_JNDI_RE.search(text):
+        sc.add(
+            "java_remote_jndi",
+            55,
+            "JNDI lookup of a remote ldap/rmi name written in the page (loads a class from"
+            " another host)",
+        )
+    if (
+        ("xalan" in text or "xslt" in text or "saxon" in text)
+        and _XALAN_JAVA_RE.search(text)
+        and re.search(r"newtransformer|newtemplates", text)
+    ):
+        sc.add(
+            "java_xslt_extension",
+            55,
+            "XSLT stylesheet that calls Java classes through extension functions (runs code)",
+        )
+    if "urlclassloader" not in text and "mlet" not in text:
+        return
+    for m in _REMOTE_LOADER_RE.finditer(text):
+        window = text[max(0, m.start() - 300) : m.end() + 300]
+        if re.search(r"[\"'](?:https?|ftp)://", window):
+            sc.add(
+                "java_remote_class",
+                55,
+                "class loader pointed at a remote URL written in the page (loads code from"
+                " another host)",
+            )
+            return

@@ -34,6 +34,16 @@ def utf16_as_latin1(data: bytes) -> bytes:
 _XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
+_CHAR_REF_RE = re.compile(r"&#(x[0-9a-f]{1,6}|[0-9]{1,7});")
+
+
+def _char(m: re.Match[str]) -> str:
+    """The character an XML character reference names (lower-cased, as the text is)."""
+    ref = m.group(1)
+    code = int(ref[1:], 16) if ref.startswith("x") else int(ref)
+    return chr(code).lower() if 0 < code < 0x110000 else m.group(0)
+
+
 _DOTNET_SNIFF_RE = re.compile(
     r"<%@\s*(?:page|webhandler|webservice)\b[^%]{0,200}language\s*=\s*[\"']?(?:c#|vb|jscript)"
 )
@@ -45,6 +55,8 @@ def language_rules(language: str | None, head: str, sc: _Scorer) -> None:
     ``.asp``) gets that language's rules too: corpora and attackers both mislabel files."""
     if language in ("jsp", "jspx") or "getparameter" in head:
         if language == "jspx" or "<jsp:scriptlet" in head:
+            if "&#" in head:  # XML character references spell code as numbers
+                head = _CHAR_REF_RE.sub(_char, head)
             for entity, char in _XML_ENTITIES:
                 head = head.replace(entity, char)
         java_rules(head, sc)

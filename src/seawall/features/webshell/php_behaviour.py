@@ -119,13 +119,44 @@ def _register_globals(text: str, sc: _Scorer) -> None:
             f"{command} through register_globals (the variable is never assigned: PHP fills"
             " it from the request)",
         )
-    if len(file_ops) >= 3:
+    written = _written_field(text, fields)
+    if written:
+        sc.add(
+            "register_globals_file_write",
+            55,
+            f"form fields → {written}: a file written at a form-chosen path with form content"
+            " through register_globals (the variables are never assigned)",
+        )
+    elif len(file_ops) >= 3:
         sc.add(
             "register_globals_files",
             45,
             f"file manager on never-assigned form fields (register_globals): "
             f"{', '.join(sorted(file_ops)[:5])}",
         )
+
+
+_WRITE_OPEN_RE = _R(
+    r"(\$\w{1,40})\s*=\s*@?fopen(?<![\w$>:]fopen)\s*\(([^;]{1,300}?),\s*['\"][wax]b?\+?['\"]\s*\)"
+)
+
+
+def _written_field(text: str, fields: set[str]) -> str | None:
+    """``$f = fopen("$dir/$name", 'w'); fwrite($f, $content)`` with path and content from form
+    fields: the call that writes, named, or None."""
+    if "fopen" not in text:
+        return None
+    for n, m in enumerate(_WRITE_OPEN_RE.finditer(text)):
+        if n > 50:
+            break
+        if not any(var in fields for var in _VAR_RE.findall(m.group(2))):
+            continue
+        handle = re.escape(m.group(1))
+        after = text[m.end() : m.end() + 400]
+        for w in re.finditer(rf"(?:fwrite|fputs)\s*\(\s*{handle}\s*,", after):
+            if any(var in fields for var in _VAR_RE.findall(call_args(after, w.start()))):
+                return "fopen()/fwrite()"
+    return None
 
 
 def _socket_commands(text: str, sc: _Scorer) -> None:
