@@ -32,6 +32,7 @@ from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect import sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
+from seawall.detect.correlation.run import correlate
 from seawall.detect.requires import preflight
 from seawall.detect.schema import (
     Detection,
@@ -114,7 +115,10 @@ def _pack_detections(pack: Pack) -> dict[str, list[str]]:
 def select(
     loaded: Mapping[str, LoadedDetection], request: HuntRequest
 ) -> tuple[list[LoadedDetection], list[CoverageEntry], Pack | None]:
-    """The detections to run, coverage entries for named ones that cannot run, and the pack."""
+    """The detections to run, coverage entries for named ones that cannot run, and the pack.
+
+    Every loaded detection when none is named and no pack is given; the named ones; or the
+    pack's, with every correlation detection (they read the findings of the others)."""
     if not request.detection_ids and request.pack is None:
         return [loaded[k] for k in sorted(loaded)], [], None
     chosen: dict[str, LoadedDetection] = {}
@@ -127,6 +131,10 @@ def select(
     pack: Pack | None = None
     if request.pack is not None:
         pack = load_pack(request.pack)
+        # A pack's hunt is correlated: its findings become incidents (packs name no correlation).
+        for ident, item in loaded.items():
+            if item.detection.correlation is not None:
+                chosen.setdefault(ident, item)
         for ident, techniques in _pack_detections(pack).items():
             if ident in loaded:
                 chosen.setdefault(ident, loaded[ident])
@@ -363,6 +371,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         options = replace(options, webroots=resolve_webroots(store, options.webroots))
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
+    correlations = [item for item in selected if item.detection.correlation is not None]
     outcomes = [
         run_detection(
             store,
@@ -373,6 +382,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
             allowlist,
         )
         for item in selected
+        if item.detection.correlation is None
     ]
     findings = [f for outcome in outcomes for f in outcome.findings]
     coverage = [outcome.entry for outcome in outcomes] + absent
@@ -398,13 +408,34 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         ),
         load_state(store),
     )
-    document = document.model_copy(update={"finished": utcnow()})
+    # Correlations last: they read this hunt's findings, with the case's triage joined in (what
+    # is suppressed or dismissed is no part of an incident).
+    incidents, correlated = correlate(
+        store,
+        document.findings,
+        correlations,
+        loaded,
+        lambda item: effective_parameters(
+            item.detection, request.parameters.get(item.detection.id)
+        ),
+        others_ran=any(o.entry.status in ("ran", "partial") for o in outcomes),
+    )
+    coverage = [*document.coverage, *correlated]
+    document = document.model_copy(
+        update={
+            "incidents": incidents,
+            "coverage": coverage,
+            "technique_coverage": technique_coverage(coverage),
+            "finished": utcnow(),
+        }
+    )
     with store.transaction():
         write_hunt(store, document, [item.detection.id for item in selected])
         summary = {
             "findings": len(document.findings),
             "unsuppressed": len(document.unsuppressed),
             "to_review": len(document.to_review),
+            "incidents": len(document.incidents),
             "coverage": {e.detection_id: e.status for e in coverage},
         }
         store.finish_run(run_id, "ok", summary)
