@@ -171,7 +171,10 @@ def _links(
             "account": account,
             "detail": detail,
         },
-        where="source IS NOT NULL AND target IS NOT NULL AND kind IS NOT NULL",
+        # a logon of a host onto itself (a local logon naming its own workstation) links nothing
+        where="source IS NOT NULL AND target IS NOT NULL AND kind IS NOT NULL"
+        " AND source <> target AND NOT (source_type = 'host' AND target_type = 'host'"
+        " AND ent_short(source) = ent_short(target))",
         aggregated=_is_aggregated(source),
     )
 
@@ -190,7 +193,9 @@ _RDP_SESSION = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operation
 _AUTH_FIELDS = (
     '{"IpAddress": "VARCHAR", "WorkstationName": "VARCHAR", "Workstation": "VARCHAR",'
     ' "LogonType": "VARCHAR", "ShareName": "VARCHAR", "TargetServerName": "VARCHAR",'
-    ' "TargetUserName": "VARCHAR", "EventXML.Param1": "VARCHAR", "Param1": "VARCHAR",'
+    ' "TargetUserName": "VARCHAR", "TargetDomainName": "VARCHAR", "SubjectUserName": "VARCHAR",'
+    ' "SubjectDomainName": "VARCHAR", "TargetUserSid": "VARCHAR", "SubjectUserSid": "VARCHAR",'
+    ' "EventXML.Param1": "VARCHAR", "Param1": "VARCHAR",'
     ' "EventXML.Param2": "VARCHAR", "Param2": "VARCHAR", "EventXML.Param3": "VARCHAR",'
     ' "Param3": "VARCHAR", "EventXML.User": "VARCHAR", "User": "VARCHAR",'
     ' "EventXML.Address": "VARCHAR", "Address": "VARCHAR"}'
@@ -230,9 +235,21 @@ SELECT computer, kind,
         WHEN 'rdp' THEN concat_ws('\\', nullif(coalesce(d."EventXML.Param2", d.Param2), ''),
                                   coalesce(d."EventXML.Param1", d.Param1))
         WHEN 'rdp-session' THEN coalesce(d."EventXML.User", d.User)
-        ELSE user_name
+        WHEN 'share' THEN coalesce(nullif(d.SubjectUserName, '-'), user_name)
+        ELSE coalesce(nullif(d.TargetUserName, '-'), user_name)
     END AS account_name,
-    CASE WHEN kind IN ('rdp', 'rdp-session') THEN NULL ELSE user_domain END AS account_domain,
+    CASE kind
+        WHEN 'rdp' THEN NULL
+        WHEN 'rdp-session' THEN NULL
+        WHEN 'share' THEN coalesce(nullif(d.SubjectDomainName, '-'), user_domain)
+        ELSE coalesce(nullif(d.TargetDomainName, '-'), user_domain)
+    END AS account_domain,
+    CASE kind
+        WHEN 'rdp' THEN NULL
+        WHEN 'rdp-session' THEN NULL
+        WHEN 'share' THEN d.SubjectUserSid
+        ELSE d.TargetUserSid
+    END AS account_sid,
     d.TargetUserName AS target_user,
     d.LogonType AS logon_type,
     upper(regexp_extract(d.ShareName, '([^\\\\]+)$', 1)) AS share,
@@ -282,12 +299,7 @@ def _event_statements() -> tuple[str, ...]:
             "computer",
         ),
         _accounts(
-            _AUTH_ROWS + " AND kind IN ('rdp', 'rdp-session')",
-            "account_name",
-            "NULL",
-            "NULL",
-            "remote-desktop-user",
-            "computer",
+            _AUTH_ROWS, "account_name", "account_domain", "account_sid", "logon-account", "computer"
         ),
         _links(
             _AUTH_ROWS + " AND kind <> 'explicit-credentials'",

@@ -58,6 +58,12 @@ FROM host_addresses
 WHERE split_part(name, '.', 1) IN (SELECT DISTINCT short_name FROM hosts)
 GROUP BY name, address, seen_as ORDER BY name, address, seen_as
 """
+_PRIVATE = r"'^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|f[cd][0-9a-f]{2}:)'"
+_PRIVATE_ENDS_SQL = f"""
+SELECT source FROM links WHERE source_type = 'address' AND regexp_matches(source, {_PRIVATE})
+UNION
+SELECT target FROM links WHERE target_type = 'address' AND regexp_matches(target, {_PRIVATE})
+"""
 _ACCOUNTS_SQL = """
 SELECT name, domain, list(DISTINCT sid ORDER BY sid) FILTER (sid IS NOT NULL),
     list(DISTINCT upn ORDER BY upn) FILTER (upn IS NOT NULL),
@@ -238,8 +244,17 @@ class Identities:
 
     @property
     def known_hosts(self) -> int:
-        """How many machines the case knows (the denominator of prevalence)."""
+        """How many machines the case knows by name."""
         return len(self.hosts)
+
+    def machines(self, store: CaseStore) -> int:
+        """How many machines the case has seen: those it knows by name, and each private
+        address of the links that no name was seen with (a DNS client, a flow's end): the
+        denominator of prevalence."""
+        store.con.complete()
+        rows = store.con.execute(_PRIVATE_ENDS_SQL).fetchall()
+        unnamed = {str(a) for (a,) in rows if str(a) not in self.addresses and is_private(str(a))}
+        return self.known_hosts + len(unnamed)
 
     def canonical(self, name: str) -> str | None:
         """The canonical host of a normalised name, or None when the case does not know it."""

@@ -282,8 +282,9 @@ EdgeKind = Literal[
 class IncidentEdge(_Frozen):
     """Why two parts of an incident belong together: a lateral movement (``source`` →
     ``target``, from the findings that show it), or an account or a value (an address, a
-    domain, a hash, an indicator) the findings share. ``prevalence`` is how many of the case's
-    ``known_hosts`` share the value or account (a value on every host says little);
+    domain, a hash, an indicator) the findings share. ``prevalence`` is how many of the
+    ``known_hosts`` machines the case has seen share the value or account (a value on every host
+    says little);
     ``inferred`` when an end was found through the entities (the reasons say how)."""
 
     kind: EdgeKind

@@ -6,7 +6,7 @@ each correlation then groups, judges and scores on its own. A correlation's tuna
 parameters of its detection file (``hunt --param ID.NAME=VALUE`` overrides them):
 
 - ``max_link_prevalence`` (0.5): an account or value shared by more than this share of the
-  hosts the case knows (and by more than two) joins no findings;
+  machines the case has seen (and by more than two) joins no findings;
 - ``plane_weight`` and ``prevalence_weight`` (0.5 each): see :mod:`.score`;
 - ``source_window_minutes`` (30): how far before a service install a logon or share mapping
   onto its host may be to count as its source (:mod:`.sources`).
@@ -130,7 +130,7 @@ def correlate(
         identities,
         {m.account.key for m in everyone if m.account is not None and not m.account.local},
     )
-    known = identities.known_hosts
+    known = identities.machines(store)
     for loaded in correlations:
         detection = loaded.detection
         correlation = detection.correlation
@@ -192,7 +192,7 @@ def correlate(
                 notes=[
                     f"read {len(selected)} finding(s) of this hunt ({left_out} suppressed or"
                     f" dismissed and {below} below {correlation.min_severity} left out);"
-                    f" {known} hosts known to the case's entities"
+                    f" {known} machines seen in the case (prevalence is out of them)"
                 ],
             )
         )

@@ -5,7 +5,8 @@ lowered where it rests on values many hosts share. Every component is a reason (
 1. **Prevalence** (``score.prevalence``): each finding's score is multiplied by
    ``1 - prevalence_weight × (k - 1) / (n - 1)``, where ``k`` is the number of hosts that share
    the most common value the finding rests on (an indicator, hash, address or domain:
-   :mod:`seawall.detect.correlation.prevalence`) and ``n`` the hosts the case knows. A value on
+   :mod:`seawall.detect.correlation.prevalence`) and ``n`` the machines the case has seen
+   (:meth:`seawall.entities.resolve.Identities.machines`). A value on
    one host leaves the score as it is; a value on every host takes ``prevalence_weight`` of it
    away (half, by default): every host querying an update server is no story.
 2. **Strongest** (``score.strongest``): the incident starts at its strongest finding so
@@ -99,7 +100,7 @@ def score(
         reasons.append(
             reason(
                 "score.prevalence",
-                f"{text} is shared by {hosts} of the {known_hosts} hosts the case knows:"
+                f"{text} is shared by {hosts} of the {known_hosts} machines of the case:"
                 f" {len(ids)} finding(s) resting on it weigh ×{factor:.2f}",
                 value=text,
                 kind=kind,

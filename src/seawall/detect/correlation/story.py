@@ -295,8 +295,8 @@ def unused(values: Mapping[str, int], known_hosts: int, limit: int = 3) -> list[
     return [
         reason(
             "correlation.not-linked",
-            f"{value} was not used to join findings: {hosts} of the {known_hosts} hosts the case"
-            " knows share it",
+            f"{value} was not used to join findings: {hosts} of the {known_hosts} machines of the"
+            " case share it",
             value=value,
             hosts=hosts,
             known_hosts=known_hosts,
