@@ -99,3 +99,17 @@ def test_a_detection_can_join_a_table_of_observations(store: CaseStore) -> None:
             " SELECT q.query, q.n, m.how, m.indicator FROM q, ioc_match(q.query) m"
         ).fetchall()
     assert rows == [("x.mailnalysis.com", 2, "parent-domain", "mailnalysis.com")]
+
+
+def test_the_relation_form_matches_like_the_value_form(store: CaseStore) -> None:
+    """``ioc_matches(relation)`` (set-wise, for millions of values) answers as ``ioc_match``."""
+    table = pa.table({"value": VALUES + VALUES})  # values may repeat: answered once each
+    with store.registered("_values", table):
+        each = store.con.execute(
+            "SELECT DISTINCT v.value, m.how, m.indicator_type, m.indicator, m.verdict"
+            " FROM _values v, ioc_match(v.value) m"
+        ).fetchall()
+        together = store.con.execute(
+            "SELECT value, how, indicator_type, indicator, verdict FROM ioc_matches('_values')"
+        ).fetchall()
+    assert together and sorted(each) == sorted(together)

@@ -284,7 +284,8 @@ def test_coverage_statuses_with_shipped_detections(pack: Pack) -> None:
     assert states["intel.reputation"].provided_by == BUILTIN_CAPABILITIES["intel.reputation"]
     assert states["intel.import"].status == "exists"
     assert states["web.webshell"].status == "exists"
-    assert states["net.dns-tunnel"].status == "missing"  # network detections: not built yet
+    assert states["net.dns-tunnel"].status == "exists"
+    assert states["patch.cve-audit"].status == "missing"  # not built yet
     techniques = {t.id: t for t in coverage.techniques}
     assert states["ioc.file-hash"].status == "exists"
     assert techniques["T1505.003"].status == "covered"
@@ -313,10 +314,11 @@ def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pac
     assert "baseline" in (states["host.disk-growth"].needs or "")
     techniques = {t.id: t for t in coverage.techniques}
     software = {s.id: s for s in coverage.software}
-    # Empire: the shipped YARA set runs on its own beside the rules the user must give
+    # Empire: the shipped YARA set and the URL indicators of the network logs run on their own
+    # beside the rules the user must give
     assert [d.status for d in software["S0363"].detections][1:] == [
         "conditional",
-        "missing",
+        "exists",
         "exists",
     ]
     assert software["S0363"].status == "covered"

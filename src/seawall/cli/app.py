@@ -23,8 +23,8 @@ from seawall.errors import ExitCode, SeawallError
 app = typer.Typer(
     name="seawall",
     # Say what works today; event logs and network logs join this line when their commands land.
-    help="Turn a threat advisory into a hunt: threat intel, host files and disk usage today"
-    " (event logs and network logs are being built).",
+    help="Turn a threat advisory into a hunt across host files, Windows event logs and network"
+    " logs (start with `seawall demo`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -72,6 +72,12 @@ def hunt(
         help="Allowlist file (YAML or CSV: who may do what from where, with a reason;"
         " repeatable). Matching findings are kept, suppressed, with the entry named.",
     ),
+    sigma: list[Path] = typer.Option(
+        [],
+        "--sigma",
+        help="Also run the Sigma rules under DIR (repeatable); every rule is run or listed"
+        " with the reason it was not.",
+    ),
     param: list[str] = typer.Option(
         [],
         "--param",
@@ -101,6 +107,7 @@ def hunt(
         ),
         parameters=parse_params(param),
         allowlists=tuple(allowlist),
+        sigma_dirs=tuple(sigma),
     )
     with open_case(ctx) as store:
         document = run_hunt(store, request)

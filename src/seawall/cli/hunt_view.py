@@ -37,6 +37,7 @@ SEVERITY_STYLE = {
     "info": "dim",
 }
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+SIGMA = "sigma."  # coverage ids of Sigma rules (seawall.detect.sigma.hunt)
 _STATUS_STYLE = {
     "ran": "green",
     "partial": "bold yellow",
@@ -126,6 +127,8 @@ def render_summary(
             f" (telemetry missing), {statuses['error']:,} failed"
         )
         for entry in coverage:
+            if entry.detection_id.startswith(SIGMA):
+                continue  # thousands of rules: grouped by reason in the Sigma table
             if entry.status in ("not-run", "not-evaluable"):
                 label = "not run" if entry.status == "not-run" else "not evaluable"
                 console.print(
@@ -187,6 +190,8 @@ def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
     for column in ("detection", "techniques", "status", "findings", "reason / notes"):
         table.add_column(column, overflow="fold")
     for entry in coverage:
+        if entry.detection_id.startswith(SIGMA) and not (entry.findings or entry.status == "error"):
+            continue  # summarised by reason in the Sigma table (all of them are in --json)
         status = f"[{_STATUS_STYLE[entry.status]}]{entry.status}[/]"
         found = f"{entry.findings}" + (
             f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
@@ -200,6 +205,28 @@ def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
             status,
             found if entry.status in ("ran", "partial") else "",
             escape("\n".join(n for n in notes if n)),
+        )
+    return table
+
+
+def sigma_table(coverage: Iterable[CoverageEntry]) -> Table | None:
+    """Sigma rules by outcome and reason: thousands of rules do not fit one line each."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in coverage:
+        if entry.detection_id.startswith(SIGMA):
+            reason = _first_line(entry.reason) or ("matched" if entry.findings else "no match")
+            groups.setdefault((entry.status, reason), []).append(entry.detection_id)
+    if not groups:
+        return None
+    table = Table(title="Sigma rules (each one is in --json)", title_justify="left")
+    for column in ("status", "rules", "reason", "examples"):
+        table.add_column(column, overflow="fold")
+    for (status, reason), ids in sorted(groups.items(), key=lambda item: -len(item[1])):
+        table.add_row(
+            f"[{_STATUS_STYLE[status]}]{status}[/]",
+            str(len(ids)),
+            escape(reason),
+            escape(", ".join(ids[:2]) + (" …" if len(ids) > 2 else "")),
         )
     return table
 
@@ -230,4 +257,7 @@ def render_hunt(console: Console, document: ResultDocument) -> None:
     if document.findings:
         render_findings(console, document.findings)
     console.print(coverage_table(document.coverage))
+    sigma = sigma_table(document.coverage)
+    if sigma is not None:
+        console.print(sigma)
     console.print(closing_line(document.findings, document.coverage))

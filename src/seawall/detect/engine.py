@@ -41,7 +41,7 @@ from seawall.detect.schema import (
     merge,
     shipped_detections,
 )
-from seawall.detect.sqlrows import sql_hits
+from seawall.detect.sqlrows import PARAMETER_REF, sql_hits
 from seawall.detect.stored import write_hunt
 from seawall.detect.techniques import current_techniques
 from seawall.detect.webroots import resolve_webroots
@@ -71,6 +71,9 @@ from seawall.triage.allowlist import (
 from seawall.triage.matching import compile_entries, first_match
 from seawall.triage.state import load_state, with_triage
 
+# DuckDB's memory while detections run (see ``hunt``).
+HUNT_MEMORY = "2GB"
+
 
 @dataclass(frozen=True, slots=True)
 class HuntRequest:
@@ -84,6 +87,8 @@ class HuntRequest:
     """Per detection id, parameter values that replace the detection file's defaults."""
     allowlists: tuple[Path, ...] = ()
     """Allowlist files (:mod:`seawall.triage.allowlist`) the detections' SQL judges against."""
+    sigma_dirs: tuple[Path, ...] = ()
+    """Sigma rule folders (or files): every rule is run or listed with why not (``sigma.<id>``)."""
 
 
 @dataclass(slots=True)
@@ -274,6 +279,21 @@ def _allowlisted(
     return judged
 
 
+def coverage_notes(store: CaseStore, detection: Detection, values: Mapping[str, Any]) -> list[str]:
+    """The notes a detection's ``coverage_notes`` query returns (what it could not judge, said
+    in its own words: e.g. indicators of a kind its SQL does not match)."""
+    if detection.coverage_notes is None:
+        return []
+    used = set(PARAMETER_REF.findall(detection.coverage_notes))
+    relation = store.con.sql(
+        detection.coverage_notes,
+        params={name: value for name, value in values.items() if name in used},
+    )
+    if "note" not in relation.columns:
+        raise SeawallError("its coverage_notes query returns no `note` column")
+    return [str(row[0]) for row in relation.select("note").fetchall() if row[0]]
+
+
 def run_detection(
     store: CaseStore,
     loaded: LoadedDetection,
@@ -318,6 +338,7 @@ def run_detection(
         else:
             expiries = {e.origin: utc(e.entry.until) for e in allowlist}
             hits = sql_hits(store, detection, values, expiries)
+        context.notes.extend(coverage_notes(store, detection, values))
     except NotRun as not_run:
         return _Outcome(entry("not-run", not_run.reason, notes=context.notes), [])
     except duckdb.BinderException as error:
@@ -363,6 +384,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         "webroots": list(request.options.webroots),
         "parameters": {k: dict(v) for k, v in request.parameters.items()},
         "allowlists": [str(p) for p in request.allowlists],
+        "sigma": [str(d) for d in request.sigma_dirs],
     }
     for item in selected:  # a bad --param fails the hunt before anything runs
         effective_parameters(item.detection, request.parameters.get(item.detection.id))
@@ -372,18 +394,26 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
     correlations = [item for item in selected if item.detection.correlation is not None]
-    outcomes = [
-        run_detection(
-            store,
-            item,
-            run_id,
-            options,
-            request.parameters.get(item.detection.id),
-            allowlist,
-        )
-        for item in selected
-        if item.detection.correlation is None
-    ]
+    # Detections over tens of millions of log rows build large hash tables: under a cap DuckDB
+    # spills them to the case's temporary directory instead of growing with the input.
+    with store.memory_limit(HUNT_MEMORY):
+        outcomes = [
+            run_detection(
+                store,
+                item,
+                run_id,
+                options,
+                request.parameters.get(item.detection.id),
+                allowlist,
+            )
+            for item in selected
+            if item.detection.correlation is None
+        ]
+        if request.sigma_dirs:
+            from seawall.detect.sigma.hunt import run_sigma  # pySigma loads only when asked for
+
+            sigma = run_sigma(store, request.sigma_dirs)
+            outcomes += [_Outcome(o.entry, o.findings) for o in sigma]
     findings = [f for outcome in outcomes for f in outcome.findings]
     coverage = [outcome.entry for outcome in outcomes] + absent
     warnings = [f"allowlist entry {w}" for w in expired]
@@ -410,16 +440,17 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     )
     # Correlations last: they read this hunt's findings, with the case's triage joined in (what
     # is suppressed or dismissed is no part of an incident).
-    incidents, correlated = correlate(
-        store,
-        document.findings,
-        correlations,
-        loaded,
-        lambda item: effective_parameters(
-            item.detection, request.parameters.get(item.detection.id)
-        ),
-        others_ran=any(o.entry.status in ("ran", "partial") for o in outcomes),
-    )
+    with store.memory_limit(HUNT_MEMORY):
+        incidents, correlated = correlate(
+            store,
+            document.findings,
+            correlations,
+            loaded,
+            lambda item: effective_parameters(
+                item.detection, request.parameters.get(item.detection.id)
+            ),
+            others_ran=any(o.entry.status in ("ran", "partial") for o in outcomes),
+        )
     coverage = [*document.coverage, *correlated]
     document = document.model_copy(
         update={
@@ -429,8 +460,10 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
             "finished": utcnow(),
         }
     )
+    ids = [item.detection.id for item in selected]
+    ids += [o.entry.detection_id for o in outcomes if o.entry.detection_id.startswith("sigma.")]
     with store.transaction():
-        write_hunt(store, document, [item.detection.id for item in selected])
+        write_hunt(store, document, ids)
         summary = {
             "findings": len(document.findings),
             "unsuppressed": len(document.unsuppressed),

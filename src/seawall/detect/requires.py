@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from seawall.detect.schema import DataSource, Detection, Requirement
+from seawall.detect.schema import Alternatives, DataSource, Detection, Requirement
 
 # How messages name well-known channels.
 SHORT_CHANNELS: dict[str, str] = {
@@ -30,6 +30,10 @@ SHORT_CHANNELS: dict[str, str] = {
     "microsoft-windows-terminalservices-remoteconnectionmanager/operational": "RDP (RCM)",
     "microsoft-windows-terminalservices-localsessionmanager/operational": "RDP (LSM)",
 }
+_NETWORK = (
+    "collect network logs (Zeek, DNS server, proxy, web server, pcap, flows, nmap:"
+    " `seawall collect logs PATH`)"
+)
 # What fills each table, for "table X is empty: …" reasons.
 TABLE_HINTS: dict[str, str] = {
     "files": "run `seawall collect files PATH`",
@@ -39,6 +43,7 @@ TABLE_HINTS: dict[str, str] = {
     "sources": "import intel with `seawall intel import FILE`",
     "events": "collect Windows event logs (`seawall collect evtx PATH`)",
     "auth": "collect VPN, SSO or Entra ID sign-in logs (`seawall collect logs PATH`)",
+    **dict.fromkeys(("dns", "conn", "http", "web", "tls", "smb", "netlog", "scan"), _NETWORK),
 }
 
 Outcome = Literal["ok", "not-run", "not-evaluable"]
@@ -128,13 +133,59 @@ class RequirementState:
 
 
 @dataclass(frozen=True, slots=True)
+class AlternativesState:
+    """A ``requires`` entry met by any one of several tables (see
+    :class:`seawall.detect.schema.Alternatives`)."""
+
+    states: tuple[RequirementState, ...]
+
+    @property
+    def table(self) -> str:
+        return " or ".join(s.table for s in self.states)
+
+    @property
+    def table_empty(self) -> bool:
+        return all(s.table_empty for s in self.states)
+
+    @property
+    def met(self) -> bool:
+        return any(s.met for s in self.states)
+
+    def reason(self) -> str:
+        return "none of its sources is in the case: " + "; ".join(
+            s.reason() for s in self.states if not s.met
+        )
+
+    def partial_note(self) -> str | None:
+        """What it ran over, and which alternatives it could not read."""
+        present = [s for s in self.states if s.met]
+        absent = [s for s in self.states if not s.met]
+        if not present or not absent:
+            return None
+        ran = ", ".join(_described(s) for s in present)
+        empty = [s.table for s in absent if s.table_empty]
+        missing = ([f"{', '.join(empty)} (empty)"] if empty else []) + [
+            s.reason() for s in absent if not s.table_empty
+        ]
+        return f"evaluated over {ran}; not over: " + "; ".join(missing)
+
+
+def _described(state: RequirementState) -> str:
+    shown = [f"{s.label} ({s.with_fields:,})" for s in state.sources if s.present]
+    return ", ".join(shown) if shown else f"{state.table} ({state.rows:,} rows)"
+
+
+State = RequirementState | AlternativesState
+
+
+@dataclass(frozen=True, slots=True)
 class Preflight:
     """The verdict on a whole detection: may it run, and if not, why."""
 
     outcome: Outcome
     reason: str | None
     notes: tuple[str, ...]
-    states: tuple[RequirementState, ...]
+    states: tuple[State, ...]
 
 
 def _source_sql(table: str, source: DataSource) -> tuple[str, list[Any]]:
@@ -190,11 +241,17 @@ def evaluate(con: duckdb.DuckDBPyConnection, requirement: Requirement) -> Requir
 def preflight(con: duckdb.DuckDBPyConnection, detection: Detection) -> Preflight:
     """Whether ``detection`` can look at this case: ``not-run`` when a table it reads is empty,
     ``not-evaluable`` when the tables hold rows but not the telemetry it needs."""
-    states = tuple(evaluate(con, r) for r in detection.requirements)
+    states = tuple(_evaluate_entry(con, r) for r in detection.requirements)
     return judge(states)
 
 
-def judge(states: Iterable[RequirementState]) -> Preflight:
+def _evaluate_entry(con: duckdb.DuckDBPyConnection, entry: Requirement | Alternatives) -> State:
+    if isinstance(entry, Alternatives):
+        return AlternativesState(tuple(evaluate(con, r) for r in entry.requirements))
+    return evaluate(con, entry)
+
+
+def judge(states: Iterable[State]) -> Preflight:
     states = tuple(states)
     empty = [s for s in states if s.table_empty]
     if empty:

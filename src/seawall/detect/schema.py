@@ -131,6 +131,23 @@ class Requirement(BaseModel):
         return self
 
 
+class Alternatives(BaseModel):
+    """Data that can come from several tables (DNS questions from ``dns`` or Sysmon 22 in
+    ``events``; names from ``dns``, ``http`` and ``tls``): the detection can look when at least
+    one alternative is present, reads every one that is, and its coverage notes name those
+    that are not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    any: list[TableName | Requirement] = Field(min_length=2)
+
+    @property
+    def requirements(self) -> list[Requirement]:
+        return [
+            item if isinstance(item, Requirement) else Requirement(table=item) for item in self.any
+        ]
+
+
 class Detection(BaseModel):
     """One detection file (see the module docstring and the README's detection section)."""
 
@@ -143,7 +160,7 @@ class Detection(BaseModel):
     """Required, except for a correlation: its incidents carry their findings' techniques."""
     guidance: list[Text] = Field(default_factory=list)
     severity: Severity
-    requires: list[TableName | Requirement] = Field(default_factory=list)
+    requires: list[TableName | Requirement | Alternatives] = Field(default_factory=list)
     # What the user must give before this detection can run at all (their YARA rules, a history
     # of snapshots to baseline against); pack coverage then counts it as "conditional", not as
     # covering a technique on its own.
@@ -163,6 +180,9 @@ class Detection(BaseModel):
     what its findings mean when that is not given (a note in the coverage report)."""
     baseline: Text | None = None
     """SQL that ``seawall baseline learn`` runs (``$until`` bound) to learn what is normal."""
+    coverage_notes: Text | None = None
+    """SQL run after the detection: each non-empty ``note`` it returns is a coverage note (what
+    the detection could not judge in this case, e.g. indicators of a kind it does not match)."""
 
     @model_validator(mode="after")
     def _one_body(self) -> Self:
@@ -189,10 +209,10 @@ class Detection(BaseModel):
         return self
 
     @property
-    def requirements(self) -> list[Requirement]:
+    def requirements(self) -> list[Requirement | Alternatives]:
         """``requires`` with plain table names as requirements of rows only."""
         return [
-            item if isinstance(item, Requirement) else Requirement(table=item)
+            item if isinstance(item, Requirement | Alternatives) else Requirement(table=item)
             for item in self.requires
         ]
 

@@ -41,6 +41,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
+from seawall.detect import netsql
 from seawall.errors import UsageError
 from seawall.model.tables import column_ddl
 
@@ -185,6 +186,7 @@ def install(con: duckdb.DuckDBPyConnection, allowlist: pa.Table | None = None) -
         con.execute(statement)
     for name in VIEWS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{view_sql(name)}")
+    netsql.install(con)
     if allowlist is not None and allowlist.num_rows:
         con.register("_allowlist_rows", allowlist)
         try:

@@ -59,13 +59,13 @@ FINDING_COLUMNS = (
 REASON_PREFIX = "reason_"
 # Columns that name the indicator a row matched (as ``ioc_match`` returns them).
 INDICATOR_COLUMNS = ("indicator_type", "indicator")
-_PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _CODE = re.compile(REASON_CODE_PATTERN)
 
 
 def bound_parameters(detection: Detection, values: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters the SQL refers to (DuckDB refuses unused named parameters)."""
-    used = set(_PARAMETER_REF.findall(detection.sql or ""))
+    used = set(PARAMETER_REF.findall(detection.sql or ""))
     return {name: value for name, value in values.items() if name in used}
 
 

@@ -250,42 +250,74 @@ MALICIOUS_CONFIDENCE = 50
 # does: canonicalise what only Python can (IDN names, other spellings of IPv6 addresses) and
 # match IPv6 networks; logs write names as DNS carries them (punycode) and IPv6 addresses in
 # their canonical text, so this costs them nothing.
-_IOC_MATCH = """
-WITH t AS (
-    SELECT ioc_unpad(v, kind) AS v, kind
-    FROM (SELECT v, ioc_kind(v) AS kind
-        FROM (SELECT ioc_refang(lower(trim(observed::VARCHAR, ' \t\r\n\f\v.'))) AS v))
-    WHERE v <> ''
+#
+# ``ioc_matches(relation)`` is the same statement over a whole relation at once (a table, view
+# or CTE named as a string, with a ``value`` column; the same value may come many times): one
+# row per distinct matching value and match, ``value`` and the match's columns, for the caller
+# to join back to its rows. Values that cannot match are left out before they are made
+# distinct, each value's probes are made once and meet the index in hash joins: for tens of
+# millions of values (every name and answer of a DNS log) this is what a detection needs; the
+# per-row ``ioc_match`` is a correlated table function, fine for a few thousand. Both are made from
+# ``_MATCH_TEMPLATE``: ``{values}`` gives ``_qv`` (the value as observed) and every step carries
+# it along, so the rules are written once.
+_MATCH_TEMPLATE = """
+WITH tails AS (
+    -- the last two labels of every key (a key without a dot: all of it)
+    SELECT DISTINCT regexp_extract(key, '[^.]*\\.?[^.]+$') AS tail FROM indicator_keys
 ),
-h AS (SELECT v, kind, ioc_host(v, kind) AS host FROM t WHERE kind <> 0),
+given AS MATERIALIZED (
+    -- A plain lower-case name (no refanging, no URL, e-mail or address: the bulk of a log's
+    -- values) can only match a key exactly or a domain by its parents, and then it ends in the
+    -- same last two labels as that key: the other plain names are left out, by one hash join
+    -- with the keys' endings and before anything else (a DISTINCT of every value included).
+    SELECT DISTINCT v._qv FROM (
+        SELECT _qv, s,
+            NOT regexp_full_match(s, '[a-z0-9_-]+(\\.[a-z0-9_-]+)*')
+                OR regexp_full_match(s, '[0-9.]+') AS special
+        FROM (SELECT _qv, _qv::VARCHAR AS s FROM {values})
+    ) v
+    LEFT JOIN tails t
+        ON NOT v.special AND t.tail = regexp_extract(v.s, '[^.]*\\.?[^.]+$')
+    WHERE v.special OR t.tail IS NOT NULL
+),
+refanged AS MATERIALIZED (
+    -- each step materialised: a macro repeats its argument at every use, and the optimiser
+    -- would otherwise inline refang into kind into unpad, dozens of times over
+    SELECT _qv, ioc_refang(lower(trim(_qv::VARCHAR, ' \t\r\n\f\v.'))) AS v FROM given
+),
+kinded AS MATERIALIZED (SELECT _qv, v, ioc_kind(v) AS kind FROM refanged WHERE v <> ''),
+t AS MATERIALIZED (SELECT _qv, ioc_unpad(v, kind) AS v, kind FROM kinded),
+h AS MATERIALIZED (SELECT _qv, v, kind, ioc_host(v, kind) AS host FROM t WHERE kind <> 0),
+sizes AS (SELECT DISTINCT labels::BIGINT AS size FROM indicator_keys WHERE labels >= 2),
 probes AS (
-    SELECT v AS key, {exact}::UTINYINT AS how FROM t
+    SELECT _qv, v AS key, {exact}::UTINYINT AS how FROM t
     UNION ALL
-    SELECT host, (CASE kind WHEN 1 THEN {url_host} ELSE {email_domain} END)::UTINYINT
+    SELECT _qv, host, (CASE kind WHEN 1 THEN {url_host} ELSE {email_domain} END)::UTINYINT
     FROM h WHERE kind IN (1, 2)
     UNION ALL
-    SELECT unnest(list_transform(range(2, len(parts)),
-            lambda size: array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)),
-                '.'))),
+    -- a name's parents, only of the label counts the case's domain indicators have
+    SELECT _qv, array_to_string(list_slice(parts, len(parts) - size + 1, len(parts)), '.'),
         {parent}::UTINYINT
-    FROM (SELECT string_split(host, '.') AS parts FROM h WHERE kind IN (1, 2, 4))
+    FROM (SELECT _qv, string_split(host, '.') AS parts FROM h
+        WHERE kind IN (1, 2, 4) AND contains(host, '.')) p
+    JOIN sizes ON sizes.size < len(p.parts)
 ),
 addresses AS (
-    SELECT {ip} AS ip
+    SELECT _qv, {ip} AS ip
     FROM (
-        SELECT string_split(ip, '.') AS octets
+        SELECT _qv, string_split(ip, '.') AS octets
         FROM (
-            SELECT v AS ip FROM t WHERE kind = 3
+            SELECT _qv, v AS ip FROM t WHERE kind = 3
             UNION ALL
-            SELECT array_to_string(list_transform(
+            SELECT _qv, array_to_string(list_transform(
                     string_split(host, '.'), lambda o: o::INTEGER::VARCHAR), '.')
             FROM h WHERE kind = 1 AND regexp_full_match(host, '{ipv4}')
         )
     )
 ),
 matched AS (
-    SELECT p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason, k.confidence,
-        k.valid_until
+    SELECT p._qv, p.how, k.type, coalesce(k.value, k.key) AS value, k.benign_reason,
+        k.confidence, k.valid_until
     FROM probes p JOIN indicator_keys k ON k.h = hash(p.key) AND k.key = p.key
     WHERE CASE p.how
         WHEN {exact} THEN true
@@ -293,31 +325,46 @@ matched AS (
         ELSE k.type IN ('domain', 'ipv4', 'ipv6')
     END
     UNION ALL
-    SELECT {cidr}::UTINYINT, k.type, k.value, k.benign_reason, k.confidence, k.valid_until
+    SELECT a._qv, {cidr}::UTINYINT, k.type, k.value, k.benign_reason, k.confidence,
+        k.valid_until
     FROM addresses a
     CROSS JOIN (SELECT DISTINCT net_plen::UBIGINT AS plen FROM indicator_keys
         WHERE net_plen IS NOT NULL) l
     JOIN indicator_keys k
         ON k.h = (l.plen << 32) | ((a.ip >> (32 - l.plen)) << (32 - l.plen))
         AND k.net_plen IS NOT NULL
+),
+answered AS (
+    SELECT _qv, [{names}][how + 1] AS how, type AS indicator_type, value AS indicator,
+        benign_reason, confidence, valid_until,
+        CASE WHEN benign_reason IS NOT NULL THEN 'benign'
+            WHEN confidence >= {threshold}
+                AND (valid_until IS NULL OR valid_until >= now()::TIMESTAMP) THEN 'malicious'
+            ELSE 'suspicious' END AS verdict
+    FROM matched
 )
-SELECT [{names}][how + 1] AS how, type AS indicator_type, value AS indicator, benign_reason,
-    confidence, valid_until,
-    CASE WHEN benign_reason IS NOT NULL THEN 'benign'
-        WHEN confidence >= {threshold}
-            AND (valid_until IS NULL OR valid_until >= now()::TIMESTAMP) THEN 'malicious'
-        ELSE 'suspicious' END AS verdict
-FROM matched
-""".format(
-    exact=_EXACT,
-    url_host=_URL_HOST,
-    email_domain=_EMAIL_DOMAIN,
-    parent=_PARENT,
-    cidr=_CIDR,
-    ip=IPV4_NUMBER,
-    ipv4=_IPV4,
-    names=", ".join(f"'{h}'" for h in HOW),
-    threshold=MALICIOUS_CONFIDENCE,
+"""
+
+
+def _match_sql(values: str) -> str:
+    return _MATCH_TEMPLATE.format(
+        values=values,
+        exact=_EXACT,
+        url_host=_URL_HOST,
+        email_domain=_EMAIL_DOMAIN,
+        parent=_PARENT,
+        cidr=_CIDR,
+        ip=IPV4_NUMBER,
+        ipv4=_IPV4,
+        names=", ".join(f"'{h}'" for h in HOW),
+        threshold=MALICIOUS_CONFIDENCE,
+    )
+
+
+_IOC_MATCH = _match_sql("(SELECT observed AS _qv)") + "SELECT * EXCLUDE (_qv) FROM answered\n"
+_IOC_MATCHES = (
+    _match_sql("(SELECT value AS _qv FROM query_table(relation) WHERE value IS NOT NULL)")
+    + "SELECT _qv AS value, * EXCLUDE (_qv) FROM answered\n"
 )
 
 # Created on every connection to a case (temporary: they belong to the connection, never to
@@ -328,6 +375,7 @@ MACROS: tuple[str, ...] = (
     f"CREATE OR REPLACE TEMP MACRO ioc_unpad(v, kind) AS ({_UNPAD})",
     f"CREATE OR REPLACE TEMP MACRO ioc_host(v, kind) AS ({_HOST})",
     f"CREATE OR REPLACE TEMP MACRO ioc_match(observed) AS TABLE {_IOC_MATCH}",
+    f"CREATE OR REPLACE TEMP MACRO ioc_matches(relation) AS TABLE {_IOC_MATCHES}",
 )
 
 

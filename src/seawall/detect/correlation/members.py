@@ -28,7 +28,7 @@ from functools import cache
 
 from pydantic import JsonValue
 
-from seawall.detect.schema import LoadedDetection
+from seawall.detect.schema import Alternatives, LoadedDetection
 from seawall.entities.names import address, host_name, is_private
 from seawall.entities.resolve import (
     AccountIdentification,
@@ -129,7 +129,9 @@ class Member:
 def plane_of(finding: Finding, detections: Mapping[str, LoadedDetection]) -> Plane:
     loaded = detections.get(finding.detection_id)
     if loaded is not None:
-        for requirement in loaded.detection.requirements:
+        for item in loaded.detection.requirements:
+            # alternatives (DNS questions from dns or from Sysmon 22) are one plane: the first's
+            requirement = item.requirements[0] if isinstance(item, Alternatives) else item
             if requirement.table in _PLANES:
                 return _PLANES[requirement.table]
     for prefix, plane in _FAMILIES:
