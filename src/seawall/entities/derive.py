@@ -231,6 +231,8 @@ SELECT computer, kind,
         ELSE d.IpAddress
     END AS ip,
     coalesce(d.WorkstationName, d.Workstation) AS workstation,
+    ent_ip(ip) AS source_ip,
+    ent_host(workstation) AS source_name,
     CASE kind
         WHEN 'rdp' THEN concat_ws('\\', nullif(coalesce(d."EventXML.Param2", d.Param2), ''),
                                   coalesce(d."EventXML.Param1", d.Param1))
@@ -263,7 +265,11 @@ _AUTH_ROWS = "SELECT * FROM _entity_auth WHERE true"
 
 
 def _event_statements() -> tuple[str, ...]:
-    source_of = _address_or_host("coalesce(ent_ip(ip), workstation)")
+    # normalised once per group in _entity_auth: nesting the macros repeats their work
+    source_of = (
+        "coalesce(source_ip, source_name)",
+        "CASE WHEN source_ip IS NOT NULL THEN 'address' ELSE 'host' END",
+    )
     account = (
         "ent_account(ent_acct_name(account_name), ent_acct_domain(account_name, account_domain))"
     )
@@ -285,7 +291,7 @@ def _event_statements() -> tuple[str, ...]:
         # not the source's name.
         _addresses(
             _AUTH_ROWS + " AND kind IN ('logon', 'failed-logon')"
-            " AND ent_short(ent_host(workstation)) IS DISTINCT FROM ent_short(ent_host(computer))",
+            " AND ent_short(source_name) IS DISTINCT FROM ent_short(ent_host(computer))",
             "workstation",
             "ip",
             "logon-source",
