@@ -35,8 +35,10 @@ def _edge_text(edge: IncidentEdge) -> str:
     count = f"{len(edge.finding_ids)} finding{'' if len(edge.finding_ids) == 1 else 's'}"
     if edge.kind in ("account", "value"):
         shared = ""
-        if edge.prevalence is not None and edge.known_hosts:
-            shared = f", on {edge.prevalence} of {edge.known_hosts} hosts"
+        if edge.prevalence == 0:
+            shared = ", seen with no machine of the case"
+        elif edge.prevalence is not None and edge.known_hosts:
+            shared = f", on {edge.prevalence} of {edge.known_hosts} machines"
         return f"{edge.kind} {edge.value} ({count}{shared})"
     inferred = ", inferred" if edge.inferred else ""
     return f"{edge.kind} {edge.source or '?'} → {edge.target or '?'} ({count}{inferred})"

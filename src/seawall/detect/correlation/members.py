@@ -66,7 +66,7 @@ _FAMILIES: tuple[tuple[str, Plane], ...] = (
     ("web.", "network"),
     ("auth.", "identity"),
 )
-HASH_COLUMNS = frozenset({"md5", "sha1", "sha256", "sha512", "hash", "imphash"})
+HASH_COLUMNS = frozenset({"md5", "sha1", "sha256", "sha512"})
 DOMAIN_COLUMNS = frozenset(
     {"domain", "query", "destination", "http_host", "server_name", "top_domain", "vhost"}
 )

@@ -35,25 +35,32 @@ SELECT v, count(DISTINCT peer) FROM (
     SELECT l.target, l.source FROM links l JOIN wanted w ON l.target = w.v
 ) WHERE peer IS NOT NULL GROUP BY v
 """
+# Rows meet the wanted names by an equi-join on their last two labels (cheap string cuts, a hash
+# join), and only those rows are checked for the name itself or a name under it.
 _DOMAIN_SQL = """
-WITH names AS (
-    SELECT DISTINCT lower(rtrim(query, '.')) AS name, client_ip AS client FROM dns
-    WHERE query IS NOT NULL AND client_ip IS NOT NULL
-    UNION SELECT DISTINCT lower(http_host), client_ip FROM http
-    WHERE http_host IS NOT NULL AND client_ip IS NOT NULL
-    UNION SELECT DISTINCT lower(server_name), client_ip FROM tls
-    WHERE server_name IS NOT NULL AND client_ip IS NOT NULL
+WITH w AS (
+    SELECT v, split_part(v, '.', -2) || '.' || split_part(v, '.', -1) AS tail FROM wanted
+    WHERE contains(v, '.')
 ),
-labelled AS (SELECT v, len(string_split(v, '.')) AS labels FROM wanted)
-SELECT w.v, count(DISTINCT n.client)
-FROM names n JOIN labelled w
-    ON array_to_string(string_split(n.name, '.')[-w.labels:], '.') = w.v
+asked AS (
+    SELECT lower(rtrim(query, '.')) AS name, client_ip AS client FROM dns
+    WHERE client_ip IS NOT NULL AND query IS NOT NULL
+    UNION ALL SELECT lower(http_host), client_ip FROM http
+    WHERE client_ip IS NOT NULL AND http_host IS NOT NULL
+    UNION ALL SELECT lower(server_name), client_ip FROM tls
+    WHERE client_ip IS NOT NULL AND server_name IS NOT NULL
+)
+SELECT w.v, count(DISTINCT a.client)
+FROM asked a JOIN w ON split_part(a.name, '.', -2) || '.' || split_part(a.name, '.', -1) = w.tail
+WHERE a.name = w.v OR ends_with(a.name, '.' || w.v)
 GROUP BY w.v
 """
 _HASH_SQL = """
-SELECT w.v, count(DISTINCT f.host) FROM files f JOIN wanted w
-    ON w.v IN (lower(f.md5), lower(f.sha1), lower(f.sha256))
-GROUP BY w.v
+SELECT v, count(DISTINCT host) FROM (
+    SELECT w.v, f.host FROM files f JOIN wanted w ON f.md5 = w.v
+    UNION ALL SELECT w.v, f.host FROM files f JOIN wanted w ON f.sha1 = w.v
+    UNION ALL SELECT w.v, f.host FROM files f JOIN wanted w ON f.sha256 = w.v
+) GROUP BY v
 """
 
 
