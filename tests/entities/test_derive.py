@@ -317,3 +317,23 @@ def test_accounts_are_parsed_alike_in_sql_and_python(text: str, domain: str | No
     ).fetchone()
     parsed = account(text, domain)
     assert sql == ((parsed.name, parsed.domain, parsed.upn) if parsed else (None, None, None))
+
+
+def test_a_case_without_entity_tables_says_so(case_dir: Path, tmp_path: Path) -> None:
+    """A case of a development build made between migration 7's two versions."""
+    with CaseStore.open(case_dir) as store:
+        for name in ("hosts", "host_addresses", "accounts", "links"):
+            store.con.execute(f"DROP TABLE {name}")
+    log = _zeek_dns(tmp_path / "dns.log")
+    assert run(["--case", str(case_dir), "collect", "logs", str(log), "--json"]) == ExitCode.USAGE
+    with CaseStore.open(case_dir) as store:
+        from seawall.detect.engine import HuntRequest, hunt
+
+        store.con.execute(
+            "INSERT INTO files (path, name, host, os, windows_path, file_kind)"
+            " VALUES ('/x/a.txt', 'a.txt', 'ws1', 'windows', 'c:\\a.txt', 'regular')"
+        )
+        ids = ("host.legit-tool-location", "correlate.host-story")
+        document = hunt(store, HuntRequest(detection_ids=ids))
+    story = next(e for e in document.coverage if e.detection_id == "correlate.host-story")
+    assert any("no entity tables" in note for note in story.notes)

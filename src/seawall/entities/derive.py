@@ -41,6 +41,9 @@ from collections.abc import Iterable
 
 from seawall.case.store import CaseStore
 from seawall.entities.names import MACROS
+from seawall.entities.resolve import has_entities
+from seawall.errors import CaseError
+from seawall.model.tables import ENTITY_TABLES
 
 _PROVENANCE = (
     "{'host': host, 'source_file': source_file, 'source_sha256': source_sha256,"
@@ -514,6 +517,11 @@ def derive_entities(
     if not wanted and named_host is None:
         return
     store.con.complete()
+    if not has_entities(store):
+        raise CaseError(
+            f"case {store.case_dir} has no entity tables ({', '.join(ENTITY_TABLES)}): it was"
+            " made by a development build of seawall; collect into a new case"
+        )
     for statement in MACROS:
         store.con.execute(statement)
     for name in wanted:

@@ -41,6 +41,7 @@ from seawall.entities.names import (
     short_name,
 )
 from seawall.model.reason import Reason, reason
+from seawall.model.tables import ENTITY_TABLES
 
 # An address observation counts for a time within this margin of its first and last sighting.
 ADDRESS_MARGIN = timedelta(days=1)
@@ -82,6 +83,17 @@ _SEEN_AS = {
     "tls-server-name": "TLS sessions to {name}",
     "scan": "a scan of {name}",
 }
+
+
+def has_entities(store: CaseStore) -> bool:
+    """Whether the case has the entity tables (a case of a development build between the two
+    versions of migration 7 does not)."""
+    store.con.complete()
+    rows = store.con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ?",
+        [list(ENTITY_TABLES)],
+    ).fetchall()
+    return bool(rows and rows[0][0] == len(ENTITY_TABLES))
 
 
 def utc(value: datetime | None) -> datetime | None:

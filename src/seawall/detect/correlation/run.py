@@ -30,7 +30,7 @@ from seawall.detect.correlation.score import (
 from seawall.detect.correlation.sources import infer_source
 from seawall.detect.correlation.story import build_incident, unused, with_parts
 from seawall.detect.schema import LoadedDetection
-from seawall.entities.resolve import Identities
+from seawall.entities.resolve import Identities, has_entities
 from seawall.model.finding import SEVERITIES, CoverageEntry, Finding, Incident
 
 DEFAULT_MAX_LINK_PREVALENCE = 0.5
@@ -121,16 +121,31 @@ def correlate(
                 )
             )
         return [], entries
-    identities = Identities.load(store)
+    entities = has_entities(store)
+    identities = Identities.load(store) if entities else Identities()
     open_findings = [f for f in findings if not f.dismissed]
     everyone = members(open_findings, identities, detections)
-    prevalence = value_prevalence(store, {v for m in everyone for v in m.values})
-    accounts = account_prevalence(
-        store,
-        identities,
-        {m.account.key for m in everyone if m.account is not None and not m.account.local},
+    prevalence = (
+        value_prevalence(store, {v for m in everyone for v in m.values}) if entities else {}
     )
-    known = identities.machines(store)
+    accounts = (
+        account_prevalence(
+            store,
+            identities,
+            {m.account.key for m in everyone if m.account is not None and not m.account.local},
+        )
+        if entities
+        else {}
+    )
+    known = identities.machines(store) if entities else 0
+    missing = (
+        []
+        if entities
+        else [
+            "the case has no entity tables (a development build's case): hosts and accounts"
+            " are taken as the findings name them, and no prevalence is known"
+        ]
+    )
     for loaded in correlations:
         detection = loaded.detection
         correlation = detection.correlation
@@ -192,7 +207,8 @@ def correlate(
                 notes=[
                     f"read {len(selected)} finding(s) of this hunt ({left_out} suppressed or"
                     f" dismissed and {below} below {correlation.min_severity} left out);"
-                    f" {known} machines seen in the case (prevalence is out of them)"
+                    f" {known} machines seen in the case (prevalence is out of them)",
+                    *missing,
                 ],
             )
         )
