@@ -241,6 +241,10 @@ def members(
         host = identities.host(finding.host, time)
         host_key = None if host is None else host.host
         tactics, primary = tactics_of(finding)
+        values = values_of(finding)
+        outside = host.address if host is not None and host.host is None else None
+        if outside is not None and not is_private(outside):
+            values.add(("address", outside))  # a finding about a public address rests on it
         made.append(
             Member(
                 finding=finding,
@@ -251,7 +255,7 @@ def members(
                 plane=plane_of(finding, detections),
                 tactics=tactics,
                 primary=primary,
-                values=values_of(finding),
+                values=values,
                 move=move_of(finding, tactics),
             )
         )

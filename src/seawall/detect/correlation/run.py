@@ -213,5 +213,5 @@ def correlate(
             )
         )
         incidents.extend(made)
-    incidents.sort(key=lambda i: (-i.score, i.incident_id))
+    incidents.sort(key=lambda i: (-i.score, -len(i.finding_ids), i.incident_id))
     return with_parts(incidents), entries

@@ -173,7 +173,16 @@ def progression(members: Sequence[Member]) -> list[tuple[str, datetime | None]]:
     """The primary tactics of the members in the order they first appear in time (each once,
     with the time it first appears): the story as a reader tells it."""
     first: dict[str, datetime | None] = {}
-    for member in _order(members):
+    ordered = sorted(
+        members,
+        key=lambda m: (
+            m.time is None,
+            m.time or datetime.max,
+            tactic_rank(m.primary) if m.primary else 99,
+            m.id,
+        ),
+    )
+    for member in ordered:
         if member.primary is not None and member.primary not in first:
             first[member.primary] = member.time
     return list(first.items())
