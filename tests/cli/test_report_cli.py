@@ -69,8 +69,13 @@ def test_jsonl_and_csv_to_a_file(
     case, runs = hunted
     lines = _stdout(capsys, [*case, "report", "--format", "jsonl"], ExitCode.OK).splitlines()
     records = [json.loads(line) for line in lines]
-    assert {r["kind"] for r in records} == {"finding"}
-    assert {r["detection_id"] for r in records} == {"ioc.file-hash", "host.legit-tool-location"}
+    # ws1's two findings of two detections are its host story (correlate.host-story)
+    assert [r["kind"] for r in records] == ["finding", "finding", "incident"]
+    assert {r["detection_id"] for r in records} == {
+        "ioc.file-hash",
+        "host.legit-tool-location",
+        "correlate.host-story",
+    }
     out = tmp_path / "out" / "findings.csv"
     written = run_json(
         [*case, "report", "--format", "csv", "--out", str(out), "--include-suppressed"],
@@ -82,10 +87,12 @@ def test_jsonl_and_csv_to_a_file(
         "out": str(out),
         "replaced": False,
         "findings": 3,
-        "incidents": 0,
+        "incidents": 1,
         "suppressed_left_out": 0,
     }
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [r["kind"] for r in rows].count("incident") == 1
+    rows = [r for r in rows if r["kind"] == "finding"]
     assert len(rows) == 3 and {r["host"] for r in rows} == {"ws1"}
     hashed = [r for r in rows if r["detection"] == "ioc.file-hash"]
     assert {r["verdict"] for r in hashed} == {"malicious", "benign"}
@@ -98,7 +105,8 @@ def test_jsonl_and_csv_to_a_file(
     captured = capsys.readouterr()
     assert f"replaced the existing file {out}" in captured.err
     assert (
-        "2 findings as csv to" in captured.out and "1 suppressed finding left out" in captured.out
+        "2 findings, 1 incident as csv to" in captured.out
+        and "1 suppressed finding left out" in captured.out
     )
 
 

@@ -122,3 +122,54 @@ def test_the_case_holds_only_private_and_documentation_addresses(demo: Demo) -> 
         assert any(address in net for net in PRIVATE + DOCUMENTATION), text
     for (query,) in queries:
         assert str(query).endswith((".example", ".test")), query
+
+
+def test_incidents_tell_the_intrusion(demo: Demo) -> None:
+    """One story: the web shell on WEB01, w3wp's discovery commands, the admin shares and PsExec
+    service on FS01, the archive staged on WEB01, joined with the stolen accounts' sign-ins
+    through the actor's VPN exit address; ordered as an ATT&CK progression."""
+    incidents = demo.document["incidents"]
+    findings = {f["finding_id"]: f for f in demo.document["findings"]}
+    main = max(
+        (i for i in incidents if i["detection_id"] == "correlate.intrusion"),
+        key=lambda i: len(i["finding_ids"]),
+    )
+    assert {"web01.tidewater.example", "fs01.tidewater.example"} <= set(main["hosts"])
+    assert main["severity"] == "critical" and main["scope"] == "cross-host"
+    assert {"file", "event", "identity"} <= set(main["planes"])
+    detections = {findings[i]["detection_id"] for i in main["finding_ids"]}
+    assert {
+        "web.webshell",
+        "evtx.webserver-shell",
+        "evtx.admin-share-mapping",
+        "evtx.service-install",
+        "evtx.archive-password",
+        "auth.anomalous-user",
+        "auth.credential-mismatch",
+    } <= detections
+    order = [step["tactic"] for step in main["steps"]]
+    assert (
+        order.index("persistence")
+        < order.index("discovery")
+        < order.index("lateral-movement")
+        < order.index("collection")
+    )
+    edges = {(e["kind"], e["source"], e["target"]): e for e in main["edges"]}
+    share = edges[("admin-share", "web01.tidewater.example", "fs01.tidewater.example")]
+    service = edges[("service-install", "web01.tidewater.example", "fs01.tidewater.example")]
+    assert share["inferred"] and service["inferred"]  # 10.20.0.10 and the 7045's source
+    assert any(r["code"] == "movement.source-inferred" for r in service["reasons"])
+    assert {"TIDEWATER\\d.tan", "TIDEWATER\\p.morgan"} <= set(main["users"])
+    shared = {e["value"] for e in main["edges"] if e["kind"] == "value"}
+    assert "203.0.113.66" in shared  # the VPN exit both stolen accounts signed in from
+    # the office's egress address, shared by most workstations, joins nothing
+    assert any(r["code"] == "correlation.not-linked" for r in main["reasons"])
+    stories = {tuple(i["hosts"]) for i in incidents if i["detection_id"] == "correlate.host-story"}
+    assert {("web01.tidewater.example",), ("fs01.tidewater.example",)} <= stories
+    dismissed = {f["finding_id"] for f in demo.document["findings"] if f["suppressed"]}
+    for incident in incidents:  # the administrators' work, allowlisted, is in no story
+        assert not dismissed & set(incident["finding_ids"])
+        assert "adm01.tidewater.example" not in incident["hosts"]
+    beacons = [f for f in demo.document["findings"] if f["detection_id"] == "net.beacon"]
+    if any(f["host"] in ("10.10.3.33", "WS014") for f in beacons):  # when net.beacon is built
+        assert ("ws014.tidewater.example",) in stories

@@ -189,7 +189,8 @@ def test_an_older_case_gets_its_probe_index_on_open(case_dir: Path, tmp_path: Pa
             ):
                 case.con.execute(statement)
         added = ("evidence_sources", "tls", "smb", "netlog", "scan", "baselines", "results")
-        for table in (*added, "verdicts", "suppressions"):
+        entities = ("hosts", "host_addresses", "accounts", "links")
+        for table in (*added, "verdicts", "suppressions", *entities):
             case.con.execute(f"DROP TABLE {table}")
         case.con.execute("DELETE FROM schema_version")
         case.con.execute("INSERT INTO schema_version VALUES (2, 'v2', now(), 'old')")

@@ -296,6 +296,11 @@ _ADDED = (
     "results",
     "verdicts",
     "suppressions",
+    # entities derived at collect time (seawall.entities)
+    "hosts",
+    "host_addresses",
+    "accounts",
+    "links",
 )
 _V7 = (
     *(f"DROP TABLE {name}" for name in _REPLACED),
@@ -316,7 +321,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         7,
         "evidence tables from the reader contract; evidence_sources; baselines; results"
-        " (stored result documents), verdicts and suppressions (triage)",
+        " (stored result documents), verdicts and suppressions (triage); entities (hosts,"
+        " host_addresses, accounts, links)",
         _V7,
     ),
     Migration(8, "files: yara (the shipped YARA set's matches at collect time)", _V8),

@@ -13,6 +13,7 @@ import seawall
 from seawall.cli import attack, baseline, case, collect, intel, locations, pack, triage
 from seawall.cli.coverage import coverage
 from seawall.cli.demo import demo
+from seawall.cli.entities import entities
 from seawall.cli.findings import findings
 from seawall.cli.hunt import hunt
 from seawall.cli.output import CliState, dumps, stderr
@@ -41,6 +42,7 @@ app.command("findings")(findings)
 app.command("coverage")(coverage)
 app.command("demo")(demo)
 app.command("report")(report)
+app.command("entities")(entities)
 
 
 def _version(value: bool) -> None:

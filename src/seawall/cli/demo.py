@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from seawall.demo.run import DemoResult, Stage
 
 DEFAULT_SEED = 20210719  # seawall.demo.scenario.DEFAULT_SEED (kept here: no import at start-up)
+_INCIDENTS_SHOWN = 8
 
 
 def _stage_line(stage: Stage) -> str:
@@ -94,6 +95,18 @@ def _render(console: Console, result: DemoResult) -> None:
                 escape(
                     f"  UNEXPECTED     {finding.get('severity')} {finding.get('detection_id')}"
                     f" on {finding.get('host')}: {finding.get('summary')}"
+                ),
+                soft_wrap=True,
+            )
+    incidents = document.get("incidents") or []
+    if incidents:
+        console.print(f"Incidents: {len(incidents):,}, the strongest first (report: incidents)")
+        for incident in incidents[:_INCIDENTS_SHOWN]:
+            console.print(
+                escape(
+                    f"  {incident.get('severity', ''):<8} {incident.get('score', 0):5.1f}"
+                    f"  {incident.get('title')} ({len(incident.get('finding_ids') or []):,}"
+                    " findings)"
                 ),
                 soft_wrap=True,
             )

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from seawall.cli.incident_view import render_incidents
 from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, VERDICT_STYLE, plural
 
 if TYPE_CHECKING:
@@ -195,6 +196,8 @@ def coverage_table(coverage: Iterable[CoverageEntry]) -> Table:
         found = f"{entry.findings}" + (
             f" ({entry.suppressed} suppressed)" if entry.suppressed else ""
         )
+        if entry.incidents:
+            found = plural(entry.incidents, "incident")
         notes = [entry.reason or "", *entry.notes]
         table.add_row(
             entry.detection_id,
@@ -243,13 +246,14 @@ def closing_line(findings: Sequence[Finding], coverage: Sequence[CoverageEntry])
 
 
 def render_hunt(console: Console, document: ResultDocument) -> None:
-    """Summary, then every finding, then the coverage, then the totals again."""
+    """Summary, then the incidents, every finding, the coverage, and the totals again."""
     console.print(
         f"Hunt {document.run_id[:12]}"
         + (f" (pack {escape(document.pack)})" if document.pack else "")
         + f" on case {escape(document.case)}"
     )
     render_summary(console, document.findings, document.coverage)
+    render_incidents(console, document.incidents)
     if document.findings:
         render_findings(console, document.findings)
     console.print(coverage_table(document.coverage))

@@ -13,8 +13,10 @@ every reader: the run in ``runs``; provenance (the run, host, source file and it
 added to every row; readers give ``record_ref``); batching (rows are committed in batches of
 ``batch_rows``, and DuckDB's memory is capped, so memory stays flat whatever the input's size);
 re-collection (a file whose SHA-256 the case already holds in ``evidence_sources`` adds nothing);
-and the all-or-nothing rules: rows become part of the case only when the run finishes (its last
-transaction records the sources and marks it ``ok``); a run that fails is discarded at once, and
+the entities the rows name (hosts, addresses, accounts, links: :mod:`seawall.entities`), derived
+in the last transaction from the rows the run wrote; and the all-or-nothing rules: rows become
+part of the case only when the run finishes (its last transaction records the sources and
+marks it ``ok``); a run that fails is discarded at once, and
 one cut short (killed, power lost) is discarded the next time the case is opened
 (``CaseStore.discard_run``).
 """
@@ -32,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, utcnow
+from seawall.entities.derive import derive_entities
 from seawall.errors import BadInputError, UsageError
 from seawall.model.tables import EVIDENCE_SOURCES, table
 
@@ -293,11 +296,20 @@ class IngestRun:
         self, summary: dict[str, Any], last: Callable[[CaseStore], None] | None = None
     ) -> None:
         """The run's last transaction: ``last`` (e.g. a sweep replacing the host's previous
-        rows), the sources it read, and the run marked ``ok``."""
+        rows), the entities its rows name (:mod:`seawall.entities.derive`: hosts, addresses,
+        accounts and links, derived in SQL from the rows this run wrote; readers know nothing
+        of it), the sources it read, and the run marked ``ok``."""
         self.flush()
         with self.store.transaction():
             if last is not None:
                 last(self.store)
+            derive_entities(
+                self.store,
+                self.run_id,
+                [name for name, count in self.rows.items() if count],
+                named_host=self.host if self.force_host else None,
+                rows=sum(self.rows.values()),
+            )
             if self._sources:
                 self.store.insert_arrow(
                     "evidence_sources", pa.Table.from_pylist(self._sources, EVIDENCE_SOURCES.schema)

@@ -32,6 +32,7 @@ from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
 from seawall.detect import sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
+from seawall.detect.correlation.run import correlate
 from seawall.detect.requires import preflight
 from seawall.detect.schema import (
     Detection,
@@ -119,7 +120,10 @@ def _pack_detections(pack: Pack) -> dict[str, list[str]]:
 def select(
     loaded: Mapping[str, LoadedDetection], request: HuntRequest
 ) -> tuple[list[LoadedDetection], list[CoverageEntry], Pack | None]:
-    """The detections to run, coverage entries for named ones that cannot run, and the pack."""
+    """The detections to run, coverage entries for named ones that cannot run, and the pack.
+
+    Every loaded detection when none is named and no pack is given; the named ones; or the
+    pack's, with every correlation detection (they read the findings of the others)."""
     if not request.detection_ids and request.pack is None:
         return [loaded[k] for k in sorted(loaded)], [], None
     chosen: dict[str, LoadedDetection] = {}
@@ -132,6 +136,10 @@ def select(
     pack: Pack | None = None
     if request.pack is not None:
         pack = load_pack(request.pack)
+        # A pack's hunt is correlated: its findings become incidents (packs name no correlation).
+        for ident, item in loaded.items():
+            if item.detection.correlation is not None:
+                chosen.setdefault(ident, item)
         for ident, techniques in _pack_detections(pack).items():
             if ident in loaded:
                 chosen.setdefault(ident, loaded[ident])
@@ -385,6 +393,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         options = replace(options, webroots=resolve_webroots(store, options.webroots))
     sqlhelpers.install(store.con, as_table(allowlist))
     run_id = store.start_run("hunt", arguments)
+    correlations = [item for item in selected if item.detection.correlation is not None]
     # Detections over tens of millions of log rows build large hash tables: under a cap DuckDB
     # spills them to the case's temporary directory instead of growing with the input.
     with store.memory_limit(HUNT_MEMORY):
@@ -398,6 +407,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
                 allowlist,
             )
             for item in selected
+            if item.detection.correlation is None
         ]
         if request.sigma_dirs:
             from seawall.detect.sigma.hunt import run_sigma  # pySigma loads only when asked for
@@ -428,7 +438,28 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
         ),
         load_state(store),
     )
-    document = document.model_copy(update={"finished": utcnow()})
+    # Correlations last: they read this hunt's findings, with the case's triage joined in (what
+    # is suppressed or dismissed is no part of an incident).
+    with store.memory_limit(HUNT_MEMORY):
+        incidents, correlated = correlate(
+            store,
+            document.findings,
+            correlations,
+            loaded,
+            lambda item: effective_parameters(
+                item.detection, request.parameters.get(item.detection.id)
+            ),
+            others_ran=any(o.entry.status in ("ran", "partial") for o in outcomes),
+        )
+    coverage = [*document.coverage, *correlated]
+    document = document.model_copy(
+        update={
+            "incidents": incidents,
+            "coverage": coverage,
+            "technique_coverage": technique_coverage(coverage),
+            "finished": utcnow(),
+        }
+    )
     ids = [item.detection.id for item in selected]
     ids += [o.entry.detection_id for o in outcomes if o.entry.detection_id.startswith("sigma.")]
     with store.transaction():
@@ -437,6 +468,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
             "findings": len(document.findings),
             "unsuppressed": len(document.unsuppressed),
             "to_review": len(document.to_review),
+            "incidents": len(document.incidents),
             "coverage": {e.detection_id: e.status for e in coverage},
         }
         store.finish_run(run_id, "ok", summary)

@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from seawall.case.schema import CASE_TABLES
+from seawall.detect.correlation.schema import Correlation
 from seawall.errors import BadInputError, UsageError
 from seawall.intel.attack import is_valid_technique_id
 from seawall.model.finding import Severity
@@ -155,7 +156,8 @@ class Detection(BaseModel):
     id: Annotated[str, StringConstraints(pattern=DETECTION_ID_PATTERN)]
     title: Text
     description: Text
-    techniques: list[TechniqueId] = Field(min_length=1)
+    techniques: list[TechniqueId] = Field(default_factory=list)
+    """Required, except for a correlation: its incidents carry their findings' techniques."""
     guidance: list[Text] = Field(default_factory=list)
     severity: Severity
     requires: list[TableName | Requirement | Alternatives] = Field(default_factory=list)
@@ -165,6 +167,9 @@ class Detection(BaseModel):
     needs_input: Text | None = None
     sql: Text | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$")] | None = None
+    correlation: Correlation | None = None
+    """A correlation (:mod:`seawall.detect.correlation`): it reads the hunt's findings, after
+    every other detection, and makes incidents."""
     parameters: Annotated[dict[str, JsonValue], AfterValidator(_parameters)] = Field(
         default_factory=dict
     )
@@ -181,8 +186,13 @@ class Detection(BaseModel):
 
     @model_validator(mode="after")
     def _one_body(self) -> Self:
-        if (self.sql is None) == (self.python is None):
-            raise ValueError("give exactly one of `sql` (DuckDB SQL) or `python` (analytic name)")
+        bodies = [b for b in (self.sql, self.python, self.correlation) if b is not None]
+        if len(bodies) != 1:
+            raise ValueError(
+                "give exactly one of `sql` (DuckDB SQL), `python` (analytic name) or `correlation`"
+            )
+        if self.correlation is None and not self.techniques:
+            raise ValueError("techniques: give at least one ATT&CK technique")
         return self
 
     @model_validator(mode="after")

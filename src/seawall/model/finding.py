@@ -217,6 +217,8 @@ class CoverageEntry(_Frozen):
     reason: str | None = None
     findings: int = 0
     suppressed: int = 0
+    incidents: int = 0
+    """Incidents a correlation detection made (its ``findings`` are 0: it makes none)."""
     notes: list[str] = Field(default_factory=list)
 
 
@@ -229,11 +231,95 @@ class TechniqueCoverage(_Frozen):
     findings: int = 0
 
 
+IncidentScope = Literal["host", "account", "cross-host", "group"]
+Plane = Literal["file", "event", "network", "identity", "host-telemetry", "other"]
+
+
+class IncidentStep(_Frozen):
+    """One finding in an incident's story, in time order: where, as whom, which tactic
+    (the finding's primary tactic: the one its techniques most specifically point at) and which
+    evidence plane."""
+
+    finding_id: str
+    detection_id: str
+    time: datetime | None = None
+    host: str | None = None
+    """The finding's host as the incident identifies it (see ``identities``)."""
+    user: str | None = None
+    tactic: str | None = None
+    plane: Plane = "other"
+    summary: str
+
+
+class IncidentStage(_Frozen):
+    """One ATT&CK tactic the incident reached, with its findings; stages come in the kill-chain
+    order of the shipped ATT&CK extract (a finding is in every tactic of its techniques)."""
+
+    tactic: str
+    name: str
+    finding_ids: list[str]
+    techniques: list[str] = Field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+class HostIdentity(_Frozen):
+    """How the names findings gave were taken to be one host: ``names`` as the findings wrote
+    them; ``inferred`` when a name or address was resolved through the case's entities (the
+    ``reasons`` cite the DNS answer, logon or log that said so), not given as such."""
+
+    host: str
+    names: list[str]
+    inferred: bool = False
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+EdgeKind = Literal[
+    "admin-share", "remote-logon", "service-install", "remote-service", "account", "value"
+]
+
+
+class IncidentEdge(_Frozen):
+    """Why two parts of an incident belong together: a lateral movement (``source`` →
+    ``target``, from the findings that show it), or an account or a value (an address, a
+    domain, a hash, an indicator) the findings share. ``prevalence`` is how many of the
+    ``known_hosts`` machines the case has seen share the value or account (a value on every host
+    says little);
+    ``inferred`` when an end was found through the entities (the reasons say how)."""
+
+    kind: EdgeKind
+    source: str | None = None
+    target: str | None = None
+    value: str | None = None
+    finding_ids: list[str]
+    first_seen: datetime | None = None
+    prevalence: int | None = None
+    known_hosts: int | None = None
+    inferred: bool = False
+    reasons: list[Reason] = Field(default_factory=list)
+
+
 class Incident(_Frozen):
-    """Findings that belong together (one intrusion step across evidence planes), as the
-    correlation stage will group them; renderers list incidents beside findings."""
+    """Findings that belong together, made by a correlation detection
+    (:mod:`seawall.detect.correlation`): one host's story, one account's, or a story across
+    hosts joined by lateral movement, shared accounts and shared values.
+
+    ``finding_ids`` are the findings it groups (none is suppressed or dismissed by an analyst);
+    ``steps`` tell them in time order, ``stages`` by ATT&CK tactic in kill-chain order, and
+    ``tactics`` is that progression (the tactic short names, kill-chain order). ``hosts`` are
+    canonical host names (lower case, the FQDN when known) and ``identities`` say how each was
+    identified from the names findings gave; ``edges`` why the parts belong together;
+    ``planes`` the evidence planes that agree. ``score`` combines the findings' scores, the
+    agreement of planes and the prevalence of the values it rests on; every component is a
+    reason of code ``score.*`` with its data. ``parts`` are the ids of the narrower incidents
+    (one host's story…) whose findings this one contains.
+    """
 
     incident_id: str
+    detection_id: str | None = None
+    scope: IncidentScope = "group"
+    """What it tells the story of: one ``host``, one ``account``, several hosts
+    (``cross-host``), or another grouping (``group``)."""
     title: str
     summary: str
     severity: Severity
@@ -245,8 +331,15 @@ class Incident(_Frozen):
     last_seen: datetime | None = None
     techniques: list[str] = Field(default_factory=list)
     attack: list[AttackRef] = Field(default_factory=list)
+    tactics: list[str] = Field(default_factory=list)
+    planes: list[Plane] = Field(default_factory=list)
     verdict: Verdict = Verdict.SUSPICIOUS
     reasons: list[Reason] = Field(default_factory=list)
+    steps: list[IncidentStep] = Field(default_factory=list)
+    stages: list[IncidentStage] = Field(default_factory=list)
+    identities: list[HostIdentity] = Field(default_factory=list)
+    edges: list[IncidentEdge] = Field(default_factory=list)
+    parts: list[str] = Field(default_factory=list)
 
 
 class ResultDocument(_Frozen):

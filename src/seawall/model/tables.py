@@ -582,6 +582,78 @@ SCAN = _evidence(
     pa.field("product", TEXT),
 )
 
+# -- entities ----------------------------------------------------------------------------------
+# Who and what the evidence names, derived at collect time from the rows each run wrote
+# (seawall.entities.derive): host names, addresses, accounts and the links between them, so that
+# correlation can tell that a finding on 10.20.0.10, one on WEB01 and one on
+# web01.tidewater.example are about one machine. Each row is an observation aggregated over one
+# run (first and last time, count); its provenance columns cite the first record that showed it.
+# Names are normalised (lower case, no trailing dot), addresses too (no ::ffff: prefix).
+
+
+def _entity(name: str, doc: str, *fields: pa.Field) -> Table:
+    return Table(
+        name,
+        pa.schema(
+            [
+                *fields,
+                pa.field("first_seen", UTC_TIME),
+                pa.field("last_seen", UTC_TIME),
+                pa.field("count", pa.int64()),
+                *PROVENANCE,
+            ]
+        ),
+        doc,
+    )
+
+
+HOSTS = _entity(
+    "hosts",
+    "host names the evidence gives (an event's computer, a logon's workstation, a machine"
+    " account, an auth log's device, a name given with --host…): the name, its first label and"
+    " its DNS domain, so that a short name and its FQDN are linked",
+    pa.field("name", TEXT),
+    pa.field("short_name", TEXT),
+    pa.field("domain", TEXT),
+    pa.field("seen_as", TEXT),
+)
+
+HOST_ADDRESSES = _entity(
+    "host_addresses",
+    "a host name and an address it had, and how that was seen (a DNS answer, a logon's"
+    " workstation and source address, a web server's address, a scan…)",
+    pa.field("name", TEXT),
+    pa.field("address", TEXT),
+    pa.field("seen_as", TEXT),
+)
+
+ACCOUNTS = _entity(
+    "accounts",
+    "accounts the evidence names: name and domain as seen (NetBIOS or DNS), SID, UPN, and the"
+    " host (provenance column) it was seen on",
+    pa.field("name", TEXT),
+    pa.field("domain", TEXT),
+    pa.field("sid", TEXT),
+    pa.field("upn", TEXT),
+    pa.field("seen_as", TEXT),
+)
+
+LINKS = _entity(
+    "links",
+    "who reached what: logons, share mappings, Kerberos tickets and sign-ins (source address"
+    " or host to a target, with the account), flows, DNS, HTTP, TLS and web requests (client to"
+    " server)",
+    pa.field("kind", TEXT),
+    pa.field("source", TEXT),
+    pa.field("source_type", TEXT),
+    pa.field("target", TEXT),
+    pa.field("target_type", TEXT),
+    pa.field("account", TEXT),
+    pa.field("detail", TEXT),
+)
+
+ENTITY_TABLES: tuple[str, ...] = ("hosts", "host_addresses", "accounts", "links")
+
 # In the order `seawall case info` reports them.
 TABLES: tuple[Table, ...] = (
     SOURCES,
@@ -603,6 +675,10 @@ TABLES: tuple[Table, ...] = (
     AUTH,
     NETLOG,
     SCAN,
+    HOSTS,
+    HOST_ADDRESSES,
+    ACCOUNTS,
+    LINKS,
     BASELINES,
     FINDINGS,
     RESULTS,
