@@ -165,4 +165,4 @@ def test_services_tasks_and_autoruns_new_since_the_baseline(case_dir: Path) -> N
     assert found["service:winsvchost"].techniques == ["T1543.003"]
     sync = found["task:\\microsoft\\sync"]
     assert sync.score == 70 and sync.user == "eve" and sync.techniques == ["T1053.005"]
-    assert "powershell" in sync.reasons[1].data["words"]
+    assert "powershell" in str(sync.reasons[1].data["words"])

@@ -25,7 +25,7 @@ def _hunt(case_dir: Path, rows: list[dict[str, Any]], **params: Any) -> ResultDo
         return hunt(
             store,
             HuntRequest(
-                detection_ids=[DETECTION], parameters={DETECTION: params} if params else {}
+                detection_ids=(DETECTION,), parameters={DETECTION: params} if params else {}
             ),
         )
 

@@ -75,8 +75,8 @@ WITH covered AS (
 SELECT 'files' AS what, list(DISTINCT host ORDER BY host) AS hosts
 FROM host_items WHERE kind = 'file' AND (host, 'swept') NOT IN (SELECT (host, item) FROM covered)
 UNION ALL
-SELECT 'events', list(DISTINCT host || ' (' || channel || ')' ORDER BY host || ' (' || channel || ')')
-FROM host_items
+SELECT 'events', list(DISTINCT label ORDER BY label)
+FROM (SELECT *, host || ' (' || channel || ')' AS label FROM host_items)
 WHERE kind <> 'file' AND seen_at > $until
   AND (host, 'log:' || channel) NOT IN (SELECT (host, item) FROM covered)
 """
@@ -268,4 +268,3 @@ def baseline_anomaly(context: AnalyticContext) -> Iterator[Hit]:
             )
     for row in _rows(context, _CHANGES_SQL, until):
         yield _file_hit(row, until) if row["kind"] == "file" else _entry_hit(row, until)
-
