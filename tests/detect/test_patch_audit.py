@@ -40,7 +40,7 @@ def test_equation_editor_on_disk_is_reported_and_other_cves_are_named(
     assert any("CVE-2017-0199, CVE-2017-8759" in note for note in coverage.notes)
     (finding,) = document.findings
     assert finding.severity == "high" and finding.techniques == ["T1203"]
-    assert finding.evidence[0].row["windows_path"].endswith("\\equation\\eqnedt32.exe")
+    assert str(finding.evidence[0].row["windows_path"]).endswith("\\equation\\eqnedt32.exe")
     assert [r.code for r in finding.reasons] == ["patch.component", "patch.intel"]
 
 
