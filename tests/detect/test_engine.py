@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -130,13 +131,21 @@ def test_unknown_detection_is_a_usage_error(case_dir: Path) -> None:
         hunt(store, HuntRequest(detection_ids=("no.such",)))
 
 
-def test_pack_lists_missing_detections(case_dir: Path) -> None:
+def test_pack_lists_missing_detections(case_dir: Path, tmp_path: Path) -> None:
+    # every detection the shipped pack names is built: a copy names one that is not
+    shipped = resources.files("seawall.intel.packs").joinpath("data", "aa21-200a.yml")
+    text = shipped.read_text("utf-8")
+    old = "which seawall does not read.\n    detections: []"
+    assert text.count(old) == 1
+    pack_file = tmp_path / "pack.yml"
+    pack_file.write_text(text.replace(old, old[:-2] + "[mail.internal-phish]"), "utf-8")
     with CaseStore.open(case_dir) as store:
-        document = hunt(store, HuntRequest(pack="aa21-200a"))
+        document = hunt(store, HuntRequest(pack=str(pack_file)))
     assert document.pack == "aa21-200a"
     by_id = {entry.detection_id: entry for entry in document.coverage}
-    assert by_id["patch.cve-audit"].status == "not-run"
-    assert "not built yet" in (by_id["patch.cve-audit"].reason or "")
+    assert by_id["mail.internal-phish"].status == "not-run"
+    assert "not built yet" in (by_id["mail.internal-phish"].reason or "")
+    assert by_id["patch.cve-audit"].status == "not-run"  # built; the case holds no files
     # a detection over several tables says that none of them holds rows
     assert by_id["net.dns-tunnel"].status == "not-run"
     assert "none of its sources is in the case" in (by_id["net.dns-tunnel"].reason or "")

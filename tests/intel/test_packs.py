@@ -285,7 +285,11 @@ def test_coverage_statuses_with_shipped_detections(pack: Pack) -> None:
     assert states["intel.import"].status == "exists"
     assert states["web.webshell"].status == "exists"
     assert states["net.dns-tunnel"].status == "exists"
-    assert states["patch.cve-audit"].status == "missing"  # not built yet
+    assert states["patch.cve-audit"].status == "exists"
+    assert states["evtx.powershell-script-block"].status == "exists"
+    assert states["evtx.av-signature-age"].status == "exists"
+    # every detection the pack names is built; those that need the user's input are conditional
+    assert coverage.summary()["detections"]["missing"] == 0
     techniques = {t.id: t for t in coverage.techniques}
     assert states["ioc.file-hash"].status == "exists"
     assert techniques["T1505.003"].status == "covered"
@@ -294,7 +298,8 @@ def test_coverage_statuses_with_shipped_detections(pack: Pack) -> None:
     assert guidance["M-NET-7"].status == "covered"
     assert guidance["IOC-1"].status == "covered"
     assert guidance["M-NET-6"].status == "covered"  # evtx.admin-share-mapping
-    assert guidance["M-PATCH-1"].status == "missing"  # patch.cve-audit: not built yet
+    assert guidance["M-PATCH-1"].status == "covered"  # patch.cve-audit, evtx.office-exploit-child
+    assert guidance["M-PATCH-3"].status == "covered"  # evtx.av-signature-age
     assert guidance["M-NET-9"].status == "not-checkable"
     assert guidance["M-NET-9"].reason
     summary = coverage.summary()
@@ -312,6 +317,8 @@ def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pac
     assert "--yara DIR" in (states["ioc.yara"].needs or "")
     assert states["host.disk-growth"].status == "conditional"
     assert "baseline" in (states["host.disk-growth"].needs or "")
+    assert states["host.baseline-anomaly"].status == "conditional"
+    assert "baseline learn" in (states["host.baseline-anomaly"].needs or "")
     techniques = {t.id: t for t in coverage.techniques}
     software = {s.id: s for s in coverage.software}
     # Empire: the shipped YARA set and the URL indicators of the network logs run on their own
@@ -333,15 +340,16 @@ def test_detections_that_need_the_users_input_only_cover_conditionally(pack: Pac
     )
     only = {s.id: s for s in compute_coverage(user_rules_only).software}
     assert only["S0363"].status == "conditional"
-    # PowerShell: evtx.encoded-powershell runs on its own beside the conditional YARA rules
+    # PowerShell: the script-block and encoded-command detections run on their own beside the
+    # conditional YARA rules
     assert [d.status for d in techniques["T1059.001"].detections] == [
-        "missing",
+        "exists",
         "exists",
         "conditional",
     ]
     assert techniques["T1059.001"].status == "covered"
     assert techniques["T1505.003"].status == "covered"  # web.webshell runs on its own
-    assert coverage.summary()["detections"]["conditional"] == 2
+    assert coverage.summary()["detections"]["conditional"] == 3
 
 
 def test_a_shipped_detection_file_makes_its_id_exist(pack: Pack, tmp_path: Path) -> None:

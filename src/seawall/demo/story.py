@@ -199,6 +199,8 @@ ITEMS: tuple[Item, ...] = (
         ("host.disk-growth",),
         host="WEB01",
         match=("c:",),
+        # one part of the archive was left in C:\ProgramData\Microsoft\Windows\Caches
+        also=("host.staging-archive",),
     ),
     Item(
         "dns-tunnel",

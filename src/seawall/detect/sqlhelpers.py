@@ -22,7 +22,8 @@ filters, not in Python options. The hunt therefore installs, on its connection:
 - the views of ``seawall/detect/views/*.sql`` (:data:`VIEWS`), the evidence in the shapes
   several detections read: ``process_creation`` (4688 and Sysmon 1 as one), ``script_blocks``
   (PowerShell 4103/4104), ``recon_catalog`` and ``recon_runs`` (discovery commands),
-  ``logons`` (Windows authentication events as one), ``share_access`` (admin shares).
+  ``logons`` (Windows authentication events as one), ``share_access`` (admin shares),
+  ``host_items`` (files in system and staging folders, services, tasks, autoruns).
 
 They are DuckDB temporary macros, views and Python functions: defined per connection, never
 stored in the case. Macros evaluate an argument at each of its uses, so each uses its argument
@@ -100,6 +101,7 @@ VIEWS = (
     "recon_runs",
     "logons",
     "share_access",
+    "host_items",
 )
 
 

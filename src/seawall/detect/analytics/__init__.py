@@ -33,6 +33,7 @@ BUILTIN_MODULES = (
     "seawall.detect.analytics.yara_scan",
     "seawall.detect.analytics.yara_default",
     "seawall.detect.analytics.webshells",
+    "seawall.detect.analytics.host_baseline",
 )
 
 
