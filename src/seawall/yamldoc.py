@@ -62,7 +62,7 @@ def compose(text: str, display: str, empty_message: str = "file is empty") -> ya
     if _CLoader is not None:
         fast = _CLoader(text)
         try:
-            node = fast.get_single_node()
+            node: yaml.Node | None = fast.get_single_node()
         except yaml.YAMLError:
             pass  # the pure-Python parser below says what is wrong, as it always has
         else:
