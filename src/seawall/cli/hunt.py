@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from seawall.cli.hunt_view import render_hunt
-from seawall.cli.output import JSON_OPTION, emit, open_case, warn
+from seawall.cli.output import JSON_OPTION, emit_model, open_case, warn
 from seawall.errors import ExitCode, UsageError
 
 
@@ -113,7 +113,7 @@ def hunt(
         document = run_hunt(store, request)
     for message in document.warnings:
         warn(message)
-    emit(as_json, document.model_dump(mode="json"), lambda c: render_hunt(c, document))
+    emit_model(as_json, document, lambda c: render_hunt(c, document))
     if document.incomplete:  # whatever was found, not everything was judged: never "clean"
         raise typer.Exit(int(ExitCode.INCOMPLETE))
     if document.to_review:

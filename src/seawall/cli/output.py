@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:  # the store loads DuckDB and Arrow: only commands that open a case pay for it
+    from pydantic import BaseModel
+
     from seawall.case.store import CaseStore
 
 stderr = Console(stderr=True, highlight=False)
@@ -82,6 +84,19 @@ def emit(as_json: bool, payload: Any, render: Callable[[Console], None]) -> None
     """Print ``payload`` as JSON, or let ``render`` draw it for a person."""
     if as_json:
         sys.stdout.write(dumps(payload) + "\n")
+        sys.stdout.flush()
+    else:
+        render(stdout)
+
+
+def emit_model(as_json: bool, model: BaseModel, render: Callable[[Console], None]) -> None:
+    """Print a pydantic document as JSON, or let ``render`` draw it for a person.
+
+    The JSON is pydantic's own (its Rust serialiser, the document ``model_dump(mode="json")``
+    gives, two-space indented as :func:`dumps` writes it): a hunt's document of thousands of
+    findings serialises in a few hundredths of a second instead of most of a second."""
+    if as_json:
+        sys.stdout.write(model.model_dump_json(indent=2) + "\n")
         sys.stdout.flush()
     else:
         render(stdout)

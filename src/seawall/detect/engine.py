@@ -24,16 +24,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from seawall import __version__
 from seawall.case.store import CaseStore, utcnow
-from seawall.detect import sqlhelpers
+from seawall.detect import selection, sqlhelpers
 from seawall.detect.analytics import AnalyticContext, Hit, HuntOptions, NotRun, get_analytic
 from seawall.detect.correlation.run import correlate
-from seawall.detect.requires import preflight
+from seawall.detect.requires import preflight, shared_counts
 from seawall.detect.schema import (
     Detection,
     LoadedDetection,
@@ -70,6 +70,9 @@ from seawall.triage.allowlist import (
 )
 from seawall.triage.matching import compile_entries, first_match
 from seawall.triage.state import load_state, with_triage
+
+if TYPE_CHECKING:
+    from seawall.detect.sigma.rules import CompiledRule
 
 # DuckDB's memory while detections run (see ``hunt``).
 HUNT_MEMORY = "2GB"
@@ -129,10 +132,11 @@ def select(
     chosen: dict[str, LoadedDetection] = {}
     absent: list[CoverageEntry] = []
     for ident in request.detection_ids:
-        if ident not in loaded:
+        if ident not in loaded and not selection.may_name_sigma(ident):
             known = ", ".join(sorted(loaded)) or "none"
             raise UsageError(f"no detection {ident!r} (known: {known})")
-        chosen[ident] = loaded[ident]
+        for name in selection.named(ident, sorted(loaded)):
+            chosen.setdefault(name, loaded[name])
     pack: Pack | None = None
     if request.pack is not None:
         pack = load_pack(request.pack)
@@ -364,6 +368,18 @@ def run_detection(
     )
 
 
+def _sigma_rules(request: HuntRequest, loaded: Mapping[str, LoadedDetection]) -> list[CompiledRule]:
+    """The Sigma rules of ``--sigma`` the hunt runs (every one unless ``--detection`` selects);
+    a selector that names no detection at all is a usage error, before anything runs."""
+    by_id: dict[str, CompiledRule] = {}
+    if request.sigma_dirs:
+        from seawall.detect.sigma.rules import load_rules  # pySigma loads only to compile
+
+        by_id = {f"{selection.SIGMA_PREFIX}{r.id}": r for r in load_rules(request.sigma_dirs)}
+    selection.check(request.detection_ids, [*loaded, *by_id], bool(request.sigma_dirs))
+    return [r for i, r in by_id.items() if selection.wanted(request.detection_ids, i)]
+
+
 def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     """Run the selected detections on the case and store their findings and the whole document
     in one transaction; the case's triage is joined in (reviews and suppressions by finding id,
@@ -372,6 +388,7 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     allowlist, expired = split_expired(load_allowlists(request.allowlists), started)
     loaded = load_detections(request.detection_dirs)
     selected, absent, pack = select(loaded, request)
+    sigma_rules = _sigma_rules(request, loaded)
     for ident in request.parameters:
         if ident not in loaded:
             raise UsageError(f"--param names no detection {ident!r}")
@@ -396,23 +413,26 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     correlations = [item for item in selected if item.detection.correlation is not None]
     # Detections over tens of millions of log rows build large hash tables: under a cap DuckDB
     # spills them to the case's temporary directory instead of growing with the input.
+    # A hunt's detections share their telemetry checks and the views several of them read.
+    queries = [item.detection.sql for item in selected if item.detection.sql]
     with store.memory_limit(HUNT_MEMORY):
-        outcomes = [
-            run_detection(
-                store,
-                item,
-                run_id,
-                options,
-                request.parameters.get(item.detection.id),
-                allowlist,
-            )
-            for item in selected
-            if item.detection.correlation is None
-        ]
-        if request.sigma_dirs:
-            from seawall.detect.sigma.hunt import run_sigma  # pySigma loads only when asked for
+        with shared_counts(), sqlhelpers.shared_views(store.con, queries):
+            outcomes = [
+                run_detection(
+                    store,
+                    item,
+                    run_id,
+                    options,
+                    request.parameters.get(item.detection.id),
+                    allowlist,
+                )
+                for item in selected
+                if item.detection.correlation is None
+            ]
+        if sigma_rules:
+            from seawall.detect.sigma.hunt import run_rules
 
-            sigma = run_sigma(store, request.sigma_dirs)
+            sigma = run_rules(store, sigma_rules)
             outcomes += [_Outcome(o.entry, o.findings) for o in sigma]
     findings = [f for outcome in outcomes for f in outcome.findings]
     coverage = [outcome.entry for outcome in outcomes] + absent
@@ -420,6 +440,8 @@ def hunt(store: CaseStore, request: HuntRequest) -> ResultDocument:
     warnings += [
         f"{e.detection_id}: {e.reason}" for e in coverage if e.status == "error" and e.reason
     ]
+    if request.sigma_dirs and not sigma_rules:
+        warnings.append("--sigma was given but no --detection names a Sigma rule: none ran")
     if request.options.webroots and "web.webshell" not in loaded:
         warnings.append("--webroot was given but the web-shell detection is not built yet")
     document = with_triage(

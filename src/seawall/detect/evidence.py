@@ -78,12 +78,16 @@ def jsonable(value: Any) -> JsonValue:
 def split_provenance(row: Mapping[str, Any]) -> tuple[dict[str, JsonValue], Provenance]:
     """The row's evidence columns and its provenance (taken out of the row, not repeated)."""
     fields = {k: jsonable(v) for k, v in row.items() if k not in PROVENANCE_COLUMNS}
-    provenance = Provenance(
+    return fields, provenance_of(row)
+
+
+def provenance_of(row: Mapping[str, Any]) -> Provenance:
+    """The row's provenance alone (an aggregate's ``records`` are thousands of them)."""
+    return Provenance(
         source_file=_text(row.get("source_file")),
         source_sha256=_text(row.get("source_sha256")),
         record_ref=_text(row.get("record_ref")),
     )
-    return fields, provenance
 
 
 def _text(value: Any) -> str | None:

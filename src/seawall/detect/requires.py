@@ -12,7 +12,9 @@ collected at all), and ``seawall coverage`` gives the same answers without runni
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -210,10 +212,35 @@ def _source_sql(table: str, source: DataSource) -> tuple[str, list[Any]]:
     return sql, params
 
 
+# Counts already made in this hunt (see :func:`shared_counts`), by connection and query.
+_SHARED: ContextVar[dict[tuple[int, str, tuple[Any, ...]], tuple[int, ...]] | None] = ContextVar(
+    "shared_counts", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_counts() -> Iterator[None]:
+    """Within the block, a count asked twice is made once: a hunt's detections ask the same
+    questions (Security 4688 with a command line, Sysmon 1…), and each is a scan of the
+    table (with JSON reads of ``data``) while nothing is written to it."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def _counts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[int, ...]:
     """One row of counts (the result is consumed: DuckDB 2 refuses work while one is open)."""
+    shared = _SHARED.get()
+    key = (id(con), sql, tuple(params))
+    if shared is not None and key in shared:
+        return shared[key]
     rows = con.sql(sql, params=params).fetchall()
-    return tuple(int(v or 0) for v in rows[0]) if rows else ()
+    found = tuple(int(v or 0) for v in rows[0]) if rows else ()
+    if shared is not None:
+        shared[key] = found
+    return found
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, requirement: Requirement) -> RequirementState:

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import Sequence
-from functools import lru_cache
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache, lru_cache
 from importlib import resources
 
 import duckdb
@@ -105,9 +106,59 @@ VIEWS = (
 )
 
 
+# A shared view kept as a temporary table for one hunt (see :func:`shared_views`).
+_SHARED_TABLE = "_shared_{}"
+
+
 def view_sql(name: str) -> str:
     """The SELECT of a shipped view (``seawall/detect/views/NAME.sql``)."""
     return resources.files("seawall.detect").joinpath("views", f"{name}.sql").read_text("utf-8")
+
+
+def _reads(sql: str) -> set[str]:
+    """The shipped views a query names, and those they read in turn."""
+    found = {name for name in VIEWS if re.search(rf"\b{name}\b", sql)}
+    for name in reversed(VIEWS):  # a view only reads views listed before it
+        if name in found:
+            found |= _reads_of_view(name)
+    return found
+
+
+@cache
+def _reads_of_view(name: str) -> frozenset[str]:
+    text = view_sql(name)
+    return frozenset(other for other in VIEWS if other != name and re.search(rf"\b{other}\b", text))
+
+
+@contextlib.contextmanager
+def shared_views(con: duckdb.DuckDBPyConnection, queries: Iterable[str]) -> Iterator[list[str]]:
+    """Within the block, the views that two or more of ``queries`` read are computed once, as
+    temporary tables; the plain views are back (and the tables gone) after it.
+
+    A view is a query run anew by every detection that reads it: ``process_creation`` parses
+    the JSON of every process creation event, and eight detections read it (some twice, through
+    ``recon_runs`` and ``share_access``). Kept as a table for the hunt, its rows are the same
+    for all of them. The view keeps its name (it then reads the table), so the detections'
+    SQL is unchanged. Yields the views shared.
+    """
+    readers: dict[str, int] = {}
+    for sql in queries:
+        for name in _reads(sql):
+            readers[name] = readers.get(name, 0) + 1
+    shared = [name for name in VIEWS if readers.get(name, 0) >= 2]
+    con.complete()
+    try:
+        for name in shared:  # in VIEWS order: a view reads the tables of those it depends on
+            table = _SHARED_TABLE.format(name)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {name}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {table}")
+        yield shared
+    finally:
+        con.complete()
+        for name in shared:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{view_sql(name)}")
+        for name in shared:
+            con.execute(f"DROP TABLE IF EXISTS temp.{_SHARED_TABLE.format(name)}")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -188,6 +239,7 @@ def install(con: duckdb.DuckDBPyConnection, allowlist: pa.Table | None = None) -
         con.execute(statement)
     for name in VIEWS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{view_sql(name)}")
+        con.execute(f"DROP TABLE IF EXISTS temp.{_SHARED_TABLE.format(name)}")
     netsql.install(con)
     if allowlist is not None and allowlist.num_rows:
         con.register("_allowlist_rows", allowlist)

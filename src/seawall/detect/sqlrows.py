@@ -30,6 +30,7 @@ from seawall.detect.evidence import (
     describe_sources,
     indicator_refs,
     jsonable,
+    provenance_of,
     split_provenance,
 )
 from seawall.detect.schema import Detection
@@ -105,7 +106,7 @@ def _records(given: Any) -> list[Provenance]:
     found: list[Provenance] = []
     for item in given or ():
         if isinstance(item, Mapping):
-            found.append(split_provenance(item)[1])
+            found.append(provenance_of(item))
         elif item is not None:  # a bare record reference
             found.append(Provenance(record_ref=str(item)))
     return found

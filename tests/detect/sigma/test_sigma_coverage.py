@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from seawall.case.store import CaseStore
-from seawall.cli.app import app
+from seawall.cli.app import app, run
 from seawall.detect.engine import HuntRequest, hunt
 from seawall.detect.sigma.hunt import run_sigma
+from seawall.errors import ExitCode
 from tests.detect.sigma.helpers import SYSMON, sysmon, write_events, write_rule
 
 SHARE = """title: Access to an admin share
@@ -173,6 +174,45 @@ def test_cli_hunt_sigma(rules_dir: Path, sysmon_case: Path) -> None:
         app, ["--case", str(sysmon_case), "hunt", "--sigma", str(rules_dir)], env={"COLUMNS": "300"}
     )
     assert "not evaluable: no Security 5140/5145 events in the case" in text.stdout
+
+
+def test_detection_globs_select_sigma_rules_or_shipped_detections(
+    rules_dir: Path, sysmon_case: Path
+) -> None:
+    base = ["--case", str(sysmon_case), "hunt", "--sigma", str(rules_dir), "--json"]
+    only_sigma = CliRunner().invoke(app, [*base, "--detection", "sigma.*"])
+    ids = [e["detection_id"] for e in json.loads(only_sigma.stdout)["coverage"]]
+    assert len(ids) == 6 and all(i.startswith("sigma.") for i in ids), ids
+    one = CliRunner().invoke(
+        app, [*base, "--detection", "sigma.10000000-0000-0000-0000-00000000000?"]
+    )
+    ids = [e["detection_id"] for e in json.loads(one.stdout)["coverage"]]
+    assert sorted(ids) == [f"sigma.10000000-0000-0000-0000-00000000000{n}" for n in range(1, 5)]
+    shipped = CliRunner().invoke(app, [*base, "--detection", "evtx.*"])
+    document = json.loads(shipped.stdout)
+    ids = [e["detection_id"] for e in document["coverage"]]
+    assert ids and all(i.startswith("evtx.") for i in ids), ids
+    warning = "--sigma was given but no --detection names a Sigma rule: none ran"
+    assert warning in document["warnings"]
+    both = CliRunner().invoke(
+        app, [*base, "--detection", "evtx.log-cleared", "--detection", "sigma.*"]
+    )
+    ids = [e["detection_id"] for e in json.loads(both.stdout)["coverage"]]
+    assert ids[0] == "evtx.log-cleared" and len(ids) == 7
+
+
+def test_detection_selector_naming_nothing_is_a_usage_error(
+    rules_dir: Path, sysmon_case: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--case", str(sysmon_case), "hunt", "--json"]
+    for extra, message in (
+        (["--sigma", str(rules_dir), "--detection", "nothing.*"], "matches no detection"),
+        (["--sigma", str(rules_dir), "--detection", "sigma.no-such"], "names no detection"),
+        (["--detection", "sigma.*"], "Sigma rules run only with --sigma"),
+    ):
+        capsys.readouterr()
+        assert run([*base, *extra]) == ExitCode.USAGE, extra
+        assert message in json.loads(capsys.readouterr().out)["error"]["message"]
 
 
 def test_one_finding_per_rule_and_host_with_the_first_events(

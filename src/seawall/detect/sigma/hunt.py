@@ -26,7 +26,6 @@ import pyarrow as pa
 from seawall.case.store import CaseStore
 from seawall.detect.evidence import jsonable
 from seawall.detect.sigma.execute import Job, Matches, Source, evaluate
-from seawall.detect.sigma.logsource import describe_source
 from seawall.detect.sigma.rules import CompiledRule, RuleCache, Variant, load_rules
 from seawall.detect.techniques import current_techniques
 from seawall.model.finding import (
@@ -216,6 +215,14 @@ def _by_host(
                 found.rows.append(row)
         result[rule_id] = list(hosts.values())
     return result
+
+
+def describe_source(channels: frozenset[str] | None, event_ids: frozenset[int] | None) -> str:
+    """``Security 5140/5145`` — the events a variant reads, for a not-evaluable reason."""
+    where = " or ".join(sorted(channels)) if channels else "any channel"
+    if event_ids:
+        return f"{where} {'/'.join(str(e) for e in sorted(event_ids))}"
+    return where
 
 
 def _set(values: tuple[Any, ...] | None) -> frozenset[Any] | None:

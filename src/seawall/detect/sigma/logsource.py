@@ -81,11 +81,3 @@ def variants(logsource: SigmaLogSource) -> tuple[list[VariantSpec], str | None]:
             )
         return found, None
     return [SERVICE], None
-
-
-def describe_source(channels: frozenset[str] | None, event_ids: frozenset[int] | None) -> str:
-    """``Security 5140/5145`` — the events a variant reads, for a not-evaluable reason."""
-    where = " or ".join(sorted(channels)) if channels else "any channel"
-    if event_ids:
-        return f"{where} {'/'.join(str(e) for e in sorted(event_ids))}"
-    return where
