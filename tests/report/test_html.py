@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from seawall.intel.packs.loader import load_pack
-from seawall.model.finding import Evidence, Finding, Provenance, ResultDocument
+from seawall.model.finding import Evidence, Finding, IncidentStep, Provenance, ResultDocument
 from seawall.model.reason import reason
 from seawall.report.html import render_html
 from seawall.report.matrix import CLEAN, DETECTED, NO_DETECTION, NOT_EVALUABLE, build_matrix
@@ -210,3 +210,22 @@ def test_incidents_come_from_the_document_in_time_order() -> None:
     assert incident.first_seen == START + timedelta(minutes=5)
     page = render_html(hostile_document())
     assert 'Persistence</span><span class="arrow">→</span><span class="step">Execution' in page
+
+
+def test_an_incidents_progression_is_its_story() -> None:
+    """With steps (a correlation's incident), the page tells the progression the steps tell, as
+    the incident's summary does: each step's primary tactic once, in the steps' order."""
+    document = hostile_document()
+    (incident,) = document.incidents
+    by_id = {f.finding_id: f for f in document.findings}
+    steps = [
+        IncidentStep(
+            finding_id=fid, detection_id=by_id[fid].detection_id, tactic=tactic, summary="step"
+        )
+        for fid, tactic in zip(
+            incident.finding_ids, ("initial-access", "execution", "initial-access"), strict=True
+        )
+    ]
+    told = incident.model_copy(update={"steps": steps})
+    view = build_view(document.model_copy(update={"incidents": [told]}))
+    assert view.incidents[0].tactics == ("initial-access", "execution")

@@ -376,10 +376,22 @@ def _technique(entry: TechniqueCoverage) -> TechniqueCoverageView:
     )
 
 
+_EPOCH = datetime.min.replace(
+    tzinfo=UTC
+)  # the time key of an undated finding (its flag sorts it last)
+
+
 def _incident(incident: Incident, findings: Sequence[FindingView]) -> IncidentView:
     by_id = {f.id: f for f in findings}
     members = [by_id[i] for i in incident.finding_ids if i in by_id]
-    own = [t for ref in incident.attack for t in ref.tactics]
+    # The story's progression: each step's tactic as the steps tell it (time order), as the
+    # incident's summary does; without steps, its findings' tactics in time order, then those of
+    # its own techniques.
+    own = [s.tactic for s in incident.steps if s.tactic]
+    if not own:
+        ordered = sorted(members, key=lambda f: (f.when is None, f.when or _EPOCH, f.id))
+        own = [t for f in ordered for t in f.tactics]
+        own += [t for ref in incident.attack for t in ref.tactics]
     return make_incident(
         id=incident.incident_id,
         title=incident.title,
@@ -414,14 +426,13 @@ def make_incident(
     last_seen: datetime | None = None,
 ) -> IncidentView:
     """An incident with its findings in time order (undated ones last) and its tactic
-    progression: the tactics its findings reach, in that order, then any other tactic the
-    incident names (``tactics``); the time span from the findings when not given."""
+    progression: ``tactics`` when given (the incident's own story), else the tactics its
+    findings reach in that order; the time span from the findings when not given."""
     ordered = sorted(
         findings,
-        key=lambda f: (f.when is None, f.when or datetime.min.replace(tzinfo=UTC), f.id),
+        key=lambda f: (f.when is None, f.when or _EPOCH, f.id),
     )
-    progression = dict.fromkeys(t for f in ordered for t in f.tactics)
-    progression.update(dict.fromkeys(tactics))
+    progression = dict.fromkeys(tactics or [t for f in ordered for t in f.tactics])
     starts = [f.when for f in ordered if f.when is not None]
     ends = [t for f in ordered if (t := f.last_seen or f.first_seen) is not None]
     return IncidentView(

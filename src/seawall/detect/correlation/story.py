@@ -40,7 +40,17 @@ def _listed(items: Sequence[str]) -> str:
 
 
 def _order(members: Sequence[Member]) -> list[Member]:
-    return sorted(members, key=lambda m: (m.time is None, m.time or datetime.max, m.id))
+    """Time order (undated last); findings of the same moment in kill-chain order, so that the
+    story reads initial access before the command and control it opened."""
+    return sorted(
+        members,
+        key=lambda m: (
+            m.time is None,
+            m.time or datetime.max,
+            tactic_rank(m.primary) if m.primary else 99,
+            m.id,
+        ),
+    )
 
 
 def incident_scope(detection: Detection, component: Component) -> IncidentScope:
@@ -173,16 +183,7 @@ def progression(members: Sequence[Member]) -> list[tuple[str, datetime | None]]:
     """The primary tactics of the members in the order they first appear in time (each once,
     with the time it first appears): the story as a reader tells it."""
     first: dict[str, datetime | None] = {}
-    ordered = sorted(
-        members,
-        key=lambda m: (
-            m.time is None,
-            m.time or datetime.max,
-            tactic_rank(m.primary) if m.primary else 99,
-            m.id,
-        ),
-    )
-    for member in ordered:
+    for member in _order(members):
         if member.primary is not None and member.primary not in first:
             first[member.primary] = member.time
     return list(first.items())
