@@ -156,21 +156,8 @@ def _file_hit(row: dict[str, Any], until: datetime) -> Hit:
     if not is_archive:
         techniques.append("T1105")
     what = "archive" if is_archive else "executable or script"
-    return Hit(
-        summary=f"{'changed' if changed else 'new'} {what} {path} on {row['host']}"
-        f" since the baseline",
-        keys=(row["host"], row["item"], row["value"]),
-        evidence=_evidence(row),
-        host=row["host"],
-        user=row.get("account"),
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-        score=score,
-        severity=_severity(score),
-        techniques=tuple(techniques),
-        own_techniques=True,
-        reasons=tuple(reasons),
-    )
+    summary = f"{'changed' if changed else 'new'} {what} {path} on {row['host']} since the baseline"
+    return _hit(row, summary, score, techniques, reasons)
 
 
 def _entry_hit(row: dict[str, Any], until: datetime) -> Hit:
@@ -197,10 +184,23 @@ def _entry_hit(row: dict[str, Any], until: datetime) -> Hit:
         reasons.append(
             reason("baseline.command", f"it runs {value[:200]!r} ({', '.join(odd)})", words=odd)
         )
-    score = float(points)
+    summary = (
+        f"{'changed' if changed else 'new'} {kind} {name} on {row['host']} since the"
+        f" baseline: {value[:150]}"
+    )
+    return _hit(row, summary, float(points), [_TECHNIQUE[kind]], reasons)
+
+
+def _hit(
+    row: dict[str, Any],
+    summary: str,
+    score: float,
+    techniques: list[str],
+    reasons: list[Reason],
+) -> Hit:
+    """A finding about one item of ``host_items`` (a file, service, task or autorun)."""
     return Hit(
-        summary=f"{'changed' if changed else 'new'} {kind} {name} on {row['host']} since the"
-        f" baseline: {value[:150]}",
+        summary=summary,
         keys=(row["host"], row["item"], row["value"]),
         evidence=_evidence(row),
         host=row["host"],
@@ -209,7 +209,7 @@ def _entry_hit(row: dict[str, Any], until: datetime) -> Hit:
         last_seen=row["last_seen"],
         score=score,
         severity=_severity(score),
-        techniques=(_TECHNIQUE[kind],),
+        techniques=tuple(techniques),
         own_techniques=True,
         reasons=tuple(reasons),
     )
