@@ -103,3 +103,34 @@ def test_validate_bad_pack_names_file_and_line(
 def test_validate_missing_file_is_a_usage_error(run_json: JsonRun, tmp_path: Path) -> None:
     payload = run_json(["pack", "validate", str(tmp_path / "nope.yml")], ExitCode.USAGE)
     assert "no such pack file" in payload["error"]["message"]
+
+
+def test_show_text_keeps_ids_whole_and_names_only_what_differs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """At 80 columns (stdout not a terminal) no technique or detection id is cut; an ATT&CK
+    version's name appears under the pack's only when it says something else."""
+    from seawall.cli.pack import _names
+    from seawall.intel.packs.coverage import AttackEntry, ItemCoverage
+
+    assert run(["pack", "show", "aa21-200a"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "…" not in out.split("Techniques", 1)[1].split("Software", 1)[0]
+    assert "evtx.powershell-script-block exists" in out and "T1059.001" in out
+    active = AttackEntry(id="T1", version="18.1", status="active", name="Same")
+    moved = AttackEntry(id="T2", version="18.1", status="revoked", name="Old", replaced_by="T3")
+    item = ItemCoverage(
+        kind="technique",
+        id="T1",
+        name="Same",
+        status="covered",
+        detections=(),
+        in_pack_version=active,
+        in_current_version=moved,
+    )
+
+    class _Versions:
+        pack_version, current_version = "9.0", "18.1"
+
+    text = _names(item, _Versions())  # type: ignore[arg-type]
+    assert "ATT&CK 9.0" not in text and "ATT&CK 18.1:[/] Old" in text and "T3" in text

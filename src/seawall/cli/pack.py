@@ -52,6 +52,15 @@ def _detections(states: tuple[DetectionState, ...]) -> str:
     return "\n".join(f"{escape(s.id)} {_styled(s.status)}" for s in states) or "[dim]none[/]"
 
 
+def _keep_detection_ids(table: Table, items: tuple[ItemCoverage, ...]) -> None:
+    """The detections column (the last) as wide as its longest id and status, never wrapped
+    or cut: an id is what the reader types next; the other columns fold around it."""
+    widths = [len(s.id) + 1 + len(s.status) for i in items for s in i.detections]
+    last = table.columns[-1]
+    last.no_wrap = True
+    last.min_width = max(widths, default=4)
+
+
 def _attack(entry: AttackEntry | None) -> str:
     """One version's view of an id: its name and, unless active, what happened to it."""
     if entry is None:
@@ -111,31 +120,37 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
 
 def _items_table(title: str, items: tuple[ItemCoverage, ...], coverage: PackCoverage) -> Table:
-    table = Table(
-        "id",
-        "name (pack)",
-        f"ATT&CK {coverage.pack_version}",
-        f"ATT&CK {coverage.current_version}",
-        "status",
-        "detections",
-        title=title,
-        title_justify="left",
-    )
+    table = Table("id", "name", "status", "detections", title=title, title_justify="left")
+    table.columns[0].no_wrap = True
+    table.columns[2].no_wrap = True
+    _keep_detection_ids(table, items)
     for item in items:
         table.add_row(
             item.id,
-            escape(item.name),
-            _attack(item.in_pack_version),
-            _attack(item.in_current_version),
+            _names(item, coverage),
             _styled(item.status),
             _detections(item.detections),
         )
     return table
 
 
+def _names(item: ItemCoverage, coverage: PackCoverage) -> str:
+    """The pack's name of an item, then each ATT&CK version's where it says more (another name,
+    or the id revoked, deprecated or absent there): most rows are one line."""
+    text = escape(item.name)
+    for version, entry in (
+        (coverage.pack_version, item.in_pack_version),
+        (coverage.current_version, item.in_current_version),
+    ):
+        if entry is not None and (entry.status != "active" or entry.name != item.name):
+            text += f"\n[dim]ATT&CK {version}:[/] {_attack(entry)}"
+    return text
+
+
 def _mitigations_table(items: tuple[ItemCoverage, ...], pack: Pack) -> Table:
     text = {m.id: m.text for m in pack.mitigations}
     table = Table("id", "guidance", "status", "detections", title="Guidance", title_justify="left")
+    _keep_detection_ids(table, items)
     for item in items:
         body = f"[bold]{escape(item.name)}[/]\n{escape(text.get(item.id, ''))}"
         if item.reason:
