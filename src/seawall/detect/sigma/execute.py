@@ -17,6 +17,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -138,7 +139,12 @@ def evaluate(
     ``sources`` counts the kinds of events the case holds: a job whose log source allows none
     of them is not evaluated (the hunt does not plan such jobs)."""
     matches = Matches()
-    runnable = [job for job in jobs if _covers(job, sources)]
+    counts: dict[tuple[Any, Any], int] = {}
+    for job in jobs:
+        key = (job.variant.channels, job.variant.event_ids)
+        if key not in counts:
+            counts[key] = covered(*key, sources)
+    runnable = [job for job in jobs if counts[(job.variant.channels, job.variant.event_ids)]]
     if not runnable:
         return matches
     columns = _Columns(runnable)
@@ -152,13 +158,17 @@ def evaluate(
     return matches
 
 
-def _covers(job: Job, sources: Mapping[Source, int]) -> bool:
-    channels = job.variant.channels
+def covered(
+    channels: Sequence[str] | None, event_ids: Sequence[int] | None, sources: Mapping[Source, int]
+) -> int:
+    """How many events of the case a log source (channels ignoring case, event ids) covers."""
     wanted = None if channels is None else {c.lower() for c in channels}
-    ids = job.variant.event_ids
-    return any(
-        (wanted is None or (channel or "").lower() in wanted) and (ids is None or event_id in ids)
-        for channel, event_id in sources
+    ids = None if event_ids is None else set(event_ids)
+    return sum(
+        count
+        for (channel, event_id), count in sources.items()
+        if (wanted is None or (channel or "").lower() in wanted)
+        and (ids is None or event_id in ids)
     )
 
 
@@ -177,7 +187,9 @@ class _Run:
     def tree(self, job: Job) -> Tree:
         found = self.trees.get(job.number)
         if found is None:
-            found = self.trees[job.number] = Tree(job.variant.tree, self.index)
+            local = self.index.local[job.number]
+            plain = [-1 if n < 0 else local[n] for n in job.variant.facts.leaf_tests]
+            found = self.trees[job.number] = Tree(job.variant.tree, plain, self.index)
         return found
 
     def slice(self, table: pa.Table) -> None:

@@ -14,7 +14,6 @@ otherwise walk 60,000 tests of their trees before reading an event):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,45 +50,64 @@ def parse_test_key(key: str) -> PlainTest:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """A tree's fields, plain tests (:func:`test_key`) and needs (indices into ``tests``)."""
+    """A tree's fields, plain tests (:func:`test_key`), needs (indices into ``tests``), and for
+    each of its tests left to right (:func:`leaves`) the index of its plain test, or -1 (so
+    that a hunt prepares a tree without working its tests out again)."""
 
     fields: tuple[Column, ...]
     tests: tuple[str, ...]
     needs: tuple[tuple[int, ...], ...]
+    leaf_tests: tuple[int, ...]
 
     def to_plain(self) -> tuple[Any, ...]:
         """Plain values for the rule cache (marshal): the tests as one string."""
-        return (self.fields, _KEY.join(self.tests), self.needs)
+        return (self.fields, _KEY.join(self.tests), self.needs, self.leaf_tests)
 
     @classmethod
     def from_plain(cls, data: Any) -> Facts:
         """From :meth:`to_plain`'s values (marshal gives tuples back as tuples)."""
-        fields, tests, needs = data
-        return cls(fields, tuple(tests.split(_KEY)) if tests else (), needs)
+        fields, tests, needs, leaf_tests = data
+        return cls(fields, tuple(tests.split(_KEY)) if tests else (), needs, leaf_tests)
 
 
 def facts_of(tree: Node) -> Facts:
-    """The tree's fields, plain tests and needs."""
+    """The tree's fields, plain tests, needs and the plain test of each of its tests."""
     tests: dict[str, int] = {}
+    leaf_tests: list[int] = []
     for leaf in leaves(tree):
         found = plain_test(leaf)
-        if found is not None:
-            tests.setdefault(test_key(found), len(tests))
+        if found is None:
+            leaf_tests.append(-1)
+        else:
+            leaf_tests.append(tests.setdefault(test_key(found), len(tests)))
     needs = tuple(
         tuple(sorted({tests[test_key(test)] for test in group})) for group in _necessary_tests(tree)
     )
-    return Facts(tuple(sorted(fields_of(tree))), tuple(tests), tuple(dict.fromkeys(needs)))
+    return Facts(
+        tuple(sorted(fields_of(tree))),
+        tuple(tests),
+        tuple(dict.fromkeys(needs)),
+        tuple(leaf_tests),
+    )
 
 
-def leaves(node: Node) -> Iterator[Node]:
-    """The tree's tests, left to right."""
-    if node[0] in ("and", "or"):
+def leaves(node: Node) -> list[Node]:
+    """The tree's tests, left to right (a list: cheaper than nested generators, and a hunt
+    walks a thousand trees)."""
+    found: list[Node] = []
+    _collect(node, found)
+    return found
+
+
+def _collect(node: Node, found: list[Node]) -> None:
+    kind = node[0]
+    if kind in ("and", "or"):
         for child in node[1]:
-            yield from leaves(child)
-    elif node[0] == "not":
-        yield from leaves(node[1])
+            _collect(child, found)
+    elif kind == "not":
+        _collect(node[1], found)
     else:
-        yield node
+        found.append(node)
 
 
 def plain_test(node: Node) -> PlainTest | None:
@@ -124,7 +142,7 @@ def _necessary_tests(tree: Node) -> list[list[PlainTest]]:
             continue
         if node[0] == "or" and _has_not(node):
             continue  # `a or not b` can hold where a matches nothing
-        found = list(leaves(node)) if node[0] == "or" else [node]
+        found = leaves(node) if node[0] == "or" else [node]
         tests = [plain_test(leaf) for leaf in found]
         if tests and all(t is not None for t in tests):
             needs.append([t for t in tests if t is not None])

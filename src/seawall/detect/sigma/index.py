@@ -93,12 +93,13 @@ class RuleIndex:
         self.number: dict[Test, int] = {}
         self._by_key: dict[str, int] = {}
         self.needs: dict[int, tuple[tuple[int, ...], ...]] = {}
+        self.local: dict[int, list[int]] = {}  # each job's plain tests (its facts') as ids
         self.watchers: dict[int, list[int]] = defaultdict(list)
         self.always: list[int] = []
         self._names = names
         self._matchers: dict[tuple[str, bool], Matcher] = {}
         for job, facts in variants:
-            local = [self.test_id(key) for key in facts.tests]
+            local = self.local[job] = [self.test_id(key) for key in facts.tests]
             needs = tuple(tuple(local[i] for i in need) for need in facts.needs)
             self.needs[job] = needs
             if not needs:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sigma.rule import SigmaRule
 
 # Bump when the compiled form changes: cached rules of another version are compiled again.
-COMPILER_VERSION = 2
+COMPILER_VERSION = 3
 _LEVELS = {
     "informational": "info",
     "low": "low",

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seawall.detect.sigma.facts import leaves, plain_test, test_key
+from seawall.detect.sigma.facts import leaves
 from seawall.detect.sigma.index import Found, RuleIndex
 from seawall.detect.sigma.ir import ANY, LITERAL, ONE, Glob, Node, is_int_field
 from seawall.detect.sigma.sql import glob_pieces, ip_key, ip_range
@@ -85,7 +85,7 @@ class Slice:
         self.columns = columns
         self.fields: dict[str, Field] = {}
         self.found: Found = {}
-        self.distinct: dict[bytes, Mask] = {}  # per-distinct-value results of other tests
+        self.distinct: dict[bytes | int, Mask] = {}  # per-distinct-value results of other tests
         self._kinds: dict[Any, Rows] = {}
         channel = pc.dictionary_encode(table.column("_channel")).combine_chunks()
         names = pc.utf8_lower(channel.dictionary).to_pylist()
@@ -126,19 +126,26 @@ class Slice:
 
 
 class Tree:
-    """A tree with, for each of its tests, the key equal tests share and, for a plain test, its
-    id in the hunt's :class:`~.index.RuleIndex` and the column it reads (the ids below are
-    valid while the tree lives: it is held here)."""
+    """A tree with, for each of its tests, the key equal tests share (a plain test's id in the
+    hunt's :class:`~.index.RuleIndex`, else the test marshalled) and, for a plain test, its id
+    and the column it reads (the ids of the nodes below are valid while the tree lives: it is
+    held here).
 
-    def __init__(self, tree: Node, index: RuleIndex) -> None:
+    ``plain`` is the plain test id of each of the tree's tests left to right, or -1 (the
+    tree's :class:`~.facts.Facts` give it, mapped to the index's ids)."""
+
+    def __init__(self, tree: Node, plain: Sequence[int], index: RuleIndex) -> None:
         self.root = tree
-        self.key: dict[int, bytes] = {}
+        self.key: dict[int, bytes | int] = {}
         self.plain: dict[int, tuple[int, str]] = {}
-        for leaf in leaves(tree):
-            self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
-            test = plain_test(leaf)
-            if test is not None:
-                number = index.test_id(test_key(test))
+        found = leaves(tree)
+        if len(found) != len(plain):
+            raise ValueError("the tree's facts do not describe it")
+        for leaf, number in zip(found, plain, strict=True):
+            if number < 0:
+                self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
+            else:
+                self.key[id(leaf)] = number
                 self.plain[id(leaf)] = (number, index.tests[number][0])
 
 
@@ -150,7 +157,7 @@ class View:
         self.rows = rows
         self.size = len(rows)
         self._indices: dict[str, np.ndarray[Any, Any]] = {}
-        self._tests: dict[bytes, Mask] = {}
+        self._tests: dict[bytes | int, Mask] = {}
 
     def indices(self, name: str) -> np.ndarray[Any, Any]:
         found = self._indices.get(name)
@@ -211,7 +218,7 @@ class View:
         name, distinct = self._distinct(node, tree.key[id(node)])
         return self.spread(name, distinct)
 
-    def _distinct(self, node: Node, key: bytes) -> tuple[str, Mask]:
+    def _distinct(self, node: Node, key: bytes | int) -> tuple[str, Mask]:
         """The column a test reads and its per-distinct-value result (once per slice)."""
         kind = node[0]
         data = self.data
