@@ -1,21 +1,23 @@
 """Evaluate many compiled Sigma rules over the case's events with one parse of each event.
 
 Running 2,800 rules as 2,800 queries over ``events`` would parse each event's JSON 2,800 times
-(and DuckDB would plan 2,800 statements). Instead the rules are grouped by the channel their log
-source needs (a rule for any channel joins every group); for each group, DuckDB reads the events
-of that channel (and of the event ids its rules can match) once, a slice of rows at a time, with
-one column per field the group's rules read, extracted in one parse of ``data``; every rule of the
-group is then evaluated over that slice column-wise (:mod:`seawall.detect.sigma.vector`), and only
-the row ids of matches are kept. Memory is bounded by the slice size and DuckDB's memory limit,
-whatever the number of events.
+(and DuckDB would plan 2,800 statements). Instead DuckDB reads the events once, a slice of rows
+at a time, with one column per field any rule reads, extracted in one parse of ``data`` (stored
+compressed: one read per kind of event would decompress it once per kind). In each slice the
+plain tests of every rule are answered together over the distinct values of each column
+(:mod:`seawall.detect.sigma.index`), and only the rules whose needed tests matched some value are
+evaluated, column-wise, on the rows of the kinds of event their log source allows
+(:mod:`seawall.detect.sigma.vector`); only the row ids of matches are kept. Memory is bounded by
+the slice size and DuckDB's memory limit, whatever the number of events.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -23,15 +25,15 @@ import pyarrow as pa
 from duckdb import func
 
 from seawall.case.store import CaseStore
-from seawall.detect.sigma.ir import SYSTEM_FIELDS, fields_of
+from seawall.detect.sigma.index import RuleIndex
+from seawall.detect.sigma.ir import SYSTEM_FIELDS
 from seawall.detect.sigma.rules import CompiledRule, Variant
 from seawall.detect.sigma.sql import EVENT_TEXT_FUNCTION, IP_KEY_FUNCTION, ip_key, quote
-from seawall.detect.sigma.vector import Leaves, Slice
+from seawall.detect.sigma.vector import Slice, Tree, View
 
 # Events per slice of the one pass: bounds the memory of a slice's columns whatever the case
 # (most of its columns are null: each kind of event has a few of the fields rules read).
 SLICE_ROWS = 100_000
-MIN_SLICE_ROWS = 20_000
 EVENT_TEXT = "array_to_string(json_extract_string(d, '$.*'), chr(10))"
 _TEXT_OF_DATA = "array_to_string(json_extract_string(data, '$.*'), chr(10))"
 _SYSTEM_COLUMNS = ", ".join(sorted({column for column, _ in SYSTEM_FIELDS.values()}))
@@ -89,60 +91,14 @@ Source = tuple[str | None, int | None]
 """(channel as stored, event id): the events of one kind in the case."""
 
 
-@dataclass(slots=True)
-class Group:
-    """Kinds of events evaluated together, how many there are, and the jobs that can match them."""
-
-    count: int
-    jobs: list[Job]
-    kinds: list[Source] = field(default_factory=list)
-
-
-def source_groups(jobs: Iterable[Job], sources: Mapping[Source, int]) -> list[Group]:
-    """The jobs whose log source can match each kind of event the case holds. The kinds of a
-    small channel are evaluated together (one set of tests instead of one per event id); a
-    large channel's apart, each with the fields of its own rules only."""
-    wanted = [
-        (
-            job,
-            None if job.variant.channels is None else {c.lower() for c in job.variant.channels},
-            None if job.variant.event_ids is None else set(job.variant.event_ids),
-        )
-        for job in jobs
-    ]
-    by_channel: dict[str | None, list[tuple[int | None, int, list[Job]]]] = {}
-    for (channel, event_id), count in sorted(
-        sources.items(), key=lambda s: (s[0][0] or "", -1 if s[0][1] is None else s[0][1])
-    ):
-        name = (channel or "").lower()
-        found = [
-            job
-            for job, channels, ids in wanted
-            if (channels is None or name in channels) and (ids is None or event_id in ids)
-        ]
-        if found:
-            by_channel.setdefault(channel, []).append((event_id, count, found))
-    groups: list[Group] = []
-    for channel, kinds in by_channel.items():
-        total = sum(count for _, count, _ in kinds)
-        if total <= MIN_SLICE_ROWS and len(kinds) > 1:
-            merged = {job.number: job for _, _, found in kinds for job in found}
-            ids = [event_id for event_id, _, _ in kinds]
-            kinds_of = [(channel, event_id) for event_id in ids]
-            groups.append(Group(total, list(merged.values()), kinds_of))
-        else:
-            groups.extend(Group(n, found, [(channel, e)]) for e, n, found in kinds)
-    return groups
-
-
 class _Columns:
-    """The columns of a group's slices: one per field its rules read (lower-casing and address
-    keys are computed on the distinct values, not stored)."""
+    """The columns of the slices: one per field the rules read (lower-casing and address keys
+    are computed on the distinct values, not stored)."""
 
     def __init__(self, jobs: Sequence[Job]) -> None:
         uses: set[tuple[str, str]] = set()
         for job in jobs:
-            uses |= fields_of(job.variant.tree)
+            uses.update(job.variant.facts.fields)
         self.data_fields = sorted({f for f, u in uses if f and f not in SYSTEM_FIELDS})
         position = {name: i + 1 for i, name in enumerate(self.data_fields)}
         self.sources: dict[str, str] = {}
@@ -180,45 +136,88 @@ def evaluate(
 ) -> Matches:
     """Every job's matching ``events`` row ids (a job that fails gets its error).
 
-    ``sources`` counts the kinds of events the case holds. The events are read in one pass, a
-    slice of rows at a time, with every field any rule reads (``data`` is stored compressed:
-    one read per kind of event would decompress it once per kind); each slice is then split
-    by kind, and each group of kinds is evaluated with its own rules."""
+    ``sources`` counts the kinds of events the case holds: a job whose log source allows none
+    of them is not evaluated (the hunt does not plan such jobs)."""
     matches = Matches()
-    leaves = Leaves(job.variant.tree for job in jobs)
-    groups = source_groups(jobs, sources)
-    if not groups:
+    counts: dict[tuple[Any, Any], int] = {}
+    for job in jobs:
+        key = (job.variant.channels, job.variant.event_ids)
+        if key not in counts:
+            counts[key] = covered(*key, sources)
+    runnable = [job for job in jobs if counts[(job.variant.channels, job.variant.event_ids)]]
+    if not runnable:
         return matches
-    layouts = [_Columns(group.jobs) for group in groups]
-    everything = _Columns([job for group in groups for job in group.jobs])
-    group_of = {kind: index for index, group in enumerate(groups) for kind in group.kinds}
+    columns = _Columns(runnable)
+    index = RuleIndex(((job.number, job.variant.facts) for job in runnable), columns.names)
+    run = _Run(columns, index, {job.number: job for job in runnable}, matches)
     with store.memory_limit(EVALUATION_MEMORY):
-        for table in _passes(store, everything):
-            rows_of: dict[int, list[int]] = defaultdict(list)
-            channels = table.column("_channel").to_pylist()
-            event_ids = table.column("_event_id").to_pylist()
-            for position, kind in enumerate(zip(channels, event_ids, strict=True)):
-                index = group_of.get(kind)
-                if index is not None:
-                    rows_of[index].append(position)
-            for index, positions in sorted(rows_of.items()):
-                part = _part(table, positions, layouts[index], everything)
-                _evaluate_slice(part, layouts[index], leaves, groups[index].jobs, matches)
+        for table in _passes(store, columns):
+            run.slice(table)
     if progress is not None:
         progress(len(jobs))
     return matches
 
 
-def _part(
-    table: pa.Table, positions: list[int], layout: _Columns, everything: _Columns
-) -> pa.Table:
-    """The rows of one group of a slice, with the group's own column names."""
-    taken = pa.array(positions, pa.int64())
-    columns: dict[str, pa.Array] = {"_row": table.column("_row").take(taken)}
-    for key, name in layout.names.items():
-        if name not in columns:
-            columns[name] = table.column(everything.names[key]).take(taken)
-    return pa.table(columns)
+def covered(
+    channels: Sequence[str] | None, event_ids: Sequence[int] | None, sources: Mapping[Source, int]
+) -> int:
+    """How many events of the case a log source (channels ignoring case, event ids) covers."""
+    wanted = None if channels is None else {c.lower() for c in channels}
+    ids = None if event_ids is None else set(event_ids)
+    return sum(
+        count
+        for (channel, event_id), count in sources.items()
+        if (wanted is None or (channel or "").lower() in wanted)
+        and (ids is None or event_id in ids)
+    )
+
+
+class _Run:
+    """The hunt's rules over one slice after another; each candidate's tree is prepared once."""
+
+    def __init__(
+        self, columns: _Columns, index: RuleIndex, jobs: Mapping[int, Job], matches: Matches
+    ) -> None:
+        self.columns = columns
+        self.index = index
+        self.jobs = jobs
+        self.matches = matches
+        self.trees: dict[int, Tree] = {}
+
+    def tree(self, job: Job) -> Tree:
+        found = self.trees.get(job.number)
+        if found is None:
+            local = self.index.local[job.number]
+            plain = [-1 if n < 0 else local[n] for n in job.variant.facts.leaf_tests]
+            found = self.trees[job.number] = Tree(job.variant.tree, plain, self.index)
+        return found
+
+    def slice(self, table: pa.Table) -> None:
+        """Every candidate of the slice on the rows of the kinds of event it allows."""
+        if not table.num_rows:
+            return
+        data = Slice(table, self.columns.names)
+        data.find(self.index)
+        row_ids = table.column("_row").to_numpy()
+        views: dict[tuple[tuple[str, ...] | None, tuple[int, ...] | None], View] = {}
+        errors = self.matches.errors
+        for number in self.index.candidates(data.found):
+            if number in errors:
+                continue
+            variant = self.jobs[number].variant
+            key = (variant.channels, variant.event_ids)
+            view = views.get(key)
+            if view is None:
+                view = views[key] = View(data, data.rows(variant.channels, variant.event_ids))
+            if not view.size:
+                continue
+            try:
+                found = view.rows[np.flatnonzero(view.matches(self.tree(self.jobs[number])))]
+            except (pa.ArrowException, ValueError) as error:
+                errors[number] = str(error).splitlines()[0]
+                continue
+            if len(found):
+                self.matches.rows[number].extend(row_ids[found].tolist())
 
 
 def _passes(store: CaseStore, everything: _Columns) -> Iterator[pa.Table]:
@@ -243,23 +242,3 @@ def _passes(store: CaseStore, everything: _Columns) -> Iterator[pa.Table]:
             f"SELECT {select} FROM (SELECT rowid, {_SYSTEM_COLUMNS}, data, {extract} AS _v"
             f" FROM events WHERE rowid >= {start}{end})"
         ).to_arrow_table()
-
-
-def _evaluate_slice(
-    table: pa.Table, columns: _Columns, leaves: Leaves, group: Sequence[Job], matches: Matches
-) -> None:
-    if not table.num_rows:
-        return
-    rows = table.column("_row").to_numpy()
-    data = Slice(table, columns.names, leaves)
-    data.prepare(job.variant.tree for job in group)
-    for job in group:
-        if job.number in matches.errors or not data.possible(job.variant.tree):
-            continue
-        try:
-            found = np.flatnonzero(data.matches(job.variant.tree))
-        except (pa.ArrowException, ValueError) as error:
-            matches.errors[job.number] = str(error).splitlines()[0]
-            continue
-        if len(found):
-            matches.rows[job.number].extend(rows[found].tolist())

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from seawall.case.store import CaseStore
 from seawall.detect.evidence import jsonable
-from seawall.detect.sigma.execute import Job, Matches, Source, evaluate
+from seawall.detect.sigma.execute import Job, Matches, Source, covered, evaluate
 from seawall.detect.sigma.rules import CompiledRule, RuleCache, Variant, load_rules
 from seawall.detect.techniques import current_techniques
 from seawall.model.finding import (
@@ -81,14 +81,7 @@ def event_sources(store: CaseStore) -> dict[Source, int]:
 
 def available(variant: Variant, sources: dict[Source, int]) -> int:
     """How many events of the case the variant's log source covers."""
-    channels = None if variant.channels is None else {c.lower() for c in variant.channels}
-    ids = None if variant.event_ids is None else set(variant.event_ids)
-    return sum(
-        count
-        for (channel, event_id), count in sources.items()
-        if (channels is None or (channel or "").lower() in channels)
-        and (ids is None or event_id in ids)
-    )
+    return covered(variant.channels, variant.event_ids, sources)
 
 
 def run_sigma(
@@ -115,10 +108,19 @@ class Plan:
 def plan(rules: Sequence[CompiledRule], sources: dict[Source, int]) -> Plan:
     """A job per variant whose events the case holds; a rule with none is not evaluable."""
     result = Plan([], {}, {})
+    counts: dict[tuple[Any, Any], int] = {}  # thousands of variants, a few dozen log sources
+
+    def count(variant: Variant) -> int:
+        key = (variant.channels, variant.event_ids)
+        found = counts.get(key)
+        if found is None:
+            found = counts[key] = available(variant, sources)
+        return found
+
     for rule in rules:
         if rule.reason is not None:
             continue
-        runnable = [v for v in rule.variants if available(v, sources)]
+        runnable = [v for v in rule.variants if count(v)]
         missing = [describe_source(_set(v.channels), _set(v.event_ids)) for v in rule.variants]
         if not runnable:
             what = " or ".join(dict.fromkeys(missing))

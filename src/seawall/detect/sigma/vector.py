@@ -3,18 +3,19 @@
 DuckDB plans every statement anew, and for Sigma's 2,800 rules (4,500 once the two forms of
 ``process_creation`` and the like are counted) planning costs milliseconds a rule: more than
 scanning the events. So the hunt evaluates the same trees the SQL renderer turns into SQL, with
-Arrow's compute kernels (the same RE2 regular expressions DuckDB uses), and with two savings that
+Arrow's compute kernels (the same RE2 regular expressions DuckDB uses), and with savings that
 SQL planning cannot give:
 
-- every field of a slice is dictionary-encoded, and a test (``Image`` ends with
+- every field of a slice is dictionary-encoded once, and a test (``Image`` ends with
   ``\\powershell.exe``) runs once over the field's *distinct* values, then reaches the rows
   through the dictionary indices: event logs repeat the same images, parents, users and command
   lines all day long;
-- a test is computed once per slice however many rules use it (hundreds of rules test the same
-  images), and an AND stops at its first child that matches no row;
-- the plain-text tests of a field (equals, contains, starts with, ends with: nearly all of
-  SigmaHQ's) are answered together, in one Aho-Corasick pass over the field's distinct values
-  for all the group's literals, instead of one kernel call per literal.
+- the plain tests of all the hunt's rules are answered together, column by column
+  (:mod:`seawall.detect.sigma.index`), and only the rules whose needed tests matched some value
+  (the *candidates*) are evaluated at all;
+- a candidate is evaluated on the rows of the kinds of event its log source allows (a
+  :class:`View`), every other test of its tree once per slice and kind however many rules use
+  it, and an AND stops at its first child that matches no row.
 
 The semantics are :mod:`seawall.detect.sigma.sql`'s, test for test (a test of the project runs the
 SQL form of every rule in DuckDB and compares): case-insensitive strings, wildcards, a missing
@@ -25,23 +26,23 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import ahocorasick
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawall.detect.sigma.facts import leaves
+from seawall.detect.sigma.index import Found, RuleIndex
 from seawall.detect.sigma.ir import ANY, LITERAL, ONE, Glob, Node, is_int_field
 from seawall.detect.sigma.sql import glob_pieces, ip_key, ip_range
 
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
-PlainTest = tuple[tuple[str, str], bool, tuple[str, str]]
-"""(column key, cased, (test, literal)): a test of plain text (see :func:`literal_tests`)."""
+Rows = np.ndarray[Any, np.dtype[np.int64]]
 
 
-class _Field:
+class Field:
     """One column of the slice: dictionary indices per row and the distinct values."""
 
     def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
@@ -66,97 +67,122 @@ class _Field:
             self._keys = [ip_key(v) for v in self.values.to_pylist()]
         return self._keys
 
-    def rows(self, distinct: pa.Array | Mask) -> Mask:
-        """A per-distinct-value boolean (null = false) as a per-row mask."""
-        if isinstance(distinct, pa.Array):
-            distinct = distinct.fill_null(False).to_numpy(zero_copy_only=False)
-        if not distinct.any():  # most tests match no value: no per-row work
-            return np.zeros(len(self.indices), np.bool_)
-        extended = np.zeros(len(distinct) + 1, np.bool_)
-        extended[:-1] = distinct
-        return extended[self.indices]  # type: ignore[no-any-return]
 
-
-class Leaves:
-    """What each test of a hunt's trees is, worked out once for every slice: a key that equal
-    tests share (so a slice computes each once) and, for plain-text tests, the literal test."""
-
-    def __init__(self, trees: Iterable[Node]) -> None:
-        self.trees = list(trees)  # the ids below are valid while the trees live
-        self.key: dict[int, bytes] = {}
-        self.plain: dict[int, PlainTest | None] = {}
-        self.plain_of: dict[int, list[PlainTest]] = {}
-        self.needs: dict[int, list[list[PlainTest]]] = {}
-        for tree in self.trees:
-            self.needs[id(tree)] = _necessary_tests(tree)
-            plain: list[PlainTest] = []
-            for leaf in _leaves(tree):
-                self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
-                found = self.plain[id(leaf)] = _plain_test(leaf)
-                if found is not None:
-                    plain.append(found)
-            self.plain_of[id(tree)] = plain
+def distinct_mask(distinct: pa.Array | Mask) -> Mask:
+    """A per-distinct-value boolean (null = false) as a numpy mask."""
+    if isinstance(distinct, pa.Array):
+        return distinct.fill_null(False).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+    return distinct
 
 
 class Slice:
-    """The events of one slice (an Arrow table of one column per field name) and its tests."""
+    """The events of one slice (an Arrow table of one column per field) and what every test of
+    the hunt found in them."""
 
-    def __init__(
-        self, table: pa.Table, columns: dict[tuple[str, str], str], leaves: Leaves
-    ) -> None:
+    def __init__(self, table: pa.Table, columns: Mapping[tuple[str, str], str]) -> None:
         self.size = table.num_rows
         self.table = table
         self.columns = columns
-        self.leaves = leaves
-        self._fields: dict[str, _Field] = {}
-        self._tests: dict[bytes, Mask] = {}
-        self._literals: dict[tuple[str, bool, str, str], np.ndarray[Any, Any]] = {}
-        self._found: dict[tuple[str, bool, str, str], bool] = {}
+        self.fields: dict[str, Field] = {}
+        self.found: Found = {}
+        self.distinct: dict[bytes | int, Mask] = {}  # per-distinct-value results of other tests
+        self._kinds: dict[Any, Rows] = {}
+        channel = pc.dictionary_encode(table.column("_channel")).combine_chunks()
+        names = pc.utf8_lower(channel.dictionary).to_pylist()
+        self._channel_names: list[str] = [*names, ""]  # a missing channel is ''
+        self._channels = channel.indices.fill_null(len(names)).to_numpy(zero_copy_only=False)
+        event_ids = table.column("_event_id").cast(pa.int64()).fill_null(-1)
+        self._event_ids = event_ids.to_numpy()
 
-    def prepare(self, trees: Iterable[Node]) -> None:
-        """Answer every plain-text test of the trees at once, field by field."""
-        wanted: dict[tuple[str, bool], set[tuple[str, str]]] = {}
-        for tree in trees:
-            for column, cased, test in self.leaves.plain_of[id(tree)]:
-                wanted.setdefault((self.columns[column], cased), set()).add(test)
-        for (name, cased), tests in wanted.items():
-            field = self._field(name)
-            values = (field.values if cased else field.lower).to_pylist()
-            for (kind, literal), distinct in literal_tests(values, tests).items():
-                self._literals[(name, cased, kind, literal)] = distinct
-                self._found[(name, cased, kind, literal)] = bool(distinct.any())
-
-    def possible(self, tree: Node) -> bool:
-        """False when a test the tree cannot hold without matches no value of this slice (most
-        rules, most slices): the tree is then not evaluated at all."""
-        for alternatives in self.leaves.needs[id(tree)]:
-            found = [
-                self._found.get((self.columns[column], cased, test, literal))
-                for column, cased, (test, literal) in alternatives
-            ]
-            if found and all(f is False for f in found):
-                return False
-        return True
-
-    def _field(self, name: str) -> _Field:
-        found = self._fields.get(name)
+    def field(self, name: str) -> Field:
+        found = self.fields.get(name)
         if found is None:
-            found = self._fields[name] = _Field(self.table.column(name))
+            found = self.fields[name] = Field(self.table.column(name))
         return found
 
-    def column(self, field: str, use: str) -> _Field:
-        return self._field(self.columns[(field, use)])
+    def find(self, index: RuleIndex) -> None:
+        """Answer every plain test of the hunt, column by column, over the distinct values."""
+        for name, cased in index.columns:
+            field = self.field(name)
+            if not len(field.values):
+                continue
+            values = (field.values if cased else field.lower).to_pylist()
+            self.found.update(index.matcher(name, cased).run(values))
 
-    def matches(self, tree: Node) -> Mask:
-        """The rows where the tree holds."""
-        return self._eval(tree)
+    def rows(self, channels: Sequence[str] | None, event_ids: Sequence[int] | None) -> Rows:
+        """The rows of the kinds of event a log source allows (channels ignoring case)."""
+        key = (None if channels is None else tuple(channels), event_ids)
+        found = self._kinds.get(key)
+        if found is None:
+            mask = np.ones(self.size, np.bool_)
+            if channels is not None:
+                wanted = {c.lower() for c in channels}
+                allowed = np.array([n in wanted for n in self._channel_names], np.bool_)
+                mask &= allowed[self._channels]
+            if event_ids is not None:
+                mask &= np.isin(self._event_ids, np.array(list(event_ids), np.int64))
+            found = self._kinds[key] = np.flatnonzero(mask)
+        return found
 
-    def _eval(self, node: Node) -> Mask:
+
+class Tree:
+    """A tree with, for each of its tests, the key equal tests share (a plain test's id in the
+    hunt's :class:`~.index.RuleIndex`, else the test marshalled) and, for a plain test, its id
+    and the column it reads (the ids of the nodes below are valid while the tree lives: it is
+    held here).
+
+    ``plain`` is the plain test id of each of the tree's tests left to right, or -1 (the
+    tree's :class:`~.facts.Facts` give it, mapped to the index's ids)."""
+
+    def __init__(self, tree: Node, plain: Sequence[int], index: RuleIndex) -> None:
+        self.root = tree
+        self.key: dict[int, bytes | int] = {}
+        self.plain: dict[int, tuple[int, str]] = {}
+        found = leaves(tree)
+        if len(found) != len(plain):
+            raise ValueError("the tree's facts do not describe it")
+        for leaf, number in zip(found, plain, strict=True):
+            if number < 0:
+                self.key[id(leaf)] = marshal.dumps(leaf)  # type: ignore[arg-type]
+            else:
+                self.key[id(leaf)] = number
+                self.plain[id(leaf)] = (number, index.tests[number][0])
+
+
+class View:
+    """The rows of a slice that a tree is evaluated on, and the tests answered for them."""
+
+    def __init__(self, data: Slice, rows: Rows) -> None:
+        self.data = data
+        self.rows = rows
+        self.size = len(rows)
+        self._indices: dict[str, np.ndarray[Any, Any]] = {}
+        self._tests: dict[bytes | int, Mask] = {}
+
+    def indices(self, name: str) -> np.ndarray[Any, Any]:
+        found = self._indices.get(name)
+        if found is None:
+            found = self._indices[name] = self.data.field(name).indices[self.rows]
+        return found
+
+    def spread(self, name: str, distinct: Mask) -> Mask:
+        """A per-distinct-value mask of column ``name`` as a mask of the view's rows."""
+        if not distinct.any():  # most tests match no value: no per-row work
+            return np.zeros(self.size, np.bool_)
+        extended = np.zeros(len(distinct) + 1, np.bool_)
+        extended[:-1] = distinct
+        return extended[self.indices(name)]  # type: ignore[no-any-return]
+
+    def matches(self, tree: Tree) -> Mask:
+        """The view's rows where the tree holds."""
+        return self._eval(tree.root, tree)
+
+    def _eval(self, node: Node, tree: Tree) -> Mask:
         kind = node[0]
         if kind == "and":
             result: Mask | None = None
             for child in node[1]:
-                value = self._eval(child)
+                value = self._eval(child, tree)
                 result = value if result is None else result & value
                 if not result.any():
                     break
@@ -164,89 +190,112 @@ class Slice:
         if kind == "or":
             result = np.zeros(self.size, np.bool_)
             for child in node[1]:
-                result = result | self._eval(child)
+                result = result | self._eval(child, tree)
             return result
         if kind == "not":
-            return ~self._eval(node[1])
-        key = self.leaves.key[id(node)]
+            return ~self._eval(node[1], tree)
+        key = tree.key[id(node)]
         found = self._tests.get(key)
         if found is None:
-            found = self._tests[key] = self._leaf(node)
+            found = self._tests[key] = self._leaf(node, tree)
         return found
 
-    def _leaf(self, node: Node) -> Mask:
+    def _leaf(self, node: Node, tree: Tree) -> Mask:
+        plain = tree.plain.get(id(node))
+        if plain is not None:  # answered for the whole slice by its column's matcher
+            number, name = plain
+            passed = self.data.found.get(number)
+            if passed is None:
+                return np.zeros(self.size, np.bool_)
+            return self.spread(name, passed)
         kind = node[0]
-        if kind in ("str", "kw"):
-            plain = self.leaves.plain[id(node)]
-            if plain is not None:
-                (field_name, use), cased, (test, literal) = plain
-                name = self.columns[(field_name, use)]
-                distinct = self._literals.get((name, cased, test, literal))
-                if distinct is not None:
-                    return self._field(name).rows(distinct)
-        if kind == "str":
-            cased = bool(node[3])
-            field = self.column(node[1], "raw" if cased else "lower")
-            values = field.values if cased else field.lower
-            return field.rows(glob_test(values, node[2], cased))
-        if kind == "num":
-            return self._number(node[1], node[2])
-        if kind == "cmp":
-            return self._compare(node[1], node[2], node[3])
         if kind in ("null", "exists"):
-            field = self.column(node[1], "raw")
-            present = field.indices < len(field.values)
+            name = self.data.columns[(node[1], "raw")]
+            present = self.indices(name) < len(self.data.field(name).values)
             return np.asarray(present if kind == "exists" and node[2] else ~present, np.bool_)
-        if kind == "re":
-            field = self.column(node[1], "raw")
-            flags = f"(?{node[3]})" if node[3] else ""
-            return field.rows(pc.match_substring_regex(field.values, flags + node[2]))
-        if kind == "cidr":
-            field = self.column(node[1], "ip")
-            low, high = ip_range(node[2])
-            inside = [k is not None and low <= k <= high for k in field.ip_keys()]
-            return field.rows(np.array(inside, dtype=np.bool_))
         if kind == "ref":
             return self._reference(node)
-        if kind == "kw":
-            field = self.column("", "text")
-            glob = [(ANY, ""), *node[1], (ANY, "")]
-            return field.rows(glob_test(field.lower, glob, False))
-        raise ValueError(f"unknown node {kind!r}")
+        name, distinct = self._distinct(node, tree.key[id(node)])
+        return self.spread(name, distinct)
 
-    def _number(self, name: str, number: Any) -> Mask:
-        if is_int_field(name):
-            field = self.column(name, "int")
-            if not float(number).is_integer():
-                return np.zeros(self.size, np.bool_)
-            return field.rows(pc.equal(field.values, pa.scalar(int(number), field.values.type)))
-        field = self.column(name, "raw")
-        text = str(int(number)) if float(number).is_integer() else str(number)
-        return field.rows(pc.equal(field.values, text))
-
-    def _compare(self, name: str, op: str, number: Any) -> Mask:
-        field = self.column(name, "int" if is_int_field(name) else "raw")
-        test = _COMPARE[op]
-        found = [
-            (v := _as_number(x)) is not None and test(v, number) for x in field.values.to_pylist()
-        ]
-        return field.rows(np.array(found, dtype=np.bool_))
+    def _distinct(self, node: Node, key: bytes | int) -> tuple[str, Mask]:
+        """The column a test reads and its per-distinct-value result (once per slice)."""
+        kind = node[0]
+        data = self.data
+        if kind == "str":
+            name = data.columns[(node[1], "raw" if node[3] else "lower")]
+        elif kind == "kw":
+            name = data.columns[("", "text")]
+        elif kind in ("num", "cmp"):
+            name = data.columns[(node[1], "int" if is_int_field(node[1]) else "raw")]
+        elif kind == "re":
+            name = data.columns[(node[1], "raw")]
+        elif kind == "cidr":
+            name = data.columns[(node[1], "ip")]
+        else:
+            raise ValueError(f"unknown node {kind!r}")
+        found = data.distinct.get(key)
+        if found is None:
+            found = data.distinct[key] = distinct_mask(_test(node, data.field(name)))
+        return name, found
 
     def _reference(self, node: Node) -> Mask:
-        left = self.column(node[1], "lower")
-        right = self.column(node[2], "lower")
+        left_name = self.data.columns[(node[1], "lower")]
+        right_name = self.data.columns[(node[2], "lower")]
+        left, right = self.data.field(left_name), self.data.field(right_name)
+        left_rows, right_rows = self.indices(left_name), self.indices(right_name)
         if not len(left.values) or not len(right.values):
             return np.zeros(self.size, np.bool_)
-        a = pc.take(left.lower, pa.array(np.minimum(left.indices, len(left.values) - 1)))
-        b = pc.take(right.lower, pa.array(np.minimum(right.indices, len(right.values) - 1)))
+        a = pc.take(left.lower, pa.array(np.minimum(left_rows, len(left.values) - 1)))
+        b = pc.take(right.lower, pa.array(np.minimum(right_rows, len(right.values) - 1)))
         found = [
             x is not None
             and y is not None
             and (x.startswith(y) if node[3] else x.endswith(y) if node[4] else x == y)
             for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)
         ]
-        present = (left.indices < len(left.values)) & (right.indices < len(right.values))
+        present = (left_rows < len(left.values)) & (right_rows < len(right.values))
         return np.asarray(np.array(found, dtype=np.bool_) & present, np.bool_)
+
+
+def _test(node: Node, field: Field) -> pa.Array | Mask:
+    """A test that is not plain text, over a column's distinct values."""
+    kind = node[0]
+    if kind == "str":
+        cased = bool(node[3])
+        return glob_test(field.values if cased else field.lower, node[2], cased)
+    if kind == "kw":
+        return glob_test(field.lower, [(ANY, ""), *node[1], (ANY, "")], False)
+    if kind == "num":
+        return _number(node[1], node[2], field)
+    if kind == "cmp":
+        test = _COMPARE[node[2]]
+        number = node[3]
+        return np.array(
+            [
+                (v := _as_number(x)) is not None and test(v, number)
+                for x in field.values.to_pylist()
+            ],
+            dtype=np.bool_,
+        )
+    if kind == "re":
+        flags = f"(?{node[3]})" if node[3] else ""
+        return pc.match_substring_regex(field.values, flags + node[2])
+    if kind == "cidr":
+        low, high = ip_range(node[2])
+        return np.array(
+            [k is not None and low <= k <= high for k in field.ip_keys()], dtype=np.bool_
+        )
+    raise ValueError(f"unknown node {kind!r}")
+
+
+def _number(name: str, number: Any, field: Field) -> pa.Array | Mask:
+    if is_int_field(name):
+        if not float(number).is_integer():
+            return np.zeros(len(field.values), np.bool_)
+        return pc.equal(field.values, pa.scalar(int(number), field.values.type))
+    text = str(int(number)) if float(number).is_integer() else str(number)
+    return pc.equal(field.values, text)
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -267,113 +316,6 @@ def _as_number(value: Any) -> float | None:
         return float(str(value).strip())
     except ValueError:
         return None
-
-
-def _leaves(node: Node) -> Iterator[Node]:
-    if node[0] in ("and", "or"):
-        for child in node[1]:
-            yield from _leaves(child)
-    elif node[0] == "not":
-        yield from _leaves(node[1])
-    else:
-        yield node
-
-
-def _necessary_tests(tree: Node) -> list[list[PlainTest]]:
-    """Groups of plain-text tests of which the tree needs one to hold: its top-level AND's
-    plain tests, and its ORs made only of plain tests."""
-    needs: list[list[PlainTest]] = []
-    conjuncts = [tree]
-    while conjuncts:
-        node = conjuncts.pop()
-        if node[0] == "and":
-            conjuncts.extend(node[1])
-            continue
-        if node[0] == "or" and _has_not(node):
-            continue  # `a or not b` can hold where a matches nothing
-        leaves = list(_leaves(node)) if node[0] == "or" else [node]
-        tests = [_plain_test(leaf) for leaf in leaves]
-        if tests and all(t is not None for t in tests):
-            needs.append([t for t in tests if t is not None])
-    return needs
-
-
-def _has_not(node: Node) -> bool:
-    if node[0] == "not":
-        return True
-    return node[0] in ("and", "or") and any(_has_not(child) for child in node[1])
-
-
-def _plain_test(node: Node) -> PlainTest | None:
-    """(column key, cased, (test, literal)) for a test of plain text, else None."""
-    if node[0] == "str":
-        cased = bool(node[3])
-        column = (node[1], "raw" if cased else "lower")
-        pieces = glob_pieces(node[2], cased)
-    elif node[0] == "kw":
-        cased = False
-        column = ("", "text")
-        pieces = glob_pieces([(ANY, ""), *node[1], (ANY, "")], False)
-    else:
-        return None
-    kinds = tuple(p[0] for p in pieces)
-    literals = [p[1] for p in pieces if p[0] == LITERAL]
-    test = _PLAIN.get(kinds)
-    if test is None or not literals or not literals[0]:
-        return None
-    return column, cased, (test, literals[0])
-
-
-_PLAIN = {
-    (LITERAL,): "equals",
-    (ANY, LITERAL, ANY): "contains",
-    (LITERAL, ANY): "starts",
-    (ANY, LITERAL): "ends",
-}
-
-
-def literal_tests(
-    values: list[str | None], tests: set[tuple[str, str]]
-) -> dict[tuple[str, str], np.ndarray[Any, Any]]:
-    """For each (test, literal), a boolean per value: equality by lookup, the rest in one
-    Aho-Corasick pass that reports every occurrence of every literal in every value."""
-    size = len(values)
-    result = {test: np.zeros(size, np.bool_) for test in tests}
-    # lower-cased distinct values can repeat ('System32', 'system32'): every index counts
-    positions: dict[str, list[int]] = {}
-    for index, value in enumerate(values):
-        if value is not None:
-            positions.setdefault(value, []).append(index)
-    for test, literal in tests:
-        if test == "equals" and literal in positions:
-            result[(test, literal)][positions[literal]] = True
-    searched = {literal for test, literal in tests if test != "equals"}
-    if not searched:
-        return result
-    automaton = ahocorasick.Automaton()
-    for literal in searched:
-        automaton.add_word(literal, literal)
-    automaton.make_automaton()
-    contains = {lit: result.get(("contains", lit)) for lit in searched}
-    starts = {lit: result.get(("starts", lit)) for lit in searched}
-    ends = {lit: result.get(("ends", lit)) for lit in searched}
-    for index, value in enumerate(values):
-        if not value:
-            continue
-        last = len(value) - 1
-        for end, literal in automaton.iter(value):
-            found = contains[literal]
-            if found is not None:
-                found[index] = True
-            if end == last:
-                found = ends[literal]
-                if found is not None:
-                    found[index] = True
-            if end == len(literal) - 1:
-                found = starts[literal]
-                if found is not None:
-                    found[index] = True
-    return result
 
 
 def glob_test(values: pa.Array, glob: Glob, cased: bool) -> pa.Array:
