@@ -91,6 +91,9 @@ def test_memory_limit_applies_to_the_block_only(case_dir: Path) -> None:
         default = limit(store)
         with store.memory_limit("64MB"):
             assert limit(store) == "61.0 MiB"  # DuckDB reports MB as MiB
+            with store.memory_limit("2GB"):  # e.g. an ingest's entities, derived at its end
+                assert limit(store) == "1.8 GiB"
+            assert limit(store) == "61.0 MiB"  # the outer block's cap again
         assert limit(store) == default
 
 

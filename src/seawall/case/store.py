@@ -56,6 +56,7 @@ class CaseStore:
         self.con = connection
         self.discarded: list[str] = []
         """What opening the case rolled back: one sentence per run that had been cut short."""
+        self._memory_caps: list[str] = []  # the caps of the memory_limit blocks we are in
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -219,17 +220,24 @@ class CaseStore:
 
     @contextmanager
     def memory_limit(self, limit: str) -> Iterator[None]:
-        """Cap DuckDB's memory in the block (then back to its default, 80% of RAM).
+        """Cap DuckDB's memory in the block (then back to the cap it had: a block inside
+        another's gets its own; outside any, DuckDB's default, 80% of RAM).
 
         DuckDB caches the blocks it writes up to its limit, so a long load's memory grows with
         what it loaded though nothing needs it; under a cap, blocks are evicted and operators
         that need more spill to the case's temporary directory.
         """
+        before = self._memory_caps[-1] if self._memory_caps else None
+        self._memory_caps.append(limit)
         self.con.execute(f"SET memory_limit = '{limit}'")
         try:
             yield
         finally:
-            self.con.execute("RESET memory_limit")
+            self._memory_caps.pop()
+            if before is None:
+                self.con.execute("RESET memory_limit")
+            else:
+                self.con.execute(f"SET memory_limit = '{before}'")
 
     def start_run(self, command: str, arguments: dict[str, Any]) -> str:
         run_id = uuid.uuid4().hex

@@ -502,6 +502,13 @@ FROM (SELECT ent_host($host) AS name) WHERE name IS NOT NULL
 """
 
 
+# DuckDB's memory while the entities are derived. The ingest writes under a small cap
+# (``collect.base.INGEST_MEMORY``, 128 MB: writing needs no more), but grouping the rows of a
+# large run (10M DNS rows: clients, resolvers and answers) needs hash tables that, even spilling,
+# outgrow it: DuckDB then fails with "Out of Memory" instead of spilling. The hunt's cap.
+DERIVE_MEMORY = "2GB"
+
+
 def derive_entities(
     store: CaseStore,
     run_id: str,
@@ -524,10 +531,11 @@ def derive_entities(
         )
     for statement in MACROS:
         store.con.execute(statement)
-    for name in wanted:
-        for statement in STATEMENTS[name]:
-            parameters = {"run_id": run_id} if "$run_id" in statement else {}
-            store.con.execute(statement, parameters).complete()
+    with store.memory_limit(DERIVE_MEMORY):
+        for name in wanted:
+            for statement in STATEMENTS[name]:
+                parameters = {"run_id": run_id} if "$run_id" in statement else {}
+                store.con.execute(statement, parameters).complete()
     if named_host is not None:
         store.con.execute(
             _NAMED_HOST, {"run_id": run_id, "host": named_host, "rows": rows}
