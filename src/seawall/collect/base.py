@@ -10,8 +10,9 @@ others are still read, and the command exits 3.
 
 **Ingest** (:class:`IngestRun`, :func:`ingest_files`) owns everything else, the same way for
 every reader: the run in ``runs``; provenance (the run, host, source file and its SHA-256 are
-added to every row; readers give ``record_ref``); batching (rows are committed in batches of
-``batch_rows``, and DuckDB's memory is capped, so memory stays flat whatever the input's size);
+added to every row; readers give ``record_ref``); batching (rows are written in batches of
+``batch_rows`` and committed every ``COMMIT_ROWS``, and DuckDB's memory is capped, so memory
+stays flat whatever the input's size);
 re-collection (a file whose SHA-256 the case already holds in ``evidence_sources`` adds nothing);
 the entities the rows name (hosts, addresses, accounts, links: :mod:`seawall.entities`), derived
 in the last transaction from the rows the run wrote; and the all-or-nothing rules: rows become
@@ -39,6 +40,14 @@ from seawall.errors import BadInputError, UsageError
 from seawall.model.tables import EVIDENCE_SOURCES, table
 
 BATCH_ROWS = 50_000
+# Rows a collect command keeps in one open transaction before it commits (``ingest_files``).
+# DuckDB writes an append of whole row groups (122,880 rows) straight into the database file
+# and a commit then only records them; a commit of fewer rows goes through a checkpoint that
+# compresses the table's last, part-filled row group again. Committing every batch of 50,000
+# rows compressed each row two or three times (events: 12-14 CPU-us a row against 9-10 in one
+# transaction, measured); memory stays flat either way (the appended row groups are on disk).
+# A run cut short is discarded whole at the next open, so a long transaction loses nothing.
+COMMIT_ROWS = 2_000_000
 # DuckDB's memory while a collector writes: its cache would otherwise keep every block written.
 INGEST_MEMORY = "128MB"
 # Warnings kept in a report (all are counted): a file of a million bad lines must not make a
@@ -174,7 +183,10 @@ class IngestRun:
         force_host: bool = False,
         batch_rows: int = BATCH_ROWS,
         memory: str = INGEST_MEMORY,
+        commit_rows: int | None = None,
     ) -> None:
+        """``commit_rows``: None commits each batch as it is written; a number keeps the
+        batches in one transaction until that many rows are in it (see ``COMMIT_ROWS``)."""
         self.store = store
         self.command = command
         self.arguments = arguments
@@ -182,6 +194,8 @@ class IngestRun:
         self.force_host = force_host
         self.batch_rows = max(1, batch_rows)
         self.memory = memory
+        self.commit_rows = None if commit_rows is None else max(1, commit_rows)
+        self._uncommitted: int | None = None  # rows in the open transaction (None: none open)
         self.run_id = ""
         self.rows: dict[str, int] = {}
         self._pending: dict[str, list[pa.Table]] = {}
@@ -200,6 +214,9 @@ class IngestRun:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
     ) -> None:
+        if self._uncommitted is not None:  # failed, or left without ``finish``: not the case's
+            self._uncommitted = None
+            self.store.con.execute("ROLLBACK")
         self._limit.__exit__(kind, error, tb)
         if kind is not None:
             self.store.discard_run(self.run_id, "failed")
@@ -290,7 +307,15 @@ class IngestRun:
                 data = pa.concat_tables(parts, promote_options="default")
                 if len(parts) > 16:  # many small files: DuckDB's scan pays per Arrow chunk
                     data = data.combine_chunks()
+                if self.commit_rows is not None and self._uncommitted is None:
+                    self.store.con.execute("BEGIN TRANSACTION")
+                    self._uncommitted = 0
                 self.store.insert_arrow(table_name, data)
+                if self._uncommitted is not None:
+                    self._uncommitted += data.num_rows
+                    if self.commit_rows is not None and self._uncommitted >= self.commit_rows:
+                        self._uncommitted = None
+                        self.store.con.execute("COMMIT")
 
     def finish(
         self, summary: dict[str, Any], last: Callable[[CaseStore], None] | None = None
@@ -300,7 +325,10 @@ class IngestRun:
         accounts and links, derived in SQL from the rows this run wrote; readers know nothing
         of it), the sources it read, and the run marked ``ok``."""
         self.flush()
-        with self.store.transaction():
+        if self._uncommitted is None:  # else the transaction the last rows are in
+            self.store.con.execute("BEGIN TRANSACTION")
+        self._uncommitted = None
+        try:
             if last is not None:
                 last(self.store)
             derive_entities(
@@ -315,6 +343,10 @@ class IngestRun:
                     "evidence_sources", pa.Table.from_pylist(self._sources, EVIDENCE_SOURCES.schema)
                 )
             self.store.finish_run(self.run_id, "ok", summary)
+        except BaseException:
+            self.store.con.execute("ROLLBACK")
+            raise
+        self.store.con.execute("COMMIT")
 
 
 def _set(data: pa.Table, column: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:
@@ -362,6 +394,7 @@ def ingest_files(
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
     memory: str = INGEST_MEMORY,
+    commit_rows: int | None = COMMIT_ROWS,
 ) -> IngestReport:
     """Read every evidence file under ``paths`` with the reader ``choose`` picks for it, in
     one run (see the module docstring). ``host``, when given, is every row's host; otherwise
@@ -383,6 +416,7 @@ def ingest_files(
         force_host=host is not None,
         batch_rows=batch_rows,
         memory=memory,
+        commit_rows=commit_rows,
     ) as run:
         report.run_id = run.run_id
         for path in files:
