@@ -48,6 +48,11 @@ BATCH_ROWS = 50_000
 # transaction, measured); memory stays flat either way (the appended row groups are on disk).
 # A run cut short is discarded whole at the next open, so a long transaction loses nothing.
 COMMIT_ROWS = 2_000_000
+# DuckDB threads for the ingest's INSERT of Arrow rows: one. A parallel insert into one table
+# coordinates its threads and merges their row groups; for the events table (rows of ~2 KB) it
+# took 5.1-5.4 CPU-us a row with two threads against 3.2-3.5 with one, and longer in wall time
+# too (measured on 2 cores). The other core is left to the reader (its parser, its worker).
+INSERT_THREADS = 1
 # DuckDB's memory while a collector writes: its cache would otherwise keep every block written.
 INGEST_MEMORY = "128MB"
 # Warnings kept in a report (all are counted): a file of a million bad lines must not make a
@@ -310,7 +315,11 @@ class IngestRun:
                 if self.commit_rows is not None and self._uncommitted is None:
                     self.store.con.execute("BEGIN TRANSACTION")
                     self._uncommitted = 0
-                self.store.insert_arrow(table_name, data)
+                self.store.con.execute(f"SET threads = {INSERT_THREADS}")
+                try:
+                    self.store.insert_arrow(table_name, data)
+                finally:  # queries (entities, a sweep's matching) keep every core
+                    self.store.con.execute("RESET threads")
                 if self._uncommitted is not None:
                     self._uncommitted += data.num_rows
                     if self.commit_rows is not None and self._uncommitted >= self.commit_rows:
