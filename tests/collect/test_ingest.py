@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from seawall.case.store import CaseStore
+from seawall.collect import base
 from seawall.collect.base import (
     Batch,
     IngestReport,
@@ -85,7 +86,12 @@ def _rows(case_dir: Path) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def test_rows_carry_provenance_and_recollection_adds_nothing(tmp_path: Path) -> None:
+# files hashed before they are read, or (from HASH_AHEAD_FROM) in a thread while they are
+@pytest.mark.parametrize("hash_ahead_from", [1 << 62, 0])
+def test_rows_carry_provenance_and_recollection_adds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hash_ahead_from: int
+) -> None:
+    monkeypatch.setattr(base, "HASH_AHEAD_FROM", hash_ahead_from)
     good = tmp_path / "a.txt"
     good.write_bytes(b"#ports\n10.0.0.1,22\n10.0.0.2,x\n10.0.0.3,80\n10.0.0.4,443\n\xff\n")
     # the case lies in the evidence folder: it is not read as evidence
@@ -104,6 +110,7 @@ def test_rows_carry_provenance_and_recollection_adds_nothing(tmp_path: Path) -> 
     again = _ingest(tmp_path / "case", good, copy)
     assert [s.already_collected for s in again.sources] == [True, True]
     assert again.rows == {} and len(_rows(tmp_path / "case")) == 3
+    assert again.warning_count == 0  # a file collected already: its bad lines are not again
 
 
 def test_a_refused_file_costs_only_itself(tmp_path: Path) -> None:
