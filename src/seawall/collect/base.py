@@ -433,8 +433,9 @@ def ingest_files(
         commit_rows=commit_rows,
     ) as run:
         report.run_id = run.run_id
-        for path in files:
-            report.sources.append(ingest_file(run, path, choose, mediator, progress))
+        for index, path in enumerate(files):
+            then = files[index + 1] if index + 1 < len(files) else None
+            report.sources.append(ingest_file(run, path, choose, mediator, progress, then))
         report.rows = dict(run.rows)
         report.warning_count = mediator.count
         summary = report.as_dict()
@@ -449,8 +450,11 @@ def ingest_file(
     choose: ChooseReader,
     mediator: Mediator,
     progress: Progress | None = None,
+    then: Path | None = None,
 ) -> SourceReport:
     """Read one evidence file into ``run``; refused with the reason when no reader takes it.
+    ``then`` is the file the ingest reads next: a reader with an ``ahead(path)`` method is told
+    once this one is known to be read (it may start on it while this one is written).
 
     Its SHA-256 is computed while the reader starts (a thread: hashing releases the GIL), and
     known before any row is written: a file already collected adds nothing (its first rows
@@ -490,6 +494,9 @@ def ingest_file(
         if failure is not None:  # refused below (BadInputError), or a failure of the run
             raise failure
         assert batches is not None
+        ahead = getattr(reader, "ahead", None)
+        if then is not None and ahead is not None:
+            ahead(then)
         source = SourceFile(path, display, result.sha256, size)
         done = 0
         for batch in itertools.chain([first] if first is not None else [], batches):

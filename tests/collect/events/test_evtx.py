@@ -304,7 +304,7 @@ def test_one_worker_process_reads_file_after_file(tmp_path: Path) -> None:
     reader = EvtxReader(worker_from=0, batch_records=300)  # 8 batches a file
 
     def read(path: Path) -> pa.Table:
-        source = SourceFile(path, str(path), "0" * 64, path.stat().st_size)
+        source = SourceFile(path, str(path), "", path.stat().st_size)  # as the ingest gives it
         return pa.concat_tables(batch.data for batch in reader.read(source, Mediator()))
 
     inline = EvtxReader(worker_from=1 << 62, batch_records=300)
@@ -329,5 +329,12 @@ def test_one_worker_process_reads_file_after_file(tmp_path: Path) -> None:
     assert process.poll() is not None and reader.worker._process is None
     assert read(original).equals(expected)  # in a fresh worker
     restarted = reader.worker._process
+    reader.ahead(copy)  # the ingest's next file: queued to the worker, which starts on it
+    assert reader.worker._queued and read(copy).equals(expected)
+    assert reader.worker._process is restarted and not reader.worker._queued
+    reader.ahead(copy)  # a file then not read (collected already): the worker starts afresh
+    assert read(original).equals(expected)
+    assert reader.worker._process is not restarted and not reader.worker._queued
+    last = reader.worker._process
     reader.close()
-    assert restarted is not None and restarted.poll() is not None
+    assert restarted.poll() is not None and last is not None and last.poll() is not None

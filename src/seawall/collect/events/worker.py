@@ -31,6 +31,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,8 @@ class Worker:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._queued: list[list[Any]] = []  # requests sent ahead (``ahead``), not read yet
+        self._lock = threading.Lock()  # ``ahead`` comes from the ingest, ``read`` in a thread
 
     def _start(self) -> subprocess.Popen[bytes]:
         package_root = str(Path(__file__).resolve().parents[3])  # where this seawall is from
@@ -146,23 +149,54 @@ class Worker:
         return process
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._finalizer is not None:
             self._finalizer()  # runs _stop once
         self._process = self._finalizer = None
+        self._queued.clear()
+
+    @staticmethod
+    def _request(source: SourceFile, batch_records: int) -> list[Any]:
+        return [str(source.path), source.display, source.sha256, source.size, batch_records]
+
+    @staticmethod
+    def _send(process: subprocess.Popen[bytes], request: list[Any]) -> None:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(request).encode() + b"\n")
+        process.stdin.flush()
+
+    def ahead(self, source: SourceFile, batch_records: int) -> None:
+        """Queue ``source`` (the ingest's next file) to the running worker: it starts on it as
+        soon as it has sent the file it reads, so that its first batches are ready when the
+        ingest gets to it. A file then not read (collected already) costs a worker restart."""
+        with self._lock:
+            process = self._process
+            if process is None or process.poll() is not None or self._queued:
+                return
+            request = self._request(source, batch_records)
+            self._send(process, request)
+            self._queued.append(request)
 
     def read(self, source: SourceFile, mediator: Mediator, batch_records: int) -> Iterator[Batch]:
         """The EVTX reader's batches of ``source``, read in the worker process."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            self.close()
-            process = self._start()
-        assert process.stdin is not None and process.stdout is not None
+        request = self._request(source, batch_records)
+        with self._lock:
+            if self._queued and self._queued[0] != request:  # it works on another file
+                self._close()
+            process = self._process
+            if process is None or process.poll() is not None:
+                self._close()
+                process = self._start()
+            if self._queued:
+                self._queued.pop(0)  # sent ahead: its batches may be waiting already
+            else:
+                self._send(process, request)
+        assert process.stdout is not None
         clean = False
         try:
-            request = [str(source.path), source.display, source.sha256, source.size]
-            request.append(batch_records)
-            process.stdin.write(json.dumps(request).encode() + b"\n")
-            process.stdin.flush()
             yield from _frames(process, process.stdout, source, mediator)
             clean = True
         except BadInputError:  # the worker refused the file and goes on to the next
