@@ -2,7 +2,7 @@
 
 The records are parsed by the ``evtx`` package (Rust, on every core) into JSON, a batch of
 records at a time; :class:`~seawall.collect.events.table.EventRows` turns a batch into rows in
-one vectorised pass (see there for why). Memory is a batch or two, whatever the file's size:
+one vectorised pass (see there for why). Memory is a few batches, whatever the file's size:
 a file from 8 MB is read a batch ahead in a thread, one from 64 MB in a worker process
 (:mod:`seawall.collect.events.worker`), so that reading and the case's writes overlap.
 
