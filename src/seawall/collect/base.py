@@ -37,7 +37,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.case.store import CaseStore, utcnow
-from seawall.entities.derive import derive_entities
 from seawall.errors import BadInputError, UsageError
 from seawall.model.tables import EVIDENCE_SOURCES, table
 
@@ -338,6 +337,10 @@ class IngestRun:
         rows), the entities its rows name (:mod:`seawall.entities.derive`: hosts, addresses,
         accounts and links, derived in SQL from the rows this run wrote; readers know nothing
         of it), the sources it read, and the run marked ``ok``."""
+        # here, not at the top: the EVTX worker imports this module and never derives (~85 ms
+        # of its start-up: the entities pull in pydantic models)
+        from seawall.entities.derive import derive_entities
+
         self.flush()
         if self._uncommitted is None:  # else the transaction the last rows are in
             self.store.con.execute("BEGIN TRANSACTION")
