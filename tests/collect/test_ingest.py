@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from seawall.case.store import CaseStore
+from seawall.collect import base
 from seawall.collect.base import (
     Batch,
     IngestReport,
@@ -62,10 +63,18 @@ class PortLines:
 _SCHEMA = pa.schema([("address", pa.string()), ("port", pa.int32()), ("record_ref", pa.string())])
 
 
-def _ingest(case_dir: Path, *paths: Path, host: str | None = None) -> IngestReport:
+def _ingest(
+    case_dir: Path, *paths: Path, host: str | None = None, commit_rows: int | None = 2_000_000
+) -> IngestReport:
     with CaseStore.open(case_dir) as store:
         return ingest_files(
-            store, "collect test", list(paths), lambda _: PortLines(), host=host, batch_rows=3
+            store,
+            "collect test",
+            list(paths),
+            lambda _: PortLines(),
+            host=host,
+            batch_rows=3,
+            commit_rows=commit_rows,
         )
 
 
@@ -77,7 +86,12 @@ def _rows(case_dir: Path) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def test_rows_carry_provenance_and_recollection_adds_nothing(tmp_path: Path) -> None:
+# files hashed before they are read, or (from HASH_AHEAD_FROM) in a thread while they are
+@pytest.mark.parametrize("hash_ahead_from", [1 << 62, 0])
+def test_rows_carry_provenance_and_recollection_adds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hash_ahead_from: int
+) -> None:
+    monkeypatch.setattr(base, "HASH_AHEAD_FROM", hash_ahead_from)
     good = tmp_path / "a.txt"
     good.write_bytes(b"#ports\n10.0.0.1,22\n10.0.0.2,x\n10.0.0.3,80\n10.0.0.4,443\n\xff\n")
     # the case lies in the evidence folder: it is not read as evidence
@@ -96,6 +110,7 @@ def test_rows_carry_provenance_and_recollection_adds_nothing(tmp_path: Path) -> 
     again = _ingest(tmp_path / "case", good, copy)
     assert [s.already_collected for s in again.sources] == [True, True]
     assert again.rows == {} and len(_rows(tmp_path / "case")) == 3
+    assert again.warning_count == 0  # a file collected already: its bad lines are not again
 
 
 def test_a_refused_file_costs_only_itself(tmp_path: Path) -> None:
@@ -111,36 +126,47 @@ def test_a_refused_file_costs_only_itself(tmp_path: Path) -> None:
     assert known == [(str(tmp_path / "in" / "2-ok.txt"), 1)]  # the refused one can come again
 
 
-def test_a_failing_run_leaves_the_case_as_it_was(tmp_path: Path) -> None:
+# every batch committed; batches committed by fours with the last ones still open; one open
+# transaction for the whole run (what collect commands do: ``COMMIT_ROWS``)
+@pytest.mark.parametrize("commit_rows", [None, 4, 2_000_000])
+def test_a_failing_run_leaves_the_case_as_it_was(tmp_path: Path, commit_rows: int | None) -> None:
     first = tmp_path / "1.txt"
     first.write_text("#ports\n" + "".join(f"10.0.1.{i},{i}\n" for i in range(10)))
     second = tmp_path / "2.txt"
     second.write_text("#ports\n10.0.2.1,1\nboom\n")
     with pytest.raises(RuntimeError, match="reader bug"):
-        _ingest(tmp_path / "case", first, second)
+        _ingest(tmp_path / "case", first, second, commit_rows=commit_rows)
     assert _rows(tmp_path / "case") == []
     with CaseStore.open(tmp_path / "case") as store:
         assert store.con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
         assert store.con.execute("SELECT count(*) FROM evidence_sources").fetchone() == (0,)
 
 
-def test_a_run_cut_short_is_discarded_when_the_case_is_next_opened(tmp_path: Path) -> None:
+# every batch committed; committed by fours, the last two rows in a transaction still open
+@pytest.mark.parametrize(("commit_rows", "committed"), [(None, 10), (4, 8)])
+def test_a_run_cut_short_is_discarded_when_the_case_is_next_opened(
+    tmp_path: Path, commit_rows: int | None, committed: int
+) -> None:
     """A child process commits some batches of a run and dies without finishing it."""
     path = tmp_path / "1.txt"
     path.write_text("#ports\n" + "".join(f"10.0.1.{i},{i}\n" for i in range(10)))
     pid = os.fork()
     if pid == 0:  # the collector, killed mid-run: no exception handler, no finish
         with CaseStore.open(tmp_path / "case") as store:
-            run = IngestRun(store, "collect test", {}, batch_rows=3).__enter__()
+            run = IngestRun(
+                store, "collect test", {}, batch_rows=3, commit_rows=commit_rows
+            ).__enter__()
             ingest_file(run, path, lambda _: PortLines(), Mediator())
             run.flush()
-            store.con.execute("CHECKPOINT")
+            if commit_rows is None:
+                store.con.execute("CHECKPOINT")
             os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
     with CaseStore.open(tmp_path / "case") as store:
         assert store.discarded and "was cut short" in store.discarded[0]
-        assert "discarded the 10 rows" in store.discarded[0]
+        assert f"discarded the {committed} rows" in store.discarded[0]
         assert store.con.execute("SELECT count(*) FROM scan").fetchone() == (0,)
+        assert store.con.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:

@@ -72,16 +72,19 @@ def evtx(
     reader = EvtxReader()  # one for all files: it keeps its DuckDB connection
 
     def ingest(store: CaseStore, reporter: Reporter | None) -> IngestReport:
-        return ingest_files(
-            store,
-            "collect evtx",
-            files,
-            lambda _path: reader,
-            host=host,
-            arguments={"paths": paths},
-            progress=reporter,
-            memory=EVENTS_MEMORY,
-        )
+        try:
+            return ingest_files(
+                store,
+                "collect evtx",
+                files,
+                lambda _path: reader,
+                host=host,
+                arguments={"paths": paths},
+                progress=reporter,
+                memory=EVENTS_MEMORY,
+            )
+        finally:
+            reader.close()  # its worker process ends with the command's work
 
     run_ingest(ctx, files, "events", ingest, as_json=as_json)
 

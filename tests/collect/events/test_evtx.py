@@ -8,6 +8,7 @@ import random
 import re
 import struct
 import warnings
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,50 @@ def test_a_worker_process_reads_the_same_rows_and_warnings(tmp_path: Path) -> No
         text = tmp_path / "text.evtx"
         text.write_text("hello\n")
         list(EvtxReader(worker_from=0).read(SourceFile(text, str(text), "0" * 64, 6), Mediator()))
+
+
+def test_one_worker_process_reads_file_after_file(tmp_path: Path) -> None:
+    """A reader's worker serves every large file of a command; a refused file leaves it
+    running, a read stopped early ends it, and the next read starts a fresh one."""
+    original = shared(APPLICATION)
+    copy = tmp_path / "copy.evtx"
+    copy.write_bytes(original.read_bytes())
+    text = tmp_path / "text.evtx"
+    text.write_text("hello\n")
+    reader = EvtxReader(worker_from=0, batch_records=300)  # 8 batches a file
+
+    def read(path: Path) -> pa.Table:
+        source = SourceFile(path, str(path), "", path.stat().st_size)  # as the ingest gives it
+        return pa.concat_tables(batch.data for batch in reader.read(source, Mediator()))
+
+    inline = EvtxReader(worker_from=1 << 62, batch_records=300)
+    expected = pa.concat_tables(
+        batch.data
+        for batch in inline.read(
+            SourceFile(original, str(original), "0" * 64, original.stat().st_size), Mediator()
+        )
+    )
+    first = read(original)
+    process = reader.worker._process
+    assert process is not None and process.poll() is None
+    with pytest.raises(BadInputError, match="not an EVTX file"):
+        read(text)
+    second = read(copy)
+    assert reader.worker._process is process  # the same worker, still running
+    assert first.equals(expected) and second.equals(expected)
+    batches = reader.read(SourceFile(copy, str(copy), "0" * 64, copy.stat().st_size), Mediator())
+    assert isinstance(batches, Generator)
+    next(batches)
+    batches.close()  # the consumer stops early: that worker ends
+    assert process.poll() is not None and reader.worker._process is None
+    assert read(original).equals(expected)  # in a fresh worker
+    restarted = reader.worker._process
+    reader.ahead(copy)  # the ingest's next file: queued to the worker, which starts on it
+    assert reader.worker._queued and read(copy).equals(expected)
+    assert reader.worker._process is restarted and not reader.worker._queued
+    reader.ahead(copy)  # a file then not read (collected already): the worker starts afresh
+    assert read(original).equals(expected)
+    assert reader.worker._process is not restarted and not reader.worker._queued
+    last = reader.worker._process
+    reader.close()
+    assert restarted.poll() is not None and last is not None and last.poll() is not None

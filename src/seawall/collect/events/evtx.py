@@ -2,7 +2,7 @@
 
 The records are parsed by the ``evtx`` package (Rust, on every core) into JSON, a batch of
 records at a time; :class:`~seawall.collect.events.table.EventRows` turns a batch into rows in
-one vectorised pass (see there for why). Memory is a batch or two, whatever the file's size:
+one vectorised pass (see there for why). Memory is a few batches, whatever the file's size:
 a file from 8 MB is read a batch ahead in a thread, one from 64 MB in a worker process
 (:mod:`seawall.collect.events.worker`), so that reading and the case's writes overlap.
 
@@ -30,6 +30,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from seawall.collect.base import Batch, Mediator, SourceFile
 from seawall.collect.events.evtxfile import HEADER_SIZE, ChunkMap, check_header
 from seawall.collect.events.pipeline import in_background
 from seawall.collect.events.table import EventRows
-from seawall.collect.events.worker import WORKER_FROM, read_in_worker
+from seawall.collect.events.worker import WORKER_FROM, Worker
 from seawall.errors import BadInputError
 
 # Records per batch: big enough that the SQL's fixed cost vanishes, small enough that a batch
@@ -49,6 +50,9 @@ BATCH_RECORDS = 10_000
 # thread of their own, a batch ahead of the ingest: DuckDB's statements release the GIL, so
 # reading the next batch overlaps writing this one in part. (Below it a file is one batch.)
 BACKGROUND_FROM = 8 << 20
+
+# A batch as the parser gives it: see ``EvtxReader._parsed``.
+_Parsed = tuple[list[int], list[str], list[str], list[str], str | None]
 
 _PARSER_ERROR = re.compile(r"Failed to parse (chunk|record) number (\d+):?\s*(.*)", re.DOTALL)
 
@@ -72,26 +76,51 @@ class EvtxReader:
         self.worker_from = worker_from
         # one for every file this reader reads: its DuckDB connection costs ~20 ms to open
         self.rows = EventRows(threads=sql_threads)
+        self.worker = Worker()  # the same for every large file: its start-up costs ~0.5 s
+
+    def close(self) -> None:
+        """End the worker process and the DuckDB connection (also done when the reader is
+        collected)."""
+        self.worker.close()
+        self.rows.close()
+
+    def ahead(self, path: Path) -> None:
+        """The ingest's next file (``seawall.collect.base.ingest_file``): a large one goes to
+        the worker now, which starts on it as soon as it is done with the current one (the
+        first batches of a file take ~0.4 s: parse, rows, the pipe)."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        if size >= self.worker_from:
+            self.worker.ahead(SourceFile(path, str(path), "", size), self.batch_records)
 
     def read(self, source: SourceFile, mediator: Mediator) -> Iterator[Batch]:
         check_header(source.path, source.display)
         if source.size >= self.worker_from:
-            yield from read_in_worker(source, mediator)
+            # read a few batches ahead in a thread: the worker never waits on the case's writes
+            yield from in_background(self.worker.read(source, mediator, self.batch_records))
             return
         chunks = ChunkMap.read(source.path)
         warned: dict[int, int] = {}
-        batches = self._batches(source, mediator, chunks, warned)
-        if source.size >= self.background_from:
-            # the next batch is parsed and built while the ingest writes this one
+        parsed = self._parsed(source)
+        background = source.size >= self.background_from
+        if background:
+            # the parser (Rust, but its records become Python objects: it holds the GIL) reads
+            # the next batch while this one's rows are built (in DuckDB, which releases it)
+            parsed = in_background(parsed)
+        batches = self._batches(parsed, source, mediator, chunks, warned)
+        if background:
+            # and the rows of the next batch are built while the ingest writes this one
             batches = in_background(batches)
         yield from batches
         for where, message in chunks.losses(warned):
             mediator.warn(f"{source.display}{where}", message)
         self._cut_header(chunks, source, mediator)
 
-    def _batches(
-        self, source: SourceFile, mediator: Mediator, chunks: ChunkMap, warned: dict[int, int]
-    ) -> Iterator[Batch]:
+    def _parsed(self, source: SourceFile) -> Iterator[_Parsed]:
+        """The parser's records, a batch at a time: (record ids, times, JSON texts, the
+        parser's messages on what it skipped meanwhile, why it stopped for good or None)."""
         from evtx import PyEvtxParser
 
         try:
@@ -101,17 +130,32 @@ class EvtxReader:
         except (OSError, RuntimeError) as error:  # its header is unreadable: nothing to read
             raise BadInputError(f"not a readable EVTX file ({error})", source.display) from None
         records: Iterator[dict[str, Any]] = iter(parser.records_json())  # type: ignore[arg-type]
-        stopped = False
-        while not stopped:
-            batch, caught, stopped = self._take(records, source, mediator)
-            for message in caught:
-                self._parser_warning(message, chunks, warned, source, mediator)
-            if not batch:
-                return
+        stopped: str | None = None
+        while stopped is None:
+            batch, caught, stopped = self._take(records)
             refs = [r["event_record_id"] for r in batch]
             stamps = [r["timestamp"] for r in batch]
             texts = [r["data"] for r in batch]
             del batch
+            yield refs, stamps, texts, caught, stopped
+            if not refs:
+                return
+
+    def _batches(
+        self,
+        parsed: Iterator[_Parsed],
+        source: SourceFile,
+        mediator: Mediator,
+        chunks: ChunkMap,
+        warned: dict[int, int],
+    ) -> Iterator[Batch]:
+        for refs, stamps, texts, caught, stopped in parsed:
+            if stopped is not None:  # not recoverable: the rest is lost
+                mediator.warn(source.display, f"the parser stopped, the rest is lost: {stopped}")
+            for message in caught:
+                self._parser_warning(message, chunks, warned, source, mediator)
+            if not refs:
+                return
             position = chunks.count(np.array(refs, np.uint64))
             problems: list[tuple[int, str]] = []
             table = self.rows.evtx(refs, stamps, texts, problems=problems)
@@ -120,21 +164,20 @@ class EvtxReader:
             yield Batch("events", table, position or None)
 
     def _take(
-        self, records: Iterator[dict[str, Any]], source: SourceFile, mediator: Mediator
-    ) -> tuple[list[dict[str, Any]], list[str], bool]:
+        self, records: Iterator[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[str], str | None]:
         """The next batch of records, the parser's messages on what it skipped meanwhile (it
-        reports them as ``RuntimeWarning``s; other warnings are passed on), and whether it
-        stopped for good (an error it could not skip: what it gave before is kept)."""
+        reports them as ``RuntimeWarning``s; other warnings are passed on), and the error it
+        stopped on for good, if it did (what it gave before is kept)."""
         others: list[warnings.WarningMessage] = []
         batch: list[dict[str, Any]] = []
-        stopped = False
+        stopped: str | None = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 batch.extend(islice(records, self.batch_records))
-            except (RuntimeError, OSError) as error:  # not recoverable: the rest is lost
-                stopped = True
-                mediator.warn(source.display, f"the parser stopped, the rest is lost: {error}")
+            except (RuntimeError, OSError) as error:
+                stopped = str(error)
         messages = []
         for item in caught:
             text = str(item.message)

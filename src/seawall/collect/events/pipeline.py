@@ -21,7 +21,7 @@ class _Failed:
 
 def in_background(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """``items``, produced in a background thread; its exception is raised here, in order. If
-    the consumer stops early, the producer stops at its next item."""
+    the consumer stops early, the producer stops at its next item and ``items`` is closed."""
     waiting: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
@@ -57,3 +57,6 @@ def in_background(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+        close = getattr(items, "close", None)
+        if close is not None:  # a generator stopped early runs its cleanup now, not at GC
+            close()

@@ -34,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawall.collect.events.fields import flatten_event
 from seawall.collect.events.rows import WELL_KNOWN_SIDS, RowBuilder, dumps, user_of
@@ -272,29 +273,32 @@ class EventRows:
     def _nested(
         rows: pa.Table, records: list[str], users: dict[str, Any]
     ) -> pa.ChunkedArray | pa.Array:
-        """``data`` and the user columns of the records SQL left to Python (nested fields)."""
-        data = rows.column("data").to_pylist()
-        sids, names, domains = (
-            users[n].to_pylist() for n in ("user_sid", "user_name", "user_domain")
-        )
-        event_data = rows.column("event_data").to_pylist()
-        user_data = rows.column("user_data").to_pylist()
-        whole = rows.column("whole").to_pylist()
-        security = rows.column("security_user_id").to_pylist()
-        for index, text in enumerate(data):
-            if text is not None:
-                continue
-            if whole[index]:
+        """``data`` and the user columns of the records SQL left to Python (nested fields):
+        only those rows go through Python, the others' values stay in Arrow."""
+        mask = pc.is_null(rows.column("data")).combine_chunks()
+        where = pc.indices_nonzero(mask)
+
+        def taken(name: str) -> list[Any]:
+            return rows.column(name).take(where).to_pylist()  # type: ignore[no-any-return]
+
+        event_data, user_data = taken("event_data"), taken("user_data")
+        whole, security = taken("whole"), taken("security_user_id")
+        data: list[str] = []
+        found: list[tuple[str | None, str | None, str | None]] = []
+        for position, index in enumerate(where.to_pylist()):
+            if whole[position]:
                 event = json.loads(records[index]).get("Event") or {}
             else:
                 event = {
-                    "EventData": json.loads(event_data[index]) if event_data[index] else None,
-                    "UserData": json.loads(user_data[index]) if user_data[index] else None,
+                    "EventData": json.loads(event_data[position]) if event_data[position] else None,
+                    "UserData": json.loads(user_data[position]) if user_data[position] else None,
                 }
             fields = flatten_event(event)
-            data[index] = dumps(fields)
-            sids[index], names[index], domains[index] = user_of(fields, security[index])
-        users["user_sid"] = pa.array(sids, pa.string())
-        users["user_name"] = pa.array(names, pa.string())
-        users["user_domain"] = pa.array(domains, pa.string())
-        return pa.array(data, pa.string())
+            data.append(dumps(fields))
+            found.append(user_of(fields, security[position]))
+        for column, name in enumerate(("user_sid", "user_name", "user_domain")):
+            values = pa.array([user[column] for user in found], pa.string())
+            users[name] = pc.replace_with_mask(users[name].combine_chunks(), mask, values)
+        return pc.replace_with_mask(
+            rows.column("data").combine_chunks(), mask, pa.array(data, pa.string())
+        )
