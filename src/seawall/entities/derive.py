@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from seawall.case.store import CaseStore
-from seawall.entities.names import MACROS
+from seawall.entities.names import MACROS, PRIVATE_ADDRESS_SQL
 from seawall.entities.resolve import has_entities
 from seawall.errors import CaseError
 from seawall.model.tables import ENTITY_TABLES
@@ -367,9 +367,13 @@ def _dns_statements() -> tuple[str, ...]:
         "SELECT query, unnest(answers) AS answer, time, host, source_file, source_sha256,"
         " record_ref FROM dns WHERE run_id = $run_id AND answers IS NOT NULL"
     )
+    # Only answers with a private address: a public address is never a host of the case
+    # (:mod:`seawall.entities.resolve`), and the internet's names are most of a DNS log's
+    # distinct names (10M rows: 4M names; grouping them all took half of the collect).
+    private = f"regexp_matches(lower(trim(answer)), {PRIVATE_ADDRESS_SQL})"
     return (
         _addresses(
-            f"SELECT * FROM ({answers}) WHERE NOT ends_with(lower(query), '.arpa')",
+            f"SELECT * FROM ({answers}) WHERE NOT ends_with(lower(query), '.arpa') AND {private}",
             "query",
             "answer",
             "dns-answer",

@@ -153,6 +153,11 @@ def account(text: str | None, domain: str | None = None) -> AccountName | None:
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"{_OCTET}(\.{_OCTET}){{3}}"
+# A SQL regular expression (quoted) for addresses that :func:`is_private` may accept: private
+# and link-local ranges (a prefilter: Python's check still decides, e.g. on documentation ranges).
+PRIVATE_ADDRESS_SQL = (
+    r"'^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|169\.254\.|f[cd][0-9a-f]{2}:|fe80:)'"
+)
 
 # Temporary macros (per connection, never stored): each uses its argument once, since a macro
 # repeats its argument's expression at every use.

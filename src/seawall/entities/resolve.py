@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from seawall.case.store import CaseStore
 from seawall.entities.names import (
+    PRIVATE_ADDRESS_SQL,
     AccountName,
     account,
     address,
@@ -59,11 +60,12 @@ FROM host_addresses
 WHERE split_part(name, '.', 1) IN (SELECT DISTINCT short_name FROM hosts)
 GROUP BY name, address, seen_as ORDER BY name, address, seen_as
 """
-_PRIVATE = r"'^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|f[cd][0-9a-f]{2}:)'"
 _PRIVATE_ENDS_SQL = f"""
-SELECT source FROM links WHERE source_type = 'address' AND regexp_matches(source, {_PRIVATE})
+SELECT source FROM links
+WHERE source_type = 'address' AND regexp_matches(source, {PRIVATE_ADDRESS_SQL})
 UNION
-SELECT target FROM links WHERE target_type = 'address' AND regexp_matches(target, {_PRIVATE})
+SELECT target FROM links
+WHERE target_type = 'address' AND regexp_matches(target, {PRIVATE_ADDRESS_SQL})
 """
 _ACCOUNTS_SQL = """
 SELECT name, domain, list(DISTINCT sid ORDER BY sid) FILTER (sid IS NOT NULL),
