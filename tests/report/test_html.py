@@ -13,7 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from seawall.intel.packs.loader import load_pack
-from seawall.model.finding import Evidence, Finding, IncidentStep, Provenance, ResultDocument
+from seawall.model.finding import (
+    Evidence,
+    Finding,
+    HostIdentity,
+    IncidentStep,
+    Provenance,
+    ResultDocument,
+)
 from seawall.model.reason import reason
 from seawall.report.html import render_html
 from seawall.report.matrix import CLEAN, DETECTED, NO_DETECTION, NOT_EVALUABLE, build_matrix
@@ -229,3 +236,30 @@ def test_an_incidents_progression_is_its_story() -> None:
     told = incident.model_copy(update={"steps": steps})
     view = build_view(document.model_copy(update={"incidents": [told]}))
     assert view.incidents[0].tactics == ("initial-access", "execution")
+
+
+def test_findings_group_under_the_host_the_incidents_identified() -> None:
+    """A flow's address that an incident identified as a machine of the case is that machine in
+    the report (its own name kept beside it); a name two incidents took differently stays."""
+    document = hostile_document()
+    (incident,) = document.incidents
+    first, second = document.findings[0], document.findings[1]
+    assert first.host is not None and second.host is not None
+    identities = [
+        HostIdentity(host="web01.corp.example", names=[first.host], inferred=True),
+        HostIdentity(host="ws1.corp.example", names=[second.host]),
+    ]
+    other = incident.model_copy(
+        update={
+            "incident_id": "inc-2",
+            "identities": [HostIdentity(host="ws9.corp.example", names=[second.host])],
+        }
+    )
+    told = incident.model_copy(update={"identities": identities})
+    view = build_view(document.model_copy(update={"incidents": [told, other]}))
+    by_id = {f.id: f for f in view.findings}
+    assert by_id[first.finding_id].host_name == "web01.corp.example"
+    assert by_id[first.finding_id].given_host == first.host
+    assert by_id[second.finding_id].host_name == second.host  # two incidents disagree
+    page = render_html(document.model_copy(update={"incidents": [told, other]}))
+    assert f'web01.corp.example <span class="muted">(as {html.escape(first.host)})' in page

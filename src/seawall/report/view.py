@@ -131,10 +131,22 @@ class FindingView:
     description: str | None = None
     false_positives: tuple[str, ...] = ()
     triage: str | None = None
+    machine: str | None = None
+    """The host of the case the incidents identified ``host`` as (``web01.corp.example`` for
+    a flow's ``10.20.0.10``), when they did, and unambiguously."""
 
     @property
     def host_name(self) -> str:
-        return self.host or NO_HOST
+        """The host a reader groups it under: the identified machine, else the host as the
+        evidence named it."""
+        return self.machine or self.host or NO_HOST
+
+    @property
+    def given_host(self) -> str | None:
+        """The host as the evidence named it, when that is not how ``host_name`` reads."""
+        if self.host is None or self.host.lower() == self.host_name.lower():
+            return None
+        return self.host
 
     @property
     def when(self) -> datetime | None:
@@ -252,7 +264,10 @@ def anchor(finding_id: str) -> str:
 
 def build_view(document: ResultDocument) -> DocumentView:
     """Read the document once into the view every renderer shares."""
-    findings = tuple(_finding(f) for f in document.findings)
+    machines = _machines(document.incidents)
+    findings = tuple(
+        _finding(f, machines.get(f.host) if f.host else None) for f in document.findings
+    )
     return DocumentView(
         format=document.format,
         run_id=document.run_id,
@@ -275,8 +290,20 @@ def build_view(document: ResultDocument) -> DocumentView:
     )
 
 
-def _finding(finding: Finding) -> FindingView:
+def _machines(incidents: Iterable[Incident]) -> dict[str, str]:
+    """Each host name findings gave that the incidents identified as one host of the case (a
+    name two incidents took for different hosts stays as given)."""
+    seen: dict[str, set[str]] = {}
+    for incident in incidents:
+        for identity in incident.identities:
+            for name in identity.names:
+                seen.setdefault(name, set()).add(identity.host)
+    return {name: next(iter(hosts)) for name, hosts in seen.items() if len(hosts) == 1}
+
+
+def _finding(finding: Finding, machine: str | None = None) -> FindingView:
     return FindingView(
+        machine=machine,
         id=finding.finding_id,
         anchor=anchor(finding.finding_id),
         detection_id=finding.detection_id,
