@@ -3,9 +3,14 @@ allowlists, and authentication logs refused with exit 3."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pytest
+
 from seawall.case.store import CaseStore
+from seawall.cli.app import run
 from seawall.errors import ExitCode
 from tests.cli.conftest import JsonRun
 from tests.conftest import TEST_DATA
@@ -144,3 +149,19 @@ def test_collect_auth_refuses_what_is_not_json(
     refused = [s for s in result["sources"] if s["refused"]]
     assert len(refused) == 1 and "not JSON records" in refused[0]["refused"]
     assert result["rows"] == {"auth": 3}
+
+
+def test_coverage_text_keeps_every_detection_id_whole(
+    case_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 80 columns (stdout not a terminal) every detection id the report names is printed
+    whole somewhere on one line: it is what the reader types next."""
+    _sysmon_case(case_dir)
+    assert run(["--case", str(case_dir), "coverage", "--pack", "aa21-200a"]) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert run(["--case", str(case_dir), "coverage", "--pack", "aa21-200a", "--json"]) == 0
+    ids = {d["id"] for d in json.loads(capsys.readouterr().out)["detections"]}
+    missing = [i for i in ids if not any(i in line for line in lines)]
+    assert missing == []
+    cut = [line for line in lines if re.search(r"\b[a-z]+\.[a-z-]*…", line)]
+    assert cut == []  # no id ends in an ellipsis in any table

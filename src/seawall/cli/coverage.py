@@ -64,6 +64,8 @@ def _render(console: Console, report: object) -> None:
     for note in data.notes():
         console.print(f"[yellow]note:[/] {escape(note)}")
     table = Table("detection", "status", "why / notes", title="Detections", title_justify="left")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True  # ids and statuses stay whole
+    table.columns[2].overflow = "fold"  # a --param to type is folded, never cut
     for item in report.detections:
         lines = [item.reason or "", *item.notes, *item.context]
         if item.last_hunt:
@@ -80,7 +82,17 @@ def _render(console: Console, report: object) -> None:
                 title=f"{title} of pack {report.pack}",
                 title_justify="left",
             )
-            for entry in (i for i in report.items if i.kind == kind):
+            table.columns[0].no_wrap = table.columns[2].no_wrap = True
+            # Detection ids are what the reader types next: the column is as wide as the
+            # longest (a long reason folds beneath it), the names fold around it.
+            entries = [i for i in report.items if i.kind == kind]
+            detection_ids: list[str] = [d for e in entries for d in (*e.evaluable, *e.not_built)]
+            detection_ids += [str(m).split(":", 1)[0] for e in entries for m in e.missing]
+            table.columns[3].min_width = max(
+                (len(d) + len(" (not built yet)") for d in detection_ids), default=0
+            )
+            table.columns[3].overflow = "fold"
+            for entry in entries:
                 lines = [f"{d} (evaluable)" for d in entry.evaluable]
                 lines += entry.missing + [f"{d} (not built yet)" for d in entry.not_built]
                 if entry.reason:
