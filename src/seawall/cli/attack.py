@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit
+from seawall.cli.output import JSON_OPTION, Table, emit
 from seawall.intel.attack_versions import CURRENT_VERSION, SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:  # the knowledge base loads with the command that reads it

@@ -13,9 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, open_case
+from seawall.cli.output import JSON_OPTION, Table, emit, open_case
 from seawall.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True, help="Baselines that detections compare against.")

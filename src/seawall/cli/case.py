@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, open_case, state
+from seawall.cli.output import JSON_OPTION, Table, emit, open_case, state
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the case store.")
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, open_case
+from seawall.cli.output import JSON_OPTION, Table, emit, open_case
 
 _STYLE = {
     "evaluable": "green",

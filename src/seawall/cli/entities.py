@@ -8,9 +8,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, open_case
+from seawall.cli.output import JSON_OPTION, Table, emit, open_case
 from seawall.errors import UsageError
 
 

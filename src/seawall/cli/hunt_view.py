@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from seawall.cli.incident_view import render_incidents
-from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, VERDICT_STYLE, plural
+from seawall.cli.output import DUAL_USE, DUAL_USE_MARK, VERDICT_STYLE, Table, plural
 
 if TYPE_CHECKING:
     from seawall.model.finding import CoverageEntry, Finding, ResultDocument, Suppression

@@ -8,12 +8,12 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from seawall.cli.output import (
     DUAL_USE_MARK,
     JSON_OPTION,
     VERDICT_STYLE,
+    Table,
     emit,
     open_case,
     plural,
@@ -169,6 +169,7 @@ def list_(
 
     def render(console: Console) -> None:
         table = Table("type", "value", "sources", "confidence", "note")
+        table.columns[1].min_width = 32  # an MD5 on one line; longer values fold
         for row in rows:
             note = row["rejected_reason"] and f"rejected: {row['rejected_reason']}"
             note = note or (row["benign_reason"] and f"benign: {row['benign_reason']}") or ""

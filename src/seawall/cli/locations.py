@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, VERDICT_STYLE, emit, plural
+from seawall.cli.output import JSON_OPTION, VERDICT_STYLE, Table, emit, plural
 from seawall.errors import UsageError
 
 if TYPE_CHECKING:  # the table's models (pydantic) load with the command that reads the table

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
 from rich.markup import escape
 
@@ -24,6 +25,17 @@ if TYPE_CHECKING:  # the store loads DuckDB and Arrow: only commands that open a
 
 stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
+
+
+class Table(rich_table.Table):
+    """A rich table whose cells fold where a plain one cuts them with an ellipsis: a value in
+    a table (a hash, an indicator, a detection id, a --param to type) is what the reader copies
+    next, so it is printed whole at any width, on several lines if need be."""
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
 
 JSON_OPTION = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
 # Every file or directory option is declared ``readable=False``: the command reads the input

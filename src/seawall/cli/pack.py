@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, emit, plural, warn
+from seawall.cli.output import JSON_OPTION, Table, emit, plural, warn
 
 if TYPE_CHECKING:  # packs (pydantic, YAML, the ATT&CK extract) load with the command
     from seawall.intel.packs.coverage import (

@@ -13,9 +13,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from seawall.cli.output import JSON_OPTION, VERDICT_STYLE, emit, open_case, plural, warn
+from seawall.cli.output import JSON_OPTION, VERDICT_STYLE, Table, emit, open_case, plural, warn
 from seawall.errors import UsageError
 
 app = typer.Typer(
