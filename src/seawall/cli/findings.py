@@ -35,7 +35,7 @@ def findings(
 ) -> None:
     """Findings stored by earlier hunts (the latest of each detection), summary first."""
     from seawall.detect.stored import has_document, hunt_run, read_findings, stored_document
-    from seawall.model.finding import SEVERITIES
+    from seawall.model.finding import SEVERITIES, identified_hosts
 
     if severity is not None and severity not in _SEVERITIES:
         raise UsageError(f"--severity must be one of {', '.join(_SEVERITIES)}, not {severity!r}")
@@ -45,9 +45,11 @@ def findings(
             document = stored_document(store, run_id)
             wanted = SEVERITIES[SEVERITIES.index(severity) :] if severity else SEVERITIES
             found = [f for f in document.findings if f.severity in wanted]
+            machines = identified_hosts(document.incidents)
             warnings = [w for w in document.warnings if w.startswith("allowlist entry ")]
         else:
             found, warnings = read_findings(store, run_id, severity)
+            machines = {}
         case = str(store.case_dir)
     hidden = [] if suppressed else [f for f in found if f.suppressed]
     shown = [f for f in found if suppressed or not f.suppressed]
@@ -67,14 +69,14 @@ def findings(
         scope = f" of hunt {run_id[:12]}" if run_id else ""
         above = f" ({severity} and above)" if severity else ""
         console.print(f"Findings{scope}{above} stored in case {escape(case)}")
-        render_summary(console, found, [])
+        render_summary(console, found, [], machines)
         if hidden:
             console.print(
                 f"  {plural(len(hidden), 'suppressed finding')} not listed (--suppressed lists"
                 " them with the entry that suppressed them)"
             )
         if shown:
-            render_findings(console, shown)
+            render_findings(console, shown, machines=machines)
         console.print(closing_line(found, []))
 
     emit(as_json, payload, render)

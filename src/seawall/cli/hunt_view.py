@@ -16,7 +16,7 @@ the analyst's review when there is one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -68,9 +68,13 @@ def is_dual_use(finding: Finding) -> bool:
 
 
 def render_summary(
-    console: Console, findings: Sequence[Finding], coverage: Sequence[CoverageEntry]
+    console: Console,
+    findings: Sequence[Finding],
+    coverage: Sequence[CoverageEntry],
+    machines: Mapping[str, str] | None = None,
 ) -> None:
-    """The totals a responder reads first; ``coverage`` is empty for stored findings."""
+    """The totals a responder reads first; ``coverage`` is empty for stored findings;
+    ``machines`` the hosts the incidents identified (:func:`identified_hosts`)."""
     failed = [entry for entry in coverage if entry.status == "error"]
     partial = [entry for entry in coverage if entry.status == "partial"]
     if failed:
@@ -105,7 +109,7 @@ def render_summary(
         severities = Counter(str(f.severity) for f in open_findings)
         console.print(f"  by severity: {_counts(severities, _SEVERITY_ORDER)}")
         console.print(f"  by detection: {_counts(Counter(f.detection_id for f in open_findings))}")
-        hosts = Counter(f.host or "(no host)" for f in open_findings)
+        hosts = Counter(_host_name(f.host, machines) or "(no host)" for f in open_findings)
         touched = ", ".join(
             f"{escape(host)} ({count:,})"
             for host, count in sorted(hosts.items(), key=lambda item: (-item[1], item[0]))
@@ -135,7 +139,27 @@ def render_summary(
                 )
 
 
-def render_findings(console: Console, findings: Sequence[Finding], title: str = "Findings") -> None:
+def _host_name(host: str | None, machines: Mapping[str, str] | None) -> str | None:
+    """The host the incidents identified ``host`` as, else ``host`` as given."""
+    return (machines or {}).get(host, host) if host else host
+
+
+def _host_text(host: str | None, machines: Mapping[str, str] | None) -> str:
+    """`` on web01.corp.example (as 10.20.0.10)``: the identified host, with the name the
+    evidence gave when it reads differently."""
+    if not host:
+        return ""
+    name = _host_name(host, machines) or host
+    given = f" (as {escape(host)})" if name.lower() != host.lower() else ""
+    return f" on {escape(name)}{given}"
+
+
+def render_findings(
+    console: Console,
+    findings: Sequence[Finding],
+    title: str = "Findings",
+    machines: Mapping[str, str] | None = None,
+) -> None:
     """Every finding as a short block: a heading line, what matched, then one line per reason.
 
     Blocks rather than a table: a table's narrow columns folded each reason over many lines
@@ -147,7 +171,7 @@ def render_findings(console: Console, findings: Sequence[Finding], title: str = 
         style = "dim" if finding.dismissed else SEVERITY_STYLE[finding.severity]
         state = " [dim](suppressed)[/]" if finding.suppressed else ""
         techniques = " ".join(finding.techniques)
-        host = f" on {escape(finding.host)}" if finding.host else ""
+        host = _host_text(finding.host, machines)
         verdict = finding.verdict.value
         console.print(
             f"[{style}]{finding.severity}[/]{state} {escape(finding.detection_id)}{host}"
@@ -158,7 +182,8 @@ def render_findings(console: Console, findings: Sequence[Finding], title: str = 
         if is_dual_use(finding):
             console.print(f"  [magenta]· {DUAL_USE_MARK}[/]")
         for reason in finding.reasons:
-            console.print(f"  · {escape(reason.text)}")
+            if reason.text != finding.summary:  # a one-reason finding's summary is its reason
+                console.print(f"  · {escape(reason.text)}")
         if finding.suppression is not None:
             console.print(
                 f"  [dim]· suppressed: {escape(suppression_text(finding.suppression))}[/]"
@@ -251,10 +276,13 @@ def render_hunt(console: Console, document: ResultDocument) -> None:
         + (f" (pack {escape(document.pack)})" if document.pack else "")
         + f" on case {escape(document.case)}"
     )
-    render_summary(console, document.findings, document.coverage)
+    from seawall.model.finding import identified_hosts
+
+    machines = identified_hosts(document.incidents)
+    render_summary(console, document.findings, document.coverage, machines)
     render_incidents(console, document.incidents)
     if document.findings:
-        render_findings(console, document.findings)
+        render_findings(console, document.findings, machines=machines)
     console.print(coverage_table(document.coverage))
     sigma = sigma_table(document.coverage)
     if sigma is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final, Literal, Self
 
@@ -340,6 +341,17 @@ class Incident(_Frozen):
     identities: list[HostIdentity] = Field(default_factory=list)
     edges: list[IncidentEdge] = Field(default_factory=list)
     parts: list[str] = Field(default_factory=list)
+
+
+def identified_hosts(incidents: Iterable[Incident]) -> dict[str, str]:
+    """Each host name findings gave (``10.10.0.3``, ``WEB01``) that the incidents identified as
+    one host of the case; a name two incidents took for different hosts stays as given."""
+    seen: dict[str, set[str]] = {}
+    for incident in incidents:
+        for identity in incident.identities:
+            for name in identity.names:
+                seen.setdefault(name, set()).add(identity.host)
+    return {name: next(iter(hosts)) for name, hosts in seen.items() if len(hosts) == 1}
 
 
 class ResultDocument(_Frozen):

@@ -26,6 +26,7 @@ from seawall.model.finding import (
     ResultDocument,
     Suppression,
     TechniqueCoverage,
+    identified_hosts,
 )
 
 NO_HOST = "(no host)"
@@ -264,7 +265,7 @@ def anchor(finding_id: str) -> str:
 
 def build_view(document: ResultDocument) -> DocumentView:
     """Read the document once into the view every renderer shares."""
-    machines = _machines(document.incidents)
+    machines = identified_hosts(document.incidents)
     findings = tuple(
         _finding(f, machines.get(f.host) if f.host else None) for f in document.findings
     )
@@ -288,17 +289,6 @@ def build_view(document: ResultDocument) -> DocumentView:
         warnings=tuple(document.warnings),
         attack_version=document.attack_version,
     )
-
-
-def _machines(incidents: Iterable[Incident]) -> dict[str, str]:
-    """Each host name findings gave that the incidents identified as one host of the case (a
-    name two incidents took for different hosts stays as given)."""
-    seen: dict[str, set[str]] = {}
-    for incident in incidents:
-        for identity in incident.identities:
-            for name in identity.names:
-                seen.setdefault(name, set()).add(identity.host)
-    return {name: next(iter(hosts)) for name, hosts in seen.items() if len(hosts) == 1}
 
 
 def _finding(finding: Finding, machine: str | None = None) -> FindingView:
