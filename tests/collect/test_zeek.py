@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from benchmarks.netplant import DNS_FIELDS, DNS_TYPES
 
 from seawall.collect.base import Batch
 from seawall.collect.logs import zeek
@@ -23,58 +24,6 @@ HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n"
     "#open\t2024-03-15-08-00-00\n#fields\t{fields}\n#types\t{types}\n"
 )
-DNS_FIELDS = [
-    "ts",
-    "uid",
-    "id.orig_h",
-    "id.orig_p",
-    "id.resp_h",
-    "id.resp_p",
-    "proto",
-    "trans_id",
-    "rtt",
-    "query",
-    "qclass",
-    "qclass_name",
-    "qtype",
-    "qtype_name",
-    "rcode",
-    "rcode_name",
-    "AA",
-    "TC",
-    "RD",
-    "RA",
-    "Z",
-    "answers",
-    "TTLs",
-    "rejected",
-]
-DNS_TYPES = [
-    "time",
-    "string",
-    "addr",
-    "port",
-    "addr",
-    "port",
-    "enum",
-    "count",
-    "interval",
-    "string",
-    "count",
-    "string",
-    "count",
-    "string",
-    "count",
-    "string",
-    "bool",
-    "bool",
-    "bool",
-    "bool",
-    "count",
-    "vector[string]",
-    "vector[interval]",
-    "bool",
-]
 
 
 def dns_line(i: int, query: str = "www.example.com", answers: str = "192.0.2.1") -> str:

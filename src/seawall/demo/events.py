@@ -22,12 +22,10 @@ from seawall.demo.evidence import EvidenceFile, Manifest
 from seawall.demo.files import PuttyBuild
 from seawall.demo.hostlog import (
     CMD,
-    EXPLORER,
     POOL_USER,
     SVCHOST,
     SYSTEM,
     UPDATE_DAY,
-    USERINIT,
     VPN_POOL,
     W3WP,
     HostLog,
@@ -158,24 +156,12 @@ def _admin_checks(
     ident = adm.logon_id()
     logon(adm.log, start, Logon(admin, 2, "127.0.0.1", "ADM01", "Negotiate"), ident)
     lid = hex(ident)
-    init = adm.procs.start(
+    shell = adm.procs.desktop(
         start + timedelta(seconds=5),
-        USERINIT,
-        USERINIT,
-        user=qualified,
-        parent=None,
-        logon_id=lid,
-        session=1,
-    )
-    shell = adm.procs.start(
         start + timedelta(seconds=6),
-        EXPLORER,
-        EXPLORER,
         user=qualified,
-        parent=init,
         logon_id=lid,
         session=1,
-        integrity="Medium",
     )
     checks = start + timedelta(minutes=25)
     cmd = adm.procs.start(
@@ -253,23 +239,13 @@ def _admin_rdp(
     )
     rdp_session(web.log, time + timedelta(seconds=7), admin, adm_ip, 2)
     wid = hex(ident)
-    init = web.procs.start(
+    shell = web.procs.desktop(
         time + timedelta(seconds=8),
-        USERINIT,
-        USERINIT,
-        user=admin.qualified,
-        parent=None,
-        logon_id=wid,
-        session=2,
-    )
-    shell = web.procs.start(
         time + timedelta(seconds=9),
-        EXPLORER,
-        EXPLORER,
         user=admin.qualified,
-        parent=init,
         logon_id=wid,
         session=2,
+        integrity="High",
     )
     web.procs.start(
         time + timedelta(minutes=2),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from seawall.demo.hostlog import CMD, EXPLORER, POOL_USER, USERINIT, WEBSHELL_DIR, HostLog
+from seawall.demo.hostlog import CMD, POOL_USER, WEBSHELL_DIR, HostLog
 from seawall.demo.logons import (
     Logon,
     kerberos_service,
@@ -21,7 +21,7 @@ from seawall.demo.logons import (
     service_installed,
     share_access,
 )
-from seawall.demo.processes import Proc
+from seawall.demo.processes import EXPLORER, Proc
 from seawall.demo.scenario import DOMAIN, Scenario
 
 RECON = (
@@ -101,24 +101,8 @@ def attack(
     kerberos_tgt(dc.log, t + timedelta(seconds=1), victim, web.log.host.ip)
     lid = hex(session)
     profile = f"C:\\Users\\{victim.name}\\"
-    init = web.procs.start(
-        t + timedelta(seconds=4),
-        USERINIT,
-        USERINIT,
-        user=qualified,
-        parent=None,
-        logon_id=lid,
-        session=3,
-    )
-    shell = web.procs.start(
-        t + timedelta(seconds=6),
-        EXPLORER,
-        EXPLORER,
-        user=qualified,
-        parent=init,
-        logon_id=lid,
-        session=3,
-        integrity="Medium",
+    shell = web.procs.desktop(
+        t + timedelta(seconds=4), t + timedelta(seconds=6), user=qualified, logon_id=lid, session=3
     )
     cmd = web.procs.start(
         t + timedelta(minutes=11),

@@ -139,6 +139,10 @@ def _image_bytes(seed: int, image: str, putty: PuttyBuild) -> tuple[VersionInfo 
     return None, hashlib.sha256(f"{seed}:{image}".encode()).digest()
 
 
+EXPLORER = "C:\\Windows\\explorer.exe"
+USERINIT = "C:\\Windows\\System32\\userinit.exe"
+
+
 class Processes:
     """Process creations of one host, in Sysmon 1 or Security 4688 form."""
 
@@ -175,6 +179,32 @@ class Processes:
         else:
             self._security(time, proc, parent, integrity, logon_id, item, user_sid)
         return proc
+
+    def desktop(
+        self,
+        time: datetime,
+        shell_at: datetime,
+        *,
+        user: str,
+        logon_id: str,
+        session: int,
+        integrity: str = "Medium",
+    ) -> Proc:
+        """An interactive session's start: userinit at ``time``, then the Explorer shell it
+        starts at ``shell_at``; returns the shell, the parent of what the user runs."""
+        init = self.start(
+            time, USERINIT, USERINIT, user=user, parent=None, logon_id=logon_id, session=session
+        )
+        return self.start(
+            shell_at,
+            EXPLORER,
+            EXPLORER,
+            user=user,
+            parent=init,
+            logon_id=logon_id,
+            session=session,
+            integrity=integrity,
+        )
 
     def _sysmon(
         self,
