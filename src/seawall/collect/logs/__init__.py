@@ -36,6 +36,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "seawall.collect.logs.nmap",
     # external authentication (VPN, webmail, SSO in seawall's schema; Entra ID sign-ins)
     "seawall.collect.logs.auth",
+    "seawall.collect.logs.entra",
 )
 
 

@@ -36,13 +36,7 @@ scope                   ``external`` (the default: this schema is for external-f
 Unknown columns are ignored with one warning. JSON may be JSON lines, an array, or
 ``{"value": [...]}``.
 
-**entra** — Entra ID (Azure AD) sign-in logs: the Graph ``signIn`` resource (``createdDateTime``,
-``userPrincipalName``, ``ipAddress``, ``location``, ``status.errorCode``,
-``authenticationRequirement``, ``mfaDetail``, ``authenticationDetails``, ``appDisplayName``,
-``clientAppUsed``, ``deviceDetail``…) as JSON (Graph pages, the portal's JSON download, JSON
-lines, Log Analytics ``SigninLogs`` exports: keys in any case), and the portal's CSV download
-(``Date (UTC)``, ``Username``, ``IP address``, ``Location``, ``Status``, ``Sign-in error
-code``, ``Authentication requirement``, ``Multifactor authentication auth method``…).
+Entra ID sign-in logs (``entra``) are read by :mod:`seawall.collect.logs.entra`.
 """
 
 from __future__ import annotations
@@ -87,24 +81,9 @@ SCHEMA_COLUMNS = (
 # Schema name -> auth table column (the others are the same).
 _TABLE_NAMES = {"user": "user_name", "domain": "user_domain", "location": "source_location"}
 _ALIASES = {"user_name": "user", "user_domain": "domain", "source_location": "location"}
+# The columns a reader fills: the schema's, by their table names, and the provenance.
 _FILLED = (
-    "time",
-    "user_name",
-    "user_domain",
-    "source_ip",
-    "source_location",
-    "country",
-    "latitude",
-    "longitude",
-    "target",
-    "service",
-    "method",
-    "result",
-    "mfa",
-    "reason",
-    "device",
-    "logon_type",
-    "scope",
+    *(_TABLE_NAMES.get(column, column) for column in SCHEMA_COLUMNS),
     "record_ref",
     "source_file",
 )
@@ -202,7 +181,7 @@ def normal_mfa(value: Any) -> str | None:
     return "mfa" if text in _MFA_YES or text else None
 
 
-def _float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -211,14 +190,14 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
     return text or None
 
 
-def _country(location: str | None) -> str | None:
+def country_of(location: str | None) -> str | None:
     """The two-letter code at the end of ``Paris, Ile-de-France, FR``."""
     if not location:
         return None
@@ -226,7 +205,7 @@ def _country(location: str | None) -> str | None:
     return last.upper() if re.fullmatch(r"[A-Za-z]{2}", last) else None
 
 
-class _Rows:
+class AuthRows:
     """Collects rows and hands them out as batches of the auth table."""
 
     def __init__(self) -> None:
@@ -249,15 +228,15 @@ def _schema_row(record: Mapping[str, Any]) -> dict[str, Any]:
     for name in SCHEMA_COLUMNS:
         if name in record:
             row[_TABLE_NAMES.get(name, name)] = record[name]
-    user = _text(row.get("user_name"))
+    user = text_or_none(row.get("user_name"))
     if user is None:
         raise ValueError("no user")
     row["user_name"] = user
     row["time"] = parse_time(row.get("time"))
     row["result"] = normal_result(row.get("result"))
     row["mfa"] = normal_mfa(row.get("mfa"))
-    row["latitude"] = _float(row.get("latitude"))
-    row["longitude"] = _float(row.get("longitude"))
+    row["latitude"] = as_float(row.get("latitude"))
+    row["longitude"] = as_float(row.get("longitude"))
     for name in (
         "user_domain",
         "source_ip",
@@ -269,11 +248,11 @@ def _schema_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "device",
         "logon_type",
     ):
-        row[name] = _text(row.get(name))
-    row["country"] = _text(row.get("country")) or _country(row["source_location"]) or None
+        row[name] = text_or_none(row.get(name))
+    row["country"] = text_or_none(row.get("country")) or country_of(row["source_location"]) or None
     if row["country"]:
         row["country"] = row["country"].upper()
-    scope = (_text(row.get("scope")) or "external").lower()
+    scope = (text_or_none(row.get("scope")) or "external").lower()
     if scope not in ("external", "internal"):
         raise ValueError(f"scope {scope!r} is neither external nor internal")
     row["scope"] = scope
@@ -306,7 +285,7 @@ class SchemaCsvReader:
         unknown = [h for h in header if h not in SCHEMA_COLUMNS]
         if unknown:
             mediator.warn(f"{stream.label}:1", f"columns ignored: {', '.join(unknown)}")
-        rows = _Rows()
+        rows = AuthRows()
         for values in reader:
             where = lines.where
             if not any(v.strip() for v in values):
@@ -335,7 +314,7 @@ class JsonRecordsReader:
         self.convert = convert
 
     def read_stream(self, stream: Stream, mediator: Mediator) -> Iterator[Batch]:
-        rows = _Rows()
+        rows = AuthRows()
         position = 0
         for record in json_records(stream.handle, stream.label, mediator):
             position = record.position
@@ -361,204 +340,16 @@ def schema_json_row(record: Mapping[str, Any]) -> dict[str, Any]:
     return _schema_row(_lower_keys(record))
 
 
-# -- Entra ID ---------------------------------------------------------------------------------
-
-
-def _get(record: Mapping[str, Any], *names: str) -> Any:
-    """The first of ``names`` present (keys compared without case; dotted names go down)."""
-    for name in names:
-        value: Any = record
-        for part in name.split("."):
-            if not isinstance(value, Mapping):
-                value = None
-                break
-            lowered = {str(k).lower(): v for k, v in value.items()}
-            value = lowered.get(part.lower())
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _entra_mfa(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """(mfa, method): what the sign-in says about its factors."""
-    requirement = str(_get(record, "authenticationRequirement") or "").lower()
-    method = _get(record, "mfaDetail.authMethod")
-    details = _get(record, "authenticationDetails")
-    methods: list[str] = []
-    if isinstance(details, list):
-        for step in details:
-            if isinstance(step, Mapping) and step.get("succeeded") is not False:
-                name = _text(step.get("authenticationMethod"))
-                if name and name.lower() not in ("previously satisfied",):
-                    methods.append(name)
-    method_text = _text(method) or (", ".join(dict.fromkeys(methods)) or None)
-    if requirement == "multifactorauthentication" or _text(method):
-        return "mfa", method_text
-    if requirement == "singlefactorauthentication":
-        return "single-factor", method_text
-    return None, method_text
-
-
-def entra_json_row(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A Graph ``signIn`` (or a Log Analytics ``SigninLogs`` row) as an auth row."""
-    when = _get(record, "createdDateTime", "TimeGenerated")
-    user = _text(_get(record, "userPrincipalName", "userDisplayName"))
-    if when is None or user is None:
-        raise ValueError("no createdDateTime or userPrincipalName")
-    location = _get(record, "location", "LocationDetails")
-    if isinstance(location, str):
-        try:
-            location = json.loads(location)
-        except ValueError:
-            location = {"city": location}
-    location = location if isinstance(location, Mapping) else {}
-    place = ", ".join(
-        str(p)
-        for p in (
-            _get(location, "city"),
-            _get(location, "state"),
-            _get(location, "countryOrRegion"),
-        )
-        if p
-    )
-    code = _get(record, "status.errorCode", "ResultType")
-    try:
-        error_code = int(code) if code is not None else None
-    except (TypeError, ValueError):
-        error_code = None
-    mfa, method = _entra_mfa(record)
-    device = _get(
-        record, "deviceDetail.displayName", "deviceDetail.deviceId", "deviceDetail.operatingSystem"
-    )
-    reason = _text(_get(record, "status.failureReason", "ResultDescription"))
-    return {
-        "time": parse_time(when),
-        "user_name": user,
-        "user_domain": user.split("@", 1)[1] if "@" in user else None,
-        "source_ip": _text(_get(record, "ipAddress", "IPAddress")),
-        "source_location": place or None,
-        "country": (_text(_get(location, "countryOrRegion")) or "").upper() or None,
-        "latitude": _float(_get(location, "geoCoordinates.latitude")),
-        "longitude": _float(_get(location, "geoCoordinates.longitude")),
-        "target": _text(_get(record, "resourceDisplayName")),
-        "service": _text(_get(record, "appDisplayName")),
-        "method": method,
-        "result": None if error_code is None else ("success" if error_code == 0 else "failure"),
-        "mfa": mfa,
-        "reason": None if error_code in (None, 0) else f"{error_code}: {reason or ''}".strip(": "),
-        "device": _text(device),
-        "logon_type": _text(_get(record, "clientAppUsed")),
-        "scope": "external",
-    }
-
-
-# Entra portal CSV header (lower case) -> what it gives.
-_ENTRA_CSV = {
-    "date (utc)": "time",
-    "username": "user",
-    "user principal name": "user",
-    "user": "display_name",
-    "ip address": "source_ip",
-    "location": "location",
-    "status": "status",
-    "sign-in error code": "error_code",
-    "failure reason": "failure_reason",
-    "application": "service",
-    "resource": "target",
-    "client app": "logon_type",
-    "authentication requirement": "requirement",
-    "multifactor authentication auth method": "method",
-    "multifactor authentication result": "mfa_result",
-    "device id": "device",
-    "operating system": "os",
-}
-
-
-def entra_csv_row(record: Mapping[str, str]) -> dict[str, Any]:
-    found: dict[str, str] = {}
-    for key, value in record.items():
-        name = _ENTRA_CSV.get(key.strip().lower())
-        if name and value.strip() and name not in found:
-            found[name] = value.strip()
-    user = found.get("user") or found.get("display_name")
-    if not found.get("time") or not user:
-        raise ValueError("no Date (UTC) or Username")
-    requirement = found.get("requirement", "").lower()
-    mfa = None
-    if "multi" in requirement:
-        mfa = "mfa"
-    elif "single" in requirement:
-        mfa = "single-factor"
-    status = found.get("status", "").lower()
-    code = found.get("error_code")
-    result = "success" if status == "success" or code == "0" else ("failure" if status else None)
-    location = found.get("location")
-    return {
-        "time": parse_time(found["time"]),
-        "user_name": user,
-        "user_domain": user.split("@", 1)[1] if "@" in user else None,
-        "source_ip": found.get("source_ip"),
-        "source_location": location,
-        "country": _country(location),
-        "latitude": None,
-        "longitude": None,
-        "target": found.get("target"),
-        "service": found.get("service"),
-        "method": found.get("method"),
-        "result": result,
-        "mfa": mfa,
-        "reason": None
-        if result == "success"
-        else (": ".join(p for p in (code, found.get("failure_reason")) if p) or None),
-        "device": found.get("device") or found.get("os"),
-        "logon_type": found.get("logon_type"),
-        "scope": "external",
-    }
-
-
-class EntraReader:
-    """``entra``: JSON (Graph, portal, Log Analytics) or the portal's CSV, told by content."""
-
-    def read_stream(self, stream: Stream, mediator: Mediator) -> Iterator[Batch]:
-        head = stream.handle.peek(4096)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-        if head[:1] in (b"{", b"["):
-            yield from JsonRecordsReader(entra_json_row).read_stream(stream, mediator)
-            return
-        lines = Lines(stream.handle, stream.label, mediator)
-        reader = csv.DictReader(iter(lines))
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        if "date (utc)" not in fields:
-            raise BadInputError(
-                "not an Entra ID sign-in export (JSON, or CSV with a `Date (UTC)` column)",
-                f"{stream.label}:1",
-            )
-        rows = _Rows()
-        for record in reader:
-            where = lines.where
-            try:
-                row = entra_csv_row({k: v or "" for k, v in record.items() if k is not None})
-            except ValueError as error:
-                mediator.warn(where, f"row skipped: {error}")
-                continue
-            row["record_ref"] = f"line {lines.number}"
-            row["source_file"] = stream.label
-            rows.add(row)
-            if (batch := rows.batch(lines.position)) is not None:
-                yield batch
-        if (batch := rows.batch(lines.position, force=True)) is not None:
-            yield batch
-
-
 # -- sniffing ---------------------------------------------------------------------------------
 
 
-def _first_line(head: bytes) -> str:
+def first_line(head: bytes) -> str:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     return text.split("\n", 1)[0].strip()
 
 
 def sniff_auth_csv(head: bytes) -> bool:
-    names = [n.strip().strip('"').lower() for n in _first_line(head).split(",")]
+    names = [n.strip().strip('"').lower() for n in first_line(head).split(",")]
     names = [_ALIASES.get(n, n) for n in names]
     return (
         len(names) >= 3
@@ -587,14 +378,6 @@ def sniff_auth_json(head: bytes) -> bool:
     return "time" in keys and "user" in keys and keys <= set(SCHEMA_COLUMNS)
 
 
-def sniff_entra(head: bytes) -> bool:
-    text = head[:SNIFF_LIMIT].decode("utf-8", errors="replace")
-    if '"createdDateTime"' in text and '"userPrincipalName"' in text:
-        return True
-    first = _first_line(head).lower()
-    return "date (utc)" in first and ("username" in first or "user principal name" in first)
-
-
 SNIFF_LIMIT = 64 * 1024
 
 
@@ -604,10 +387,6 @@ def _make_csv(_options: LogOptions) -> SchemaCsvReader:
 
 def _make_json(_options: LogOptions) -> JsonRecordsReader:
     return JsonRecordsReader(schema_json_row)
-
-
-def _make_entra(_options: LogOptions) -> EntraReader:
-    return EntraReader()
 
 
 AUTH_CSV = register(
@@ -626,14 +405,5 @@ AUTH_JSON = register(
         ("auth",),
         _make_json,
         sniff_auth_json,
-    )
-)
-ENTRA = register(
-    LogFormat(
-        "entra",
-        "Entra ID (Azure AD) sign-in logs: Graph/portal JSON, Log Analytics, portal CSV",
-        ("auth",),
-        _make_entra,
-        sniff_entra,
     )
 )
