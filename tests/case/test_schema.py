@@ -11,7 +11,9 @@ import pyarrow as pa
 
 from seawall.case.schema import MIGRATIONS
 from seawall.case.store import DATABASE_NAME, CaseStore
-from seawall.model.tables import PROVENANCE_NAMES, TABLES, create_table_ddl, sql_type
+from seawall.model.columns import PROVENANCE_NAMES
+from seawall.model.ddl import create_table_ddl, sql_type
+from seawall.model.tables import TABLES
 
 _COLUMNS = """
 SELECT table_name, column_name, ordinal_position, data_type, is_nullable

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seawall.model.tables import TABLES, create_tables_ddl
+from seawall.model.ddl import create_tables_ddl
+from seawall.model.tables import TABLES
 
 PROVENANCE = """
     run_id VARCHAR,

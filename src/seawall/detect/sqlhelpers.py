@@ -45,7 +45,7 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from seawall.detect import netsql
 from seawall.errors import UsageError
-from seawall.model.tables import column_ddl
+from seawall.model.ddl import column_ddl
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"

@@ -1,4 +1,7 @@
-"""Every table of the case, defined once, as Arrow schemas; the DuckDB DDL is derived from them.
+"""Every table of the case, defined once, as Arrow schemas; the DuckDB DDL is derived from them
+(:mod:`seawall.model.ddl`). The network, server and authentication log tables are in
+:mod:`seawall.model.log_tables`, the building blocks in :mod:`seawall.model.columns`; all of
+them are registered here (:data:`TABLES`, :func:`table`).
 
 Readers build Arrow record batches of exactly these schemas, the store creates a new case from
 them, and a test checks that a case upgraded through every migration has the same tables as a
@@ -15,57 +18,22 @@ the older ``files`` and ``disk`` tables keep naive UTC timestamps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import pyarrow as pa
 
-UTC_TIME = pa.timestamp("us", tz="UTC")
-NAIVE_TIME = pa.timestamp("us")
-TEXT = pa.string()
-TEXT_LIST = pa.list_(pa.string())
-
-
-def json_field(name: str, nullable: bool = True) -> pa.Field:
-    """A column DuckDB stores as ``JSON`` (Arrow carries it as a string)."""
-    return pa.field(name, pa.string(), nullable=nullable, metadata={"sql": "JSON"})
-
-
-def required(name: str, kind: pa.DataType) -> pa.Field:
-    return pa.field(name, kind, nullable=False)
-
-
-PROVENANCE: tuple[pa.Field, ...] = (
-    pa.field("run_id", TEXT),
-    pa.field("host", TEXT),
-    pa.field("source_file", TEXT),
-    pa.field("source_sha256", TEXT),
-    pa.field("record_ref", TEXT),
+from seawall.model.columns import (
+    NAIVE_TIME,
+    PROVENANCE,
+    TEXT,
+    TEXT_LIST,
+    UTC_TIME,
+    Table,
+    json_field,
+    required,
 )
-PROVENANCE_NAMES = tuple(f.name for f in PROVENANCE)
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """One table of the case: its name, schema, primary key, and whether it holds evidence."""
-
-    name: str
-    schema: pa.Schema
-    doc: str
-    key: tuple[str, ...] = ()
-    evidence: bool = False
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(self.schema.names)
-
-    def empty(self) -> pa.Table:
-        return self.schema.empty_table()
-
-
-def _evidence(name: str, doc: str, *fields: pa.Field) -> Table:
-    return Table(name, pa.schema([*fields, *PROVENANCE]), doc, evidence=True)
-
+from seawall.model.columns import evidence_table as _evidence
+from seawall.model.log_tables import AUTH, CONN, DNS, HTTP, NETLOG, SCAN, SMB, TLS, WEB
 
 # -- intel and bookkeeping ---------------------------------------------------------------------
 
@@ -408,180 +376,6 @@ EVENTS = _evidence(
     pa.field("format", TEXT),
 )
 
-DNS = _evidence(
-    "dns",
-    "DNS queries and answers (Zeek, DNS server logs, pcap, Sysmon 22)",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("proto", TEXT),
-    pa.field("query", TEXT),
-    pa.field("qtype", TEXT),
-    pa.field("rcode", TEXT),
-    pa.field("answers", TEXT_LIST),
-    # what the line or packet records: query, response, or both (a Zeek row), forwarded,
-    # cached… (DNS server logs write one line per step)
-    pa.field("message", TEXT),
-    pa.field("trans_id", pa.int32()),
-    pa.field("uid", TEXT),
-    # round-trip time of the answer (seconds) and the answers' TTLs (seconds), when recorded
-    pa.field("rtt", pa.float64()),
-    pa.field("ttls", pa.list_(pa.float64())),
-)
-
-CONN = _evidence(
-    "conn",
-    "network flows (Zeek conn, pcap flows, firewall/flow CSV)",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("proto", TEXT),
-    pa.field("service", TEXT),
-    pa.field("duration", pa.float64()),
-    pa.field("bytes_out", pa.int64()),
-    pa.field("bytes_in", pa.int64()),
-    pa.field("packets_out", pa.int64()),
-    pa.field("packets_in", pa.int64()),
-    pa.field("state", TEXT),
-    pa.field("action", TEXT),
-    pa.field("uid", TEXT),
-)
-
-HTTP = _evidence(
-    "http",
-    "HTTP requests seen on the wire or by a proxy (Zeek http, pcap, Squid)",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("method", TEXT),
-    pa.field("http_host", TEXT),
-    pa.field("url", TEXT),
-    pa.field("user_agent", TEXT),
-    pa.field("referrer", TEXT),
-    pa.field("status", pa.int32()),
-    pa.field("request_bytes", pa.int64()),
-    pa.field("response_bytes", pa.int64()),
-    pa.field("content_type", TEXT),
-    pa.field("action", TEXT),
-    pa.field("uid", TEXT),
-    # a proxy's authenticated user and the time it took to serve the request (milliseconds)
-    pa.field("user_name", TEXT),
-    pa.field("duration_ms", pa.float64()),
-)
-
-WEB = _evidence(
-    "web",
-    "web server access logs (IIS W3C, Apache/nginx, Tomcat)",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("vhost", TEXT),
-    pa.field("method", TEXT),
-    pa.field("uri", TEXT),
-    pa.field("query", TEXT),
-    pa.field("status", pa.int32()),
-    pa.field("bytes_sent", pa.int64()),
-    pa.field("bytes_received", pa.int64()),
-    pa.field("duration_ms", pa.float64()),
-    pa.field("referrer", TEXT),
-    pa.field("user_agent", TEXT),
-    pa.field("user_name", TEXT),
-)
-
-TLS = _evidence(
-    "tls",
-    "TLS sessions (Zeek ssl, pcap ClientHello): server name, version, certificate",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("server_name", TEXT),
-    pa.field("version", TEXT),
-    pa.field("cipher", TEXT),
-    pa.field("subject", TEXT),
-    pa.field("issuer", TEXT),
-    pa.field("ja3", TEXT),
-    pa.field("established", pa.bool_()),
-    pa.field("uid", TEXT),
-)
-
-SMB = _evidence(
-    "smb",
-    "SMB tree mappings and file actions on the wire (Zeek smb_mapping, smb_files)",
-    pa.field("time", UTC_TIME),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("action", TEXT),
-    pa.field("share_path", TEXT),
-    pa.field("share_type", TEXT),
-    pa.field("file_name", TEXT),
-    pa.field("size", pa.int64()),
-    pa.field("uid", TEXT),
-)
-
-AUTH = _evidence(
-    "auth",
-    "authentication outside Windows event logs: VPN, webmail, SSO, Entra ID, Zeek"
-    " kerberos/ntlm/rdp",
-    pa.field("time", UTC_TIME),
-    pa.field("user_name", TEXT),
-    pa.field("user_domain", TEXT),
-    pa.field("source_ip", TEXT),
-    pa.field("source_location", TEXT),
-    pa.field("target", TEXT),
-    pa.field("service", TEXT),
-    pa.field("logon_type", TEXT),
-    pa.field("method", TEXT),
-    pa.field("result", TEXT),
-    pa.field("mfa", TEXT),
-    pa.field("reason", TEXT),
-    pa.field("device", TEXT),
-    # Where the source was (when the log says): ISO country code and coordinates, for
-    # impossible travel; 'external' (VPN, webmail, SSO, cloud sign-in) or 'internal' (a domain
-    # controller, Zeek on the LAN) for correlating credentials used on both sides.
-    pa.field("country", TEXT),
-    pa.field("latitude", pa.float64()),
-    pa.field("longitude", pa.float64()),
-    pa.field("scope", TEXT),
-)
-
-NETLOG = _evidence(
-    "netlog",
-    "network log rows no specific table holds (Zeek weird, x509, files and unknown logs):"
-    " their columns as JSON, never dropped",
-    pa.field("time", UTC_TIME),
-    pa.field("log_type", TEXT),
-    pa.field("client_ip", TEXT),
-    pa.field("client_port", pa.int32()),
-    pa.field("server_ip", TEXT),
-    pa.field("server_port", pa.int32()),
-    pa.field("uid", TEXT),
-    json_field("fields"),
-)
-
-SCAN = _evidence(
-    "scan",
-    "port scan results (nmap -oX): one row per address, port and protocol",
-    pa.field("time", UTC_TIME),
-    pa.field("address", TEXT),
-    pa.field("hostname", TEXT),
-    pa.field("port", pa.int32()),
-    pa.field("proto", TEXT),
-    pa.field("state", TEXT),
-    pa.field("service", TEXT),
-    pa.field("product", TEXT),
-)
-
 # -- entities ----------------------------------------------------------------------------------
 # Who and what the evidence names, derived at collect time from the rows each run wrote
 # (seawall.entities.derive): host names, addresses, accounts and the links between them, so that
@@ -694,64 +488,3 @@ def table(name: str) -> Table:
         return BY_NAME[name]
     except KeyError:
         raise KeyError(f"no table {name!r} in the case schema") from None
-
-
-# -- DDL -----------------------------------------------------------------------------------------
-
-_SQL_TYPES: dict[pa.DataType, str] = {
-    pa.string(): "VARCHAR",
-    pa.large_string(): "VARCHAR",
-    pa.bool_(): "BOOLEAN",
-    pa.int8(): "TINYINT",
-    pa.int16(): "SMALLINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.uint8(): "UTINYINT",
-    pa.uint16(): "USMALLINT",
-    pa.uint32(): "UINTEGER",
-    pa.uint64(): "UBIGINT",
-    pa.float32(): "FLOAT",
-    pa.float64(): "DOUBLE",
-    pa.binary(): "BLOB",
-    pa.date32(): "DATE",
-    NAIVE_TIME: "TIMESTAMP",
-    UTC_TIME: "TIMESTAMP WITH TIME ZONE",
-}
-
-
-def sql_type(field: pa.Field) -> str:
-    """The DuckDB type of an Arrow field (its ``sql`` metadata wins)."""
-    meta = field.metadata or {}
-    if b"sql" in meta:
-        return str(meta[b"sql"].decode())
-    kind = field.type
-    if pa.types.is_list(kind):
-        return sql_type(pa.field("item", kind.value_type)) + "[]"
-    if kind in _SQL_TYPES:
-        return _SQL_TYPES[kind]
-    raise TypeError(f"column {field.name}: no DuckDB type for Arrow {kind}")
-
-
-def column_ddl(field: pa.Field) -> str:
-    meta = field.metadata or {}
-    parts = [field.name, sql_type(field)]
-    if b"compression" in meta:
-        parts.append(f"USING COMPRESSION {meta[b'compression'].decode()}")
-    if not field.nullable:
-        parts.append("NOT NULL")
-    if meta.get(b"unique") == b"true":
-        parts.append("UNIQUE")
-    return " ".join(parts)
-
-
-def create_table_ddl(spec: Table) -> str:
-    """``CREATE TABLE`` for ``spec``, derived from its Arrow schema."""
-    columns = [column_ddl(f) for f in spec.schema]
-    if spec.key:
-        columns.append(f"PRIMARY KEY ({', '.join(spec.key)})")
-    body = ",\n    ".join(columns)
-    return f"CREATE TABLE {spec.name} (\n    {body}\n)"
-
-
-def create_tables_ddl(names: Iterable[str]) -> tuple[str, ...]:
-    return tuple(create_table_ddl(table(name)) for name in names)

@@ -56,7 +56,7 @@ from seawall.collect.lines import Lines
 from seawall.collect.logs import LogFormat, LogOptions, register
 from seawall.collect.logs.jsonrecords import json_records
 from seawall.errors import BadInputError
-from seawall.model.tables import AUTH
+from seawall.model.log_tables import AUTH
 
 BATCH_ROWS = 10_000
 SCHEMA_COLUMNS = (

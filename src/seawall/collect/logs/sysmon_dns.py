@@ -15,7 +15,8 @@ entries, IPv4 answers IPv4-mapped); both are turned into the ``dns`` forms.
 
 from __future__ import annotations
 
-from seawall.model.tables import DNS, sql_type
+from seawall.model.ddl import sql_type
+from seawall.model.log_tables import DNS
 
 _STATUS = """CASE e.data->>'QueryStatus'
       WHEN '0' THEN 'NOERROR' WHEN '9501' THEN 'NOERROR' WHEN '9003' THEN 'NXDOMAIN'

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawall.collect.base import Mediator
-from seawall.model.tables import UTC_TIME
+from seawall.model.columns import UTC_TIME
 
 _TEXT = pa.string()
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})|\\\\")
