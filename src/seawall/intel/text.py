@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from seawall.errors import BadInputError, UsageError
 from seawall.intel import textcheck
+from seawall.intel.loki import HASH_LENGTHS, HEX, INTEGER, read_loki, shown
 from seawall.intel.normalize import detect_type, normalise, refang
 from seawall.model.indicator import IndicatorType, IntelDocument, RawIndicator
 
@@ -31,21 +32,13 @@ FORMATS = ("text", "csv", "loki-hash", "loki-c2", "loki-filename")
 MAX_LINE_BYTES = 1024 * 1024
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 200
-_SHOWN = 60  # characters of a value quoted in a warning
 
 _COMMENT_PREFIXES = ("#", "//", ";")
 _INLINE_COMMENT = re.compile(r"\s+#\s*")
 _FIRST_FIELD = re.compile(r"\s*[\t,;|]\s*|\s+")
 _TECHNIQUE = re.compile(r"\bT\d{4}(?:\.\d{3})?\b")
 _T = IndicatorType
-_HASH_LENGTHS = {32: _T.MD5, 40: _T.SHA1, 64: _T.SHA256, 128: _T.SHA512}
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_INTEGER = re.compile(r"-?\d+")
 _REGEX_HINT = re.compile(r"\\|\.\*|\[|\(|\$|\^|\|")
-
-
-def _shown(value: str) -> str:
-    return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -152,9 +145,9 @@ def _sniff_loki(lines: list[str]) -> str | None:
     votes = {"loki-hash": 0, "loki-filename": 0, "loki-c2": 0}
     for parts in fields:
         first = parts[0].strip()
-        if len(first) in _HASH_LENGTHS and _HEX.fullmatch(first):
+        if len(first) in HASH_LENGTHS and HEX.fullmatch(first):
             votes["loki-hash"] += 1
-        elif len(parts) >= 2 and _INTEGER.fullmatch(parts[1].strip()) and _REGEX_HINT.search(first):
+        elif len(parts) >= 2 and INTEGER.fullmatch(parts[1].strip()) and _REGEX_HINT.search(first):
             votes["loki-filename"] += 1
         elif detect_type(refang(first)) is not None:
             votes["loki-c2"] += 1
@@ -210,7 +203,7 @@ def read(data: bytes, origin: str, format: str | None = None) -> IntelDocument:
     elif chosen == "csv":
         content, understood = _read_csv(text, origin, document)
     else:
-        content, understood = _read_loki(text, origin, chosen, document), 0
+        content, understood = read_loki(_lines(text), origin, chosen, document), 0
     if format is None:
         understood += len({raw.location for raw in document.indicators})
         textcheck.refuse_unless_indicators(head, understood, content, origin)
@@ -238,7 +231,7 @@ def _read_plain(text: str, origin: str, document: IntelDocument) -> int:
                 comment = " ".join(filter(None, [rest[0].strip(), comment]))
                 value = candidate
         if kind is None:
-            document.warn(location, f"cannot tell what kind of indicator {_shown(value)!r} is")
+            document.warn(location, f"cannot tell what kind of indicator {shown(value)!r} is")
             continue
         document.indicators.append(
             RawIndicator(value=value, type=kind, location=location, description=comment or None)
@@ -463,13 +456,13 @@ def _typed(
     detected = detect_type(live)
     if detected is None:
         said = f" (type {type_name!r})" if type_name else ""
-        document.warn(location, f"cannot tell what kind of indicator {_shown(value)!r} is{said}")
+        document.warn(location, f"cannot tell what kind of indicator {shown(value)!r} is{said}")
         return None
     if type_name is not None and detected not in declared:
         problem = "is not a type seawall knows" if not declared else "does not fit the value"
         document.warn(
             location,
-            f"type {type_name!r} {problem}; {_shown(value)!r} read as {detected.value}",
+            f"type {type_name!r} {problem}; {shown(value)!r} read as {detected.value}",
         )
     return detected, live
 
@@ -484,10 +477,10 @@ def _confidence(text: str, location: str, document: IntelDocument) -> int | None
     try:
         number = float(text)
     except ValueError:
-        document.warn(location, f"confidence {_shown(text)!r} is not a number; ignored")
+        document.warn(location, f"confidence {shown(text)!r} is not a number; ignored")
         return None
     if not math.isfinite(number):
-        document.warn(location, f"confidence {_shown(text)!r} is not a finite number; ignored")
+        document.warn(location, f"confidence {shown(text)!r} is not a finite number; ignored")
         return None
     if "." in text and 0 <= number <= 1:
         number *= 100
@@ -499,117 +492,10 @@ def _timestamp(text: str, location: str, document: IntelDocument) -> datetime | 
     if not text:
         return None
     try:
-        if _INTEGER.fullmatch(text):
+        if INTEGER.fullmatch(text):
             return datetime.fromtimestamp(int(text), tz=UTC)
         moment = datetime.fromisoformat(text)
     except (ValueError, OverflowError, OSError):
-        document.warn(location, f"time {_shown(text)!r} is not ISO 8601 or Unix seconds; ignored")
+        document.warn(location, f"time {shown(text)!r} is not ISO 8601 or Unix seconds; ignored")
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# --- Loki / THOR ------------------------------------------------------------------------------
-
-
-def _read_loki(text: str, origin: str, kind: str, document: IntelDocument) -> int:
-    """Loki's IOC files: ``;``-separated lines under ``#`` comment blocks that describe them.
-
-    As in Loki, a comment applies to the entries that follow it until the next comment; here
-    consecutive comment lines are joined so a block's title and its reference URL both survive,
-    and a blank line ends a comment block, so a file's header does not describe its first block.
-    """
-    block: list[str] = []
-    in_block = False
-    content = 0
-    for number, raw in _lines(text):
-        line = raw.strip()
-        if not line:
-            in_block = False  # a comment after a blank line starts a new block
-            continue
-        if line.startswith("#"):
-            if not in_block:
-                block, in_block = [], True
-            comment = line.lstrip("#").strip()
-            if comment:
-                block.append(comment)
-            continue
-        in_block = False
-        content += 1
-        location = f"{origin}:{number}"
-        fields = [part.strip() for part in line.split(";")]
-        heading = " ".join(block) or None
-        if kind == "loki-filename":
-            _loki_filename(fields, heading, location, document)
-        else:
-            _loki_value(fields, heading, location, kind, document)
-    return content
-
-
-def _loki_value(
-    fields: list[str], heading: str | None, location: str, kind: str, document: IntelDocument
-) -> None:
-    """``VALUE;COMMENT`` (or THOR's ``VALUE;SCORE;COMMENT``) for hashes and C2 addresses."""
-    value, score = fields[0], None
-    rest = fields[1:]
-    if len(rest) >= 2 and _INTEGER.fullmatch(rest[0]):
-        score, rest = int(rest[0]), rest[1:]
-    comment = ";".join(rest).strip() or heading
-    if kind == "loki-hash":
-        hash_type = _HASH_LENGTHS.get(len(value))
-        if hash_type is None or not _HEX.fullmatch(value):
-            document.warn(location, f"{_shown(value)!r} is not an MD5, SHA-1, SHA-256 or SHA-512")
-            return
-        detected: IndicatorType | None = hash_type
-    else:
-        value = refang(value)
-        detected = detect_type(value)
-        if detected is None:
-            document.warn(location, f"cannot tell what kind of indicator {_shown(value)!r} is")
-            return
-    context: dict[str, str | int | float | bool | None] = {} if score is None else {"score": score}
-    document.indicators.append(
-        RawIndicator(
-            value=value,
-            type=detected,
-            location=location,
-            description=comment,
-            confidence=None if score is None else max(0, min(100, score)),
-            context=context,
-        )
-    )
-
-
-def _loki_filename(
-    fields: list[str], heading: str | None, location: str, document: IntelDocument
-) -> None:
-    """``REGEX;SCORE[;FALSE_POSITIVE_REGEX]``: Loki flags a path matching REGEX but not FP."""
-    regex = fields[0]
-    try:
-        re.compile(regex)
-    except (re.error, RecursionError, OverflowError) as error:
-        document.warn(location, f"invalid regular expression {_shown(regex)!r}: {error}")
-        return
-    score: int | None = None
-    if len(fields) < 2 or not fields[1]:
-        document.warn(location, "no score after the regular expression (Loki skips such lines)")
-    elif _INTEGER.fullmatch(fields[1]):
-        score = int(fields[1])
-    else:
-        document.warn(location, f"score {_shown(fields[1])!r} is not an integer; ignored")
-    false_positive = fields[2] if len(fields) > 2 and fields[2] else None
-    if false_positive is not None:
-        try:
-            re.compile(false_positive)
-        except (re.error, RecursionError, OverflowError) as error:
-            document.warn(location, f"false-positive regex ignored, it is invalid: {error}")
-            false_positive = None
-    document.indicators.append(
-        RawIndicator(
-            value=regex,
-            type=IndicatorType.PATH_REGEX,
-            location=location,
-            description=heading,
-            confidence=None if score is None else max(0, min(100, score)),
-            context={"score": score, "false_positive_regex": false_positive},
-        )
-    )
